@@ -1,0 +1,124 @@
+"""Shared fixtures: a migrated database (SQLite, and PostgreSQL when configured), the app,
+an HTTP client, and an `api` helper that speaks the provider sync API as a tenant."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.testclient import TestClient
+
+from widget_server.app import create_app
+from widget_server.db import migrate
+from widget_server.settings import PROJECT_DIR, Settings
+
+API_KEYS = {"demo": "test-key-demo", "demo-sk": "test-key-demo-sk"}
+POSTGRES_URL = os.environ.get("WIDGET_TEST_DATABASE_URL")
+DATABASES = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """Migrate once, copy per test: every test starts from a fresh, migrated file."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_ready() -> str:
+    """Migrate the PostgreSQL test database once; a configured but unreachable server fails."""
+    assert POSTGRES_URL, "WIDGET_TEST_DATABASE_URL is not set"
+    engine = create_engine(POSTGRES_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    migrate(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def truncate_postgres(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        tables = connection.execute(text(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename <> 'alembic_version'")).scalars().all()
+        connection.execute(text(
+            "TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request, tmp_path) -> str:
+    if request.param == "postgres":
+        url = request.getfixturevalue("postgres_ready")
+        truncate_postgres(url)
+        return url
+    path = tmp_path / "widget.db"
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(database_url) -> Settings:
+    environ = {f"WIDGET_API_KEY_{slug.upper().replace('-', '_')}": key
+               for slug, key in API_KEYS.items()}
+    return Settings(
+        database_url=database_url,
+        secret_keys=("test-secret-new", "test-secret-old"),
+        base_url="http://testserver",
+        tenants_dir=PROJECT_DIR / "tenants",
+        environ=environ,
+    )
+
+
+@pytest.fixture
+def app(settings):
+    application = create_app(settings)
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+class Api:
+    """Speaks the provider sync API as one tenant: `api.put("clients", "c1", {...})`."""
+
+    def __init__(self, client: TestClient, tenant: str = "demo"):
+        self.client = client
+        self.tenant = tenant
+        self.headers = {"Authorization": f"Bearer {API_KEYS[tenant]}"}
+
+    def as_tenant(self, tenant: str) -> "Api":
+        return Api(self.client, tenant)
+
+    def put(self, resource: str, external_id: str, body: dict, **headers):
+        return self.client.put(f"/api/v1/{resource}/{external_id}", json=body,
+                               headers=self.headers | headers)
+
+    def get(self, resource: str, external_id: str | None = None, **params):
+        path = f"/api/v1/{resource}" + (f"/{external_id}" if external_id else "")
+        return self.client.get(path, params=params, headers=self.headers)
+
+    def delete(self, resource: str, external_id: str, **headers):
+        return self.client.delete(f"/api/v1/{resource}/{external_id}",
+                                  headers=self.headers | headers)
+
+    def import_ndjson(self, text_body: str):
+        return self.client.post("/api/v1/import", content=text_body.encode(),
+                                headers=self.headers | {"Content-Type": "application/x-ndjson"})
+
+
+@pytest.fixture
+def api(client) -> Api:
+    return Api(client)
+
+

@@ -1,0 +1,63 @@
+"""A small valid graph of every resource, in dependency order, for API tests."""
+
+from __future__ import annotations
+
+import base64
+
+PDF = base64.b64encode(b"%PDF-1.4\n% test invoice\n%%EOF\n").decode()
+
+BASE: list[tuple[str, str, dict]] = [
+    ("clients", "c1", {"email": "sarah@example.com", "name": "Sarah Thompson",
+                       "phone": "+44 7700 900123", "locale": "en-GB"}),
+    ("attendees", "a1", {"client_id": "c1", "name": "Oliver", "birth_date": "2019-03-02"}),
+    ("programmes", "p1", {"name": "Dolphins", "venue": "Harbour Leisure Centre", "price": 9600,
+                          "currency": "GBP", "makeup_policy": "same_programme",
+                          "addons": [{"id": "towel", "name": "Towel hire", "price": 150}]}),
+    ("sessions", "s1", {"programme_id": "p1", "starts_at": "2026-12-05T09:00:00Z",
+                        "ends_at": "2026-12-05T09:45:00Z", "capacity": 8}),
+    ("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1",
+                        "price": 9600, "currency": "GBP", "addons": ["towel"]}),
+    ("attendance", "at1", {"booking_id": "b1", "session_id": "s1", "status": "expected"}),
+    ("makeup-credits", "mc1", {"client_id": "c1", "attendee_id": "a1",
+                               "source_attendance_id": "at1",
+                               "expires_at": "2027-01-31T23:59:00Z"}),
+    ("orders", "o1", {"client_id": "c1", "ordered_at": "2026-11-01T10:00:00Z", "currency": "GBP",
+                      "promo_code": "SPLASH10", "discount_amount": 100,
+                      "items": [{"name": "Swim cap", "kind": "product", "quantity": 2, "unit_price": 500,
+                                 "vat_rate": "20", "vat_amount": 167}]}),
+    ("payments", "pay1", {"client_id": "c1", "booking_id": "b1", "amount": 9600,
+                          "currency": "GBP", "due_date": "2026-12-01", "status": "unpaid"}),
+    ("invoices", "inv1", {"client_id": "c1", "payment_id": "pay1", "number": "INV-1",
+                          "issue_date": "2026-11-02", "amount": 9600, "currency": "GBP",
+                          "pdf_base64": PDF}),
+    ("entry-passes", "ep1", {"client_id": "c1", "attendee_id": "a1", "order_id": "o1",
+                             "name": "10-visit pass", "total_entries": 10, "used_entries": 1,
+                             "valid_until": "2027-03-01",
+                             "uses": [{"used_at": "2026-11-10T09:00:00Z", "session_id": "s1",
+                                       "note": "Saturday swim"}]}),
+    ("discounts", "d1", {"client_id": "c1", "name": "Sibling discount", "kind": "percent",
+                         "value": 10, "valid_until": "2027-06-30"}),
+    ("credits", "cr1", {"client_id": "c1", "amount": 5000, "currency": "GBP",
+                        "occurred_at": "2026-10-01T12:00:00Z", "description": "Top-up"}),
+    ("shares", "sh1", {"booking_id": "b1", "email": "grandma@example.com",
+                       "relation": "grandparent", "access": "view"}),
+]
+
+# For each resource: a fresh item (nothing references it) and one field to change.
+FRESH: dict[str, tuple[str, dict, tuple[str, object]]] = {
+    resource: (f"{external_id}-new", _body, change)
+    for (resource, external_id, _body), change in zip(
+        [(r, i, dict(b)) for r, i, b in BASE],
+        [("name", "Sarah T."), ("name", "Ollie"), ("name", "Dolphins 2"), ("capacity", 9),
+         ("status", "cancelled"), ("status", "attended"), ("expires_at", "2027-02-28T23:59:00Z"),
+         ("status", "paid"), ("status", "paid"), ("number", "INV-2"), ("used_entries", 2),
+         ("value", 15), ("amount", -1200), ("access", "full")],
+    )
+}
+FRESH["clients"][1]["email"] = "other@example.com"
+
+
+def load_base(api) -> None:
+    for resource, external_id, body in BASE:
+        response = api.put(resource, external_id, body)
+        assert response.status_code == 201, (resource, response.text)

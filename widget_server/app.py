@@ -1,0 +1,78 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from widget_server.db import make_engine
+from widget_server.errors import AppError
+from widget_server.routes import build_routes
+from widget_server.settings import Settings
+from widget_server.templating import make_templates
+from widget_server.tenants import load_tenants
+
+log = logging.getLogger("widget_server")
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the service from explicit settings; tenant files are checked here, before serving."""
+    settings.require_secret()
+    tenants = load_tenants(settings.tenants_dir, settings.environ, demo=settings.demo)
+    engine = make_engine(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = Starlette(
+        routes=build_routes(settings),
+        lifespan=lifespan,
+        exception_handlers={AppError: handle_app_error, HTTPException: handle_http_error,
+                            Exception: handle_unexpected},
+    )
+    app.state.settings = settings
+    app.state.tenants = tenants
+    app.state.engine = engine
+    app.state.templates = make_templates(settings.templates_dir, settings.tenants_dir)
+    return app
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+async def handle_app_error(request: Request, exc: AppError) -> Response:
+    if wants_json(request):
+        return JSONResponse(exc.as_json(), status_code=exc.status,
+                            media_type="application/problem+json")
+    return render_error(request, exc.status, exc.title, exc.detail)
+
+
+async def handle_http_error(request: Request, exc: HTTPException) -> Response:
+    return await handle_app_error(request, AppError(exc.detail, status=exc.status_code,
+                                                    title=_titles.get(exc.status_code, "Error")))
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("Unhandled error on %s %s", request.method, request.url.path)
+    return await handle_app_error(request, AppError("Please try again in a moment."))
+
+
+_titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
+
+
+def render_error(request: Request, status: int, title: str, detail: str) -> Response:
+    templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, "errors/error.html",
+        {"status": status, "title": title, "detail": detail},
+        status_code=status,
+    )

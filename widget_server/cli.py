@@ -1,0 +1,137 @@
+"""The `widget-server` command."""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+from datetime import date
+from pathlib import Path
+
+from widget_server.settings import Settings, SettingsError
+from widget_server.tenants import TenantError, check_file, contrast_warnings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="widget-server", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    demo = commands.add_parser("demo", help="migrate SQLite, load demo data and serve")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+
+    serve = commands.add_parser("serve", help="serve in production (configured by WIDGET_*)")
+    serve.add_argument("--host", default="0.0.0.0")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+
+    commands.add_parser("migrate", help="apply database migrations")
+
+    tenants = commands.add_parser("tenants", help="tenant files")
+    tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
+    tenant_commands.add_parser("check", help="validate every tenant file")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return run_demo(args.host, args.port)
+        if args.command == "serve":
+            return run_serve(args.host, args.port, args.workers)
+        if args.command == "migrate":
+            return run_migrate()
+        if args.command == "tenants":
+            return run_tenants_check(Settings.from_environ())
+    except (SettingsError, TenantError) as exc:
+        print(f"widget-server: {exc}", file=sys.stderr)
+        return 2
+    return 1
+
+
+def run_migrate() -> int:
+    from widget_server.db import migrate
+
+    settings = Settings.from_environ()
+    migrate(settings.database_url)
+    print(f"Database is up to date: {settings.database_url}")
+    return 0
+
+
+def run_tenants_check(settings: Settings) -> int:
+    """Print each problem as `file: key: reason`; non-zero when any file is invalid."""
+    paths = sorted(settings.tenants_dir.glob("*.toml"))
+    if not paths:
+        print(f"{settings.tenants_dir}: (directory): no tenant files (*.toml) found")
+        return 1
+    problems = 0
+    for path in paths:
+        config, errors = check_file(path)
+        for line in errors:
+            print(line)
+        problems += len(errors)
+        if config is not None:
+            for line in contrast_warnings(path, config.theme):
+                print(f"warning: {line}")
+    print(f"{len(paths)} tenant file(s) checked, {problems} problem(s)", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def run_serve(host: str, port: int, workers: int) -> int:
+    import uvicorn
+
+    from widget_server.app import create_app
+
+    settings = Settings.from_environ()
+    create_app(settings)  # fail fast on bad settings or tenant files, before forking workers
+    uvicorn.run("widget_server.asgi:app", host=host, port=port, workers=workers,
+                proxy_headers=True, forwarded_allow_ips="*", log_level="info")
+    return 0
+
+
+def demo_secret(path: Path) -> str:
+    """A secret kept across demo restarts, so logins survive them."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+    return path.read_text().strip()
+
+
+def run_demo(host: str, port: int) -> int:
+    import uvicorn
+
+    from widget_server.app import create_app
+    from widget_server.db import make_engine, migrate, session_scope
+    from widget_server.demo_data import DEMO_TENANTS, load_demo
+
+    env = Settings.from_environ()
+    keys = env.secret_keys or (demo_secret(Path("var/demo-secret-key")),)
+    settings = Settings.from_environ(demo=True, secret_keys=keys,
+                                     base_url=f"http://localhost:{port}")
+    migrate(settings.database_url)
+    app = create_app(settings)
+    engine = make_engine(settings.database_url)
+    loaded = 0
+    with session_scope(engine) as session:
+        for slug in DEMO_TENANTS:
+            if app.state.tenants.get(slug):
+                loaded += load_demo(session, slug, date.today())
+    engine.dispose()
+    print(demo_banner(app, settings, port, loaded), flush=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+    return 0
+
+
+def demo_banner(app, settings: Settings, port: int, loaded: int) -> str:
+    lines = [
+        "",
+        "Client Profile demo is running.",
+        f"  Database:     {settings.database_url} ({loaded} demo items loaded)",
+        f"  Demo index:   http://localhost:{port}/",
+        f"  API document: http://localhost:{port}/api/v1/openapi.json",
+    ]
+    for tenant in app.state.tenants:
+        if tenant.generated_api_key:
+            lines.append(f"  API key of {tenant.slug!r}: {tenant.generated_api_key}")
+    lines.append("  Try: curl -H 'Authorization: Bearer <key>' "
+                 f"http://localhost:{port}/api/v1/clients")
+    lines.append("Press Ctrl+C to stop.")
+    return "\n".join(lines)

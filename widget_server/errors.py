@@ -1,0 +1,75 @@
+"""Errors carry their status and a human message; one handler per surface renders them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """An error a user or an API caller should see, with its HTTP status."""
+
+    status = 500
+    title = "Something went wrong"
+
+    def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None,
+                 title: str | None = None, status: int | None = None):
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+        if title:
+            self.title = title
+        if status:
+            self.status = status
+
+    def as_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "title": self.title, "detail": self.detail}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
+
+
+class BadRequest(AppError):
+    status = 400
+    title = "Bad request"
+
+
+class Unauthorized(AppError):
+    status = 401
+    title = "Unauthorized"
+
+
+class NotFound(AppError):
+    status = 404
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    title = "Conflict"
+
+
+class PayloadTooLarge(AppError):
+    status = 413
+    title = "Payload too large"
+
+
+class ValidationFailed(AppError):
+    status = 422
+    title = "Validation failed"
+
+
+def field_error(path: tuple | list, reason: str) -> dict[str, Any]:
+    """One bad field: its path as a list and as a dotted string, and why."""
+    parts = [p for p in path]
+    return {"field": ".".join(str(p) for p in parts), "path": parts, "reason": reason}
+
+
+def pydantic_errors(exc, prefix: tuple = ()) -> list[dict[str, Any]]:
+    """Translate a pydantic ValidationError into field errors."""
+    out = []
+    for error in exc.errors():
+        reason = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            reason = "unknown field"
+        out.append(field_error(prefix + tuple(error["loc"]), reason))
+    return out

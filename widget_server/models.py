@@ -1,0 +1,324 @@
+"""The data model. Every row carries its tenant; providers' own ids live in `external_id`.
+
+Money is always an integer amount in minor units plus an ISO currency code. Datetimes are
+timezone-aware
+and stored in UTC. Foreign keys are internal integer ids; the sync API translates them to
+and from the provider's external ids.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any, Optional
+
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def fk(target: str, *, nullable: bool = False, index: bool = True) -> Any:
+    """An integer foreign key that refuses to orphan rows (RESTRICT on delete)."""
+    return Field(
+        default=None if nullable else ...,
+        sa_column=Column(
+            Integer, ForeignKey(f"{target}.id", ondelete="RESTRICT"), nullable=nullable, index=index
+        ),
+    )
+
+
+class TenantRow(SQLModel):
+    """Columns every provider-owned row has."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    external_id: str = Field(max_length=128)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+def tenant_keys(table: str) -> tuple:
+    return (UniqueConstraint("tenant", "external_id", name=f"uq_{table}_tenant_external_id"),)
+
+
+class Client(TenantRow, table=True):
+    """The account holder, usually a parent. E-mail is unique per tenant."""
+
+    __tablename__ = "client"
+    __table_args__ = tenant_keys("client") + (
+        UniqueConstraint("tenant", "email", name="uq_client_tenant_email"),
+    )
+    email: str = Field(max_length=320)
+    name: str = Field(max_length=200)
+    phone: Optional[str] = Field(default=None, max_length=40)
+    locale: Optional[str] = Field(default=None, max_length=16)
+    notify_email: bool = True
+    notify_whatsapp: bool = False
+
+
+class Attendee(TenantRow, table=True):
+    """A family member who attends: a child, or the client themself."""
+
+    __tablename__ = "attendee"
+    __table_args__ = tenant_keys("attendee")
+    client_id: int = fk("client")
+    name: str = Field(max_length=200)
+    birth_date: Optional[date] = None
+
+
+class Programme(TenantRow, table=True):
+    """A course or class series."""
+
+    __tablename__ = "programme"
+    __table_args__ = tenant_keys("programme")
+    name: str = Field(max_length=200)
+    description: Optional[str] = None
+    venue: Optional[str] = Field(default=None, max_length=200)
+    venue_address: Optional[str] = Field(default=None, max_length=400)
+    online: bool = False
+    instructor: Optional[str] = Field(default=None, max_length=200)
+    schedule: Optional[str] = Field(default=None, max_length=200)
+    price: Optional[int] = None
+    currency: Optional[str] = Field(default=None, max_length=3)
+    makeup_policy: str = Field(default="none", max_length=32)
+    makeup_group: Optional[str] = Field(default=None, max_length=64)
+    makeup_validity_days: Optional[int] = None
+    cancel_cutoff_hours: Optional[int] = None
+    addons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Session(TenantRow, table=True):
+    """One occurrence of a programme (times in UTC)."""
+
+    __tablename__ = "session"
+    __table_args__ = tenant_keys("session") + (
+        Index("ix_session_programme_starts", "programme_id", "starts_at"),
+    )
+    programme_id: int = fk("programme", index=False)
+    starts_at: datetime
+    ends_at: datetime
+    capacity: Optional[int] = None
+    location: Optional[str] = Field(default=None, max_length=200)
+    livestream_url: Optional[str] = Field(default=None, max_length=1000)
+    cancelled: bool = False
+
+
+class Booking(TenantRow, table=True):
+    """A client's booking of a programme for one attendee."""
+
+    __tablename__ = "booking"
+    __table_args__ = tenant_keys("booking")
+    client_id: int = fk("client")
+    attendee_id: int = fk("attendee")
+    programme_id: int = fk("programme")
+    status: str = Field(default="confirmed", max_length=32)
+    price: Optional[int] = None
+    currency: Optional[str] = Field(default=None, max_length=3)
+    addons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    booked_at: Optional[datetime] = None
+
+
+class Attendance(TenantRow, table=True):
+    """A booking's place in one session, and what became of it."""
+
+    __tablename__ = "attendance"
+    __table_args__ = tenant_keys("attendance") + (
+        Index("ix_attendance_booking_session", "booking_id", "session_id"),
+        Index("ix_attendance_session_status", "session_id", "status"),
+    )
+    booking_id: int = fk("booking", index=False)
+    session_id: int = fk("session", index=False)
+    status: str = Field(default="expected", max_length=32)
+    makeup: bool = False
+
+
+class MakeupCredit(TenantRow, table=True):
+    """The right to a make-up session, earned by an excused or missed attendance."""
+
+    __tablename__ = "makeup_credit"
+    __table_args__ = tenant_keys("makeup_credit")
+    client_id: int = fk("client")
+    attendee_id: int = fk("attendee")
+    source_attendance_id: Optional[int] = fk("attendance", nullable=True)
+    expires_at: Optional[datetime] = None
+    used_attendance_id: Optional[int] = fk("attendance", nullable=True)
+    used_at: Optional[datetime] = None
+
+
+class Order(TenantRow, table=True):
+    """A purchase of products, passes or single sessions."""
+
+    __tablename__ = "order"
+    __table_args__ = tenant_keys("order")
+    client_id: int = fk("client")
+    number: Optional[str] = Field(default=None, max_length=64)
+    ordered_at: datetime
+    status: str = Field(default="unpaid", max_length=32)
+    currency: str = Field(max_length=3)
+    promo_code: Optional[str] = Field(default=None, max_length=64)
+    discount_amount: int = 0
+
+
+class OrderItem(SQLModel, table=True):
+    """One line of an order; replaced wholesale when the order is pushed again."""
+
+    __tablename__ = "order_item"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    order_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("order.id", ondelete="CASCADE"), index=True,
+                         nullable=False)
+    )
+    position: int = 0
+    name: str = Field(max_length=200)
+    kind: str = Field(default="product", max_length=32)
+    quantity: int = 1
+    unit_price: int
+    vat_rate: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(5, 2), nullable=False))
+    vat_amount: int = 0
+
+
+class Payment(TenantRow, table=True):
+    """Money owed or paid for a booking or an order."""
+
+    __tablename__ = "payment"
+    __table_args__ = tenant_keys("payment") + (
+        Index("ix_payment_client_status", "client_id", "status"),
+    )
+    client_id: int = fk("client", index=False)
+    booking_id: Optional[int] = fk("booking", nullable=True)
+    order_id: Optional[int] = fk("order", nullable=True)
+    description: Optional[str] = Field(default=None, max_length=200)
+    amount: int
+    currency: str = Field(max_length=3)
+    due_date: Optional[date] = None
+    status: str = Field(default="unpaid", max_length=32)
+    method: Optional[str] = Field(default=None, max_length=32)
+    bank_reference: Optional[str] = Field(default=None, max_length=64)
+    paid_at: Optional[datetime] = None
+
+
+class Invoice(TenantRow, table=True):
+    """An invoice or receipt: a PDF the provider uploaded, or a link to one."""
+
+    __tablename__ = "invoice"
+    __table_args__ = tenant_keys("invoice")
+    client_id: int = fk("client")
+    payment_id: Optional[int] = fk("payment", nullable=True)
+    order_id: Optional[int] = fk("order", nullable=True)
+    number: str = Field(max_length=64)
+    issue_date: date
+    amount: Optional[int] = None
+    currency: Optional[str] = Field(default=None, max_length=3)
+    pdf: Optional[bytes] = None
+    url: Optional[str] = Field(default=None, max_length=1000)
+
+
+class EntryPass(TenantRow, table=True):
+    """A bundle of entries (e.g. a 10-visit pass)."""
+
+    __tablename__ = "entry_pass"
+    __table_args__ = tenant_keys("entry_pass")
+    client_id: int = fk("client")
+    attendee_id: Optional[int] = fk("attendee", nullable=True)
+    order_id: Optional[int] = fk("order", nullable=True)
+    name: str = Field(max_length=200)
+    total_entries: int
+    used_entries: int = 0
+    valid_until: Optional[date] = None
+    status: str = Field(default="active", max_length=32)
+
+
+class EntryPassUse(SQLModel, table=True):
+    """One entry taken from a pass."""
+
+    __tablename__ = "entry_pass_use"
+    id: Optional[int] = Field(default=None, primary_key=True)
+    entry_pass_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("entry_pass.id", ondelete="CASCADE"), index=True,
+                         nullable=False)
+    )
+    position: int = 0
+    used_at: datetime
+    session_id: Optional[int] = fk("session", nullable=True)
+    note: Optional[str] = Field(default=None, max_length=200)
+
+
+class Discount(TenantRow, table=True):
+    """A discount for one family member, or family-wide when no attendee is set."""
+
+    __tablename__ = "discount"
+    __table_args__ = tenant_keys("discount")
+    client_id: int = fk("client")
+    attendee_id: Optional[int] = fk("attendee", nullable=True)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="percent", max_length=16)
+    value: int
+    currency: Optional[str] = Field(default=None, max_length=3)
+    valid_from: Optional[date] = None
+    valid_until: Optional[date] = None
+    used: bool = False
+
+
+class CreditEntry(TenantRow, table=True):
+    """A prepaid-credit ledger entry: positive when added, negative when spent."""
+
+    __tablename__ = "credit_entry"
+    __table_args__ = tenant_keys("credit_entry") + (
+        Index("ix_credit_entry_client_occurred", "client_id", "occurred_at"),
+    )
+    client_id: int = fk("client", index=False)
+    amount: int
+    currency: str = Field(max_length=3)
+    occurred_at: datetime
+    description: Optional[str] = Field(default=None, max_length=200)
+    booking_id: Optional[int] = fk("booking", nullable=True)
+    order_id: Optional[int] = fk("order", nullable=True)
+
+
+class BookingShare(TenantRow, table=True):
+    """Access to a booking given to another adult."""
+
+    __tablename__ = "booking_share"
+    __table_args__ = tenant_keys("booking_share") + (
+        Index("ix_booking_share_tenant_email", "tenant", "email"),
+    )
+    booking_id: int = fk("booking")
+    email: str = Field(max_length=320)
+    relation: str = Field(default="other", max_length=32)
+    access: str = Field(default="view", max_length=16)
+    status: str = Field(default="pending", max_length=16)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The answer given to a write that carried an Idempotency-Key, replayed on retry."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (UniqueConstraint("tenant", "key", name="uq_idempotency_tenant_key"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    key: str = Field(max_length=255)
+    fingerprint: str = Field(max_length=64)
+    status_code: int
+    body: str
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message (e-mail or webhook) written with the action that caused it, sent later."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64, index=True)
+    channel: str = Field(max_length=16)  # "email" or "webhook"
+    payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    claimed_until: Optional[datetime] = None
+    sent_at: Optional[datetime] = None
+    last_error: Optional[str] = None
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,53 @@
+"""Pages that are not the widget: health, API document, the demo's index."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, text
+from sqlmodel import Session, select
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from widget_server.openapi import document
+from widget_server.resources import RESOURCES
+
+
+async def healthz(request: Request) -> Response:
+    """200 once the database answers."""
+    def ping() -> None:
+        with request.app.state.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    try:
+        await run_in_threadpool(ping)
+    except Exception as exc:  # the database is down: say so, do not crash
+        return PlainTextResponse(f"database unavailable: {exc.__class__.__name__}", 503)
+    return PlainTextResponse("ok")
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(document())
+
+
+def tenant_counts(session: Session, tenant: str) -> dict[str, int]:
+    """How many items of each resource a tenant has (for the demo index)."""
+    return {
+        name: session.exec(
+            select(func.count()).select_from(r.model).where(r.model.tenant == tenant)
+        ).one()
+        for name, r in RESOURCES.items()
+    }
+
+
+async def demo_index(request: Request) -> Response:
+    state = request.app.state
+
+    def counts() -> dict[str, dict[str, int]]:
+        with Session(state.engine) as session:
+            return {t.slug: tenant_counts(session, t.slug) for t in state.tenants}
+
+    return state.templates.TemplateResponse(request, "demo/index.html", {
+        "tenants": list(state.tenants),
+        "counts": await run_in_threadpool(counts),
+        "base_url": state.settings.base_url,
+    })

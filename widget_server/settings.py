@@ -1,0 +1,77 @@
+"""One settings object, built once from the environment and passed to `create_app`."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_DATABASE_URL = "sqlite:///./var/widget.db"
+SMTP_TLS_MODES = ("none", "starttls", "tls")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    secret_keys: tuple[str, ...] = ()
+    base_url: str = "http://localhost:8000"
+    tenants_dir: Path = PROJECT_DIR / "tenants"
+    templates_dir: Path = PROJECT_DIR / "templates"
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_tls: str = "starttls"
+    demo: bool = False
+    max_body_bytes: int = 1_000_000
+    max_import_bytes: int = 200_000_000
+    # Extra environment read for per-tenant secrets (API keys, webhook secrets).
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None, **overrides) -> "Settings":
+        """Read every WIDGET_* variable, failing fast with the variable's name."""
+        env = dict(os.environ if environ is None else environ)
+        keys = tuple(k.strip() for k in env.get("WIDGET_SECRET_KEYS", "").split(",") if k.strip())
+        tls = env.get("WIDGET_SMTP_TLS", "starttls").strip().lower()
+        if tls not in SMTP_TLS_MODES:
+            raise SettingsError(
+                f"WIDGET_SMTP_TLS: must be one of {', '.join(SMTP_TLS_MODES)}, got {tls!r}"
+            )
+        settings = cls(
+            database_url=env.get("WIDGET_DATABASE_URL", DEFAULT_DATABASE_URL),
+            secret_keys=keys,
+            base_url=env.get("WIDGET_BASE_URL", "http://localhost:8000").rstrip("/"),
+            tenants_dir=Path(env.get("WIDGET_TENANTS_DIR", PROJECT_DIR / "tenants")),
+            smtp_host=env.get("WIDGET_SMTP_HOST") or None,
+            smtp_port=_int(env, "WIDGET_SMTP_PORT", 465 if tls == "tls" else 587),
+            smtp_username=env.get("WIDGET_SMTP_USERNAME") or None,
+            smtp_password=env.get("WIDGET_SMTP_PASSWORD") or None,
+            smtp_tls=tls,
+            environ=env,
+        )
+        return replace(settings, **overrides) if overrides else settings
+
+    def require_secret(self) -> None:
+        """Outside demo mode the service must not run on a made-up key."""
+        if not self.secret_keys and not self.demo:
+            raise SettingsError(
+                "WIDGET_SECRET_KEYS: required outside demo mode "
+                "(comma-separated; the first signs, all verify)"
+            )
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: must be an integer, got {raw!r}") from None

@@ -1,0 +1,21 @@
+"""One Jinja environment; tenant folders shadow the default templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
+from starlette.templating import Jinja2Templates
+
+
+def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
+    """`tenants/<slug>/templates/x.html` overrides `x.html` for that tenant (as `<slug>/x.html`),
+    and any template may extend the original as `default:x.html`."""
+    loader = ChoiceLoader([
+        FileSystemLoader(str(templates_dir)),
+        PrefixLoader({"default": FileSystemLoader(str(templates_dir)),
+                      "tenant": FileSystemLoader(str(tenants_dir))}, delimiter=":"),
+    ])
+    env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]),
+                      trim_blocks=True, lstrip_blocks=True)
+    return Jinja2Templates(env=env)
