@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from smtp import Mailbox
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
@@ -64,7 +65,16 @@ def database_url(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def settings(database_url) -> Settings:
+def mailbox():
+    """A real SMTP server (aiosmtpd) on loopback that collects what we send."""
+    box = Mailbox()
+    box.start()
+    yield box
+    box.stop()
+
+
+@pytest.fixture
+def settings(database_url, mailbox) -> Settings:
     environ = {f"WIDGET_API_KEY_{slug.upper().replace('-', '_')}": key
                for slug, key in API_KEYS.items()}
     return Settings(
@@ -72,6 +82,9 @@ def settings(database_url) -> Settings:
         secret_keys=("test-secret-new", "test-secret-old"),
         base_url="http://testserver",
         tenants_dir=PROJECT_DIR / "tenants",
+        smtp_host="127.0.0.1",
+        smtp_port=mailbox.port,
+        smtp_tls="none",
         environ=environ,
     )
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from sqlalchemy import event
-
+from conftest import Api
 from samples import BASE
+from sqlalchemy import event
+from starlette.testclient import TestClient
+
+from widget_server.app import create_app
 
 
 def ndjson(*lines) -> str:
@@ -57,9 +61,12 @@ def test_mixed_good_and_bad_lines(api):
     assert ids == ["c1", "c4"]
 
 
-def test_batches_commit_as_they_go(api, app, monkeypatch):
+def test_batches_commit_as_they_go(settings, monkeypatch):
     import widget_server.bulk_import as bulk
 
+    # No outbox sender in this app, so every commit counted is the import's own.
+    app = create_app(replace(settings, send_in_process=False))
+    api = Api(TestClient(app))
     commits = []
     event.listen(app.state.engine, "commit", lambda connection: commits.append(1))
     monkeypatch.setattr(bulk, "BATCH_SIZE", 2)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from samples import BASE, FRESH, load_base
 
 

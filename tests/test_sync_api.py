@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-
 from samples import BASE, FRESH, load_base
+
 from widget_server.resources import RESOURCES
 
 CONTRACT = ["clients", "attendees", "programmes", "sessions", "bookings", "attendance",

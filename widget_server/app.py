@@ -8,13 +8,19 @@ from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from widget_server.db import make_engine
 from widget_server.errors import AppError
+from widget_server.mailer import make_transport
+from widget_server.models import utcnow
+from widget_server.outbox import OutboxDrainer
 from widget_server.routes import build_routes
+from widget_server.security import SecurityHeaders
 from widget_server.settings import Settings
+from widget_server.signing import Signer
 from widget_server.templating import make_templates
 from widget_server.tenants import load_tenants
 
@@ -29,11 +35,18 @@ def create_app(settings: Settings) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if settings.send_in_process:
+            app.state.drainer = OutboxDrainer(engine, make_transport(settings))
+            app.state.drainer.start()
         yield
+        if app.state.drainer is not None:
+            await app.state.drainer.stop()
         engine.dispose()
 
     app = Starlette(
         routes=build_routes(settings),
+        middleware=[Middleware(SecurityHeaders, tenants=tenants,
+                               extra_origins=settings.frame_origins)],
         lifespan=lifespan,
         exception_handlers={AppError: handle_app_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},
@@ -42,6 +55,10 @@ def create_app(settings: Settings) -> Starlette:
     app.state.tenants = tenants
     app.state.engine = engine
     app.state.templates = make_templates(settings.templates_dir, settings.tenants_dir)
+    app.state.clock = utcnow
+    app.state.signer = Signer(settings.secret_keys or ("demo-only-key",),
+                              clock=lambda: app.state.clock())
+    app.state.drainer = None
     return app
 
 

@@ -322,3 +322,48 @@ class OutboxMessage(SQLModel, table=True):
     sent_at: Optional[datetime] = None
     last_error: Optional[str] = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginChallenge(SQLModel, table=True):
+    """One login e-mail: its code and its link, either of which logs in once."""
+
+    __tablename__ = "login_challenge"
+    __table_args__ = (Index("ix_login_challenge_tenant_email", "tenant", "email", "created_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    email: str = Field(max_length=320)
+    code_hash: str = Field(max_length=64)
+    link_nonce: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    attempts: int = 0
+    # Set once: consumed by a login, superseded by a newer request, or burned by wrong codes.
+    ended_at: Optional[datetime] = None
+    ended_reason: Optional[str] = Field(default=None, max_length=16)
+
+
+class WebSession(SQLModel, table=True):
+    """A logged-in browser; the cookie holds a random id, the table only its hash."""
+
+    __tablename__ = "web_session"
+    __table_args__ = (Index("ix_web_session_tenant_email", "tenant", "email"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    sid_hash: str = Field(max_length=64, unique=True)
+    tenant: str = Field(max_length=64)
+    email: str = Field(max_length=320)
+    client_id: Optional[int] = fk("client", nullable=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    revoked_at: Optional[datetime] = None
+
+
+class RateLimitCounter(SQLModel, table=True):
+    """Hits per key per fixed window, shared by every worker through the database."""
+
+    __tablename__ = "rate_limit_counter"
+    __table_args__ = (UniqueConstraint("key", "window_start", name="uq_rate_limit_key_window"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    key: str = Field(max_length=400)
+    window_start: datetime = Field(index=True)
+    hits: int = 0

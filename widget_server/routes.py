@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from pathlib import Path
 
-from widget_server import pages, sync_api
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from widget_server import dev_mail, login_views, pages, profile, sync_api
 from widget_server.settings import Settings
 
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 
-def build_routes(settings: Settings) -> list[Route]:
-    routes = [
+
+def build_routes(settings: Settings) -> list[Route | Mount]:
+    routes: list[Route | Mount] = [
         Route("/healthz", pages.healthz, name="healthz"),
+        Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
+        # The widget, per tenant.
+        Route("/t/{tenant}/", profile.home, name="home"),
+        Route("/t/{tenant}/login", login_views.login_form, methods=["GET"], name="login"),
+        Route("/t/{tenant}/login", login_views.login_submit, methods=["POST"],
+              name="login_submit"),
+        Route("/t/{tenant}/login/code", login_views.code_submit, methods=["POST"],
+              name="login_code"),
+        Route("/t/{tenant}/login/link", login_views.link_page, methods=["GET"],
+              name="login_link"),
+        Route("/t/{tenant}/login/link", login_views.link_submit, methods=["POST"],
+              name="login_link_submit"),
+        Route("/t/{tenant}/logout", login_views.logout, methods=["POST"], name="logout"),
+        Route("/t/{tenant}/logout/everywhere", login_views.logout, methods=["POST"],
+              name="logout_everywhere"),
+        # The provider sync API.
         Route("/api/v1/openapi.json", pages.openapi_json, name="api_openapi"),
         Route("/api/v1/import", sync_api.bulk_import, methods=["POST"], name="api_import"),
         Route("/api/v1/{resource}", sync_api.list_items, methods=["GET"], name="api_list"),
@@ -22,5 +43,9 @@ def build_routes(settings: Settings) -> list[Route]:
               name="api_delete"),
     ]
     if settings.demo:
-        routes.append(Route("/", pages.demo_index, name="demo_index"))
+        routes += [
+            Route("/", pages.demo_index, name="demo_index"),
+            Route("/dev/mail", dev_mail.inbox, name="dev_mail"),
+            Route("/dev/mail/{message_id:int}", dev_mail.message, name="dev_mail_message"),
+        ]
     return routes

@@ -31,6 +31,11 @@ class Settings:
     demo: bool = False
     max_body_bytes: int = 1_000_000
     max_import_bytes: int = 200_000_000
+    # Origins allowed to frame every tenant's widget besides its own list (the demo's pages).
+    frame_origins: tuple[str, ...] = ()
+    # Drain the e-mail/webhook outbox inside the web process (`serve`, `demo`); a separate
+    # `widget-server worker` can do it instead when this is off (WIDGET_OUTBOX_IN_PROCESS=0).
+    send_in_process: bool = True
     # Extra environment read for per-tenant secrets (API keys, webhook secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -54,6 +59,7 @@ class Settings:
             smtp_username=env.get("WIDGET_SMTP_USERNAME") or None,
             smtp_password=env.get("WIDGET_SMTP_PASSWORD") or None,
             smtp_tls=tls,
+            send_in_process=env.get("WIDGET_OUTBOX_IN_PROCESS", "1") not in ("0", "false", "no"),
             environ=env,
         )
         return replace(settings, **overrides) if overrides else settings

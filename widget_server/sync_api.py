@@ -6,10 +6,10 @@ import json
 from typing import Any, Callable
 
 from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from sqlmodel import Session
 
 from widget_server import idempotency, sync
 from widget_server.bulk_import import import_lines

@@ -7,6 +7,8 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
+from widget_server import i18n
+
 
 def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     """`tenants/<slug>/templates/x.html` overrides `x.html` for that tenant (as `<slug>/x.html`),
@@ -18,4 +20,5 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     ])
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]),
                       trim_blocks=True, lstrip_blocks=True)
+    i18n.install(env)
     return Jinja2Templates(env=env)

@@ -1,0 +1,193 @@
+"""Login pages: ask for the e-mail, take the code or the link, log out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from widget_server import auth, outbox, ratelimit, web_sessions
+from widget_server.auth import LoginFailed
+from widget_server.i18n import gettext as _
+from widget_server.security import check_csrf, client_ip
+from widget_server.widget import Visit, in_db, locale_for, render, visit
+
+WINDOW = timedelta(minutes=15)
+EMAILS_PER_ADDRESS = 5
+EMAILS_PER_IP = 20
+CODES_PER_IP = 30
+
+
+class RateLimited(Exception):
+    pass
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _home(visit: Visit) -> str:
+    return str(visit.request.url_for("home", tenant=visit.tenant.slug))
+
+
+def _too_many(visit: Visit, email: str = "") -> Response:
+    return render(visit, "widget/login.html", {
+        "email": email,
+        "error": _("Too many attempts. Please wait 15 minutes and try again."),
+    }, status_code=429)
+
+
+async def login_form(request: Request) -> Response:
+    v = await visit(request)
+    if v.logged_in:
+        return RedirectResponse(_home(v), status_code=303)
+    response = render(v, "widget/login.html", {"email": request.query_params.get("email", "")})
+    web_sessions.set_probe(response, request)
+    return response
+
+
+async def login_submit(request: Request) -> Response:
+    """Always the same answer, whether or not the e-mail is known (no account enumeration)."""
+    v = await visit(request)
+    form = await _form(request)
+    check_csrf(v.signer, v.tenant.slug, None, form.get("csrf_token"))
+    email = auth.normalise_email(form.get("email", ""))
+    if "@" not in email or len(email) > 320:
+        return render(v, "widget/login.html", {
+            "email": email, "error": _("Please enter the e-mail address you used for booking."),
+        }, status_code=422)
+    if not web_sessions.probe_returned(request):
+        return render(v, "widget/cookies_blocked.html", {"email": email})
+    app = request.app
+
+    def work(session: Session) -> None:
+        ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}", EMAILS_PER_IP,
+                                WINDOW, v.now)
+        email_ok = ratelimit.allow(session, f"login-email:{v.tenant.slug}:{email}",
+                                   EMAILS_PER_ADDRESS, WINDOW, v.now)
+        if not (ip_ok and email_ok):
+            raise RateLimited
+        mail = auth.request_login(session, v.signer, v.tenant.slug, email, v.now)
+        if mail is not None:
+            outbox.enqueue_email(session, v.tenant, to=mail.email, kind="login",
+                                 **login_email(request, v, mail))
+
+    try:
+        await in_db(request, work)
+    except RateLimited:
+        return _too_many(v, email)
+    drainer = getattr(app.state, "drainer", None)
+    if drainer is not None:
+        drainer.wake()
+    return render(v, "widget/check_inbox.html", {"email": email})
+
+
+def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, str]:
+    """Subject, text and HTML of the login e-mail, in the client's language."""
+    templates = request.app.state.templates
+    link = str(request.url_for("login_link", tenant=v.tenant.slug)) + f"?token={mail.link_token}"
+    from widget_server import i18n
+
+    i18n.activate(locale_for(v.tenant, mail.locale))
+    context = {"tenant": v.tenant, "theme": v.tenant.config.theme, "code": mail.code,
+               "link": link, "WIDGET_PROFILE_URL": link, "minutes": 15}
+    return {
+        "subject": _("Your login code: %(code)s") % {"code": mail.code},
+        "text": templates.get_template("email/login.txt").render(context),
+        "html": templates.get_template("email/login.html").render(context),
+    }
+
+
+async def code_submit(request: Request) -> Response:
+    v = await visit(request)
+    form = await _form(request)
+    check_csrf(v.signer, v.tenant.slug, None, form.get("csrf_token"))
+    email = auth.normalise_email(form.get("email", ""))
+    code = form.get("code", "")
+
+    def work(session: Session) -> tuple[str | None, LoginFailed | None]:
+        if not ratelimit.allow(session, f"code-ip:{client_ip(request)}", CODES_PER_IP,
+                               WINDOW, v.now):
+            raise RateLimited
+        try:
+            identity = auth.login_with_code(session, v.signer, v.tenant.slug, email, code, v.now)
+        except LoginFailed as failed:
+            return None, failed  # the attempt count must be committed, so no raise here
+        return web_sessions.start(session, v.tenant.slug, identity, v.now), None
+
+    try:
+        sid, failed = await in_db(request, work)
+    except RateLimited:
+        return _too_many(v, email)
+    if failed is not None:
+        if failed.reason == "wrong_code":
+            message = _("That code is not right. Please check the e-mail and try again.")
+            return render(v, "widget/check_inbox.html", {
+                "email": email, "error": message, "attempts_left": failed.attempts_left,
+            }, status_code=422)
+        return render(v, "widget/login.html", {
+            "email": email,
+            "error": _("That code has expired or was already used. We can send you a new one."),
+        }, status_code=422)
+    return _logged_in(v, sid)
+
+
+def _logged_in(v: Visit, sid: str) -> Response:
+    response = RedirectResponse(_home(v) + "?welcome=1", status_code=303)
+    web_sessions.set_cookie(response, v.request, sid)
+    return response
+
+
+async def link_page(request: Request) -> Response:
+    """GET (and HEAD) only show a Continue button: mail scanners prefetch links."""
+    v = await visit(request)
+    token = request.query_params.get("token", "")
+    usable, email = await in_db(request, lambda s: auth.peek_link(s, v.signer, v.tenant.slug,
+                                                                  token, v.now))
+    if not usable:
+        return render(v, "widget/link_invalid.html", {"email": email or ""}, status_code=410)
+    response = render(v, "widget/link_continue.html", {"token": token, "email": email})
+    web_sessions.set_probe(response, request)
+    return response
+
+
+async def link_submit(request: Request) -> Response:
+    v = await visit(request)
+    form = await _form(request)
+    check_csrf(v.signer, v.tenant.slug, None, form.get("csrf_token"))
+
+    def work(session: Session) -> str:
+        identity = auth.login_with_link(session, v.signer, v.tenant.slug,
+                                        form.get("token", ""), v.now)
+        return web_sessions.start(session, v.tenant.slug, identity, v.now)
+
+    try:
+        sid = await in_db(request, work)
+    except LoginFailed as failed:
+        return render(v, "widget/link_invalid.html", {"email": failed.email or ""},
+                      status_code=410)
+    return _logged_in(v, sid)
+
+
+async def logout(request: Request) -> Response:
+    v = await visit(request)
+    form = await _form(request)
+    check_csrf(v.signer, v.tenant.slug, v.sid if v.logged_in else None, form.get("csrf_token"))
+    everywhere = request.url.path.endswith("/everywhere")
+    if v.logged_in:
+        ws = v.web_session
+
+        def work(session: Session) -> None:
+            if everywhere:
+                web_sessions.end_everywhere(session, v.tenant.slug, ws.email, v.now)
+            else:
+                web_sessions.end(session, v.tenant.slug, v.sid, v.now)
+
+        await in_db(request, work)
+    login = str(request.url_for("login", tenant=v.tenant.slug)) + "?logged_out=1"
+    response = RedirectResponse(login, status_code=303)
+    web_sessions.clear_cookie(response, request)
+    return response

@@ -1,0 +1,73 @@
+"""Everything signed lives here: purposes, salts, lifetimes, key rotation.
+
+`WIDGET_SECRET_KEYS` lists keys newest first; the first signs and all verify, so a new key can
+be put in front while tokens signed with the old one keep working until they expire. Each
+purpose has its own salt, so a token made for one purpose is useless for any other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+
+@dataclass(frozen=True)
+class Purpose:
+    salt: str
+    max_age: int  # seconds
+
+
+LOGIN_LINK = Purpose("client-profile.login-link.v1", 15 * 60)
+FORM = Purpose("client-profile.form.v1", 4 * 60 * 60)
+LOGIN_HINT = Purpose("client-profile.login-hint.v1", 7 * 24 * 60 * 60)
+
+
+class _Serializer(URLSafeTimedSerializer):
+    def __init__(self, keys, salt, clock):
+        super().__init__(keys, salt=salt)
+        self._clock = clock
+
+    def get_timestamp(self) -> int:
+        return int(self._clock().timestamp())
+
+
+class Signer:
+    """Signs and checks tokens for one set of keys; `check` returns None on anything bad."""
+
+    def __init__(self, keys: tuple[str, ...], clock: Callable[[], datetime] | None = None):
+        if not keys:
+            raise ValueError("at least one secret key is needed")
+        self.keys = keys
+        self._clock = clock or (lambda: datetime.now(timezone.utc))
+
+    def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
+        # itsdangerous signs with its *last* key; ours sign with the first.
+        return _Serializer(list(reversed(self.keys)), purpose.salt, self._clock)
+
+    def sign(self, purpose: Purpose, payload: Any) -> str:
+        return self._serializer(purpose).dumps(payload)
+
+    def check(self, purpose: Purpose, token: str, max_age: int | None = None) -> Any | None:
+        try:
+            return self._serializer(purpose).loads(token, max_age=max_age or purpose.max_age)
+        except (BadData, TypeError, ValueError):
+            return None
+
+    def mac(self, purpose: str, message: str) -> str:
+        """A keyed hash with the signing key (for values stored in the database)."""
+        key = hashlib.sha256(f"{purpose}:{self.keys[0]}".encode()).digest()
+        return hmac.new(key, message.encode(), hashlib.sha256).hexdigest()
+
+    def mac_matches(self, purpose: str, message: str, expected: str) -> bool:
+        """Whether any key (newest or older) produced this keyed hash."""
+        for key in self.keys:
+            derived = hashlib.sha256(f"{purpose}:{key}".encode()).digest()
+            candidate = hmac.new(derived, message.encode(), hashlib.sha256).hexdigest()
+            if hmac.compare_digest(candidate, expected):
+                return True
+        return False

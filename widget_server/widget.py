@@ -1,0 +1,91 @@
+"""What every widget page shares: its tenant, its visitor's session, and how it is rendered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from widget_server import i18n, web_sessions
+from widget_server.db import session_scope
+from widget_server.errors import NotFound
+from widget_server.models import WebSession
+from widget_server.security import csrf_token
+from widget_server.signing import Signer
+from widget_server.tenants import Tenant
+
+
+@dataclass
+class Visit:
+    """One request to a widget page."""
+
+    request: Request
+    tenant: Tenant
+    sid: str | None
+    web_session: WebSession | None
+    now: datetime
+
+    @property
+    def signer(self) -> Signer:
+        return self.request.app.state.signer
+
+    @property
+    def logged_in(self) -> bool:
+        return self.web_session is not None
+
+
+def tenant_of(request: Request) -> Tenant:
+    tenant = request.app.state.tenants.get(request.path_params.get("tenant", ""))
+    if tenant is None:
+        raise NotFound("There is no client profile at this address.")
+    return tenant
+
+
+async def in_db(request: Request, work: Callable[[Session], Any]) -> Any:
+    engine = request.app.state.engine
+
+    def run() -> Any:
+        with session_scope(engine) as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
+
+
+async def visit(request: Request) -> Visit:
+    """Resolve tenant and session (sliding its expiry) for a widget page."""
+    tenant = tenant_of(request)
+    sid = web_sessions.read_sid(request)
+    now = request.app.state.clock()
+    web_session = None
+    if sid:
+        web_session = await in_db(request, lambda s: web_sessions.load(s, tenant.slug, sid, now))
+    return Visit(request, tenant, sid, web_session, now)
+
+
+def locale_for(tenant: Tenant, client_locale: str | None = None) -> str:
+    return i18n.normalise(client_locale, tenant.config.locale)
+
+
+def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200, locale: str | None = None) -> Response:
+    """Render a widget page in the tenant's theme and language, tenant overrides first."""
+    request, tenant = visit.request, visit.tenant
+    templates = request.app.state.templates
+    active = locale or locale_for(tenant)
+    i18n.activate(active)
+    name = templates.env.select_template([f"tenant:{tenant.slug}/templates/{template}",
+                                          template])
+    sid = visit.sid if visit.logged_in else None
+    return templates.TemplateResponse(request, name, {
+        "tenant": tenant,
+        "theme": tenant.config.theme,
+        "lang": active.split("_")[0],
+        "csrf_token": csrf_token(visit.signer, tenant.slug, sid),
+        "logged_in": visit.logged_in,
+        **(context or {}),
+    }, status_code=status_code)
