@@ -32,11 +32,13 @@ def create_app(settings: Settings) -> Starlette:
     settings.require_secret()
     tenants = load_tenants(settings.tenants_dir, settings.environ, demo=settings.demo)
     engine = make_engine(settings.database_url)
+    # Built here so a missing SMTP setting stops start-up, not the first worker's lifespan.
+    transport = make_transport(settings) if settings.send_in_process else None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.send_in_process:
-            app.state.drainer = OutboxDrainer(engine, make_transport(settings))
+        if transport is not None:
+            app.state.drainer = OutboxDrainer(engine, transport)
             app.state.drainer.start()
         yield
         if app.state.drainer is not None:

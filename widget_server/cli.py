@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import secrets
 import sys
 from datetime import date
@@ -27,11 +28,16 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="apply database migrations")
 
+    worker = commands.add_parser("worker", help="send queued e-mails and webhooks (outbox)")
+    worker.add_argument("--interval", type=float, default=1.0)
+
     tenants = commands.add_parser("tenants", help="tenant files")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
     tenant_commands.add_parser("check", help="validate every tenant file")
 
     args = parser.parse_args(argv)
+    if args.command in ("demo", "serve", "worker"):
+        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     try:
         if args.command == "demo":
             return run_demo(args.host, args.port)
@@ -39,6 +45,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_serve(args.host, args.port, args.workers)
         if args.command == "migrate":
             return run_migrate()
+        if args.command == "worker":
+            return run_outbox_worker(args.interval)
         if args.command == "tenants":
             return run_tenants_check(Settings.from_environ())
     except (SettingsError, TenantError) as exc:
@@ -75,6 +83,15 @@ def run_tenants_check(settings: Settings) -> int:
     return 1 if problems else 0
 
 
+def run_outbox_worker(interval: float) -> int:
+    import asyncio
+
+    from widget_server.outbox import run_worker
+
+    asyncio.run(run_worker(Settings.from_environ(), interval=interval))
+    return 0
+
+
 def run_serve(host: str, port: int, workers: int) -> int:
     import uvicorn
 
@@ -104,8 +121,11 @@ def run_demo(host: str, port: int) -> int:
 
     env = Settings.from_environ()
     keys = env.secret_keys or (demo_secret(Path("var/demo-secret-key")),)
+    # The demo provider pages live on 127.0.0.1 and frame the widget from localhost:
+    # two different sites, so the demo shows real cross-site behaviour without certificates.
     settings = Settings.from_environ(demo=True, secret_keys=keys,
-                                     base_url=f"http://localhost:{port}")
+                                     base_url=f"http://localhost:{port}",
+                                     frame_origins=(f"http://127.0.0.1:{port}",))
     migrate(settings.database_url)
     app = create_app(settings)
     engine = make_engine(settings.database_url)
@@ -126,8 +146,13 @@ def demo_banner(app, settings: Settings, port: int, loaded: int) -> str:
         "Client Profile demo is running.",
         f"  Database:     {settings.database_url} ({loaded} demo items loaded)",
         f"  Demo index:   http://localhost:{port}/",
+        f"  Mail viewer:  http://localhost:{port}/dev/mail"
+        + ("" if not settings.smtp_host else f" (sending through {settings.smtp_host})"),
         f"  API document: http://localhost:{port}/api/v1/openapi.json",
     ]
+    for tenant in app.state.tenants:
+        lines.append(f"  {tenant.name}: provider page http://127.0.0.1:{port}/demo/{tenant.slug}"
+                     f"  ·  hosted profile http://localhost:{port}/t/{tenant.slug}/")
     for tenant in app.state.tenants:
         if tenant.generated_api_key:
             lines.append(f"  API key of {tenant.slug!r}: {tenant.generated_api_key}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -28,7 +30,7 @@ async def message(request: Request) -> Response:
     row = await in_db(request, lambda s: s.get(OutboxMessage, message_id))
     if row is None or row.channel != "email":
         raise NotFound("No such message.")
-    html = row.payload.get("html") or f"<pre>{row.payload.get('text', '')}</pre>"
+    html = row.payload.get("html") or f"<pre>{escape(row.payload.get('text', ''))}</pre>"
     # The message's own HTML is shown in a sandboxed frame with no scripts.
     return HTMLResponse(html, headers={
         "Content-Security-Policy": "sandbox allow-popups allow-popups-to-escape-sandbox; "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
+from widget_server.errors import NotFound
 from widget_server.openapi import document
 from widget_server.resources import RESOURCES
 
@@ -23,6 +26,10 @@ async def healthz(request: Request) -> Response:
     except Exception as exc:  # the database is down: say so, do not crash
         return PlainTextResponse(f"database unavailable: {exc.__class__.__name__}", 503)
     return PlainTextResponse("ok")
+
+
+async def no_favicon(request: Request) -> Response:
+    return Response(status_code=204, headers={"Cache-Control": "public, max-age=86400"})
 
 
 async def openapi_json(request: Request) -> Response:
@@ -51,3 +58,26 @@ async def demo_index(request: Request) -> Response:
         "counts": await run_in_threadpool(counts),
         "base_url": state.settings.base_url,
     })
+
+
+EMBED_JS = Path(__file__).resolve().parent.parent / "embed" / "embed.js"
+
+
+async def embed_js(request: Request) -> Response:
+    """The embed snippet; a short cache so providers pick up fixes within minutes."""
+    return Response(EMBED_JS.read_bytes(), media_type="text/javascript",
+                    headers={"Cache-Control": "public, max-age=300",
+                             "Access-Control-Allow-Origin": "*"})
+
+
+async def demo_provider_page(request: Request) -> Response:
+    """A fictional provider website that embeds the widget with the two-line snippet."""
+    state = request.app.state
+    tenant = state.tenants.get(request.path_params["tenant"])
+    if tenant is None:
+        raise NotFound("No such demo provider.")
+    widget = state.settings.base_url
+    return state.templates.TemplateResponse(
+        request, "demo/provider.html", {"tenant": tenant, "widget_origin": widget},
+        headers={"Content-Security-Policy": f"default-src 'self'; script-src {widget}; "
+                 f"frame-src {widget}; style-src 'unsafe-inline'; frame-ancestors 'none'"})

@@ -16,6 +16,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def build_routes(settings: Settings) -> list[Route | Mount]:
     routes: list[Route | Mount] = [
         Route("/healthz", pages.healthz, name="healthz"),
+        Route("/embed.js", pages.embed_js, name="embed_js"),
+        Route("/favicon.ico", pages.no_favicon, name="favicon"),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         # The widget, per tenant.
         Route("/t/{tenant}/", profile.home, name="home"),
@@ -45,6 +47,7 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
     if settings.demo:
         routes += [
             Route("/", pages.demo_index, name="demo_index"),
+            Route("/demo/{tenant}", pages.demo_provider_page, name="demo_provider"),
             Route("/dev/mail", dev_mail.inbox, name="dev_mail"),
             Route("/dev/mail/{message_id:int}", dev_mail.message, name="dev_mail_message"),
         ]

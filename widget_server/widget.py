@@ -87,5 +87,7 @@ def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *
         "lang": active.split("_")[0],
         "csrf_token": csrf_token(visit.signer, tenant.slug, sid),
         "logged_in": visit.logged_in,
+        "parent_origins": " ".join([*tenant.config.allowed_origins,
+                                    *request.app.state.settings.frame_origins]),
         **(context or {}),
     }, status_code=status_code)
