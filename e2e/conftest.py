@@ -144,6 +144,11 @@ class Widget:
     def origin(self) -> str:
         return f"https://widget.test:{self.port}"
 
+    @property
+    def loopback_origin(self) -> str:
+        """Where Python (not the browser) reaches it: `.test` resolves only in Chromium."""
+        return f"https://127.0.0.1:{self.port}"
+
     def url(self, path: str = "", tenant: str | None = None) -> str:
         return f"{self.origin}/t/{tenant or self.tenant}/{path}"
 
@@ -172,8 +177,8 @@ def widget(certificates, mailbox, tenants_dir, tmp_path_factory) -> Iterator[Wid
                    "--host", "127.0.0.1", "--port", str(port),
                    "--ssl-keyfile", str(certificates.key),
                    "--ssl-certfile", str(certificates.cert)],
-                  env, directory / "widget.log", f"https://127.0.0.1:{port}/healthz"):
-        yield Widget(port=port)
+                  env, directory / "widget.log", Widget(port).loopback_origin + "/healthz"):
+        yield Widget(port)
 
 
 class _Process:

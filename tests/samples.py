@@ -23,8 +23,8 @@ BASE: list[tuple[str, str, dict]] = [
                                "expires_at": "2027-01-31T23:59:00Z"}),
     ("orders", "o1", {"client_id": "c1", "ordered_at": "2026-11-01T10:00:00Z", "currency": "GBP",
                       "promo_code": "SPLASH10", "discount_amount": 100,
-                      "items": [{"name": "Swim cap", "kind": "product", "quantity": 2, "unit_price": 500,
-                                 "vat_rate": "20", "vat_amount": 167}]}),
+                      "items": [{"name": "Swim cap", "kind": "product", "quantity": 2,
+                                 "unit_price": 500, "vat_rate": "20", "vat_amount": 167}]}),
     ("payments", "pay1", {"client_id": "c1", "booking_id": "b1", "amount": 9600,
                           "currency": "GBP", "due_date": "2026-12-01", "status": "unpaid"}),
     ("invoices", "inv1", {"client_id": "c1", "payment_id": "pay1", "number": "INV-1",
@@ -52,6 +52,7 @@ FRESH: dict[str, tuple[str, dict, tuple[str, object]]] = {
          ("status", "cancelled"), ("status", "attended"), ("expires_at", "2027-02-28T23:59:00Z"),
          ("status", "paid"), ("status", "paid"), ("number", "INV-2"), ("used_entries", 2),
          ("value", 15), ("amount", -1200), ("access", "full")],
+        strict=True,
     )
 }
 FRESH["clients"][1]["email"] = "other@example.com"

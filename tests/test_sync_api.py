@@ -204,3 +204,17 @@ def test_openapi_document_lists_every_resource(client):
 
 def test_healthz(client):
     assert client.get("/healthz").text == "ok"
+
+
+@pytest.mark.parametrize("resource,external_id,body", BASE)
+def test_openapi_request_schemas_accept_what_the_api_accepts(client, resource, external_id,
+                                                              body):
+    import jsonschema
+
+    document = client.get("/api/v1/openapi.json").json()
+    operation = document["paths"][f"/api/v1/{resource}/{{external_id}}"]["put"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    resolver = {"components": document["components"], **schema}
+    jsonschema.validate(body, resolver)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(body | {"unknown_field": 1}, resolver)

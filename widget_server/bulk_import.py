@@ -49,7 +49,8 @@ def _import_line(session: Session, tenant: str, text: str, resolver: RefResolver
     try:
         line = json.loads(text)
     except json.JSONDecodeError as exc:
-        return _error(None, None, [field_error([], f"malformed JSON: {exc.msg} at column {exc.colno}")])
+        reason = f"malformed JSON: {exc.msg} at column {exc.colno}"
+        return _error(None, None, [field_error([], reason)])
     if not isinstance(line, dict) or set(line) - {"resource", "item"}:
         return _error(None, None, [field_error([], 'expected {"resource": ..., "item": {...}}')])
     resource, item = line.get("resource"), line.get("item")

@@ -19,7 +19,8 @@ from babel.support import NullTranslations, Translations
 from jinja2 import Environment
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
-_current: ContextVar[NullTranslations] = ContextVar("translations", default=NullTranslations())
+_current: ContextVar[NullTranslations] = ContextVar("translations",
+                                                   default=NullTranslations())  # noqa: B039
 _current_locale: ContextVar[str] = ContextVar("locale", default="en_GB")
 
 

@@ -36,7 +36,8 @@ def find(session: Session, tenant: str, key: str, print_: str) -> Replay | None:
     if record.fingerprint != print_:
         raise ValidationFailed(
             "This Idempotency-Key was already used with a different request.",
-            errors=[field_error(["Idempotency-Key"], "reused with a different method, path or body")],
+            errors=[field_error(["Idempotency-Key"],
+                                "reused with a different method, path or body")],
         )
     return Replay(record.status_code, record.body)
 

@@ -26,7 +26,8 @@ def _problem() -> dict[str, Any]:
                 "items": {
                     "type": "object",
                     "properties": {
-                        "field": {"type": "string", "description": "Dotted path, e.g. items.0.name"},
+                        "field": {"type": "string",
+                                  "description": "Dotted path, e.g. items.0.name"},
                         "path": {"type": "array", "items": {"type": ["string", "integer"]}},
                         "reason": {"type": "string"},
                     },

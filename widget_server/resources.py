@@ -45,7 +45,8 @@ class ClientIn(Input):
     email: EmailStr = Field(max_length=320)
     name: Annotated[str, Field(min_length=1, max_length=200)]
     phone: Annotated[str, Field(max_length=40)] | None = None
-    locale: Annotated[str, Field(max_length=16, pattern=r"^[a-zA-Z]{2,3}([_-][A-Za-z0-9]+)?$")] | None = None
+    locale: Annotated[str, Field(max_length=16,
+                                 pattern=r"^[a-zA-Z]{2,3}([_-][A-Za-z0-9]+)?$")] | None = None
     notify_email: StrictBool = True
     notify_whatsapp: StrictBool = False
 
@@ -117,7 +118,9 @@ class BookingIn(Input):
 class AttendanceIn(Input):
     booking_id: ExternalId
     session_id: ExternalId
-    status: Literal["expected", "attended", "excused", "missed", "cancelled_by_provider"] = "expected"
+    status: Literal[
+        "expected", "attended", "excused", "missed", "cancelled_by_provider"
+    ] = "expected"
     makeup: StrictBool = False
 
 

@@ -13,9 +13,9 @@ from widget_server.errors import AppError
 from widget_server.signing import FORM, Signer
 
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-ASSET_POLICY = ("default-src 'self'; img-src 'self' data: https:; style-src 'self' 'unsafe-inline'; "
-                "script-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-                "object-src 'none'")
+ASSET_POLICY = ("default-src 'self'; img-src 'self' data: https:; "
+                "style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; "
+                "form-action 'self'; base-uri 'none'; object-src 'none'")
 
 
 class Forbidden(AppError):

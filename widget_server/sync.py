@@ -52,14 +52,15 @@ class RefResolver:
 
 
 def parse(resource: Resource, body: Any, external_id: str) -> dict[str, Any]:
-    """Validate a body against the resource's schema; the URL's id wins, a different one is refused."""
+    """Validate a body against the resource's schema; a different id than the URL's is refused."""
     if not isinstance(body, dict):
         raise ValidationFailed("The body must be a JSON object.",
                                errors=[field_error([], "must be a JSON object")])
     try:
         data = resource.schema.model_validate(body)
     except ValidationError as exc:
-        raise ValidationFailed(f"Invalid {resource.name} item.", errors=pydantic_errors(exc))
+        raise ValidationFailed(f"Invalid {resource.name} item.",
+                               errors=pydantic_errors(exc)) from None
     if data.id is not None and data.id != external_id:
         raise ValidationFailed(
             "The body's id differs from the URL's.",
@@ -222,8 +223,8 @@ def decode_cursor(cursor: str | None) -> int:
             raise ValueError
         return int(value)
     except (ValueError, UnicodeDecodeError):
-        raise ValidationFailed("Invalid cursor.",
-                               errors=[field_error(["cursor"], "not a cursor this API gave")])
+        raise ValidationFailed("Invalid cursor.", errors=[
+            field_error(["cursor"], "not a cursor this API gave")]) from None
 
 
 def serialize(session: Session, resource: Resource, rows: list) -> list[dict[str, Any]]:
@@ -269,7 +270,8 @@ def serialize(session: Session, resource: Resource, rows: list) -> list[dict[str
                 item[name] = jsonable(getattr(row, name))
         if resource.children:
             spec = resource.children
-            child_fields = resource.schema.model_fields[spec.field].annotation.__args__[0].model_fields
+            child_schema = resource.schema.model_fields[spec.field].annotation.__args__[0]
+            child_fields = child_schema.model_fields
             item[spec.field] = [
                 {
                     name: (external[spec.refs[name]].get(getattr(c, name))

@@ -79,7 +79,7 @@ async def in_db(request: Request, work: Callable[[Session], Any]) -> Any:
 
 async def idempotent_write(request: Request, tenant: Tenant, body: bytes,
                            action: Callable[[Session], tuple[int, Any]]) -> Response:
-    """Perform a write; with an Idempotency-Key, a retry of the same request gets the same answer."""
+    """Perform a write; with an Idempotency-Key, a retry of the request gets the same answer."""
     key = request.headers.get("idempotency-key")
     if key is not None and not (0 < len(key) <= 255):
         raise ValidationFailed("Invalid Idempotency-Key.",
