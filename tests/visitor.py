@@ -9,7 +9,7 @@ from starlette.testclient import TestClient
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 CODE = re.compile(r"Your login code: (\d{6})")
-LINK = re.compile(r"(https?://\S+/login/link\?token=[\w.\-]+)")
+LINK = re.compile(r"(https?://\S+[#&]cp-login=([\w.\-]+))")
 
 
 class Visitor:
@@ -60,4 +60,14 @@ def code_of(message) -> str:
 
 
 def link_of(message) -> str:
+    """The login link as e-mailed: the provider's page, the token in its fragment."""
     return LINK.search(message.get_body(("plain",)).get_content()).group(1)
+
+
+def token_of(message) -> str:
+    return LINK.search(message.get_body(("plain",)).get_content()).group(2)
+
+
+def hosted_link(message, tenant: str = "demo") -> str:
+    """The same login on the hosted profile (what the snippet opens inside the iframe)."""
+    return f"/t/{tenant}/login/link?token={token_of(message)}"

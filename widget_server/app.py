@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from widget_server import assets
 from widget_server.db import make_engine
 from widget_server.errors import AppError
 from widget_server.mailer import make_transport
@@ -57,6 +58,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.tenants = tenants
     app.state.engine = engine
     app.state.templates = make_templates(settings.templates_dir, settings.tenants_dir)
+    app.state.assets = assets.build()
     app.state.clock = utcnow
     app.state.signer = Signer(settings.secret_keys or ("demo-only-key",),
                               clock=lambda: app.state.clock())

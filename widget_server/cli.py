@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     worker = commands.add_parser("worker", help="send queued e-mails and webhooks (outbox)")
     worker.add_argument("--interval", type=float, default=1.0)
 
+    url = commands.add_parser("profile-url", help="print WIDGET_PROFILE_URL for a client")
+    url.add_argument("--tenant", required=True)
+    url.add_argument("--email", required=True)
+
     tenants = commands.add_parser("tenants", help="tenant files")
     tenant_commands = tenants.add_subparsers(dest="tenants_command", required=True)
     tenant_commands.add_parser("check", help="validate every tenant file")
@@ -47,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             return run_migrate()
         if args.command == "worker":
             return run_outbox_worker(args.interval)
+        if args.command == "profile-url":
+            return run_profile_url(Settings.from_environ(), args.tenant, args.email)
         if args.command == "tenants":
             return run_tenants_check(Settings.from_environ())
     except (SettingsError, TenantError) as exc:
@@ -81,6 +87,21 @@ def run_tenants_check(settings: Settings) -> int:
                 print(f"warning: {line}")
     print(f"{len(paths)} tenant file(s) checked, {problems} problem(s)", file=sys.stderr)
     return 1 if problems else 0
+
+
+def run_profile_url(settings: Settings, slug: str, email: str) -> int:
+    """Print the profile URL a provider's e-mail to this client should link to."""
+    from widget_server.profile_url import profile_url
+    from widget_server.signing import Signer
+    from widget_server.tenants import load_tenants
+
+    tenant = load_tenants(settings.tenants_dir, settings.environ).get(slug)
+    if tenant is None:
+        print(f"widget-server: no tenant {slug!r} in {settings.tenants_dir}", file=sys.stderr)
+        return 2
+    settings.require_secret()
+    print(profile_url(settings, Signer(settings.secret_keys), tenant, email=email))
+    return 0
 
 
 def run_outbox_worker(interval: float) -> int:

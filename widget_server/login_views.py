@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from widget_server import auth, outbox, ratelimit, web_sessions
 from widget_server.auth import LoginFailed
 from widget_server.i18n import gettext as _
+from widget_server.profile_url import hinted_email, profile_url
 from widget_server.security import check_csrf, client_ip
 from widget_server.widget import Visit, in_db, locale_for, render, visit
 
@@ -44,7 +45,9 @@ async def login_form(request: Request) -> Response:
     v = await visit(request)
     if v.logged_in:
         return RedirectResponse(_home(v), status_code=303)
-    response = render(v, "widget/login.html", {"email": request.query_params.get("email", "")})
+    email = request.query_params.get("email", "") or hinted_email(
+        v.signer, v.tenant, request.query_params.get("hint"))
+    response = render(v, "widget/login.html", {"email": email})
     web_sessions.set_probe(response, request)
     return response
 
@@ -88,7 +91,8 @@ async def login_submit(request: Request) -> Response:
 def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, str]:
     """Subject, text and HTML of the login e-mail, in the client's language."""
     templates = request.app.state.templates
-    link = str(request.url_for("login_link", tenant=v.tenant.slug)) + f"?token={mail.link_token}"
+    link = profile_url(request.app.state.settings, v.signer, v.tenant,
+                       login_token=mail.link_token)
     from widget_server import i18n
 
     i18n.activate(locale_for(v.tenant, mail.locale))
@@ -145,11 +149,18 @@ async def link_page(request: Request) -> Response:
     """GET (and HEAD) only show a Continue button: mail scanners prefetch links."""
     v = await visit(request)
     token = request.query_params.get("token", "")
+    if not token:
+        # Handed over by the embed snippet in the fragment, which only the page's script reads.
+        response = render(v, "widget/link_continue.html", {"token": "", "email": None,
+                                                           "deep_link": False})
+        web_sessions.set_probe(response, request)
+        return response
     usable, email = await in_db(request, lambda s: auth.peek_link(s, v.signer, v.tenant.slug,
                                                                   token, v.now))
     if not usable:
         return render(v, "widget/link_invalid.html", {"email": email or ""}, status_code=410)
-    response = render(v, "widget/link_continue.html", {"token": token, "email": email})
+    response = render(v, "widget/link_continue.html", {"token": token, "email": email,
+                                                       "deep_link": False})
     web_sessions.set_probe(response, request)
     return response
 

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import func, text
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 from widget_server.errors import NotFound
 from widget_server.openapi import document
@@ -46,6 +44,16 @@ def tenant_counts(session: Session, tenant: str) -> dict[str, int]:
     }
 
 
+async def root(request: Request) -> Response:
+    """A tenant's custom domain opens its profile; the demo shows its index; else nothing."""
+    tenant = request.app.state.tenants.by_host(request.url.hostname or "")
+    if tenant is not None:
+        return RedirectResponse(request.url_for("home", tenant=tenant.slug), status_code=303)
+    if request.app.state.settings.demo:
+        return await demo_index(request)
+    raise NotFound("Nothing here. The client profile lives at /t/<provider>/.")
+
+
 async def demo_index(request: Request) -> Response:
     state = request.app.state
 
@@ -58,16 +66,6 @@ async def demo_index(request: Request) -> Response:
         "counts": await run_in_threadpool(counts),
         "base_url": state.settings.base_url,
     })
-
-
-EMBED_JS = Path(__file__).resolve().parent.parent / "embed" / "embed.js"
-
-
-async def embed_js(request: Request) -> Response:
-    """The embed snippet; a short cache so providers pick up fixes within minutes."""
-    return Response(EMBED_JS.read_bytes(), media_type="text/javascript",
-                    headers={"Cache-Control": "public, max-age=300",
-                             "Access-Control-Allow-Origin": "*"})
 
 
 async def demo_provider_page(request: Request) -> Response:

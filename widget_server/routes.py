@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from widget_server import dev_mail, login_views, pages, profile, sync_api
+from widget_server import assets, dev_mail, login_views, pages, profile, sync_api
 from widget_server.settings import Settings
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -16,7 +16,8 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 def build_routes(settings: Settings) -> list[Route | Mount]:
     routes: list[Route | Mount] = [
         Route("/healthz", pages.healthz, name="healthz"),
-        Route("/embed.js", pages.embed_js, name="embed_js"),
+        Route("/embed.js", assets.embed_plain, name="embed_js"),
+        Route("/assets/{name}", assets.hashed, name="asset"),
         Route("/favicon.ico", pages.no_favicon, name="favicon"),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
         # The widget, per tenant.
@@ -35,6 +36,7 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
               name="logout_everywhere"),
         # The provider sync API.
         Route("/api/v1/openapi.json", pages.openapi_json, name="api_openapi"),
+        Route("/api/v1/profile-url", sync_api.profile_url_for, name="api_profile_url"),
         Route("/api/v1/import", sync_api.bulk_import, methods=["POST"], name="api_import"),
         Route("/api/v1/{resource}", sync_api.list_items, methods=["GET"], name="api_list"),
         Route("/api/v1/{resource}/{external_id}", sync_api.get_item, methods=["GET"],
@@ -44,9 +46,9 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         Route("/api/v1/{resource}/{external_id}", sync_api.delete_item, methods=["DELETE"],
               name="api_delete"),
     ]
+    routes.append(Route("/", pages.root, name="root"))
     if settings.demo:
         routes += [
-            Route("/", pages.demo_index, name="demo_index"),
             Route("/demo/{tenant}", pages.demo_provider_page, name="demo_provider"),
             Route("/dev/mail", dev_mail.inbox, name="dev_mail"),
             Route("/dev/mail/{message_id:int}", dev_mail.message, name="dev_mail_message"),

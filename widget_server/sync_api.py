@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from widget_server import idempotency, sync
+from widget_server.auth import find_identity
 from widget_server.bulk_import import import_lines
 from widget_server.db import session_scope
 from widget_server.errors import (
@@ -22,6 +23,7 @@ from widget_server.errors import (
     ValidationFailed,
     field_error,
 )
+from widget_server.profile_url import profile_url
 from widget_server.resources import RESOURCES
 from widget_server.tenants import Tenant
 
@@ -157,6 +159,21 @@ async def delete_item(request: Request) -> Response:
         return 204, None
 
     return await idempotent_write(request, tenant, b"", action)
+
+
+async def profile_url_for(request: Request) -> Response:
+    """WIDGET_PROFILE_URL for the provider's own e-mails: `?email=` of a client."""
+    tenant = authenticate(request)
+    email = request.query_params.get("email", "").strip().lower()
+    if "@" not in email:
+        raise ValidationFailed("Give the client's e-mail address.",
+                               errors=[field_error(["email"], "required, an e-mail address")])
+    settings, signer = request.app.state.settings, request.app.state.signer
+    known = await in_db(request, lambda s: find_identity(s, tenant.slug, email) is not None)
+    if not known:
+        raise NotFound(f"No client or shared booking with the e-mail {email!r}.")
+    return JSONResponse({"email": email,
+                         "url": profile_url(settings, signer, tenant, email=email)})
 
 
 async def bulk_import(request: Request) -> Response:

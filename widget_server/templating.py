@@ -8,6 +8,7 @@ from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, se
 from starlette.templating import Jinja2Templates
 
 from widget_server import i18n
+from widget_server.assets import asset_url
 
 
 def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
@@ -21,4 +22,5 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]),
                       trim_blocks=True, lstrip_blocks=True)
     i18n.install(env)
+    env.globals["asset_url"] = asset_url
     return Jinja2Templates(env=env)

@@ -40,8 +40,11 @@ class Visit:
 
 
 def tenant_of(request: Request) -> Tenant:
-    tenant = request.app.state.tenants.get(request.path_params.get("tenant", ""))
-    if tenant is None:
+    """The tenant in the path; on a tenant's custom domain, only that tenant."""
+    tenants = request.app.state.tenants
+    tenant = tenants.get(request.path_params.get("tenant", ""))
+    own = tenants.by_host(request.url.hostname or "")
+    if tenant is None or (own is not None and own is not tenant):
         raise NotFound("There is no client profile at this address.")
     return tenant
 

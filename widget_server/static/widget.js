@@ -1,8 +1,9 @@
 /* Client Profile widget helper. Progressive enhancement only: every page works without it.
- * Tells the embedding page its height ({type:"cp:height"}), only ever to an allowed parent
- * origin listed by the server, never to "*". */
+ * Tells the embedding page its height and screen (cp:height, cp:route), only ever to an
+ * allowed parent origin the server lists, never to "*". */
 (function () {
   "use strict";
+  var root = document.documentElement;
   // Show a busy state and prevent double submits on forms marked data-busy.
   document.addEventListener("submit", function (e) {
     var form = e.target;
@@ -12,20 +13,34 @@
     var button = form.querySelector("button[type=submit]");
     if (button) button.setAttribute("aria-busy", "true");
   });
-  if (window.parent === window) return;
-  var allowed = (document.documentElement.getAttribute("data-parent-origins") || "").split(" ");
-  // Firefox has no ancestorOrigins: the snippet passes its origin in the first URL's fragment.
-  var hinted = /cp-parent=([^&]+)/.exec(location.hash);
+  // A login link handed over in the fragment: fill the Continue form, drop it from the URL.
+  var hash = new URLSearchParams(location.hash.slice(1));
+  var field = document.querySelector("input[name=token]");
+  if (field && !field.value && hash.get("token")) {
+    field.value = hash.get("token");
+    history.replaceState(history.state, "", location.pathname + location.search);
+  }
+  if (window.parent === window) {
+    var first = document.querySelector("[data-autofocus]");
+    if (first) first.focus();
+    return;
+  }
+  var allowed = (root.getAttribute("data-parent-origins") || "").split(" ");
   var store = {};
   try { store = window.sessionStorage; } catch (err) { /* storage blocked in this frame */ }
-  if (hinted) store["cp-parent"] = decodeURIComponent(hinted[1]);
+  // Firefox has no ancestorOrigins: the snippet passes its origin in the first URL's fragment.
+  if (hash.get("cp-parent")) store["cp-parent"] = hash.get("cp-parent");
   var ancestors = location.ancestorOrigins;
   var parent = (ancestors && ancestors[0]) || store["cp-parent"];
   if (allowed.indexOf(parent) < 0) return;
+  function post(message) { window.parent.postMessage(message, parent); }
+  var base = root.getAttribute("data-root") || "";
+  var path = location.pathname.indexOf(base) === 0 ? location.pathname.slice(base.length) : "";
+  if (root.hasAttribute("data-deep-link")) post({ type: "cp:route", path: "/" + path });
   var last = 0;
   function report() {
-    var h = document.documentElement.scrollHeight;
-    if (h !== last) { last = h; window.parent.postMessage({ type: "cp:height", height: h }, parent); }
+    var h = root.scrollHeight;
+    if (h !== last) { last = h; post({ type: "cp:height", height: h }); }
   }
   new ResizeObserver(report).observe(document.body);
   report();
