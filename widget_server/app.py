@@ -9,6 +9,7 @@ from typing import AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -49,7 +50,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=build_routes(settings),
         middleware=[Middleware(SecurityHeaders, tenants=tenants,
-                               extra_origins=settings.frame_origins)],
+                               extra_origins=settings.frame_origins),
+                    Middleware(GZipMiddleware, minimum_size=500)],
         lifespan=lifespan,
         exception_handlers={AppError: handle_app_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},
