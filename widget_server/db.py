@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Callable, Iterator
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
+from starlette.concurrency import run_in_threadpool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -47,6 +48,17 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+async def in_db(request: Any, work: Callable[[Session], Any]) -> Any:
+    """Run a request's blocking database work in the thread pool, in one transaction."""
+    engine = request.app.state.engine
+
+    def run() -> Any:
+        with session_scope(engine) as session:
+            return work(session)
+
+    return await run_in_threadpool(run)
 
 
 def alembic_config(database_url: str) -> Config:

@@ -159,15 +159,20 @@ def _differs(stored: Any, new: Any) -> bool:
     return stored != new
 
 
-def get_one(session: Session, tenant: str, resource_name: str, external_id: str) -> dict[str, Any]:
-    resource = RESOURCES[resource_name]
+def _row(session: Session, tenant: str, resource: Resource, external_id: str) -> Any:
+    """The tenant's item with this provider id, or NotFound."""
     model = resource.model
     row = session.exec(
         select(model).where(model.tenant == tenant, model.external_id == external_id)
     ).first()
     if row is None:
         raise NotFound(f"No {resource.name} item with id {external_id!r}.")
-    return serialize(session, resource, [row])[0]
+    return row
+
+
+def get_one(session: Session, tenant: str, resource_name: str, external_id: str) -> dict[str, Any]:
+    resource = RESOURCES[resource_name]
+    return serialize(session, resource, [_row(session, tenant, resource, external_id)])[0]
 
 
 def list_items(session: Session, tenant: str, resource_name: str, *, limit: int = DEFAULT_LIMIT,
@@ -192,12 +197,7 @@ def list_items(session: Session, tenant: str, resource_name: str, *, limit: int 
 
 def delete_one(session: Session, tenant: str, resource_name: str, external_id: str) -> None:
     resource = RESOURCES[resource_name]
-    model = resource.model
-    row = session.exec(
-        select(model).where(model.tenant == tenant, model.external_id == external_id)
-    ).first()
-    if row is None:
-        raise NotFound(f"No {resource.name} item with id {external_id!r}.")
+    row = _row(session, tenant, resource, external_id)
     try:
         with session.begin_nested():
             session.delete(row)

@@ -7,14 +7,13 @@ from typing import Any, Callable
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from widget_server import idempotency, sync
 from widget_server.auth import find_identity
 from widget_server.bulk_import import import_lines
-from widget_server.db import session_scope
+from widget_server.db import in_db
 from widget_server.errors import (
     BadRequest,
     NotFound,
@@ -66,17 +65,6 @@ def parse_json(body: bytes) -> Any:
         return json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.") from None
-
-
-async def in_db(request: Request, work: Callable[[Session], Any]) -> Any:
-    """Run blocking database work in the thread pool, in one transaction."""
-    engine = request.app.state.engine
-
-    def run() -> Any:
-        with session_scope(engine) as session:
-            return work(session)
-
-    return await run_in_threadpool(run)
 
 
 async def idempotent_write(request: Request, tenant: Tenant, body: bytes,

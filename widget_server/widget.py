@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
-from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from widget_server import i18n, web_sessions
-from widget_server.db import session_scope
+from widget_server.db import in_db  # noqa: F401  (re-exported for views)
 from widget_server.errors import NotFound
 from widget_server.models import WebSession
 from widget_server.security import csrf_token
@@ -47,16 +45,6 @@ def tenant_of(request: Request) -> Tenant:
     if tenant is None or (own is not None and own is not tenant):
         raise NotFound("There is no client profile at this address.")
     return tenant
-
-
-async def in_db(request: Request, work: Callable[[Session], Any]) -> Any:
-    engine = request.app.state.engine
-
-    def run() -> Any:
-        with session_scope(engine) as session:
-            return work(session)
-
-    return await run_in_threadpool(run)
 
 
 async def visit(request: Request) -> Visit:
