@@ -95,11 +95,9 @@ class ProviderSites:
 
     port: int
 
-    def url(self, host: str = "provider.test") -> str:
-        return f"https://{host}:{self.port}/"
-
-    def origin(self, host: str) -> str:
-        return self.url(host).rstrip("/")
+    def url(self, host: str = "provider.test", path: str = "/") -> str:
+        """`/` frames the widget by hand; `/my-profile` embeds it with the snippet."""
+        return f"https://{host}:{self.port}{path}"
 
 
 @pytest.fixture(scope="session")
@@ -108,8 +106,9 @@ def provider_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def provider_sites(provider_port, widget, certificates, tmp_path_factory) -> Iterator[ProviderSites]:
-    env = os.environ | {"WIDGET_URL": widget.url("login")}
+def provider_sites(provider_port, widget, certificates,
+                   tmp_path_factory) -> Iterator[ProviderSites]:
+    env = os.environ | {"WIDGET_ORIGIN": widget.origin}
     log = tmp_path_factory.mktemp("provider") / "provider.log"
     with _Process([PYTHON, "-m", "uvicorn", "provider_site:app", "--app-dir", str(E2E_DIR),
                    "--host", "127.0.0.1", "--port", str(provider_port),
@@ -122,15 +121,17 @@ def provider_sites(provider_port, widget, certificates, tmp_path_factory) -> Ite
 @pytest.fixture(scope="session")
 def tenants_dir(tmp_path_factory, provider_port) -> Path:
     """The repository's tenant files, with `demo` framable by provider.test and other.test
-    (and deliberately not by rogue.test)."""
+    (and deliberately not by rogue.test), its profile page being provider.test/my-profile."""
     directory = tmp_path_factory.mktemp("tenants")
     for path in (PROJECT_DIR / "tenants").glob("*.toml"):
         shutil.copy(path, directory / path.name)
     demo = directory / "demo.toml"
     origins = [f"https://provider.test:{provider_port}", f"https://other.test:{provider_port}"]
-    text, count = re.subn(r"(?m)^allowed_origins\s*=.*$",
-                          f"allowed_origins = {json.dumps(origins)}", demo.read_text())
-    assert count == 1, "demo.toml has no single-line allowed_origins to rewrite"
+    text = demo.read_text()
+    for key, value in (("allowed_origins", origins),
+                       ("profile_page_url", f"https://provider.test:{provider_port}/my-profile")):
+        text, count = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {json.dumps(value)}", text)
+        assert count == 1, f"demo.toml has no single-line {key} to rewrite"
     demo.write_text(text)
     return directory
 
@@ -138,6 +139,7 @@ def tenants_dir(tmp_path_factory, provider_port) -> Path:
 @dataclass(frozen=True)
 class Widget:
     port: int
+    log: Path
     tenant: str = "demo"
 
     @property
@@ -177,8 +179,19 @@ def widget(certificates, mailbox, tenants_dir, tmp_path_factory) -> Iterator[Wid
                    "--host", "127.0.0.1", "--port", str(port),
                    "--ssl-keyfile", str(certificates.key),
                    "--ssl-certfile", str(certificates.cert)],
-                  env, directory / "widget.log", Widget(port).loopback_origin + "/healthz"):
-        yield Widget(port)
+                  env, directory / "widget.log", f"https://127.0.0.1:{port}/healthz"):
+        yield Widget(port, log=directory / "widget.log")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    """A failed test shows the end of the widget server's log (tracebacks land there)."""
+    report = yield
+    widget = getattr(item, "funcargs", {}).get("widget")
+    if report.failed and isinstance(widget, Widget) and widget.log.exists():
+        tail = widget.log.read_text(errors="replace").splitlines()[-40:]
+        report.sections.append(("widget server log (last 40 lines)", "\n".join(tail)))
+    return report
 
 
 class _Process:
@@ -353,10 +366,12 @@ class Inbox:
         self.seen = len(self.mailbox.messages)
 
     def next_to(self, address: str, timeout: float = 10.0):
+        """The newest message to `address` since the last look, waiting for it if need be."""
         deadline = time.monotonic() + timeout
         while True:
             fresh = [m for m in self.mailbox.messages[self.seen:] if address in m["To"]]
             if fresh:
+                self.mark()
                 return fresh[-1]
             left = deadline - time.monotonic()
             if left <= 0:

@@ -12,13 +12,16 @@ import re
 import httpx
 import pytest
 from playwright.sync_api import FrameLocator, Page, Route, expect
-from visitor import code_of, link_of
+from visitor import code_of
 
 SARAH = "sarah.thompson@example.com"  # demo family 1, tenant "demo"
 JAMES = "james.patel@example.com"
 EMMA = "emma.wilson@example.com"
 DANIEL = "daniel.hughes@example.com"
 PRIYA = "priya.shah@example.com"
+LAURA = "laura.bennett@example.com"
+LINK = re.compile(r"https://\S+[#&]cp-login=[\w.\-]+")
+TOKEN = re.compile(r"[#&]cp-login=([\w.\-]+)")
 # Each story logs in a different client: the service allows 5 login e-mails per address
 # per 15 minutes, and the whole suite shares one server.
 
@@ -45,8 +48,21 @@ def log_in(where: Page | FrameLocator, inbox, email: str) -> None:
     enter_code(where, code_of(inbox.next_to(email)))
 
 
+def login_link(message) -> str:
+    """The login link in the e-mail's text part."""
+    found = LINK.search(message.get_body(("plain",)).get_content())
+    assert found, "no login link in the e-mail"
+    return found.group(0)
+
+
+def token_of(link: str) -> str:
+    return TOKEN.search(link).group(1)
+
+
 def greeting(name: str) -> re.Pattern[str]:
-    return re.compile(f"^Hello, {re.escape(name)}$")
+    """The home page's heading for this client (by first name, or in full)."""
+    first, _, rest = name.partition(" ")
+    return re.compile(rf"^Hello, {re.escape(first)}( {re.escape(rest)})?$")
 
 
 def frame_of(page: Page):
@@ -137,32 +153,59 @@ def test_the_session_belongs_to_the_site_that_frames_the_widget(
         greeting("Emma Wilson"))
 
 
-def test_the_emailed_link_asks_before_it_logs_in(open_context, provider_sites, widget, inbox,
-                                                 console, shoot):
-    console.allow(r"status of 410 \(Gone\)")  # the used link, opened again at the end
+def test_the_emailed_link_logs_in_inside_the_providers_page(
+        open_context, provider_sites, inbox, shoot):
     context = open_context()
     page = context.new_page()
     page.goto(provider_sites.url("provider.test"))
     ask_for_code(profile_frame(page), DANIEL)
-    link = link_of(inbox.next_to(DANIEL))
-    assert link.startswith(widget.url("login/link?token="))
+    profile_page = provider_sites.url("provider.test", "/my-profile")
+    link = login_link(inbox.next_to(DANIEL))
+    assert link.startswith(profile_page + "#cp-login="), "the link lands on the tenant's page"
 
     mail_tab = context.new_page()  # clicking the link in a mail client opens a new tab
     mail_tab.goto(link)
-    expect(mail_tab.get_by_role("heading", name="Welcome back")).to_be_visible()
-    expect(mail_tab.get_by_text(f"Continue to log in as {DANIEL}.")).to_be_visible()
+    widget = mail_tab.frame_locator("iframe[title='Client Profile']")
+    expect(widget.get_by_role("heading", name="Welcome back")).to_be_visible()
+    expect(mail_tab).to_have_url(profile_page)  # the token left the address bar (and history)
     shoot(mail_tab, "desktop-link-continue")
 
-    check = context.new_page()  # merely opening the link (as a mail scanner would) is not
-    check.goto(widget.url())    # a login
+    page.reload()  # merely opening the link (as a mail scanner would) is not a login
+    expect(profile_frame(page).get_by_role("heading", name="Log in to your profile")) \
+        .to_be_visible()
+
+    widget.get_by_role("button", name="Continue").click()
+    expect(widget.get_by_role("heading", level=1)).to_have_text(greeting("Daniel Hughes"))
+    page.reload()  # logged in on the provider's site, in every tab
+    expect(profile_frame(page).get_by_role("heading", level=1)).to_have_text(
+        greeting("Daniel Hughes"))
+
+
+def test_the_hosted_link_asks_before_it_logs_in(open_context, provider_sites, widget, inbox,
+                                                console):
+    """Tenants without a website get links to the hosted profile; any tenant's link works
+    there too, top-level."""
+    console.allow(r"status of 410 \(Gone\)")  # the used link, opened again at the end
+    context = open_context()
+    page = context.new_page()
+    page.goto(provider_sites.url("provider.test"))
+    ask_for_code(profile_frame(page), LAURA)
+    hosted = widget.url(f"login/link?token={token_of(login_link(inbox.next_to(LAURA)))}")
+
+    page.goto(hosted)
+    expect(page.get_by_role("heading", name="Welcome back")).to_be_visible()
+    expect(page.get_by_text(f"Continue to log in as {LAURA}.")).to_be_visible()
+
+    check = context.new_page()  # the GET alone did not log in
+    check.goto(widget.url())
     expect(check).to_have_url(widget.url("login"))
     check.close()
 
-    mail_tab.get_by_role("button", name="Continue").click()
-    expect(mail_tab.get_by_role("heading", level=1)).to_have_text(greeting("Daniel Hughes"))
+    page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(greeting("Laura Bennett"))
 
-    mail_tab.goto(link)  # a used link does not work twice
-    expect(mail_tab.get_by_role("heading", name="This login link has expired")).to_be_visible()
+    page.goto(hosted)  # a used link does not work twice
+    expect(page.get_by_role("heading", name="This login link has expired")).to_be_visible()
 
 
 def test_a_site_not_in_allowed_origins_cannot_frame_the_widget(open_context, provider_sites,
@@ -211,3 +254,14 @@ def test_when_the_browser_refuses_the_widgets_cookies_it_offers_a_new_tab(
     expect(tab.get_by_label("E-mail address")).to_have_value(PRIYA)
     log_in(tab, inbox, PRIYA)  # top-level, the widget is first-party: it just works
     expect(tab.get_by_role("heading", level=1)).to_have_text(greeting("Priya Shah"))
+
+
+def test_the_widget_in_the_iframe_wears_the_tenants_theme(open_context, provider_sites):
+    """Guards against theme values HTML-escaped inside <style> (&#39;Nunito&#39;), which
+    silently invalidates the CSS and falls back to Times."""
+    page = open_context().new_page()
+    page.goto(provider_sites.url("provider.test"))
+    button = profile_frame(page).get_by_role("button", name="Send me a login code")
+    expect(button).to_have_css("background-color", "rgb(11, 92, 173)")  # theme.primary
+    body = frame_of(page).evaluate("getComputedStyle(document.body).fontFamily")
+    assert "system-ui" in body, f"the tenant's font stack is not applied: {body!r}"

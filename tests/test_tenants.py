@@ -56,6 +56,7 @@ def test_shipped_tenant_files_are_valid():
     ('api_key = "s3cret"', "api_key", "secrets must not live in the tenant file"),
     ('[theme]\nprimary = "blue"', "theme.primary", "is not a colour"),
     ('[makeups]\nvalidity_days = 0', "makeups.validity_days", "greater than or equal to 1"),
+    ('[theme]\nfont = "x; } body { display: none"', "theme.font", "is not a font stack"),
 ])
 def test_bad_values_are_reported_as_file_key_reason(tenants_dir, snippet, key, reason):
     text = GOOD.format(slug="bad")

@@ -50,6 +50,14 @@ class Theme(_Strict):
             raise ValueError(f"{value!r} is not a colour like '#1f6feb'")
         return value
 
+    @field_validator("font")
+    @classmethod
+    def _font(cls, value: str) -> str:
+        # Written into a <style> block unescaped, so only what a font stack needs is allowed.
+        if not re.match(r"""^[A-Za-z0-9 ,'"-]{1,200}$""", value):
+            raise ValueError(f"{value!r} is not a font stack like \"'Nunito', sans-serif\"")
+        return value
+
     @field_validator("radius")
     @classmethod
     def _radius(cls, value: str) -> str:
