@@ -40,11 +40,13 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 from starlette.testclient import TestClient
 
-from widget_server.app import create_app
-from widget_server.bulk_import import import_lines
-from widget_server.db import make_engine, migrate, session_scope
-from widget_server.resources import RESOURCES
-from widget_server.settings import PROJECT_DIR, Settings
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from widget_server.app import create_app  # noqa: E402
+from widget_server.bulk_import import import_lines  # noqa: E402
+from widget_server.db import make_engine, migrate, session_scope  # noqa: E402
+from widget_server.resources import RESOURCES  # noqa: E402
+from widget_server.settings import PROJECT_DIR, Settings  # noqa: E402
 
 TENANT = "demo"
 API_KEY = "bench-key"
@@ -52,6 +54,7 @@ ENV_URL = "WIDGET_BENCH_DATABASE_URL"
 PROGRAMMES = 40
 SESSIONS_PER_PROGRAMME = (28, 32)
 TERM_START = datetime(2026, 9, 5, 9, 0, tzinfo=timezone.utc)
+SHORT = {"sqlite": "sqlite", "postgresql": "pg"}
 
 FIRST_NAMES = ["Oliver", "Amelia", "George", "Isla", "Noah", "Ava", "Arthur", "Mia", "Leo",
                "Freya", "Harry", "Lily", "Oscar", "Grace", "Theo", "Sophia", "Jack", "Ella"]
@@ -208,6 +211,8 @@ class Run:
     seconds: float
     report: dict[str, Any]
     rows: Counter[str] = field(default_factory=Counter)
+    # 1-minute load average when the run ended: other work on the machine skews the figures.
+    load: float = field(default_factory=lambda: os.getloadavg()[0])
 
     @property
     def ok_per_resource(self) -> Counter[str]:
@@ -243,8 +248,9 @@ def run_direct(database: str, url: str, data: DataSet, batch_size: int | None,
 
 def run_http(database: str, url: str, data: DataSet) -> Run:
     """Time one POST /api/v1/import of the whole body through the app (TestClient)."""
+    # No outbox drainers (nor SMTP) in a benchmark: they would only compete for the CPU.
     settings = Settings(database_url=url, secret_keys=("bench",),
-                        tenants_dir=PROJECT_DIR / "tenants",
+                        tenants_dir=PROJECT_DIR / "tenants", send_in_process=False,
                         environ={"WIDGET_API_KEY_DEMO": API_KEY})
     if len(data.body) > settings.max_import_bytes:
         sys.exit(f"HTTP body of {len(data.body):,} bytes exceeds max_import_bytes "
@@ -276,25 +282,26 @@ def print_profile(database: str, profiler: cProfile.Profile, limit: int = 30) ->
 # --- report --------------------------------------------------------------------------------
 
 def print_summary(runs: list[Run]) -> None:
-    print(f"\n{'database':<11}{'path':<14}{'clients':>8}{'lines':>10}{'failed':>8}"
-          f"{'seconds':>10}{'lines/s':>10}")
+    print(f"\n{'database':<12}{'path':<14}{'clients':>8}{'lines':>10}{'failed':>8}"
+          f"{'seconds':>10}{'lines/s':>10}{'load':>7}")
     for run in runs:
-        print(f"{run.database:<11}{run.path:<14}{run.data.clients:>8,}{run.data.lines:>10,}"
+        print(f"{run.database:<12}{run.path:<14}{run.data.clients:>8,}{run.data.lines:>10,}"
               f"{run.report['failed']:>8,}{run.seconds:>10.1f}"
-              f"{run.data.lines / run.seconds:>10,.0f}")
+              f"{run.data.lines / run.seconds:>10,.0f}{run.load:>7.1f}")
+    print(f"(load: 1-minute load average at the end of the run, on {os.cpu_count()} CPUs)")
 
 
 def print_per_resource(runs: list[Run]) -> None:
     """Lines per resource in each data set, and what each run imported and stored."""
     for data in {id(r.data): r.data for r in runs}.values():
         these = [r for r in runs if r.data is data]
-        heads = "".join(f"{f'{r.database[:6]} {w}':>14}" for r in these for w in ("ok", "rows"))
+        heads = "".join(f"{f'{SHORT[r.database]} {w}':>13}" for r in these for w in ("ok", "rows"))
         print(f"\n{data.clients:,} clients: {data.lines:,} lines, "
               f"{len(data.body) / 1e6:.1f} MB NDJSON (generated in "
               f"{data.generate_seconds:.1f} s, not timed)")
         print(f"{'resource':<12}{'lines':>9}{heads}")
         for resource, count in data.per_resource.items():
-            cells = "".join(f"{r.ok_per_resource[resource]:>14,}{r.rows[resource]:>14,}"
+            cells = "".join(f"{r.ok_per_resource[resource]:>13,}{r.rows[resource]:>13,}"
                             for r in these)
             print(f"{resource:<12}{count:>9,}{cells}")
 

@@ -133,6 +133,12 @@ def tenants_dir(tmp_path_factory, provider_port) -> Path:
         text, count = re.subn(rf"(?m)^{key}\s*=.*$", f"{key} = {json.dumps(value)}", text)
         assert count == 1, f"demo.toml has no single-line {key} to rewrite"
     demo.write_text(text)
+    # The Slovak school is framed by provider.test too, for the two-schools page.
+    sk = directory / "demo-sk.toml"
+    sk_text, count = re.subn(r"(?m)^allowed_origins\s*=.*$",
+                             f"allowed_origins = {json.dumps(origins[:1])}", sk.read_text())
+    assert count == 1
+    sk.write_text(sk_text)
     return directory
 
 

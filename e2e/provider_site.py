@@ -7,7 +7,10 @@ framed. WIDGET_ORIGIN is the widget server, e.g. https://widget.test:8443.
 
 - `/` frames the login page with a hand-written iframe (the simplest embedding);
 - `/my-profile` uses the two-line embed snippet, and is the tenant's `profile_page_url`, so the
-  login links the widget e-mails land there.
+  login links the widget e-mails land there;
+- `/two-schools` embeds two tenants' widgets on one page;
+- `/with-rogue-frame` embeds the widget next to a third-party frame (`/rogue` on another site)
+  that floods the page with forged `cp:` messages.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import os
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 TENANT = "demo"
@@ -45,10 +48,28 @@ SNIPPET = """<div data-client-profile data-tenant="{tenant}">
 <script src="{origin}/embed.js" async></script>"""
 
 
+TWO = """<div data-client-profile data-tenant="demo" id="first">
+<a href="{origin}/t/demo/">My profile</a></div>
+<div data-client-profile data-tenant="demo-sk" id="second">
+<a href="{origin}/t/demo-sk/">Môj profil</a></div>
+<script src="{origin}/embed.js" async></script>
+<script src="{origin}/embed.js" async></script>"""
+ROGUE_FRAME = SNIPPET + """<iframe id="rogue" title="Advert" src="https://rogue.test:{port}/rogue"
+ style="width:300px;height:50px;border:0"></iframe>"""
+ROGUE = """<!doctype html><meta charset="utf-8"><title>Advert</title><p>Advert</p>
+<script src="/rogue.js"></script>"""
+# Forged messages: tiny heights and a route away from the profile, sent to everyone.
+ROGUE_JS = """setInterval(function () {
+  parent.postMessage({type: "cp:height", height: 3}, "*");
+  parent.postMessage({type: "cp:route", path: "/evil"}, "*");
+}, 50);"""
+
+
 def _page(request: Request, embed: str) -> HTMLResponse:
     origin = html.escape(os.environ["WIDGET_ORIGIN"])
-    return HTMLResponse(PAGE.format(host=html.escape(request.url.netloc),
-                                    embed=embed.format(origin=origin, tenant=TENANT)))
+    return HTMLResponse(PAGE.format(
+        host=html.escape(request.url.netloc),
+        embed=embed.format(origin=origin, tenant=TENANT, port=request.url.port)))
 
 
 async def framed(request: Request) -> HTMLResponse:
@@ -59,5 +80,25 @@ async def with_snippet(request: Request) -> HTMLResponse:
     return _page(request, SNIPPET)
 
 
+async def two_schools(request: Request) -> HTMLResponse:
+    return _page(request, TWO)
+
+
+async def with_rogue_frame(request: Request) -> HTMLResponse:
+    return _page(request, ROGUE_FRAME)
+
+
+async def rogue(request: Request) -> HTMLResponse:
+    return HTMLResponse(ROGUE)
+
+
+async def rogue_js(request: Request) -> Response:
+    return Response(ROGUE_JS, media_type="text/javascript")
+
+
 app = Starlette(routes=[Route("/", framed, name="framed"),
-                        Route("/my-profile", with_snippet, name="with_snippet")])
+                        Route("/my-profile", with_snippet, name="with_snippet"),
+                        Route("/two-schools", two_schools, name="two_schools"),
+                        Route("/with-rogue-frame", with_rogue_frame, name="with_rogue_frame"),
+                        Route("/rogue", rogue, name="rogue"),
+                        Route("/rogue.js", rogue_js, name="rogue_js")])

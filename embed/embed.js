@@ -26,6 +26,7 @@
       (rest ? "#" + rest : ""));
   }
   function safePath(p) { return /^\/(?!\/)[\w\-\/.~%]*(\?[\w\-=&%.]*)?$/.test(p || "") ? p : ""; }
+  var shown = "";  // the first widget's screen, as it last reported it
   function source(tenant, first) {
     var base = origin + "/t/" + tenant;
     var parent = "cp-parent=" + encodeURIComponent(location.origin);
@@ -41,7 +42,9 @@
     if (box.getAttribute("data-cp-mounted")) return;
     box.setAttribute("data-cp-mounted", "1");
     var frame = document.createElement("iframe");
-    frame.src = source(encodeURIComponent(box.getAttribute("data-tenant") || ""), !frames.length);
+    var tenant = encodeURIComponent(box.getAttribute("data-tenant") || "");
+    frame.setAttribute("data-tenant", tenant);
+    frame.src = source(tenant, !frames.length);
     frame.title = box.getAttribute("data-title") || "Client Profile";
     frame.allow = "payment";
     frame.style.cssText = "width:100%;border:0;display:block;min-height:480px";
@@ -57,10 +60,19 @@
       var h = +d.height;
       if (d.type === "cp:height" && h > 0 && h < 50000) frames[i].style.height = Math.ceil(h) + "px";
       if (d.type === "cp:route" && i === 0 && safePath(d.path)) {
+        shown = d.path;
         var p = new URLSearchParams(location.hash.slice(1));
         p.set("cp-path", d.path);
         history.replaceState(history.state, "", "#" + p.toString());
       }
+    }
+  });
+  // Back/forward between entries of this page: show the screen the entry names.
+  window.addEventListener("popstate", function () {
+    var wanted = safePath(new URLSearchParams(location.hash.slice(1)).get("cp-path"));
+    if (frames[0] && wanted && shown && wanted !== shown) {
+      params = new URLSearchParams(location.hash.slice(1));
+      frames[0].src = source(frames[0].getAttribute("data-tenant"), true);
     }
   });
   var boxes = document.querySelectorAll("[data-client-profile]");

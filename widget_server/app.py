@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 
 from widget_server import assets
 from widget_server.db import make_engine
+from widget_server.error_pages import widget_error
 from widget_server.errors import AppError
 from widget_server.mailer import make_transport
 from widget_server.models import utcnow
@@ -25,6 +26,7 @@ from widget_server.settings import Settings
 from widget_server.signing import Signer
 from widget_server.templating import make_templates
 from widget_server.tenants import load_tenants
+from widget_server.webhooks import WEBHOOK, WebhookSender
 
 log = logging.getLogger("widget_server")
 
@@ -42,9 +44,13 @@ def create_app(settings: Settings) -> Starlette:
         if transport is not None:
             app.state.drainer = OutboxDrainer(engine, transport)
             app.state.drainer.start()
+            app.state.webhook_drainer = OutboxDrainer(engine, WebhookSender(tenants),
+                                                      channel=WEBHOOK)
+            app.state.webhook_drainer.start()
         yield
-        if app.state.drainer is not None:
-            await app.state.drainer.stop()
+        for drainer in (app.state.drainer, app.state.webhook_drainer):
+            if drainer is not None:
+                await drainer.stop()
         engine.dispose()
 
     app = Starlette(
@@ -65,6 +71,7 @@ def create_app(settings: Settings) -> Starlette:
     app.state.signer = Signer(settings.secret_keys or ("demo-only-key",),
                               clock=lambda: app.state.clock())
     app.state.drainer = None
+    app.state.webhook_drainer = None
     return app
 
 
@@ -93,6 +100,9 @@ _titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
 
 
 def render_error(request: Request, status: int, title: str, detail: str) -> Response:
+    themed = widget_error(request, status)
+    if themed is not None:
+        return themed
     templates = request.app.state.templates
     return templates.TemplateResponse(
         request, "errors/error.html",

@@ -105,11 +105,19 @@ def run_profile_url(settings: Settings, slug: str, email: str) -> int:
 
 
 def run_outbox_worker(interval: float) -> int:
+    """Send queued e-mails and webhooks until stopped."""
     import asyncio
 
-    from widget_server.outbox import run_worker
+    from widget_server.mailer import make_transport
+    from widget_server.outbox import EMAIL, run_worker
+    from widget_server.tenants import load_tenants
+    from widget_server.webhooks import WEBHOOK, WebhookSender
 
-    asyncio.run(run_worker(Settings.from_environ(), interval=interval))
+    settings = Settings.from_environ()
+    # Webhooks are signed with each tenant's secret, so the worker needs the tenant files too.
+    tenants = load_tenants(settings.tenants_dir, settings.environ, demo=settings.demo)
+    senders = [(EMAIL, make_transport(settings)), (WEBHOOK, WebhookSender(tenants))]
+    asyncio.run(run_worker(settings, interval=interval, senders=senders))
     return 0
 
 

@@ -356,6 +356,22 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: Optional[datetime] = None
+    # The family member last picked on the home page (the attendee's provider id), kept here
+    # because a cookie is unreliable in a partitioned iframe whose URL the snippet fixes.
+    selected_member: Optional[str] = Field(default=None, max_length=128)
+
+
+class CalendarFeed(SQLModel, table=True):
+    """A secret calendar subscription address of one person; only the token's hash is kept."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (Index("ix_calendar_feed_tenant_email", "tenant", "email"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    tenant: str = Field(max_length=64)
+    email: str = Field(max_length=320)
+    created_at: datetime = Field(default_factory=utcnow)
+    revoked_at: Optional[datetime] = None
 
 
 class RateLimitCounter(SQLModel, table=True):
@@ -367,3 +383,26 @@ class RateLimitCounter(SQLModel, table=True):
     key: str = Field(max_length=400)
     window_start: datetime = Field(index=True)
     hits: int = 0
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """A webhook event for a provider; its sending state lives in its outbox message."""
+
+    __tablename__ = "webhook_delivery"
+    __table_args__ = (
+        # The in-order check: earlier events of the same client, by outbox order.
+        Index("ix_webhook_delivery_tenant_client", "tenant", "client_id", "outbox_message_id"),
+        Index("ix_webhook_delivery_tenant_id", "tenant", "id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    outbox_message_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("outbox_message.id", ondelete="CASCADE"),
+                         unique=True, nullable=False)
+    )
+    tenant: str = Field(max_length=64)
+    webhook_id: str = Field(max_length=64, unique=True)
+    event_type: str = Field(max_length=64)
+    # No foreign key: the record of what was sent outlives the client it was about.
+    client_id: Optional[int] = None
+    last_attempt_at: Optional[datetime] = None
+    response_status: Optional[int] = None

@@ -1,8 +1,10 @@
-"""The durable outbox: e-mail is written in the transaction of the action that caused it and
-sent later, with retries, so an SMTP outage delays mail but never loses it.
+"""The durable outbox: e-mail and webhooks are written in the transaction of the action that
+caused them and sent later, with retries, so an outage delays a message but never loses it.
 
-Delivery is at least once: a worker that dies after the SMTP server accepted a message but
+Delivery is at least once: a worker that dies after the receiver accepted a message but
 before marking it sent leaves a claim that another worker takes over when its lease ends.
+What differs between e-mail and webhooks (retry policy, claim order, what an attempt records)
+is a `Channel`; the claiming and backing off are shared.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ import asyncio
 import contextlib
 import logging
 import signal
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Any, Callable, Protocol, Sequence
 
 from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
@@ -21,20 +24,76 @@ from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
 from widget_server.db import make_engine, session_scope
-from widget_server.mailer import Transport, make_transport, message_id_for
+from widget_server.mailer import make_transport, message_id_for
 from widget_server.models import OutboxMessage, utcnow
 from widget_server.settings import Settings
 from widget_server.tenants import Tenant
 
 log = logging.getLogger("widget_server.outbox")
 
-# Far longer than one SMTP attempt (15 s timeout), so a live claim is never taken over.
+# Far longer than one attempt (SMTP 15 s, webhook 10 s), so a live claim is never taken over.
 LEASE = timedelta(minutes=5)
 FIRST_RETRY = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(hours=1)
 # With the 1 h cap this keeps retrying for about 11 hours before giving a message up.
 MAX_ATTEMPTS = 20
 MAX_ERROR_CHARS = 1000
+
+
+class Sender(Protocol):
+    """Delivers one outbox payload, or raises to have it retried; returns what it got back."""
+
+    async def send(self, payload: dict[str, Any]) -> object: ...
+
+
+class DeliveryError(Exception):
+    """A failed send whose message already says what went wrong (recorded as it stands)."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How long to wait after each failure, and when to give a message up."""
+
+    first_retry: timedelta
+    max_backoff: timedelta
+    max_attempts: int | None = None
+    # Counted from the message's creation, so the length of an outage decides, not retries.
+    give_up_after: timedelta | None = None
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after the `attempts`-th failure: doubling from `first_retry`, capped."""
+        return min(self.first_retry * 2 ** min(max(attempts - 1, 0), 20), self.max_backoff)
+
+    def gives_up(self, attempts: int, age: timedelta) -> bool:
+        """Whether a message that has now failed `attempts` times, `age` after creation, is done."""
+        if self.max_attempts is not None and attempts >= self.max_attempts:
+            return True
+        return self.give_up_after is not None and age >= self.give_up_after
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one send came to: the sender's answer, or the error it raised."""
+
+    at: datetime
+    result: object = None
+    error: Exception | None = None
+
+
+# eq=False: comparing the SQL condition in `ready` would build SQL, not a bool.
+@dataclass(frozen=True, eq=False)
+class Channel:
+    """One kind of outbox message (`OutboxMessage.channel`) and what is particular to it."""
+
+    name: str
+    retry: RetryPolicy
+    # An extra condition a due message must meet to be claimed (webhooks: in order per client).
+    ready: ColumnElement[bool] | None = None
+    # Runs in the transaction that records an attempt, only while the claim still holds.
+    record: Callable[[Session, OutboxMessage, Attempt], None] | None = None
+
+
+EMAIL = Channel("email", RetryPolicy(FIRST_RETRY, MAX_BACKOFF, max_attempts=MAX_ATTEMPTS))
 
 
 def enqueue_email(
@@ -68,8 +127,13 @@ def enqueue_email(
 
 
 def backoff(attempts: int) -> timedelta:
-    """The wait after the `attempts`-th failure: 5 s, 10 s, 20 s ... at most an hour."""
-    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 20), MAX_BACKOFF)
+    """The e-mail wait after the `attempts`-th failure: 5 s, 10 s, 20 s ... at most an hour."""
+    return EMAIL.retry.backoff(attempts)
+
+
+def describe(error: Exception) -> str:
+    """The error as recorded in `last_error`."""
+    return str(error) if isinstance(error, DeliveryError) else f"{type(error).__name__}: {error}"
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -80,25 +144,34 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _candidates(engine: Engine, channel: str, now: datetime, limit: int) -> list[int]:
+def _claimable(channel: Channel, now: datetime) -> ColumnElement[bool]:
+    conditions = [OutboxMessage.channel == channel.name, _due(now)]
+    if channel.ready is not None:
+        conditions.append(channel.ready)
+    return and_(*conditions)
+
+
+def _candidates(engine: Engine, channel: Channel, now: datetime, limit: int) -> list[int]:
     with session_scope(engine) as session:
         query = (
             select(OutboxMessage.id)
-            .where(OutboxMessage.channel == channel, _due(now))
+            .where(_claimable(channel, now))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
             .limit(limit)
         )
         return [message_id for message_id in session.exec(query).all() if message_id is not None]
 
 
-def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | None:
+def _claim(
+    engine: Engine, channel: Channel, message_id: int, now: datetime
+) -> OutboxMessage | None:
     """Take one message for this worker, or None when another worker has it."""
     with session_scope(engine) as session:
         # One conditional UPDATE: PostgreSQL re-checks the WHERE after waiting for a rival's
         # row lock, and SQLite runs writers one at a time, so only one worker sees rowcount 1.
         claim = (
             update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _due(now))
+            .where(OutboxMessage.id == message_id, _claimable(channel, now))
             .values(status="sending", claimed_until=now + LEASE)
             .execution_options(synchronize_session=False)
         )
@@ -107,22 +180,23 @@ def _claim(engine: Engine, message_id: int, now: datetime) -> OutboxMessage | No
         return session.get(OutboxMessage, message_id)
 
 
-def _finish(engine: Engine, message: OutboxMessage, now: datetime, error: str | None) -> None:
+def _finish(engine: Engine, channel: Channel, message: OutboxMessage, attempt: Attempt) -> None:
     """Record the outcome, unless the claim was lost (lease ran out and another took it)."""
-    if error is None:
-        values: dict = {"status": "sent", "sent_at": now, "claimed_until": None}
+    if attempt.error is None:
+        values: dict = {"status": "sent", "sent_at": attempt.at, "claimed_until": None}
     else:
         attempts = message.attempts + 1
+        gives_up = channel.retry.gives_up(attempts, attempt.at - message.created_at)
         values = {
             # Given up, but kept: the row is the record of what was not delivered.
-            "status": "failed" if attempts >= MAX_ATTEMPTS else "pending",
+            "status": "failed" if gives_up else "pending",
             "attempts": attempts,
-            "last_error": error[:MAX_ERROR_CHARS],
-            "next_attempt_at": now + backoff(attempts),
+            "last_error": describe(attempt.error)[:MAX_ERROR_CHARS],
+            "next_attempt_at": attempt.at + channel.retry.backoff(attempts),
             "claimed_until": None,
         }
     with session_scope(engine) as session:
-        session.exec(
+        finished = session.exec(
             update(OutboxMessage)
             .where(
                 OutboxMessage.id == message.id,
@@ -132,50 +206,59 @@ def _finish(engine: Engine, message: OutboxMessage, now: datetime, error: str | 
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        if finished.rowcount == 1 and channel.record is not None:
+            channel.record(session, message, attempt)
 
 
 async def drain_once(
     engine: Engine,
-    transport: Transport,
+    transport: Sender,
     *,
     now: datetime | None = None,
     limit: int = 50,
-    channel: str = "email",
+    channel: Channel = EMAIL,
 ) -> int:
-    """Claim and send up to `limit` due messages; return how many were sent."""
+    """Claim and send up to `limit` due messages of the channel; return how many were sent."""
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
     ids = await run_in_threadpool(_candidates, engine, channel, clock(), limit)
     sent = 0
     for message_id in ids:
         # Claimed one at a time and committed before sending, so a lease only has to cover
         # one send, and a crash mid-round strands at most one message until its lease ends.
-        message = await run_in_threadpool(_claim, engine, message_id, clock())
+        message = await run_in_threadpool(_claim, engine, channel, message_id, clock())
         if message is None:
             continue
         try:
-            await transport.send(message.payload)
+            result = await transport.send(message.payload)
         # Whatever goes wrong in a send, the message must go back to the queue, not be lost.
         except Exception as exc:  # noqa: BLE001
-            error = f"{type(exc).__name__}: {exc}"
-            log.warning("outbox: message %s failed (attempt %s): %s",
-                        message_id, message.attempts + 1, error)
-            await run_in_threadpool(_finish, engine, message, clock(), error)
+            attempt = Attempt(clock(), error=exc)
+            log.warning("outbox: %s message %s failed (attempt %s): %s",
+                        channel.name, message_id, message.attempts + 1, describe(exc))
         else:
-            await run_in_threadpool(_finish, engine, message, clock(), None)
+            attempt = Attempt(clock(), result=result)
             sent += 1
+        await run_in_threadpool(_finish, engine, channel, message, attempt)
     return sent
 
 
 class OutboxDrainer:
-    """Drains the outbox every `interval` seconds in an asyncio task, or at once when woken."""
+    """Drains one channel every `interval` seconds in an asyncio task, or at once when woken."""
 
     def __init__(
-        self, engine: Engine, transport: Transport, *, interval: float = 1.0, limit: int = 50
+        self,
+        engine: Engine,
+        transport: Sender,
+        *,
+        interval: float = 1.0,
+        limit: int = 50,
+        channel: Channel = EMAIL,
     ):
         self.engine = engine
         self.transport = transport
         self.interval = interval
         self.limit = limit
+        self.channel = channel
         self._wake = asyncio.Event()
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -185,7 +268,7 @@ class OutboxDrainer:
         """Start draining on the running event loop."""
         self._loop = asyncio.get_running_loop()
         self._stopping = False
-        self._task = asyncio.create_task(self._run(), name="outbox-drainer")
+        self._task = asyncio.create_task(self._run(), name=f"outbox-{self.channel.name}")
 
     def wake(self) -> None:
         """Drain now rather than after the interval; call after committing a new message."""
@@ -211,7 +294,7 @@ class OutboxDrainer:
             await asyncio.wait_for(self._task, timeout)
         except TimeoutError:
             # wait_for cancelled the round; its claimed message is retried after the lease.
-            log.warning("outbox: stopped in the middle of a round")
+            log.warning("outbox: %s stopped in the middle of a round", self.channel.name)
         self._task = None
 
     async def _run(self) -> None:
@@ -219,20 +302,32 @@ class OutboxDrainer:
             self._wake.clear()
             sent = 0
             try:
-                sent = await drain_once(self.engine, self.transport, limit=self.limit)
+                sent = await drain_once(self.engine, self.transport, limit=self.limit,
+                                        channel=self.channel)
             except Exception:
-                log.exception("outbox: drain round failed; retrying in %s s", self.interval)
-            if sent >= self.limit:
-                continue  # a full batch: more are probably waiting
+                log.exception("outbox: %s drain round failed; retrying in %s s",
+                              self.channel.name, self.interval)
+            if sent:
+                # More may be due now: the rest of a full batch, or a client's next webhook,
+                # which is not claimable until the one before it has gone.
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.interval)
 
 
 async def run_worker(
-    settings: Settings, *, interval: float = 1.0, stop_event: asyncio.Event | None = None
+    settings: Settings,
+    *,
+    interval: float = 1.0,
+    stop_event: asyncio.Event | None = None,
+    senders: Sequence[tuple[Channel, Sender]] | None = None,
 ) -> None:
-    """The `widget-server worker` command: drain the outbox until stopped (or SIGTERM/SIGINT)."""
-    transport = make_transport(settings)
+    """The `widget-server worker` command: drain the outbox until stopped (or SIGTERM/SIGINT).
+
+    `senders` pairs each channel to drain with its sender; by default only e-mail.
+    """
+    if senders is None:
+        senders = [(EMAIL, make_transport(settings))]
     engine = make_engine(settings.database_url)
     if stop_event is None:
         stop_event = asyncio.Event()
@@ -241,11 +336,15 @@ async def run_worker(
             # Not available off the main thread or on Windows; Ctrl+C still interrupts there.
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(signum, stop_event.set)
-    drainer = OutboxDrainer(engine, transport, interval=interval)
-    drainer.start()
-    log.info("outbox worker started: %r, every %s s", transport, interval)
+    drainers = [OutboxDrainer(engine, sender, interval=interval, channel=channel)
+                for channel, sender in senders]
+    for drainer in drainers:
+        drainer.start()
+    log.info("outbox worker started: %s, every %s s",
+             ", ".join(f"{channel.name} via {sender!r}" for channel, sender in senders), interval)
     try:
         await stop_event.wait()
     finally:
-        await drainer.stop()
+        for drainer in drainers:
+            await drainer.stop()
         engine.dispose()

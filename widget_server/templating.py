@@ -7,7 +7,7 @@ from pathlib import Path
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PrefixLoader, select_autoescape
 from starlette.templating import Jinja2Templates
 
-from widget_server import i18n
+from widget_server import formatting, i18n
 from widget_server.assets import asset_url
 
 
@@ -22,5 +22,6 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     env = Environment(loader=loader, autoescape=select_autoescape(["html", "xml"]),
                       trim_blocks=True, lstrip_blocks=True)
     i18n.install(env)
+    formatting.install(env)
     env.globals["asset_url"] = asset_url
     return Jinja2Templates(env=env)

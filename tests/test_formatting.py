@@ -1,0 +1,101 @@
+"""Money, dates and plurals read naturally in each language, at the school's local time."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from widget_server import i18n
+from widget_server.formatting import (
+    a_date,
+    a_time,
+    long_day,
+    money,
+    percent,
+    relative_day,
+    short_day,
+    time_range,
+    to_decimal,
+)
+
+LOCALE_DIR = Path(i18n.__file__).parent / "locale"
+LONDON, BRATISLAVA = "Europe/London", "Europe/Bratislava"
+
+
+def test_money_is_stored_in_minor_units_and_shown_in_the_currencys_own_decimals():
+    assert to_decimal(9600, "GBP") == Decimal("96.00")
+    assert to_decimal(500, "JPY") == Decimal("500")
+    assert to_decimal(1234, "KWD") == Decimal("1.234")
+    assert money(9600, "GBP", "en_GB") == "£96.00"
+    assert money(9000, "EUR", "sk") == "90,00\xa0€"
+    assert money(123456, "EUR", "en_GB") == "€1,234.56"
+    assert money(-1200, "GBP", "en_GB") == "-£12.00"
+
+
+def test_times_are_the_schools_wall_clock_in_winter_and_summer():
+    winter = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    summer = datetime(2026, 7, 4, 8, 0, tzinfo=UTC)
+    assert a_time(winter, LONDON, "en_GB") == "09:00"
+    assert a_time(summer, LONDON, "en_GB") == "09:00"  # BST
+    assert a_time(summer, BRATISLAVA, "sk") == "10:00"  # CEST
+    end = datetime(2026, 11, 28, 9, 45, tzinfo=UTC)
+    assert time_range(winter, end, LONDON, "en_GB") == "09:00–09:45"
+    assert time_range(winter, end, BRATISLAVA, "sk") == "10:00\u2009–\u200910:45"
+
+
+def test_days_and_dates_in_english_and_slovak():
+    moment = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+    assert short_day(moment, LONDON, "en_GB") == "Sat 28 Nov"
+    assert long_day(moment, LONDON, "en_GB") == "Saturday, 28 November 2026"
+    assert long_day(moment, BRATISLAVA, "sk") == "Sobota 28. novembra 2026"
+    assert a_date(date(2026, 11, 28), LONDON, "en_GB") == "28 Nov 2026"
+    assert a_date(date(2026, 11, 28), LONDON, "sk") == "28. 11. 2026"
+    assert percent(10, "en_GB") == "10%" and percent(Decimal("12.5"), "sk") == "12,5\xa0%"
+
+
+def test_today_and_tomorrow_follow_the_schools_midnight():
+    now = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)  # Sunday in London, Monday in Bratislava
+    soon = datetime(2026, 11, 23, 0, 15, tzinfo=UTC)
+    i18n.activate("en_GB")
+    assert relative_day(soon, now, LONDON, "en_GB") == "Tomorrow"
+    assert relative_day(soon, now, BRATISLAVA, "en_GB") == "Today"
+    assert relative_day(datetime(2026, 11, 28, 9, tzinfo=UTC), now, LONDON, "en_GB") \
+        == "Sat 28 Nov"
+
+
+@pytest.mark.parametrize("n,expected", [(1, "1 hodina"), (2, "2 hodiny"), (4, "4 hodiny"),
+                                        (5, "5 hodín"), (0, "0 hodín"), (22, "22 hodín")])
+def test_slovak_has_three_plural_forms(n, expected):
+    i18n.activate("sk")
+    try:
+        assert i18n.ngettext("%(num)d session", "%(num)d sessions", n) % {"num": n} == expected
+    finally:
+        i18n.activate("en_GB")
+
+
+def test_the_slovak_catalogue_translates_every_message_with_the_right_placeholders():
+    with (LOCALE_DIR / "messages.pot").open("rb") as handle:
+        template = read_po(handle)
+    with (LOCALE_DIR / "sk" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        slovak = read_po(handle, locale="sk")
+    assert slovak.num_plurals == 3
+    placeholder = re.compile(r"%\((\w+)\)[sd]")
+    for message in template:
+        if not message.id:
+            continue
+        translated = slovak.get(message.id)
+        assert translated is not None and not translated.fuzzy, message.id
+        strings = translated.string if isinstance(translated.string, tuple) \
+            else (translated.string,)
+        assert all(strings), message.id
+        if message.pluralizable:
+            assert len(strings) == 3, message.id
+        allowed = set(placeholder.findall(" ".join(
+            message.id if isinstance(message.id, tuple) else (message.id,))))
+        for text in strings:
+            assert set(placeholder.findall(text)) <= allowed, (message.id, text)

@@ -1,0 +1,337 @@
+"""What a parent sees after logging in: the family, bookings, sessions, benefits, orders."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from profile_support import (
+    EMILY,
+    JAMES,
+    JANA,
+    NOW,
+    SARAH,
+    browser,
+    freeze,
+    load_demo_families,
+    section,
+    text_of,
+)
+from sqlmodel import Session, select
+
+from widget_server.models import WebSession
+
+OLIVER, MIA = "at-1001-1", "at-1001-2"
+BEGINNERS, IMPROVERS, ONLINE, OLD_TERM = "bk-1001", "bk-1002", "bk-1003", "bk-1004"
+
+
+@pytest.fixture
+def demo(app, client):
+    freeze(app)
+    load_demo_families(app)
+    return app
+
+
+@pytest.fixture
+def sarah(demo, mailbox):
+    return browser(demo, mailbox, SARAH)
+
+
+# --- home ---------------------------------------------------------------------------------
+
+def test_home_greets_the_parent_and_shows_the_first_child(sarah):
+    page = sarah.open("")
+    words = text_of(page.text)
+    assert re.search(r"<h1[^>]*>Hello, Sarah Thompson</h1>", page.text)
+    family = section(page.text, "main").split("Quick actions")[0]
+    assert "Oliver" in family and "Mia" in family
+    assert re.search(r'href="[^"]*\?member=at-1001-1" aria-current="true"', page.text)
+    assert "Next for Oliver" in words
+    assert "Beginners (Stage 1)" in section(page.text, "active-title")
+    assert "Water Safety Online" in section(page.text, "past-title")  # his cancelled booking
+    assert "Improvers" not in words  # Mia's
+
+
+def test_switching_to_another_child_is_remembered_by_the_server(demo, sarah, mailbox):
+    page = sarah.open(f"?member={MIA}")
+    assert "Next for Mia" in text_of(page.text)
+    assert "Improvers (Stage 3)" in section(page.text, "active-title")
+    assert "Improvers (Stage 3)" in section(page.text, "past-title")  # the finished term
+
+    again = sarah.open("")  # the provider's page reloads the iframe at the bare address
+    assert "Next for Mia" in text_of(again.text)
+    with Session(demo.state.engine) as db:
+        assert set(db.exec(select(WebSession.selected_member)).all()) == {MIA}
+
+    laptop = browser(demo, mailbox, SARAH)  # each logged-in browser keeps its own choice
+    assert "Next for Oliver" in text_of(laptop.open("").text)
+
+
+def test_a_member_who_is_not_in_the_family_is_not_found(sarah):
+    assert sarah.open("?member=at-1002-1").status_code == 404  # James's daughter
+    assert sarah.open("?member=nobody").status_code == 404
+
+
+def test_quick_actions_appear_only_when_they_apply(demo, sarah, mailbox):
+    oliver = section(sarah.open(f"?member={OLIVER}").text, "actions-title")
+    assert "Pay £72.00" in oliver and "1 payment overdue" in oliver
+    assert "Book a make-up" in oliver and "2 make-ups available" in oliver
+    assert "View sessions" in oliver
+
+    mia = section(sarah.open(f"?member={MIA}").text, "actions-title")
+    assert "Book a make-up" not in mia  # her only make-up has expired
+    assert "Pay £72.00" in mia  # payments belong to the family
+
+    james = section(browser(demo, mailbox, JAMES).open("").text, "actions-title")
+    assert "Pay £96.00" in james and "1 payment due" in james and "overdue" not in james
+    assert "make-up" not in james
+
+
+def test_quick_actions_link_to_where_things_are_done(sarah):
+    page = sarah.open(f"?member={OLIVER}").text
+    assert 'href="http://testserver/t/demo/orders#to-pay"' in page
+    assert 'href="http://testserver/t/demo/benefits#makeups"' in page
+    assert 'href="http://testserver/t/demo/bookings/bk-1001/sessions"' in page
+
+
+def test_family_sections_do_not_change_when_switching_child(sarah):
+    oliver = section(sarah.open(f"?member={OLIVER}").text, "family-title")
+    mia = section(sarah.open(f"?member={MIA}").text, "family-title")
+    assert oliver == mia
+    assert "£72.00 to pay" in oliver and "1 unpaid order" in oliver
+    assert "Sibling discount · 10%" in oliver  # family-level; Mia's loyalty discount is not
+    assert "Loyalty" not in oliver
+    assert "£30.00" in oliver  # credit: 50 - 12 - 8
+
+
+def test_a_new_family_is_told_what_to_do(api, app, mailbox):
+    api.put("clients", "c-new", {"email": "new@example.com", "name": "Nora New"})
+    page = browser(app, mailbox, "new@example.com").open("")
+    assert "No bookings yet" in text_of(page.text)
+    assert "When you book a class with Splash Swim School using new@example.com" in page.text
+
+    api.put("attendees", "a-new", {"client_id": "c-new", "name": "Noah New"})
+    page = browser(app, mailbox, "new@example.com").open("")
+    words = text_of(page.text)
+    assert "No active bookings" in words and "No upcoming sessions" in words
+    assert "Quick actions" not in words
+    assert "All paid" in words
+
+
+# --- the programme dashboard ----------------------------------------------------------------
+
+def test_dashboard_shows_what_is_next_and_the_programme(sarah):
+    page = sarah.open(f"bookings/{BEGINNERS}")
+    assert page.status_code == 200
+    nxt = section(page.text, "next-title")
+    assert "Sat 28 Nov" in nxt and "09:00–09:45" in nxt
+    assert "Learner pool, Harbourside Leisure Centre" in nxt
+    assert "Cumberland Road, Bristol BS1 6XG" in nxt
+    assert "Add to calendar" in nxt
+    details = section(page.text, "details-title")
+    for fact in ("Hannah Brooks", "Saturdays 09:00-09:45", "£96.00", "Towel hire £1.50",
+                 "Booked on 23 Sept 2026"):
+        assert fact in details
+    assert "Progress photo pack" not in details  # offered, not booked
+    assert "Confirmed" in text_of(page.text)
+    links = section(page.text, "links-title")
+    assert "15 sessions" in links and "2 of 5 attended" in links
+    assert "All paid" in links and "2 make-ups available" in links
+    assert "£97.50" in section(page.text, "payments-title")
+
+
+def test_an_online_session_shows_its_link_from_15_minutes_before_until_it_ends(demo, sarah):
+    starts = NOW.replace(day=25, hour=18, minute=0)  # Wednesday 18:00 in London (GMT)
+
+    def dashboard_at(moment):
+        freeze(demo, moment)
+        return sarah.open(f"bookings/{ONLINE}").text
+
+    link = 'href="https://meet.example.com/splash-water-safety"'
+    early = dashboard_at(starts - timedelta(minutes=16))
+    assert link not in early
+    assert "The link to join appears here 15 minutes before the session starts." in early
+    for moment in (starts - timedelta(minutes=15), starts, starts + timedelta(minutes=29)):
+        page = dashboard_at(moment)
+        assert link in page and "Join the online session" in page
+    assert "Today" in section(dashboard_at(starts), "next-title")
+    after = dashboard_at(starts + timedelta(minutes=30))
+    assert link not in after
+    assert "Wed 2 Dec" in section(after, "next-title")  # the next week's class
+
+
+def test_a_finished_booking_has_nothing_next(sarah):
+    page = sarah.open(f"bookings/{OLD_TERM}")
+    assert "Finished" in text_of(page.text)
+    assert "No upcoming sessions" in section(page.text, "next-title")
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+def test_sessions_are_listed_upcoming_first_then_past_each_clearly_labelled(sarah):
+    page = sarah.open(f"bookings/{BEGINNERS}/sessions").text
+    upcoming, past = section(page, "upcoming-title"), section(page, "past-title")
+    assert upcoming.startswith("Upcoming 9")
+    assert past.startswith("Past sessions 6")
+    days = re.findall(r"\w+day, \d+ \w+ \d{4}", upcoming)
+    assert days[:3] == ["Saturday, 28 November 2026", "Saturday, 5 December 2026",
+                        "Wednesday, 9 December 2026"]
+    assert len(days) == 9 and "Saturday, 21 November 2026" in past
+    labels = re.findall(r"(Attended|Excused|Missed|Class cancelled) ", past)
+    assert labels == ["Missed", "Attended", "Excused", "Class cancelled", "Excused", "Attended"]
+    assert upcoming.count("Scheduled") == 9
+    # The Wednesday catch-up class is the make-up he booked.
+    wednesday = upcoming.split("Wednesday, 9 December 2026")[1].split("Saturday")[0]
+    assert "Make-up" in wednesday
+    # Statuses are words with an icon, coloured by tone, never colour alone.
+    for tone, label in (("green", "Attended"), ("amber", "Excused"), ("red", "Missed"),
+                        ("grey", "Class cancelled"), ("blue", "Scheduled")):
+        assert re.search(rf'data-tone="{tone}"><svg[^>]*>.*?</svg>{label}<', page, re.S)
+
+
+def test_an_unrecorded_past_session_says_so_and_empty_lists_say_what_to_expect(api, app,
+                                                                                mailbox):
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    api.put("programmes", "p1", {"name": "Otters", "venue": "Lido"})
+    api.put("sessions", "s1", {"programme_id": "p1", "starts_at": "2026-11-01T09:00:00Z",
+                               "ends_at": "2026-11-01T09:45:00Z"})
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
+    api.put("attendance", "t1", {"booking_id": "b1", "session_id": "s1"})
+    freeze(app)
+    page = browser(app, mailbox, "ann@example.com").open("bookings/b1/sessions").text
+    assert "Not recorded yet" in section(page, "past-title")
+    assert "No upcoming sessions" in section(page, "upcoming-title")
+
+
+def test_a_class_the_provider_cancelled_reads_cancelled_even_if_attendance_was_not_updated(
+        api, app, mailbox):
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    api.put("programmes", "p1", {"name": "Otters"})
+    api.put("sessions", "s1", {"programme_id": "p1", "starts_at": "2026-12-01T09:00:00Z",
+                               "ends_at": "2026-12-01T09:45:00Z", "cancelled": True})
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
+    api.put("attendance", "t1", {"booking_id": "b1", "session_id": "s1"})
+    freeze(app)
+    page = browser(app, mailbox, "ann@example.com").open("bookings/b1/sessions").text
+    assert "Class cancelled" in section(page, "upcoming-title")
+    assert "Add " not in section(page, "upcoming-title")  # nothing to put in a calendar
+
+
+# --- benefits, orders, account ----------------------------------------------------------------
+
+def test_benefits_answer_do_i_still_have_a_make_up_and_where_did_my_credit_go(sarah):
+    page = sarah.open("benefits").text
+    makeups = section(page, "makeups-title")
+    assert "You have 2 make-up sessions to book." in makeups
+    assert "For Beginners (Stage 1) on 7 Nov 2026 Use by 6 Jan 2027 Available" in makeups
+    assert "Used on 9 Dec 2026 Used" in makeups
+    assert "Mia Thompson For Improvers (Stage 3) on 1 Aug 2026 Expired on 30 Sept 2026" \
+        in makeups
+    discounts = section(page, "discounts-title")
+    assert "Sibling discount · 10% Whole family · valid until 23 May 2027 Available" in discounts
+    assert "Loyalty discount · £5.00 Mia Thompson" in discounts
+    assert "Early bird · 15% Whole family · ended 23 Oct 2026 Expired" in discounts
+    passes = section(page, "passes-title")
+    assert "Family Fun Swim 10-visit pass Available 7 entries left 3 of 10 used" in passes
+    assert "valid until 21 Feb 2027" in passes and "3 entries used" in passes
+    assert "1 entry left 4 of 5 used" in passes and "expired on 13 Oct 2026" in passes
+    credit = section(page, "credit-title")
+    assert "Balance: £30.00" in credit
+    assert "15 Nov 2026 Used for Water Safety Online -£8.00" in credit
+    assert "22 Sept 2026 Top-up +£50.00" in credit
+
+
+def test_orders_show_items_vat_promo_codes_and_what_is_still_to_pay(sarah):
+    page = sarah.open("orders").text
+    to_pay = section(page, "to-pay-title")
+    assert to_pay.index("£54.00") < to_pay.index("£18.00")  # the most urgent first
+    assert "was due 12 Nov 2026" in to_pay and "Overdue" in to_pay
+    assert "due 27 Nov 2026" in to_pay and "To pay" in to_pay
+    assert "IBAN GB33BUKB20201555555555" in to_pay and "Reference SPLASH-1005" in to_pay
+    orders = section(page, "orders-title") + text_of(page.split('id="payments-title"')[0])
+    assert "Order SPL-5001" in orders and "Paid" in orders
+    assert "Splash silicone swim cap 2 £16.00 20%" in orders
+    assert "Subtotal £80.00 Promo code SPLASH10 −£8.00 Total £72.00 Including VAT £5.00" \
+        in orders
+    assert "Family Fun Swim 10-visit pass : 7 entries left" in orders
+    history = section(page, "payments-title")
+    assert "24 Sept 2026 Beginners (Stage 1) – Oliver £97.50 Paid INV-2026-0041" in history
+    assert 'href="https://www.splashswim.example/invoices/INV-2026-0041.pdf"' in page
+
+
+def test_account_shows_the_login_and_logs_out(sarah):
+    page = sarah.open("account")
+    details = section(page.text, "details-title")
+    assert "Name Sarah Thompson" in details
+    assert "Login e-mail sarah.thompson@example.com" in details
+    assert "Phone +44 7700 900123" in details
+    assert "Oliver Thompson" in section(page.text, "members-title")
+    assert sarah.post("logout/everywhere", {}).status_code == 303
+    assert sarah.home().status_code == 303
+
+
+@pytest.mark.parametrize("path", ["", "bookings/bk-1001", "bookings/bk-1001/sessions",
+                                  "benefits", "orders", "account"])
+def test_every_profile_page_asks_to_log_in_first(demo, client, path):
+    response = client.get(f"/t/demo/{path}", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "http://testserver/t/demo/login"
+
+
+def test_navigation_marks_the_current_section(sarah):
+    home = sarah.open("").text
+    assert re.search(r'<nav class="cp-nav" aria-label="Sections">', home)
+    assert re.search(r'/t/demo/"\s+aria-current="page"', home)
+    booking = sarah.open("bookings/bk-1001").text
+    assert re.search(r'/t/demo/"\s+aria-current="true"', booking)  # inside Bookings
+    assert re.search(r'/t/demo/benefits"\s+aria-current="page"', sarah.open("benefits").text)
+    assert re.search(r'/t/demo/orders"\s+aria-current="page"', sarah.open("orders").text)
+    assert re.search(r'/t/demo/account"\s+aria-current="page"', sarah.open("account").text)
+
+
+def test_headings_go_in_order_on_every_screen(sarah):
+    for path in ("", "bookings/bk-1001", "bookings/bk-1001/sessions", "benefits", "orders",
+                 "account"):
+        levels = [int(n) for n in re.findall(r"<h([1-6])\b", sarah.open(path).text)]
+        assert levels[0] == 1 and levels.count(1) == 1, path
+        assert all(b - a <= 1 for a, b in zip(levels, levels[1:], strict=False)), path
+
+
+# --- languages, dates and money ---------------------------------------------------------------
+
+def test_a_slovak_family_reads_slovak_dates_and_euros(demo, mailbox):
+    jana = browser(demo, mailbox, JANA, "demo-sk")
+    home = jana.open("")
+    assert 'lang="sk"' in home.text
+    assert "Dobrý deň, Jana Kováčová" in home.text
+    assert "Zaplatiť 75,90 €" in text_of(home.text)  # 60,00 € overdue + 15,90 € (OBJ-5002)
+    assert "1 platba po splatnosti" in text_of(home.text)
+    board = text_of(jana.open("bookings/bk-1001").text)
+    assert "Sobota 28. novembra 2026" in board and "so 28. 11." in board
+    assert "90,00 €" in board and "9:00 – 9:45" in board
+    orders = text_of(jana.open("orders").text)
+    assert "Objednávka OBJ-5001" in orders and "23 %" in orders
+    benefits = text_of(jana.open("benefits").text)
+    assert "Máte 2 náhradné hodiny na rezerváciu." in benefits
+
+
+def test_a_client_who_reads_english_gets_english_at_a_slovak_school(demo, mailbox):
+    emily = browser(demo, mailbox, EMILY, "demo-sk")
+    page = emily.open("")
+    assert 'lang="en"' in page.text and "Hello, Emily Clarke" in page.text
+    assert "€90.00" in text_of(emily.open("bookings/bk-1025").text)
+
+
+def test_errors_inside_the_widget_keep_the_schools_look_and_language(demo, sarah, mailbox):
+    missing = sarah.open("bookings/no-such-booking")
+    assert missing.status_code == 404
+    assert "We could not find that page" in missing.text
+    assert "Splash Swim School" in missing.text and "--cp-primary: #0b5cad" in missing.text
+    assert 'href="http://testserver/t/demo/"' in missing.text  # a way back
+    jana = browser(demo, mailbox, JANA, "demo-sk")
+    slovak = jana.open("nothing-here")
+    assert slovak.status_code == 404 and 'lang="sk"' in slovak.text
+    assert "Tanečná škola Piruetka" in slovak.text

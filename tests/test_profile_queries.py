@@ -1,0 +1,108 @@
+"""A family with fifty bookings costs the database no more queries than a family with one."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from profile_support import NOW, browser, counting_statements, freeze
+
+PAGES = ["", "bookings/BOOKING", "bookings/BOOKING/sessions", "benefits", "orders", "account"]
+
+
+def family(prefix: str, email: str, bookings: int) -> list[dict]:
+    """A family whose first child has `bookings` bookings, each with everything around it."""
+    client, child = f"{prefix}-client", f"{prefix}-child"
+    lines = [
+        {"resource": "clients", "item": {"id": client, "email": email, "name": "Big Family"}},
+        {"resource": "attendees", "item": {"id": child, "client_id": client, "name": "Kim"}},
+        {"resource": "attendees", "item": {"id": f"{child}-2", "client_id": client,
+                                           "name": "Lee"}},
+    ]
+    for n in range(1, bookings + 1):
+        booking, programme = f"{prefix}-bk-{n}", f"{prefix}-prog-{n}"
+        lines.append({"resource": "programmes", "item": {
+            "id": programme, "name": f"Class {n}", "venue": "Pool", "price": 9000,
+            "currency": "GBP", "addons": [{"id": "towel", "name": "Towel", "price": 150}]}})
+        lines.append({"resource": "bookings", "item": {
+            "id": booking, "client_id": client, "attendee_id": child,
+            "programme_id": programme, "addons": ["towel"], "booked_at": "2026-09-01T10:00:00Z"}})
+        for week, status in ((-2, "attended"), (-1, "missed"), (1, "expected"), (2, "expected")):
+            starts = NOW.replace(hour=9) + timedelta(weeks=week)
+            session = f"{prefix}-s-{n}-{week}"
+            lines.append({"resource": "sessions", "item": {
+                "id": session, "programme_id": programme, "starts_at": starts.isoformat(),
+                "ends_at": (starts + timedelta(minutes=45)).isoformat(),
+                "livestream_url": "https://meet.example.com/x"}})
+            lines.append({"resource": "attendance", "item": {
+                "id": f"{prefix}-at-{n}-{week}", "booking_id": booking, "session_id": session,
+                "status": status}})
+        lines += [
+            {"resource": "makeup-credits", "item": {
+                "id": f"{prefix}-mk-{n}", "client_id": client, "attendee_id": child,
+                "source_attendance_id": f"{prefix}-at-{n}--1",
+                "expires_at": "2027-01-31T23:59:00Z"}},
+            {"resource": "orders", "item": {
+                "id": f"{prefix}-ord-{n}", "client_id": client, "currency": "GBP",
+                "ordered_at": "2026-11-01T10:00:00Z", "promo_code": "SAVE",
+                "items": [{"name": "Cap", "quantity": 1, "unit_price": 500, "vat_rate": "20",
+                           "vat_amount": 83}]}},
+            {"resource": "payments", "item": {
+                "id": f"{prefix}-pay-{n}", "client_id": client, "amount": 9000,
+                "booking_id": booking, "currency": "GBP",
+                "due_date": "2026-12-01"}},
+            {"resource": "payments", "item": {
+                "id": f"{prefix}-paid-{n}", "client_id": client, "amount": 500,
+                "order_id": f"{prefix}-ord-{n}", "currency": "GBP", "status": "paid",
+                "paid_at": "2026-11-01T10:00:00Z"}},
+            {"resource": "invoices", "item": {
+                "id": f"{prefix}-inv-{n}", "client_id": client, "payment_id": f"{prefix}-paid-{n}",
+                "number": f"INV-{n}", "issue_date": "2026-11-01",
+                "url": "https://example.com/i.pdf"}},
+            {"resource": "entry-passes", "item": {
+                "id": f"{prefix}-pass-{n}", "client_id": client, "order_id": f"{prefix}-ord-{n}",
+                "name": "Pass", "total_entries": 10, "used_entries": 1,
+                "uses": [{"used_at": "2026-11-08T09:00:00Z",
+                          "session_id": f"{prefix}-s-{n}--2"}]}},
+            {"resource": "discounts", "item": {
+                "id": f"{prefix}-disc-{n}", "client_id": client, "name": "Deal", "value": 10}},
+            {"resource": "credits", "item": {
+                "id": f"{prefix}-cr-{n}", "client_id": client, "amount": 1000, "currency": "GBP",
+                "occurred_at": "2026-11-01T10:00:00Z"}},
+        ]
+    return lines
+
+
+@pytest.fixture
+def families(app, api):
+    freeze(app)
+    body = "\n".join(json.dumps(line) for line in
+                     family("one", "one@example.com", 1) + family("big", "big@example.com", 50))
+    result = api.import_ndjson(body).json()
+    assert result["failed"] == 0, [r for r in result["results"] if r["status"] == "error"][:3]
+    return app
+
+
+def statements_per_page(app, visitor, booking: str) -> dict[str, int]:
+    counts = {}
+    for page in PAGES:
+        path = page.replace("BOOKING", booking)
+        visitor.open(path)  # once to warm up (a first request may set up the pool)
+        with counting_statements(app) as statements:
+            response = visitor.open(path)
+        assert response.status_code == 200, (path, response.text[:300])
+        counts[page or "home"] = len(statements)
+    return counts
+
+
+def test_every_page_costs_the_same_few_queries_for_1_or_50_bookings(families, mailbox):
+    one = browser(families, mailbox, "one@example.com")
+    big = browser(families, mailbox, "big@example.com")
+    small_family = statements_per_page(families, one, "one-bk-1")
+    large_family = statements_per_page(families, big, "big-bk-50")
+    assert "Class 50" in big.open("").text  # the big family's home really lists 50 bookings
+    assert big.open("").text.count('class="cp-booking"') == 50
+    assert small_family == large_family
+    assert small_family == {"home": 10, "bookings/BOOKING": 6, "bookings/BOOKING/sessions": 4,
+                            "benefits": 7, "orders": 7, "account": 4}

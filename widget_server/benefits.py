@@ -1,0 +1,172 @@
+"""The family's benefits: make-up credits, discounts, entry passes and prepaid credit.
+
+Answers "do I still have a make-up?", "how many entries are left?" and "where did my credit
+go?" in five queries, whatever the family's size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from widget_server import access as scope
+from widget_server.access import Access
+from widget_server.formatting import local_today
+from widget_server.models import (
+    Attendance,
+    Attendee,
+    CreditEntry,
+    Discount,
+    EntryPass,
+    EntryPassUse,
+    MakeupCredit,
+    Programme,
+)
+from widget_server.models import Session as ClassSession
+
+
+@dataclass(frozen=True)
+class Makeup:
+    credit: MakeupCredit
+    member: str
+    state: str  # available, used, expired
+    earned_on: datetime | None = None  # the session that was missed or excused
+    earned_in: str | None = None  # its programme
+    used_on: datetime | None = None  # the make-up session it was spent on
+
+
+@dataclass(frozen=True)
+class DiscountItem:
+    discount: Discount
+    member: str | None  # None: the whole family
+    state: str  # available, upcoming, used, expired
+
+
+@dataclass(frozen=True)
+class PassUse:
+    used_at: datetime
+    programme: str | None
+    note: str | None
+
+
+@dataclass
+class PassItem:
+    entry_pass: EntryPass
+    member: str | None
+    state: str  # active, used_up, expired, cancelled
+    uses: list[PassUse] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.entry_pass.total_entries - self.entry_pass.used_entries, 0)
+
+
+@dataclass
+class Benefits:
+    makeups: list[Makeup]
+    discounts: list[DiscountItem]
+    passes: list[PassItem]
+    credit: list[CreditEntry]
+
+    @property
+    def balances(self) -> list[tuple[str, int]]:
+        totals: dict[str, int] = {}
+        for entry in self.credit:
+            totals[entry.currency] = totals.get(entry.currency, 0) + entry.amount
+        return sorted(totals.items())
+
+    def makeups_in(self, state: str) -> list[Makeup]:
+        return [m for m in self.makeups if m.state == state]
+
+
+def load_benefits(db: Session, access: Access, now: datetime, tz: str) -> Benefits:
+    today = local_today(now, tz)
+    return Benefits(_makeups(db, access, now), _discounts(db, access, today),
+                    _passes(db, access, today),
+                    list(db.exec(select(CreditEntry).where(scope.family(CreditEntry, access))
+                                 .order_by(CreditEntry.occurred_at.desc(),
+                                           CreditEntry.id.desc())).all()))
+
+
+def _makeups(db: Session, access: Access, now: datetime) -> list[Makeup]:
+    source, source_session = aliased(Attendance), aliased(ClassSession)
+    used, used_session = aliased(Attendance), aliased(ClassSession)
+    rows = db.exec(
+        select(MakeupCredit, Attendee.name, source_session.starts_at, Programme.name,
+               used_session.starts_at)
+        .join(Attendee, Attendee.id == MakeupCredit.attendee_id)
+        .outerjoin(source, source.id == MakeupCredit.source_attendance_id)
+        .outerjoin(source_session, source_session.id == source.session_id)
+        .outerjoin(Programme, Programme.id == source_session.programme_id)
+        .outerjoin(used, used.id == MakeupCredit.used_attendance_id)
+        .outerjoin(used_session, used_session.id == used.session_id)
+        .where(scope.family(MakeupCredit, access))
+        .order_by(MakeupCredit.id)
+    ).all()
+    items = []
+    for credit, member, earned_on, earned_in, used_on in rows:
+        if credit.used_attendance_id is not None or credit.used_at is not None:
+            state = "used"
+        elif credit.expires_at is not None and credit.expires_at <= now:
+            state = "expired"
+        else:
+            state = "available"
+        items.append(Makeup(credit, member, state, earned_on, earned_in, used_on))
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    items.sort(key=lambda m: (m.state != "available", m.credit.expires_at or far))
+    return items
+
+
+def _discounts(db: Session, access: Access, today: date) -> list[DiscountItem]:
+    rows = db.exec(
+        select(Discount, Attendee.name)
+        .outerjoin(Attendee, Attendee.id == Discount.attendee_id)
+        .where(scope.family(Discount, access))
+        .order_by(Discount.valid_until.is_(None), Discount.valid_until, Discount.id)
+    ).all()
+    items = []
+    for discount, member in rows:
+        if discount.used:
+            state = "used"
+        elif discount.valid_until is not None and discount.valid_until < today:
+            state = "expired"
+        elif discount.valid_from is not None and discount.valid_from > today:
+            state = "upcoming"
+        else:
+            state = "available"
+        items.append(DiscountItem(discount, member, state))
+    items.sort(key=lambda d: d.state not in ("available", "upcoming"))
+    return items
+
+
+def _passes(db: Session, access: Access, today: date) -> list[PassItem]:
+    rows = db.exec(
+        select(EntryPass, Attendee.name)
+        .outerjoin(Attendee, Attendee.id == EntryPass.attendee_id)
+        .where(scope.family(EntryPass, access))
+        .order_by(EntryPass.id.desc())
+    ).all()
+    passes = {}
+    for entry_pass, member in rows:
+        state = entry_pass.status
+        if state == "active" and entry_pass.valid_until and entry_pass.valid_until < today:
+            state = "expired"
+        elif state == "active" and entry_pass.used_entries >= entry_pass.total_entries:
+            state = "used_up"
+        passes[entry_pass.id] = PassItem(entry_pass, member, state)
+    uses = db.exec(
+        select(EntryPassUse, Programme.name)
+        .join(EntryPass, EntryPass.id == EntryPassUse.entry_pass_id)
+        .outerjoin(ClassSession, ClassSession.id == EntryPassUse.session_id)
+        .outerjoin(Programme, Programme.id == ClassSession.programme_id)
+        .where(scope.family(EntryPass, access))
+        .order_by(EntryPassUse.used_at.desc(), EntryPassUse.id.desc())
+    ).all()
+    for use, programme in uses:
+        passes[use.entry_pass_id].uses.append(PassUse(use.used_at, programme, use.note))
+    listed = list(passes.values())
+    listed.sort(key=lambda p: p.state != "active")
+    return listed

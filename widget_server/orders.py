@@ -1,0 +1,122 @@
+"""The family's orders and payments: what was bought, what is paid, what is still to pay."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from widget_server import access as scope
+from widget_server.access import Access
+from widget_server.formatting import local_today
+from widget_server.models import (
+    Attendee,
+    Booking,
+    EntryPass,
+    Invoice,
+    Order,
+    OrderItem,
+    Payment,
+    Programme,
+)
+
+TO_PAY = ("unpaid", "pending")
+
+
+@dataclass
+class PaymentView:
+    payment: Payment
+    booking_id: str | None = None  # the provider id, for a link to the booking
+    programme: str | None = None
+    member: str | None = None
+    order_number: str | None = None
+    invoices: list[Invoice] = field(default_factory=list)
+    overdue: bool = False
+
+
+@dataclass
+class OrderView:
+    order: Order
+    items: list[OrderItem] = field(default_factory=list)
+    payments: list[PaymentView] = field(default_factory=list)
+    invoices: list[Invoice] = field(default_factory=list)
+    passes: list[EntryPass] = field(default_factory=list)
+
+    @property
+    def subtotal(self) -> int:
+        return sum(i.quantity * i.unit_price for i in self.items)
+
+    @property
+    def total(self) -> int:
+        return self.subtotal - self.order.discount_amount
+
+    @property
+    def vat(self) -> int:
+        return sum(i.vat_amount for i in self.items)
+
+    @property
+    def number(self) -> str:
+        return self.order.number or self.order.external_id
+
+
+@dataclass
+class Orders:
+    orders: list[OrderView]
+    payments: list[PaymentView]
+    today: date
+
+    @property
+    def to_pay(self) -> list[PaymentView]:
+        return [p for p in self.payments if p.payment.status in TO_PAY]
+
+    @property
+    def history(self) -> list[PaymentView]:
+        return [p for p in self.payments if p.payment.status not in TO_PAY]
+
+
+def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
+    """Orders with their items, passes and invoices, and every payment: five queries."""
+    today = local_today(now, tz)
+    orders = {o.id: OrderView(o) for o in db.exec(
+        select(Order).where(scope.family(Order, access))
+        .order_by(Order.ordered_at.desc(), Order.id.desc())).all()}
+    family_orders = select(Order.id).where(scope.family(Order, access))
+    for item in db.exec(select(OrderItem).where(OrderItem.order_id.in_(family_orders))
+                        .order_by(OrderItem.order_id, OrderItem.position, OrderItem.id)).all():
+        orders[item.order_id].items.append(item)
+    for entry_pass in db.exec(select(EntryPass).where(scope.family(EntryPass, access),
+                                                      EntryPass.order_id.is_not(None))).all():
+        if entry_pass.order_id in orders:
+            orders[entry_pass.order_id].passes.append(entry_pass)
+
+    rows = db.exec(
+        select(Payment, Booking.external_id, Programme.name, Attendee.name, Order.number,
+               Order.external_id)
+        .outerjoin(Booking, Booking.id == Payment.booking_id)
+        .outerjoin(Programme, Programme.id == Booking.programme_id)
+        .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
+        .outerjoin(Order, Order.id == Payment.order_id)
+        .where(scope.family(Payment, access))
+        .order_by(Payment.due_date.desc(), Payment.id.desc())
+    ).all()
+    payments = {}
+    for payment, booking_id, programme, member, order_number, order_id in rows:
+        view = PaymentView(payment, booking_id, programme, member, order_number or order_id,
+                           overdue=payment.status == "unpaid" and payment.due_date is not None
+                           and payment.due_date < today)
+        payments[payment.id] = view
+        if payment.order_id in orders:
+            orders[payment.order_id].payments.append(view)
+    for invoice in db.exec(select(Invoice).where(scope.family(Invoice, access))
+                           .order_by(Invoice.issue_date, Invoice.id)).all():
+        if invoice.payment_id in payments:
+            payments[invoice.payment_id].invoices.append(invoice)
+        elif invoice.order_id in orders:
+            orders[invoice.order_id].invoices.append(invoice)
+    listed = list(payments.values())
+    # Due soonest first among those to pay; the history newest first (as queried).
+    listed.sort(key=lambda p: (p.payment.status not in TO_PAY,
+                               p.payment.due_date or date.max if p.payment.status in TO_PAY
+                               else date.max))
+    return Orders(list(orders.values()), listed, today)
