@@ -53,7 +53,8 @@ def test_snippet_shows_the_themed_widget_sized_to_its_content(
         "e => e.getBoundingClientRect().height")
     frame = page.locator("iframe[title='Client Profile']").element_handle().content_frame()
     frame.evaluate("""() => { const p = document.createElement('p');
-        p.style.height = '900px'; p.textContent = 'tall'; document.querySelector('main').append(p); }""")
+        p.style.height = '900px'; p.textContent = 'tall';
+        document.querySelector('main').append(p); }""")
     page.wait_for_function(
         f"() => document.querySelector(\"iframe[title='Client Profile']\")"
         f".getBoundingClientRect().height > {before + 800}")

@@ -9,10 +9,10 @@ import shutil
 from dataclasses import replace
 
 import pytest
-from starlette.testclient import TestClient
-
 from conftest import API_KEYS
 from samples import load_base
+from starlette.testclient import TestClient
+
 from widget_server import assets
 from widget_server.app import create_app
 from widget_server.cli import main

@@ -197,6 +197,8 @@ def test_openapi_document_lists_every_resource(client):
     assert document["openapi"].startswith("3.")
     for name in RESOURCES:
         assert f"/api/v1/{name}/{{external_id}}" in document["paths"]
+    assert {"/api/v1/import", "/api/v1/profile-url", "/api/v1/webhook-deliveries"} <= set(
+        document["paths"])
     schemas = document["components"]["schemas"]
     assert schemas["ClientIn"]["additionalProperties"] is False
     assert "email" in schemas["ClientIn"]["required"]

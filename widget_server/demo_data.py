@@ -433,7 +433,7 @@ def demo_items(tenant_slug: str, today: date) -> list[Item]:
              f"{beginners.body['name']} – {p.child2[0].split()[0]}", booking=bk_2, due=14)
 
     payments = {item["id"]: item for res, item in d.items if res == "payments"}
-    for pay_id, seq in zip(paid, (41, 42, 43, 37, 48)):
+    for pay_id, seq in zip(paid, (41, 42, 43, 37, 48), strict=False):
         _invoice(d, payments[pay_id], seq, link=pay_id != "pay-1004")
 
     # Entry passes: the one bought with the order (3 entries used) and an expired one.

@@ -115,6 +115,45 @@ def document() -> dict[str, Any]:
                     "results": {"type": "array", "items": {"type": "object"}}}}}}}}),
         }
     }
+    paths["/api/v1/profile-url"] = {
+        "get": {
+            "summary": "WIDGET_PROFILE_URL for one client",
+            "description": "The URL a provider's own e-mail should link to; it carries a signed "
+                           "hint that pre-fills the login form (never a login by itself).",
+            "operationId": "profile_url",
+            "parameters": [{"name": "email", "in": "query", "required": True,
+                            "schema": {"type": "string", "format": "email"}}],
+            "responses": _responses({"200": {"description": "The URL", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "email": {"type": "string"}, "url": {"type": "string"}}}}}}}),
+        }
+    }
+    delivery = {"type": "object", "description": "A webhook event and how its delivery went"}
+    paths["/api/v1/webhook-deliveries"] = {
+        "get": {
+            "summary": "Webhook deliveries, newest first",
+            "operationId": "list_webhook_deliveries",
+            "parameters": [
+                {"name": "limit", "in": "query",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
+                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": _responses({"200": {"description": "One page", "content": {
+                "application/json": {"schema": {"type": "object", "properties": {
+                    "items": {"type": "array", "items": delivery},
+                    "next_cursor": {"type": ["string", "null"]}}}}}}}),
+        }
+    }
+    paths["/api/v1/webhook-deliveries/{webhook_id}"] = {
+        "get": {
+            "summary": "One webhook delivery",
+            "operationId": "get_webhook_delivery",
+            "parameters": [{"name": "webhook_id", "in": "path", "required": True,
+                            "schema": {"type": "string"}}],
+            "responses": _responses({"200": {"description": "The delivery", "content": {
+                "application/json": {"schema": delivery}}}}),
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {"title": "Client Profile provider sync API", "version": __version__},
