@@ -209,6 +209,7 @@ class Run:
     path: str
     data: DataSet
     seconds: float
+    cpu_seconds: float  # this process only: less skewed by other work than the wall clock
     report: dict[str, Any]
     rows: Counter[str] = field(default_factory=Counter)
     # 1-minute load average when the run ended: other work on the machine skews the figures.
@@ -233,9 +234,10 @@ def run_direct(database: str, url: str, data: DataSet, batch_size: int | None,
         with session_scope(engine) as session:
             if profiler:
                 profiler.enable()
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             report = import_lines(session, TENANT, lines, batch_size=batch_size)
             seconds = time.perf_counter() - started
+            cpu_seconds = time.process_time() - cpu_started
             if profiler:
                 profiler.disable()
         rows = row_counts(engine)
@@ -243,7 +245,7 @@ def run_direct(database: str, url: str, data: DataSet, batch_size: int | None,
         engine.dispose()
     if profiler:
         print_profile(database, profiler)
-    return Run(database, "import_lines", data, seconds, report, rows)
+    return Run(database, "import_lines", data, seconds, cpu_seconds, report, rows)
 
 
 def run_http(database: str, url: str, data: DataSet) -> Run:
@@ -258,9 +260,10 @@ def run_http(database: str, url: str, data: DataSet) -> Run:
     app = create_app(settings)
     headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/x-ndjson"}
     with TestClient(app) as client:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         response = client.post("/api/v1/import", content=data.body, headers=headers)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
     if response.status_code != 200:
         sys.exit(f"POST /api/v1/import answered {response.status_code}: {response.text[:500]}")
     engine = make_engine(url)
@@ -268,7 +271,7 @@ def run_http(database: str, url: str, data: DataSet) -> Run:
         rows = row_counts(engine)
     finally:
         engine.dispose()
-    return Run(database, "HTTP POST", data, seconds, response.json(), rows)
+    return Run(database, "HTTP POST", data, seconds, cpu_seconds, response.json(), rows)
 
 
 def print_profile(database: str, profiler: cProfile.Profile, limit: int = 30) -> None:
@@ -283,12 +286,14 @@ def print_profile(database: str, profiler: cProfile.Profile, limit: int = 30) ->
 
 def print_summary(runs: list[Run]) -> None:
     print(f"\n{'database':<12}{'path':<14}{'clients':>8}{'lines':>10}{'failed':>8}"
-          f"{'seconds':>10}{'lines/s':>10}{'load':>7}")
+          f"{'seconds':>10}{'lines/s':>10}{'cpu s':>8}{'lines/cpu-s':>13}{'load':>6}")
     for run in runs:
         print(f"{run.database:<12}{run.path:<14}{run.data.clients:>8,}{run.data.lines:>10,}"
               f"{run.report['failed']:>8,}{run.seconds:>10.1f}"
-              f"{run.data.lines / run.seconds:>10,.0f}{run.load:>7.1f}")
-    print(f"(load: 1-minute load average at the end of the run, on {os.cpu_count()} CPUs)")
+              f"{run.data.lines / run.seconds:>10,.0f}{run.cpu_seconds:>8.1f}"
+              f"{run.data.lines / run.cpu_seconds:>13,.0f}{run.load:>6.1f}")
+    print(f"cpu s: CPU time of this process (not the PostgreSQL server's); load: 1-minute load "
+          f"average at the end of the run, on {os.cpu_count()} CPUs")
 
 
 def print_per_resource(runs: list[Run]) -> None:

@@ -43,5 +43,5 @@ def widget_error(request: Request, status: int) -> Response | None:
     i18n.activate(locale)  # the texts below are chosen before render() activates it
     title, detail = _texts(status)
     return render(visit, "widget/error.html", {"status": status, "title": title,
-                                               "detail": detail}, status_code=status,
-                  locale=locale)
+                                               "detail": detail, "deep_link": False},
+                  status_code=status, locale=locale)

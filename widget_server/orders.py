@@ -68,11 +68,17 @@ class Orders:
 
     @property
     def to_pay(self) -> list[PaymentView]:
-        return [p for p in self.payments if p.payment.status in TO_PAY]
+        """Due soonest first (those without a due date last)."""
+        due = [p for p in self.payments if p.payment.status in TO_PAY]
+        return sorted(due, key=lambda p: (p.payment.due_date or date.max, p.payment.id))
 
     @property
     def history(self) -> list[PaymentView]:
-        return [p for p in self.payments if p.payment.status not in TO_PAY]
+        """Newest first, by when paid (or when it was due)."""
+        done = [p for p in self.payments if p.payment.status not in TO_PAY]
+        return sorted(done, reverse=True, key=lambda p: (
+            p.payment.paid_at.date() if p.payment.paid_at else p.payment.due_date or date.min,
+            p.payment.id))
 
 
 def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
@@ -98,7 +104,7 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
         .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
         .outerjoin(Order, Order.id == Payment.order_id)
         .where(scope.family(Payment, access))
-        .order_by(Payment.due_date.desc(), Payment.id.desc())
+        .order_by(Payment.id)
     ).all()
     payments = {}
     for payment, booking_id, programme, member, order_number, order_id in rows:
@@ -114,9 +120,4 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
             payments[invoice.payment_id].invoices.append(invoice)
         elif invoice.order_id in orders:
             orders[invoice.order_id].invoices.append(invoice)
-    listed = list(payments.values())
-    # Due soonest first among those to pay; the history newest first (as queried).
-    listed.sort(key=lambda p: (p.payment.status not in TO_PAY,
-                               p.payment.due_date or date.max if p.payment.status in TO_PAY
-                               else date.max))
-    return Orders(list(orders.values()), listed, today)
+    return Orders(list(orders.values()), list(payments.values()), today)

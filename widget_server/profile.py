@@ -113,7 +113,8 @@ async def calendar_link(request: Request) -> Response:
     feed_url = str(request.url_for("calendar_feed", tenant=v.tenant.slug, token=token))
 
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
-        return {**_account(db, who, v), "feed_url": feed_url,
+        # The answer to a POST, with a secret in it: not an address to put in the parent's URL.
+        return {**_account(db, who, v), "feed_url": feed_url, "deep_link": False,
                 "webcal_url": "webcal://" + feed_url.split("://", 1)[1]}
 
     return await _page(request, "widget/account.html", "account", load)
