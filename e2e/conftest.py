@@ -355,7 +355,14 @@ def shoot() -> Callable[[Page, str], None]:
     SCREENSHOTS.mkdir(exist_ok=True)
 
     def shoot_(page: Page, name: str) -> None:
-        page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+        page.wait_for_timeout(300)  # let the framed profile paint after its last resize
+        if page.locator("iframe").count() == 0:
+            page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+            return
+        # Headless Chromium leaves a cross-site iframe blank in full-page shots, so frame the
+        # screen on the widget and shoot what a person sees there.
+        page.locator("iframe").first.evaluate("e => e.scrollIntoView()")
+        page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
     return shoot_
 

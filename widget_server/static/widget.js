@@ -20,6 +20,9 @@
     field.value = hash.get("token");
     history.replaceState(history.state, "", location.pathname + location.search);
   }
+  // Framed, the iframe is as tall as its content and the provider's page scrolls, so a bar
+  // fixed to the iframe's bottom would sit at the very end: the sections go on top instead.
+  if (window.parent !== window) root.classList.add("cp-embedded");
   if (window.parent === window) {
     var first = document.querySelector("[data-autofocus]");
     if (first) first.focus();
