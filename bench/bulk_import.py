@@ -34,7 +34,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
@@ -205,6 +205,8 @@ def row_counts(engine: Engine) -> Counter[str]:
 
 @dataclass
 class Run:
+    """One timed import: which database and path, how long, and what import_lines answered."""
+
     database: str
     path: str
     data: DataSet
@@ -284,16 +286,24 @@ def print_profile(database: str, profiler: cProfile.Profile, limit: int = 30) ->
 
 # --- report --------------------------------------------------------------------------------
 
+def summary_header() -> str:
+    return (f"{'database':<12}{'path':<14}{'clients':>8}{'lines':>10}{'failed':>8}"
+            f"{'seconds':>10}{'lines/s':>10}{'cpu s':>8}{'lines/cpu-s':>13}{'load':>6}")
+
+
+def summary_row(run: Run) -> str:
+    return (f"{run.database:<12}{run.path:<14}{run.data.clients:>8,}{run.data.lines:>10,}"
+            f"{run.report['failed']:>8,}{run.seconds:>10.1f}"
+            f"{run.data.lines / run.seconds:>10,.0f}{run.cpu_seconds:>8.1f}"
+            f"{run.data.lines / run.cpu_seconds:>13,.0f}{run.load:>6.1f}")
+
+
 def print_summary(runs: list[Run]) -> None:
-    print(f"\n{'database':<12}{'path':<14}{'clients':>8}{'lines':>10}{'failed':>8}"
-          f"{'seconds':>10}{'lines/s':>10}{'cpu s':>8}{'lines/cpu-s':>13}{'load':>6}")
+    print(f"\n{summary_header()}")
     for run in runs:
-        print(f"{run.database:<12}{run.path:<14}{run.data.clients:>8,}{run.data.lines:>10,}"
-              f"{run.report['failed']:>8,}{run.seconds:>10.1f}"
-              f"{run.data.lines / run.seconds:>10,.0f}{run.cpu_seconds:>8.1f}"
-              f"{run.data.lines / run.cpu_seconds:>13,.0f}{run.load:>6.1f}")
-    print(f"cpu s: CPU time of this process (not the PostgreSQL server's); load: 1-minute load "
-          f"average at the end of the run, on {os.cpu_count()} CPUs")
+        print(summary_row(run))
+    print("cpu s: CPU time of this process (not the PostgreSQL server's);")
+    print(f"load: 1-minute load average at the end of the run, on {os.cpu_count()} CPUs")
 
 
 def print_per_resource(runs: list[Run]) -> None:
@@ -354,18 +364,19 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(data.body) / 1e6:.1f} MB; batch size {args.batch_size or 'default'}")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="widget-bench-") as tmp:
-        targets: list[tuple[str, Any]] = []
+        targets: list[tuple[str, Callable[[str], str]]] = []  # (database, fresh URL)
         if args.use_sqlite:
             targets.append(("sqlite", lambda name: fresh_sqlite(Path(tmp), name)))
         if args.postgres:
             targets.append(("postgresql", lambda _name: fresh_postgres(args.postgres)))
+        print(summary_header())
         for database, fresh in targets:
-            print(f"{database}: importing {data.lines:,} lines ...", flush=True)
             runs.append(run_direct(database, fresh("direct.db"), data, args.batch_size,
                                    args.profile))
+            print(summary_row(runs[-1]), flush=True)
             if http_data:
-                print(f"{database}: POSTing {http_data.lines:,} lines ...", flush=True)
                 runs.append(run_http(database, fresh("http.db"), http_data))
+                print(summary_row(runs[-1]), flush=True)
     print_summary(runs)
     print_per_resource(runs)
     return 1 if print_errors(runs) else 0

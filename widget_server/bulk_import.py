@@ -61,7 +61,8 @@ def _import_line(session: Session, tenant: str, text: str, resolver: RefResolver
     external_id = item["id"]
     try:
         with session.begin_nested():
-            _, created = upsert(session, tenant, resource, external_id, item, resolver)
+            _, created = upsert(session, tenant, resource, external_id, item, resolver,
+                                read_back=False)
     except AppError as exc:
         resolver.forget(RESOURCES[resource].model, external_id)
         return _error(resource, external_id, _under_item(exc.errors) or
