@@ -30,6 +30,7 @@ E2E_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = E2E_DIR.parent
 sys.path.insert(0, str(PROJECT_DIR / "tests"))
 
+from fake_stripe import FakeStripe  # noqa: E402
 from smtp import Mailbox, free_port  # noqa: E402  (tests/ is not a package)
 
 PYTHON = str(PROJECT_DIR / ".venv" / "bin" / "python")
@@ -162,10 +163,22 @@ class Widget:
 
 
 @pytest.fixture(scope="session")
-def widget(certificates, mailbox, tenants_dir, tmp_path_factory) -> Iterator[Widget]:
+def fake_stripe() -> Iterator[FakeStripe]:
+    """Stripe's API and hosted checkout, faked on loopback (tests/fake_stripe.py); the demo
+    tenant takes card payments through it."""
+    stripe = FakeStripe()
+    stripe.start()
+    yield stripe
+    stripe.stop()
+
+
+@pytest.fixture(scope="session")
+def widget(certificates, mailbox, tenants_dir, fake_stripe,
+           tmp_path_factory) -> Iterator[Widget]:
     """The widget server as in production: migrated database, demo data, uvicorn over TLS."""
     directory = tmp_path_factory.mktemp("widget")
     port = free_port()
+    fake_stripe.widget = f"https://127.0.0.1:{port}"  # where its checkout page reports back
     env = os.environ | {
         "WIDGET_DATABASE_URL": f"sqlite:///{directory / 'e2e.db'}",
         "WIDGET_SECRET_KEYS": "e2e-secret",
@@ -174,6 +187,12 @@ def widget(certificates, mailbox, tenants_dir, tmp_path_factory) -> Iterator[Wid
         "WIDGET_SMTP_HOST": "127.0.0.1",
         "WIDGET_SMTP_PORT": str(mailbox.port),
         "WIDGET_SMTP_TLS": "none",
+        "WIDGET_STRIPE_SECRET_KEY_DEMO": fake_stripe.secret_key,
+        "WIDGET_STRIPE_WEBHOOK_SECRET_DEMO": fake_stripe.webhook_secret,
+        "WIDGET_STRIPE_API_BASE": fake_stripe.url,
+        # No timed e-mails (reminders, waiting-list offers): a reminder landing between a
+        # login e-mail and the test reading it would be read as the login e-mail.
+        "WIDGET_SCHEDULER_INTERVAL": "0",
     }
     for command in ([WIDGET_CLI, "migrate"],
                     [PYTHON, "-c", LOAD_DEMO, env["WIDGET_DATABASE_URL"]]):

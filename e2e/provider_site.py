@@ -8,7 +8,7 @@ framed. WIDGET_ORIGIN is the widget server, e.g. https://widget.test:8443.
 - `/` frames the login page with a hand-written iframe (the simplest embedding);
 - `/my-profile` uses the two-line embed snippet, and is the tenant's `profile_page_url`, so the
   login links the widget e-mails land there;
-- `/two-schools` embeds two tenants' widgets on one page;
+- `/two-schools` embeds two tenants' widgets on one page; `/piruetka` the Slovak school's alone;
 - `/with-rogue-frame` embeds the widget next to a third-party frame (`/rogue` on another site)
   that floods the page with forged `cp:` messages.
 """
@@ -80,6 +80,11 @@ async def with_snippet(request: Request) -> HTMLResponse:
     return _page(request, SNIPPET)
 
 
+async def piruetka(request: Request) -> HTMLResponse:
+    """The Slovak dance school's profile page (tenant demo-sk), embedded with the snippet."""
+    return _page(request, SNIPPET.replace("{tenant}", "demo-sk"))
+
+
 async def two_schools(request: Request) -> HTMLResponse:
     return _page(request, TWO)
 
@@ -99,6 +104,7 @@ async def rogue_js(request: Request) -> Response:
 app = Starlette(routes=[Route("/", framed, name="framed"),
                         Route("/my-profile", with_snippet, name="with_snippet"),
                         Route("/two-schools", two_schools, name="two_schools"),
+                        Route("/piruetka", piruetka, name="piruetka"),
                         Route("/with-rogue-frame", with_rogue_frame, name="with_rogue_frame"),
                         Route("/rogue", rogue, name="rogue"),
                         Route("/rogue.js", rogue_js, name="rogue_js")])

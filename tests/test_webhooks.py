@@ -489,5 +489,6 @@ def test_the_worker_command_drains_both_e_mail_and_webhooks(monkeypatch):
 
     monkeypatch.setattr(outbox, "run_worker", fake_run_worker)
     monkeypatch.setenv("WIDGET_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("WIDGET_SCHEDULER_INTERVAL", "0")  # the timed jobs: test_scheduler.py
     assert cli.main(["worker"]) == 0
-    assert drained == ["email", "webhook"]
+    assert drained == ["email", "webhook", "whatsapp"]

@@ -4,6 +4,8 @@ A person is an e-mail address at one tenant. They see their own family's booking
 address belongs to a client) and the bookings shared with that address through an *active*
 share of the same tenant. Family-level records (orders, payments, benefits, credit) belong to
 the client alone: an adult a booking is shared with sees the booking, not the family's money.
+A share's access level decides what else: "view" only looks (and gets the booking's e-mails);
+"full" (a co-parent) also sees the booking's payments and may act on it (`can_act`).
 Every profile query takes its WHERE clause from here; anything else is a NotFound.
 """
 
@@ -12,11 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, or_
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_
 from sqlmodel import Session, select
 
 from widget_server.errors import NotFound
-from widget_server.models import Attendee, Booking, BookingShare, Client, Programme, WebSession
+from widget_server.models import (
+    Attendee,
+    Booking,
+    BookingShare,
+    Client,
+    MakeupCredit,
+    Programme,
+    WebSession,
+)
+
+FULL, VIEW = "full", "view"
 
 
 @dataclass(frozen=True)
@@ -42,11 +54,12 @@ def for_email(session: Session, tenant: str, email: str) -> Access:
     return Access(tenant, email, client_id)
 
 
-def shared_with(access: Access):
-    """The ids of bookings shared with this person (active shares only)."""
-    return select(BookingShare.booking_id).where(
+def shared_with(access: Access, level: str | None = None):
+    """The ids of bookings shared with this person (active shares only; of one level if given)."""
+    query = select(BookingShare.booking_id).where(
         BookingShare.tenant == access.tenant, BookingShare.email == access.email,
         BookingShare.status == "active")
+    return query.where(BookingShare.access == level) if level else query
 
 
 def visible_bookings(access: Access) -> ColumnElement[bool]:
@@ -70,6 +83,26 @@ def visible_members(access: Access) -> ColumnElement[bool]:
     return and_(Attendee.tenant == access.tenant, or_(own, Attendee.id.in_(booked)))
 
 
+def visible_makeups(access: Access) -> ColumnElement[bool]:
+    """Make-up credits the person sees: the family's, and those of a child whose booking is
+    shared with them (the owner's credits for that child)."""
+    own = MakeupCredit.client_id == access.client_id if access.client_id is not None else false()
+    return and_(MakeupCredit.tenant == access.tenant, or_(own, _shared_child(access)))
+
+
+def actionable_makeups(access: Access) -> ColumnElement[bool]:
+    """Make-up credits the person may spend: the family's, and those of a child shared with
+    them at full access."""
+    own = MakeupCredit.client_id == access.client_id if access.client_id is not None else false()
+    return and_(MakeupCredit.tenant == access.tenant, or_(own, _shared_child(access, FULL)))
+
+
+def _shared_child(access: Access, level: str | None = None) -> ColumnElement[bool]:
+    return exists().where(Booking.id.in_(shared_with(access, level)),
+                          Booking.client_id == MakeupCredit.client_id,
+                          Booking.attendee_id == MakeupCredit.attendee_id)
+
+
 @dataclass(frozen=True)
 class BookingView:
     """A booking with what every booking page shows about it."""
@@ -78,6 +111,9 @@ class BookingView:
     programme: Programme
     attendee: Attendee
     owned: bool
+    # How a booking someone else owns reaches this person: "full" or "view" (None if owned,
+    # or when the loader did not ask).
+    share_access: str | None = None
 
     @property
     def price(self) -> int | None:
@@ -96,15 +132,45 @@ class BookingView:
 def get_booking(session: Session, access: Access, external_id: str) -> BookingView:
     """A booking the person may see, by its provider id; NotFound for anything else."""
     row = session.exec(
-        select(Booking, Programme, Attendee)
+        select(Booking, Programme, Attendee, _share_level(access))
         .join(Programme, Programme.id == Booking.programme_id)
         .join(Attendee, Attendee.id == Booking.attendee_id)
         .where(visible_bookings(access), Booking.external_id == external_id)
     ).first()
     if row is None:
         raise NotFound("There is no such booking in your profile.")
-    booking, programme, attendee = row
-    return BookingView(booking, programme, attendee, access.owns(booking))
+    booking, programme, attendee, level = row
+    owned = access.owns(booking)
+    return BookingView(booking, programme, attendee, owned, None if owned else level or VIEW)
+
+
+def _share_level(access: Access):
+    """The best level among the person's active shares of the booking: "full" sorts before
+    "view", so MIN picks full when the provider set up more than one share."""
+    return (select(func.min(BookingShare.access))
+            .where(BookingShare.booking_id == Booking.id, BookingShare.tenant == access.tenant,
+                   BookingShare.email == access.email, BookingShare.status == "active")
+            .correlate(Booking).scalar_subquery())
+
+
+def can_act(access: Access, booking: BookingView | Booking,
+            session: Session | None = None) -> bool:
+    """Whether the person may act on a booking they can see (cancel a session, book a make-up,
+    pay): its family, or an adult it is shared with at full access; view-only shares look.
+
+    A `BookingView` from `get_booking` already knows; a plain `Booking` needs `session`."""
+    if isinstance(booking, BookingView):
+        if booking.owned:
+            return True
+        if booking.share_access is not None:
+            return booking.share_access == FULL
+        booking = booking.booking
+    if access.owns(booking):
+        return True
+    if session is None:
+        raise ValueError("can_act needs a database session to check a plain Booking's shares")
+    return session.exec(
+        shared_with(access, FULL).where(BookingShare.booking_id == booking.id)).first() is not None
 
 
 def client_of(session: Session, access: Access) -> Client | None:

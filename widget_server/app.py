@@ -13,7 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from widget_server import assets
+from widget_server import assets, gateways, scheduler
 from widget_server.db import make_engine
 from widget_server.error_pages import widget_error
 from widget_server.errors import AppError
@@ -27,6 +27,7 @@ from widget_server.signing import Signer
 from widget_server.templating import make_templates
 from widget_server.tenants import load_tenants
 from widget_server.webhooks import WEBHOOK, WebhookSender
+from widget_server.whatsapp import WHATSAPP, WhatsAppSender
 
 log = logging.getLogger("widget_server")
 
@@ -47,8 +48,16 @@ def create_app(settings: Settings) -> Starlette:
             app.state.webhook_drainer = OutboxDrainer(engine, WebhookSender(tenants),
                                                       channel=WEBHOOK)
             app.state.webhook_drainer.start()
+            whatsapp = WhatsAppSender(tenants, settings.environ, api_url=settings.whatsapp_api_url)
+            app.state.whatsapp_drainer = OutboxDrainer(engine, whatsapp, channel=WHATSAPP)
+            app.state.whatsapp_drainer.start()
+            if settings.scheduler_interval > 0:
+                app.state.scheduler = scheduler.for_app(app)
+                app.state.scheduler.start()
         yield
-        for drainer in (app.state.drainer, app.state.webhook_drainer):
+        if app.state.scheduler is not None:
+            await app.state.scheduler.stop()
+        for drainer in (app.state.drainer, app.state.webhook_drainer, app.state.whatsapp_drainer):
             if drainer is not None:
                 await drainer.stop()
         engine.dispose()
@@ -64,6 +73,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.tenants = tenants
+    app.state.gateways = gateways.from_environ(tenants, settings.environ)
     app.state.engine = engine
     app.state.templates = make_templates(settings.templates_dir, settings.tenants_dir)
     app.state.assets = assets.build()
@@ -72,6 +82,8 @@ def create_app(settings: Settings) -> Starlette:
                               clock=lambda: app.state.clock())
     app.state.drainer = None
     app.state.webhook_drainer = None
+    app.state.whatsapp_drainer = None
+    app.state.scheduler = None
     return app
 
 

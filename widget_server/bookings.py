@@ -9,7 +9,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, or_
+from sqlalchemy import false, func, or_, true
 from sqlmodel import Session, select
 
 from widget_server import access as scope
@@ -121,13 +121,21 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     view = scope.get_booking(db, access, external_id)
     rows = rows_of_booking(db, view.booking, now)
     upcoming = [r for r in rows if r.status == "scheduled"]
+    # The booking's money is the family's, and a co-parent's (full share); view-only shares
+    # see neither payments nor a make-up count to spend.
+    acts = true() if scope.can_act(access, view) else false()
     payments = db.exec(
-        select(Payment).where(scope.family(Payment, access), Payment.booking_id == view.booking.id)
+        select(Payment).where(Payment.tenant == access.tenant,
+                              Payment.client_id == view.booking.client_id,
+                              Payment.booking_id == view.booking.id, acts)
         .order_by(Payment.due_date, Payment.id)
     ).all()
     makeups = db.exec(
         select(func.count()).select_from(MakeupCredit)
-        .where(*available_makeups(access, now), MakeupCredit.attendee_id == view.attendee.id)
+        .where(scope.actionable_makeups(access), MakeupCredit.used_attendance_id.is_(None),
+               or_(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at > now),
+               MakeupCredit.client_id == view.booking.client_id,
+               MakeupCredit.attendee_id == view.attendee.id, acts)
     ).one()
     return Dashboard(view, upcoming[0] if upcoming else None, Counter(r.status for r in rows),
                      len(rows), list(payments), makeups)

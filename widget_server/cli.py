@@ -109,15 +109,19 @@ def run_outbox_worker(interval: float) -> int:
     import asyncio
 
     from widget_server.mailer import make_transport
-    from widget_server.outbox import EMAIL, run_worker
+    from widget_server.outbox import EMAIL
+    from widget_server.scheduler import run_worker
     from widget_server.tenants import load_tenants
     from widget_server.webhooks import WEBHOOK, WebhookSender
+    from widget_server.whatsapp import WHATSAPP, WhatsAppSender
 
     settings = Settings.from_environ()
     # Webhooks are signed with each tenant's secret, so the worker needs the tenant files too.
     tenants = load_tenants(settings.tenants_dir, settings.environ, demo=settings.demo)
-    senders = [(EMAIL, make_transport(settings)), (WEBHOOK, WebhookSender(tenants))]
-    asyncio.run(run_worker(settings, interval=interval, senders=senders))
+    senders = [(EMAIL, make_transport(settings)), (WEBHOOK, WebhookSender(tenants)),
+               (WHATSAPP, WhatsAppSender(tenants, settings.environ,
+                                         api_url=settings.whatsapp_api_url))]
+    asyncio.run(run_worker(settings, tenants, senders, interval=interval))
     return 0
 
 

@@ -442,7 +442,8 @@ def demo_items(tenant_slug: str, today: date) -> list[Item]:
             for week, name in ((-3, first_a), (-2, first_b), (-1, first_a))]
     d.add("entry-passes", "pass-3001", client_id="cl-1001", order_id="ord-5001",
           name=p.pass_item[0], total_entries=10, used_entries=3,
-          valid_until=d.day(91).isoformat(), status="active", uses=uses)
+          valid_until=d.day(91).isoformat(), status="active",
+          programme_id=f"prog-{dropin.key}", uses=uses)
     old_uses = [{"used_at": d.at(d.week_day(dropin.weekday, week), dropin.start, 5),
                  "note": first_a} for week in range(-19, -15)]
     d.add("entry-passes", "pass-3000", client_id="cl-1001", name=text["old_pass"],

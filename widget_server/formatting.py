@@ -35,6 +35,14 @@ def money(amount: int, currency: str, locale: str) -> str:
     return format_currency(to_decimal(amount, currency), currency, locale=locale)
 
 
+def money_number(amount: int, currency: str, locale: str) -> str:
+    """The amount alone, as typed into a banking app: `54.00` / `90,00` (no symbol, no grouping)."""
+    digits = get_currency_precision(currency)
+    pattern = "0." + "0" * digits if digits else "0"
+    return format_decimal(to_decimal(amount, currency), format=pattern, locale=locale,
+                          group_separator=False)
+
+
 def local(moment: datetime, tz: str) -> datetime:
     return moment.astimezone(ZoneInfo(tz))
 
@@ -125,6 +133,8 @@ def install(env: Environment) -> None:
 
     env.filters["money"] = lambda amount, currency: (
         "" if amount is None else money(amount, currency, i18n.active_locale()))
+    env.filters["money_number"] = lambda amount, currency: (
+        "" if amount is None else money_number(amount, currency, i18n.active_locale()))
     env.filters["day"] = filter_with_tz(short_day)
     env.filters["longday"] = filter_with_tz(long_day)
     env.filters["datepart"] = filter_with_tz(part)

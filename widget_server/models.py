@@ -57,6 +57,10 @@ class Client(TenantRow, table=True):
     locale: Optional[str] = Field(default=None, max_length=16)
     notify_email: bool = True
     notify_whatsapp: bool = False
+    # Per kind of message ("reminders", ...): {"email": bool, "whatsapp": bool}; the portal's
+    # own setting, which the provider sees through notify_email/notify_whatsapp and webhooks.
+    notifications: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
+    deletion_requested_at: Optional[datetime] = None
 
 
 class Attendee(TenantRow, table=True):
@@ -96,6 +100,7 @@ class Session(TenantRow, table=True):
     __tablename__ = "session"
     __table_args__ = tenant_keys("session") + (
         Index("ix_session_programme_starts", "programme_id", "starts_at"),
+        Index("ix_session_tenant_starts", "tenant", "starts_at"),  # reminders due soon
     )
     programme_id: int = fk("programme", index=False)
     starts_at: datetime
@@ -229,6 +234,11 @@ class EntryPass(TenantRow, table=True):
     used_entries: int = 0
     valid_until: Optional[date] = None
     status: str = Field(default="active", max_length=32)
+    # The programme whose sessions the pass books in the portal; none: not bookable there.
+    # NO ACTION rather than fk()'s RESTRICT: the same refusal, and the only form SQLite can
+    # add to an existing table and still read back as written.
+    programme_id: Optional[int] = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("programme.id"), nullable=True, index=True))
 
 
 class EntryPassUse(SQLModel, table=True):
@@ -290,6 +300,26 @@ class BookingShare(TenantRow, table=True):
     relation: str = Field(default="other", max_length=32)
     access: str = Field(default="view", max_length=16)
     status: str = Field(default="pending", max_length=16)
+
+
+class EmailChange(SQLModel, table=True):
+    """A client's new login e-mail, waiting for the code sent to it (hashed, like login codes)."""
+
+    __tablename__ = "email_change"
+    __table_args__ = (Index("ix_email_change_client", "client_id", "created_at"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    # CASCADE: a pending change must not stop the provider deleting the client.
+    client_id: int = Field(sa_column=Column(Integer, ForeignKey("client.id", ondelete="CASCADE"),
+                                            nullable=False))
+    new_email: str = Field(max_length=320)
+    code_hash: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    attempts: int = 0
+    # Set once: confirmed, superseded by a newer request, or burned by wrong codes.
+    ended_at: Optional[datetime] = None
+    ended_reason: Optional[str] = Field(default=None, max_length=16)
 
 
 class IdempotencyRecord(SQLModel, table=True):
@@ -406,3 +436,135 @@ class WebhookDelivery(SQLModel, table=True):
     client_id: Optional[int] = None
     last_attempt_at: Optional[datetime] = None
     response_status: Optional[int] = None
+
+
+class PaymentCheckout(SQLModel, table=True):
+    """One time a client set out to pay: at an online gateway, or by bank transfer."""
+
+    __tablename__ = "payment_checkout"
+    __table_args__ = (
+        UniqueConstraint("reference", name="uq_payment_checkout_reference"),
+        Index("ix_payment_checkout_payment", "payment_id", "created_at"),
+        Index("ix_payment_checkout_gateway_ref", "tenant", "gateway", "gateway_ref"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    # An attempt means nothing without its payment: it goes when the provider deletes that.
+    payment_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("payment.id", ondelete="CASCADE"), nullable=False))
+    gateway: str = Field(max_length=32)  # stripe, provider, bank_transfer
+    reference: str = Field(max_length=64)  # ours, sent to the gateway
+    gateway_ref: Optional[str] = Field(default=None, max_length=255)  # the gateway's, e.g. cs_...
+    url: Optional[str] = Field(default=None, max_length=2000)
+    amount: int
+    currency: str = Field(max_length=3)
+    status: str = Field(default="open", max_length=16)  # open, processing, completed, expired
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    completed_at: Optional[datetime] = None
+
+
+class GatewayEvent(SQLModel, table=True):
+    """A gateway notification already handled, so a replay or a duplicate changes nothing."""
+
+    __tablename__ = "gateway_event"
+    __table_args__ = (
+        UniqueConstraint("gateway", "event_id", name="uq_gateway_event_gateway_event_id"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    gateway: str = Field(max_length=32)
+    event_id: str = Field(max_length=255)
+    event_type: str = Field(max_length=128)
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class PaymentTransaction(SQLModel, table=True):
+    """Money a gateway reported as received for a payment: the record behind `paid`."""
+
+    __tablename__ = "payment_transaction"
+    __table_args__ = (Index("ix_payment_transaction_payment", "payment_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    # Kept (unlinked) if the provider deletes the payment: money was still received.
+    payment_id: Optional[int] = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("payment.id", ondelete="SET NULL"), nullable=True))
+    payment_ref: str = Field(max_length=128)  # the payment's provider id at the time
+    checkout_id: Optional[int] = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("payment_checkout.id", ondelete="SET NULL"), nullable=True))
+    gateway: str = Field(max_length=32)
+    event_id: str = Field(max_length=255)
+    transaction_ref: Optional[str] = Field(default=None, max_length=255)  # e.g. pi_...
+    amount: int
+    currency: str = Field(max_length=3)
+    occurred_at: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+def optional_link(target: str) -> Any:
+    """A nullable, indexed foreign key that lets go (SET NULL) when its row is deleted: for
+    links the portal records, which must not stop the provider deleting what they point at."""
+    return Field(default=None, sa_column=Column(
+        Integer, ForeignKey(f"{target}.id", ondelete="SET NULL"), nullable=True, index=True))
+
+
+class AttendanceOrigin(SQLModel, table=True):
+    """What the portal did to an attendance the provider owns: moved it from another session
+    (a reschedule), or booked it with an entry pass (returned if cancelled in time).
+
+    Kept beside the provider's row, not in it, so a provider's push never erases it."""
+
+    __tablename__ = "attendance_origin"
+    attendance_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("attendance.id", ondelete="CASCADE"), primary_key=True))
+    tenant: str = Field(max_length=64)
+    moved_from_session_id: Optional[int] = optional_link("session")
+    entry_pass_id: Optional[int] = optional_link("entry_pass")
+    entry_pass_use_id: Optional[int] = optional_link("entry_pass_use")
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MakeupWaitlist(SQLModel, table=True):
+    """A make-up credit waiting for a place: offered the first one that frees up, held a while.
+
+    One row per credit: joining again after leaving puts it back at the end of the queue."""
+
+    __tablename__ = "makeup_waitlist"
+    __table_args__ = (
+        UniqueConstraint("credit_id", name="uq_makeup_waitlist_credit"),
+        Index("ix_makeup_waitlist_tenant_status", "tenant", "status", "joined_at"),
+        Index("ix_makeup_waitlist_offered", "offered_session_id", "status"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    credit_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("makeup_credit.id", ondelete="CASCADE"), nullable=False))
+    client_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("client.id", ondelete="CASCADE"), nullable=False, index=True))
+    # waiting, offered (a place is held), taken, lapsed (the hold ran out), left, closed
+    status: str = Field(default="waiting", max_length=16)
+    joined_at: datetime = Field(default_factory=utcnow)
+    offered_session_id: Optional[int] = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("session.id", ondelete="SET NULL"), nullable=True))
+    offered_at: Optional[datetime] = None
+    hold_until: Optional[datetime] = None
+    ended_at: Optional[datetime] = None
+
+
+class Reminder(SQLModel, table=True):
+    """A reminder that went out; its unique key is what stops a second one."""
+
+    __tablename__ = "reminder"
+    __table_args__ = (
+        UniqueConstraint("tenant", "kind", "subject_id", "moment", name="uq_reminder_once"),
+    )
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    kind: str = Field(max_length=32)  # "session" or "makeup_expiry"
+    # The attendance or make-up credit it is about, and the start or expiry it announces (a
+    # moved session or a changed expiry earns a new reminder). No foreign keys: the record
+    # of what was sent outlives what it was about.
+    subject_id: int
+    moment: datetime
+    client_id: Optional[int] = None
+    created_at: datetime = Field(default_factory=utcnow)

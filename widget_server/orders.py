@@ -5,23 +5,37 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from widget_server import access as scope
 from widget_server.access import Access
+from widget_server.errors import NotFound
 from widget_server.formatting import local_today
 from widget_server.models import (
     Attendee,
     Booking,
+    CreditEntry,
     EntryPass,
+    EntryPassUse,
     Invoice,
     Order,
     OrderItem,
     Payment,
     Programme,
 )
+from widget_server.models import Session as ClassSession
 
 TO_PAY = ("unpaid", "pending")
+
+
+@dataclass(frozen=True)
+class PassEntry:
+    """One entry taken from a pass an order bought: when, in which programme, for whom."""
+
+    used_at: datetime
+    programme: str | None
+    note: str | None
 
 
 @dataclass
@@ -33,6 +47,15 @@ class PaymentView:
     order_number: str | None = None
     invoices: list[Invoice] = field(default_factory=list)
     overdue: bool = False
+    order: OrderView | None = None  # what an order's payment bought
+
+    @property
+    def kind(self) -> str:
+        """What it was for: booking, entry_pass, bundle, session, product (or other)."""
+        if self.booking_id:
+            return "booking"
+        kinds = {i.kind for i in self.order.items} if self.order else set()
+        return kinds.pop() if len(kinds) == 1 else ("order" if kinds else "other")
 
 
 @dataclass
@@ -42,6 +65,7 @@ class OrderView:
     payments: list[PaymentView] = field(default_factory=list)
     invoices: list[Invoice] = field(default_factory=list)
     passes: list[EntryPass] = field(default_factory=list)
+    entries: dict[int, list[PassEntry]] = field(default_factory=dict)  # per pass, if loaded
 
     @property
     def subtotal(self) -> int:
@@ -65,6 +89,15 @@ class Orders:
     orders: list[OrderView]
     payments: list[PaymentView]
     today: date
+    credit: list[tuple[str, int]] = field(default_factory=list)  # balance per currency
+
+    @property
+    def unpaid_orders(self) -> list[OrderView]:
+        return [o for o in self.orders if o.order.status in TO_PAY]
+
+    @property
+    def paid_orders(self) -> list[OrderView]:
+        return [o for o in self.orders if o.order.status not in TO_PAY]
 
     @property
     def to_pay(self) -> list[PaymentView]:
@@ -82,7 +115,8 @@ class Orders:
 
 
 def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
-    """Orders with their items, passes and invoices, and every payment: five queries."""
+    """Orders with their items, passes and invoices, every payment, and the prepaid credit
+    balance: six queries."""
     today = local_today(now, tz)
     orders = {o.id: OrderView(o) for o in db.exec(
         select(Order).where(scope.family(Order, access))
@@ -114,10 +148,35 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
         payments[payment.id] = view
         if payment.order_id in orders:
             orders[payment.order_id].payments.append(view)
+            view.order = orders[payment.order_id]
     for invoice in db.exec(select(Invoice).where(scope.family(Invoice, access))
                            .order_by(Invoice.issue_date, Invoice.id)).all():
         if invoice.payment_id in payments:
             payments[invoice.payment_id].invoices.append(invoice)
         elif invoice.order_id in orders:
             orders[invoice.order_id].invoices.append(invoice)
-    return Orders(list(orders.values()), list(payments.values()), today)
+    credit = db.exec(select(CreditEntry.currency, func.sum(CreditEntry.amount))
+                     .where(scope.family(CreditEntry, access))
+                     .group_by(CreditEntry.currency).order_by(CreditEntry.currency)).all()
+    return Orders(list(orders.values()), list(payments.values()), today,
+                  [(currency, int(total)) for currency, total in credit])
+
+
+def load_order(db: Session, access: Access, external_id: str, now: datetime,
+               tz: str) -> tuple[Orders, OrderView]:
+    """One order of the family, with when each entry of the passes it bought was used."""
+    orders = load_orders(db, access, now, tz)
+    found = next((o for o in orders.orders if o.order.external_id == external_id), None)
+    if found is None:
+        raise NotFound("There is no such order in your profile.")
+    if found.passes:
+        uses = db.exec(
+            select(EntryPassUse, Programme.name)
+            .outerjoin(ClassSession, ClassSession.id == EntryPassUse.session_id)
+            .outerjoin(Programme, Programme.id == ClassSession.programme_id)
+            .where(EntryPassUse.entry_pass_id.in_([p.id for p in found.passes]))
+            .order_by(EntryPassUse.used_at.desc(), EntryPassUse.id.desc())).all()
+        for use, programme in uses:
+            found.entries.setdefault(use.entry_pass_id, []).append(
+                PassEntry(use.used_at, programme, use.note))
+    return orders, found

@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from widget_server import access as scope
-from widget_server import bookings, calendar_feed, family
+from widget_server import bookings, calendar_feed, family, self_service
 from widget_server.access import Access
+from widget_server.account import page_data as account_page_data
 from widget_server.benefits import load_benefits
 from widget_server.errors import NotFound
 from widget_server.formatting import local_today
@@ -44,6 +45,10 @@ async def _page(request: Request, template: str, section: str, load: Loader,
     }, status_code=status_code, locale=locale_for(v.tenant, client.locale if client else None))
 
 
+# The same for view modules of other sections (payments).
+logged_in_page = _page
+
+
 async def home(request: Request) -> Response:
     """The family, the chosen member's bookings and what needs doing."""
     v = await visit(request)
@@ -68,10 +73,14 @@ async def booking(request: Request) -> Response:
 
 
 async def booking_sessions(request: Request) -> Response:
-    """Every session of one booking, upcoming first."""
+    """Every session of one booking, upcoming first, with what the family can do to each."""
     external_id = request.path_params["booking"]
-    return await _page(request, "widget/sessions.html", "bookings", lambda db, who, v: {
-        "list": bookings.sessions(db, who, external_id, v.now)})
+
+    def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
+        tab = bookings.sessions(db, who, external_id, v.now)
+        return {"list": tab, "extra": self_service.for_sessions(db, v.tenant, who, tab, v.now)}
+
+    return await _page(request, "widget/sessions.html", "bookings", load)
 
 
 async def benefits(request: Request) -> Response:
@@ -88,7 +97,8 @@ def _account(db: Session, who: Access, v: Visit) -> dict[str, Any]:
     members = db.exec(select(Attendee).where(scope.family(Attendee, who))
                       .order_by(Attendee.id)).all()
     return {"members": [(family.Member(a.external_id, a.name), a.birth_date) for a in members],
-            "feed": calendar_feed.current(db, who.tenant, who.email), "feed_url": None}
+            "feed": calendar_feed.current(db, who.tenant, who.email), "feed_url": None,
+            **account_page_data(db, who, v.now)}
 
 
 async def account(request: Request) -> Response:

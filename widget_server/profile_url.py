@@ -52,6 +52,16 @@ def profile_url(settings: Settings, signer: Signer, tenant: Tenant, *,
     return hosted_url(settings, tenant)
 
 
+def screen_url(settings: Settings, tenant: Tenant, path: str) -> str:
+    """The profile opened at one screen (e.g. `payments/p-1`): on the provider's page through
+    the snippet's `#cp-path=`, else on the hosted profile. Where a payment gateway sends the
+    client back to."""
+    page = embedding_page(settings, tenant)
+    if page:
+        return _with_fragment(page, {"cp-path": "/" + path.lstrip("/")})
+    return hosted_url(settings, tenant, path)
+
+
 def hinted_email(signer: Signer, tenant: Tenant, hint: str | None) -> str:
     """The e-mail a signed hint carries, or '' (never a login by itself)."""
     payload = signer.check(LOGIN_HINT, hint) if hint else None

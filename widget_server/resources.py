@@ -209,6 +209,9 @@ class EntryPassIn(Input):
     used_entries: Annotated[StrictInt, Field(ge=0, le=10_000)] = 0
     valid_until: date | None = None
     status: Literal["active", "used_up", "expired", "cancelled"] = "active"
+    programme_id: ExternalId | None = Field(
+        default=None, description="The programme whose sessions clients may book with the pass "
+        "in the portal; without it the pass is shown but books nothing there")
     uses: list[EntryPassUseIn] = Field(default_factory=list, max_length=10_000)
 
     @field_validator("used_entries")
@@ -329,7 +332,8 @@ RESOURCES: dict[str, Resource] = {
             "entry-passes",
             m.EntryPass,
             EntryPassIn,
-            {"client_id": m.Client, "attendee_id": m.Attendee, "order_id": m.Order},
+            {"client_id": m.Client, "attendee_id": m.Attendee, "order_id": m.Order,
+             "programme_id": m.Programme},
             children=Children("uses", m.EntryPassUse, "entry_pass_id", {"session_id": m.Session}),
         ),
         Resource("discounts", m.Discount, DiscountIn,

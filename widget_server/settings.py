@@ -36,6 +36,12 @@ class Settings:
     # Drain the e-mail/webhook outbox inside the web process (`serve`, `demo`); a separate
     # `widget-server worker` can do it instead when this is off (WIDGET_OUTBOX_IN_PROCESS=0).
     send_in_process: bool = True
+    # Seconds between rounds of the timed jobs (reminders, the make-up waiting list, credits
+    # for missed sessions), run where the outbox is drained; 0 turns them off. Off unless set,
+    # so tests run them by hand; from the environment it defaults to 60.
+    scheduler_interval: float = 0
+    # The WhatsApp Business Cloud API (tests point it at a local fake).
+    whatsapp_api_url: str = "https://graph.facebook.com"
     # Extra environment read for per-tenant secrets (API keys, webhook secrets).
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
 
@@ -60,6 +66,9 @@ class Settings:
             smtp_password=env.get("WIDGET_SMTP_PASSWORD") or None,
             smtp_tls=tls,
             send_in_process=env.get("WIDGET_OUTBOX_IN_PROCESS", "1") not in ("0", "false", "no"),
+            scheduler_interval=_float(env, "WIDGET_SCHEDULER_INTERVAL", 60.0),
+            whatsapp_api_url=env.get("WIDGET_WHATSAPP_API_URL",
+                                     "https://graph.facebook.com").rstrip("/"),
             environ=env,
         )
         return replace(settings, **overrides) if overrides else settings
@@ -81,3 +90,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise SettingsError(f"{name}: must be an integer, got {raw!r}") from None
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}: must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name}: must not be negative, got {raw!r}")
+    return value

@@ -25,6 +25,9 @@ class Purpose:
 LOGIN_LINK = Purpose("client-profile.login-link.v1", 15 * 60)
 FORM = Purpose("client-profile.form.v1", 4 * 60 * 60)
 LOGIN_HINT = Purpose("client-profile.login-hint.v1", 7 * 24 * 60 * 60)
+# "Pay online" opens a new top-level tab, where the iframe's partitioned session cookie is
+# not sent: the button carries this token instead, naming the session and the payment.
+PAY = Purpose("client-profile.pay.v1", 2 * 60 * 60)
 
 
 class _Serializer(URLSafeTimedSerializer):

@@ -104,6 +104,8 @@ class TenantFile(_Strict):
     profile_page_url: str | None = None
     api_key_hash: str | None = None
     webhook_url: str | None = None
+    # The provider's own payment page, for online payments without Stripe (see gateways).
+    payment_page_url: str | None = None
     address: str | None = None
     vat_id: str | None = None
     email: Email
@@ -150,6 +152,13 @@ class TenantFile(_Strict):
             if not ORIGIN_RE.match(value):
                 raise ValueError(f"{value!r} is not an origin like 'https://www.example.com'")
         return values
+
+    @field_validator("payment_page_url")
+    @classmethod
+    def _payment_page(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s#]+$", value):
+            raise ValueError(f"{value!r} is not a URL like 'https://pay.example.com/checkout'")
+        return value
 
     @field_validator("api_key_hash")
     @classmethod

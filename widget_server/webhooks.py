@@ -45,6 +45,8 @@ SESSION_CANCELLED = "session.cancelled"
 MAKEUP_BOOKED = "makeup.booked"
 MAKEUP_CANCELLED = "makeup.cancelled"
 ENTRY_PASS_USED = "entry_pass.used"
+SESSION_RESCHEDULED = "session.rescheduled"
+ADDON_ADDED = "addon.added"
 PAYMENT_STARTED = "payment.started"
 PAYMENT_PAID = "payment.paid"
 SHARE_ADDED = "share.added"
@@ -75,6 +77,11 @@ EVENT_TYPES: dict[str, EventType] = {event.name: event for event in (
     EventType(ENTRY_PASS_USED, "an entry was taken from an entry pass in the portal",
               ("client_id", "attendee_id", "entry_pass_id", "session_id", "used_entries",
                "total_entries")),
+    EventType(SESSION_RESCHEDULED, "a client moved an attendee's place to another session",
+              ("client_id", "attendee_id", "booking_id", "attendance_id", "from_session_id",
+               "session_id", "starts_at")),
+    EventType(ADDON_ADDED, "a client added one of the programme's add-ons to a booking",
+              ("client_id", "booking_id", "addon_id", "payment_id", "amount", "currency")),
     EventType(PAYMENT_STARTED, "a client started paying (online, or chose bank transfer)",
               ("client_id", "payment_id", "amount", "currency", "method")),
     EventType(PAYMENT_PAID, "a payment made in the portal succeeded",

@@ -7,11 +7,22 @@
   // Show a busy state and prevent double submits on forms marked data-busy.
   document.addEventListener("submit", function (e) {
     var form = e.target;
+    // "Pay online" opens the gateway in a new tab; this frame goes on to the waiting screen.
+    var then = form.getAttribute("data-then");
+    if (then) setTimeout(function () { location.href = then; }, 99);
     if (!form.hasAttribute("data-busy")) return;
     if (form.dataset.sent) { e.preventDefault(); return; }
     form.dataset.sent = "1";
     var button = form.querySelector("button[type=submit]");
     if (button) button.setAttribute("aria-busy", "true");
+  });
+  // Copy buttons (bank details) select the field before them and copy it; execCommand, as
+  // the iframe is not granted clipboard-write. CSS shows them only where scripting runs.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-copy]");
+    if (!button) return;
+    getSelection().selectAllChildren(button.previousElementSibling);
+    button.setAttribute("data-copied", document.execCommand("copy"));
   });
   // A login link handed over in the fragment: fill the Continue form, drop it from the URL.
   var hash = new URLSearchParams(location.hash.slice(1));

@@ -1,0 +1,153 @@
+"""Paying by bank transfer: the details to type in, each selectable (and copyable with
+JavaScript), and, for euro payments, an EPC QR code that a banking app reads back exactly."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+import zxingcpp
+from payment_support import qr_image
+from PIL import Image
+from profile_support import JANA, SARAH, browser, freeze, load_demo_families, section, text_of
+from sqlmodel import Session, select
+
+from widget_server.bank_transfer import epc_qr
+from widget_server.formatting import money, money_number
+from widget_server.models import WebhookDelivery
+
+PIRUETKA_IBAN = "SK3112000000198742637541"
+
+
+@pytest.fixture
+def demo(app, client):
+    freeze(app)
+    load_demo_families(app)
+    return app
+
+
+@pytest.fixture
+def jana(demo, mailbox):
+    return browser(demo, mailbox, JANA, "demo-sk")
+
+
+# EPC069-12's character sets, by the number in the payload's third line.
+EPC_CHARSETS = ("utf-8", "iso8859-1", "iso8859-2", "iso8859-4", "iso8859-5", "iso8859-7",
+                "iso8859-10", "iso8859-15")
+
+
+def epc_text(found) -> str:
+    """A decoded EPC code's text, read in the character set it declares (as banking apps
+    do: the QR code itself does not say, so a decoder assumes Latin-1)."""
+    raw: bytes = found.bytes
+    return raw.decode(EPC_CHARSETS[int(raw.split(b"\n")[2]) - 1])
+
+
+def epc_lines(payload: str) -> list[str]:
+    return payload.split("\n")
+
+
+def test_a_euro_payment_shows_the_transfer_details_and_an_epc_qr_code(jana):
+    page = jana.open("payments/pay-1005").text  # 60 € overdue, the second instalment
+    transfer = section(page, "transfer-title")
+    assert "Majiteľ účtu Piruetka s.r.o." in transfer
+    assert f"IBAN {PIRUETKA_IBAN}" in transfer and "BIC SUBASKBX" in transfer
+    assert "Suma EUR 60,00" in transfer  # typed into a Slovak banking app as 60,00
+    assert "Variabilný symbol 2026001005" in transfer
+    assert "Splatnosť 12. 11. 2026" in transfer
+    assert "Naskenujte v bankovej aplikácii" in transfer
+    svg = re.search(r'<svg viewBox="[^"]+" class="cp-qr">.*?</svg>', page, re.S).group(0)
+
+    # Read the QR code the page shows with a real decoder, as a banking app would.
+    [found] = zxingcpp.read_barcodes(qr_image(svg))
+    assert found.format == zxingcpp.BarcodeFormat.QRCode
+    assert epc_lines(epc_text(found)) == [
+        "BCD",  # service tag
+        "002",  # version
+        "2",  # character set: ISO 8859-1 is enough here
+        "SCT",  # SEPA credit transfer
+        "SUBASKBX",
+        "Piruetka s.r.o.",
+        PIRUETKA_IBAN,
+        "EUR60",
+        "",  # purpose
+        "",  # structured reference: none, the variable symbol is free text
+        "2026001005",
+    ]
+
+
+def read_qr(qr) -> str:
+    """Decode a segno QR code drawn as PNG."""
+    buffer = io.BytesIO()
+    qr.save(buffer, kind="png", scale=4)
+    buffer.seek(0)
+    [found] = zxingcpp.read_barcodes(Image.open(buffer))
+    return epc_text(found)
+
+
+def test_the_epc_payload_carries_diacritics_cents_and_creditor_references():
+    lines = epc_lines(read_qr(epc_qr("Tanečná škola Piruetka", PIRUETKA_IBAN, 1590,
+                                     "2026001007", None)))
+    assert lines[2] == "3"  # ISO 8859-2, for č and š
+    assert lines[4:8] == ["", "Tanečná škola Piruetka", PIRUETKA_IBAN, "EUR15.9"]
+    assert lines[-1] == "2026001007"
+    structured = epc_lines(read_qr(epc_qr("Piruetka s.r.o.", PIRUETKA_IBAN, 12000,
+                                          "RF18 5390 0754 7034", "SUBASKBX")))
+    assert structured[9] == "RF18539007547034" and len(structured) == 10
+
+
+def test_a_pound_payment_has_the_details_but_no_epc_code(demo, mailbox):
+    sarah = browser(demo, mailbox, SARAH)
+    page = sarah.open("payments/pay-1005").text
+    transfer = section(page, "transfer-title")
+    assert "IBAN GB33BUKB20201555555555" in transfer and "Amount GBP 54.00" in transfer
+    assert "Reference SPLASH-1005" in transfer
+    assert 'class="cp-qr"' not in page  # EPC codes are for euro payments only
+
+
+def test_each_detail_is_selectable_text_with_a_copy_button_for_scripts(jana):
+    page = jana.open("payments/pay-1005").text
+    fields = re.findall(r'<span class="cp-copyable[^"]*">([^<]+)</span><button type="button" '
+                        r'class="cp-copy-button" data-copy title="([^"]+)"', page)
+    assert fields == [("Piruetka s.r.o.", "Kopírovať majiteľa účtu"),
+                      (PIRUETKA_IBAN, "Kopírovať IBAN"), ("SUBASKBX", "Kopírovať BIC"),
+                      ("60,00", "Kopírovať sumu"), ("2026001005", "Kopírovať variabilný symbol")]
+
+
+def test_saying_the_transfer_was_sent_tells_the_provider_once(demo, jana):
+    page = jana.open("payments/pay-1005")
+    assert "Prevod som odoslal(a)" in page.text
+    refused = jana.client.post("/t/demo-sk/payments/pay-1005/bank-transfer",
+                               data={"csrf_token": "forged"}, follow_redirects=False)
+    assert refused.status_code == 403
+    done = jana.post("payments/pay-1005/bank-transfer", {})
+    assert done.status_code == 303 and done.headers["location"].endswith("pay-1005#transfer")
+    again = jana.open("payments/pay-1005").text
+    assert "Ďakujeme. Oznámili ste nám, že ste prevod odoslali" in text_of(again)
+    assert "Prevod som odoslal(a)" not in again
+    assert jana.post("payments/pay-1005/bank-transfer", {}).status_code == 303  # harmless
+    with Session(demo.state.engine) as db:
+        events = db.exec(select(WebhookDelivery.event_type)).all()
+    # demo-sk has a webhook_url, so the event is queued once (sent when it has a secret)
+    assert events == ["payment.started"]
+
+
+def test_without_online_payments_the_page_offers_the_transfer_only(jana):
+    page = jana.open("payments/pay-1005").text  # demo-sk has online_payments = false
+    assert "Zaplatiť online" not in text_of(page) and "pay_token" not in page
+    assert "Zaplatiť prevodom" in text_of(page)
+
+
+def test_money_reads_right_in_each_language(demo, mailbox, jana):
+    sarah = browser(demo, mailbox, SARAH)
+    english = text_of(sarah.open("payments/pay-1005").text)
+    assert "£54.00" in english and "was due 12 Nov 2026" in english
+    slovak = text_of(jana.open("payments/pay-1005").text)
+    assert "60,00 €" in slovak and "bolo splatné 12. 11. 2026" in slovak
+    assert money(5400, "GBP", "en_GB") == "£54.00" and money(6000, "EUR", "sk") == "60,00\xa0€"
+    assert money(6000, "EUR", "en_GB") == "€60.00"
+    # The bare amount for a banking app's amount field: no symbol, no grouping.
+    assert money_number(123450, "GBP", "en_GB") == "1234.50"
+    assert money_number(123450, "EUR", "sk") == "1234,50"
+    assert money_number(500, "JPY", "en_GB") == "500"

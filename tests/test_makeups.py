@@ -1,0 +1,308 @@
+"""Make-ups against real capacity: which sessions a credit may go to (each rule), why there is
+nothing when there is nothing, booking the last place when fifty families try at once, and
+credits earned, spent and given back, with the provider told every time."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from threading import Barrier
+
+import pytest
+from self_service_support import NOW, School
+from sqlmodel import Session, select
+
+from widget_server import capacity, makeups, options, scheduler
+from widget_server.models import Attendance, MakeupCredit, MakeupWaitlist
+from widget_server.models import Session as ClassSession
+from widget_server.rules import Refused
+
+DAY = timedelta(days=1)
+
+
+@pytest.fixture
+def school(app) -> School:
+    """Piruetka (programme groups allowed, 6 h cutoff) with a ballet family: Kid Ema has
+    excused last week's ballet and holds a credit for 20 days."""
+    s = School(app)
+    with s.batch():
+        s.programme("ballet", makeup_policy="programme_group", makeup_group="dance")
+        s.programme("jazz", makeup_policy="programme_group", makeup_group="dance")
+        s.programme("tap", makeup_policy="programme_group", makeup_group="other")
+        s.programme("hiphop", makeup_policy="none", makeup_group="dance")
+        s.family("ema")
+        s.family("other")
+        s.booking("b-ema", "ema-parent", "ema-child", "ballet")
+        s.booking("b-ema-tap", "ema-parent", "ema-child", "tap")
+        s.booking("b-other", "other-parent", "other-child", "ballet")
+        s.session("last-week", "ballet", -7 * DAY, capacity=8)
+        s.attend("a-last", "b-ema", "last-week", "excused")
+        s.credit("mk-1", "ema-parent", "ema-child", "a-last", expires=20 * DAY)
+    return s
+
+
+def ids_of(page: options.Page) -> list[str]:
+    return [o.session.external_id for o in page.options]
+
+
+def search(school: School, credit: str = "mk-1", now=NOW) -> options.Search:
+    def work(db):
+        found = db.exec(select(MakeupCredit).where(MakeupCredit.external_id == credit)).one()
+        return makeups.search_for(db, school.tenant, found, makeups.source_of(db, found), now)
+    return school.run(work)
+
+
+def find(school: School, credit: str = "mk-1") -> options.Page:
+    return school.run(lambda db: options.find(db, search(school, credit)))
+
+
+def why(school: School, credit: str = "mk-1") -> str | None:
+    return school.run(lambda db: options.why_none(db, search(school, credit)))
+
+
+def test_only_sessions_that_really_have_a_place_for_this_child_are_offered(school):
+    s = school
+    with s.batch():
+        s.session("free", "ballet", DAY, capacity=2)                 # offered
+        s.attend("x1", "b-other", "free")
+        s.session("too-soon", "ballet", timedelta(hours=5), capacity=9)  # past the 6 h cutoff
+        s.session("after-expiry", "ballet", 25 * DAY, capacity=9)    # the credit runs out first
+        s.session("called-off", "ballet", 2 * DAY, capacity=9, cancelled=True)
+        s.session("full", "ballet", 2 * DAY, capacity=1)
+        s.attend("x2", "b-other", "full")
+        s.session("excused-frees", "ballet", 4 * DAY, capacity=2)   # offered: excused is free
+        s.attend("x3", "b-other", "excused-frees")
+        s.family("third")
+        s.booking("b-third", "third-parent", "third-child", "ballet")
+        s.attend("x4", "b-third", "excused-frees", "excused")
+        s.session("already-in", "ballet", 5 * DAY, capacity=9)      # Ema has a place there
+        s.attend("x5", "b-ema", "already-in")
+        s.session("tap-clash", "tap", 6 * DAY, capacity=9)           # Ema's tap class...
+        s.attend("x6", "b-ema-tap", "tap-clash")
+        s.session("jazz-clashing", "jazz", 6 * DAY + timedelta(minutes=30), capacity=9)  # overlaps
+        s.session("jazz", "jazz", 7 * DAY, capacity=9)               # offered: same group
+        s.session("tap-other-group", "tap", 8 * DAY, capacity=9)
+        s.session("hiphop-no-makeups", "hiphop", 9 * DAY, capacity=9)
+        s.session("makeup-counts", "ballet", 10 * DAY, capacity=1)
+        s.attend("x7", "b-other", "makeup-counts", makeup=True)
+        s.session("no-limit", "ballet", 12 * DAY)                     # offered: no capacity set
+        s.session("last-week-again", "ballet", 13 * DAY, capacity=9)  # offered
+    assert ids_of(find(s)) == ["free", "excused-frees", "jazz", "no-limit", "last-week-again"]
+    free = find(s).options
+    assert [o.free for o in free] == [1, 1, 9, None, 9]
+
+
+def test_a_place_held_for_the_waiting_list_counts_as_taken(school):
+    s = school
+    with s.batch():
+        s.session("one-left", "ballet", 2 * DAY, capacity=1)
+        s.credit("mk-other", "other-parent", "other-child", None)
+    def hold(db):
+        credit = db.exec(select(MakeupCredit).where(MakeupCredit.external_id == "mk-other")).one()
+        session = db.exec(select(ClassSession).where(ClassSession.external_id == "one-left")).one()
+        db.add(MakeupWaitlist(tenant="demo-sk", credit_id=credit.id, client_id=credit.client_id,
+                              status="offered", offered_session_id=session.id,
+                              offered_at=NOW, hold_until=NOW + timedelta(hours=12)))
+    s.run(hold)
+    assert ids_of(find(s)) == []
+    assert why(s) == "full"
+    s.now = NOW + timedelta(hours=13)  # the hold ran out
+    assert s.run(lambda db: options.find(db, search(s, now=s.now))).total == 1
+
+
+@pytest.mark.parametrize("setup, reason", [
+    (lambda s: None, "none_scheduled"),
+    (lambda s: s.session("soon", "ballet", timedelta(hours=3), capacity=9), "past_cutoff"),
+    (lambda s: (s.session("mine", "ballet", 3 * DAY, capacity=9),
+                s.attend("m", "b-ema", "mine")), "already_booked"),
+    (lambda s: (s.session("tap", "tap", 3 * DAY, capacity=9), s.attend("t", "b-ema-tap", "tap"),
+                s.session("ballet", "ballet", 3 * DAY, capacity=9)), "clash"),
+    (lambda s: (s.session("full", "ballet", 3 * DAY, capacity=1),
+                s.attend("f", "b-other", "full")), "full"),
+])
+def test_when_nothing_qualifies_the_reason_is_the_rule_that_left_nothing(school, setup, reason):
+    setup(school)
+    assert find(school).total == 0
+    assert why(school) == reason
+
+
+def test_options_are_paged_and_grouped_by_week_never_cut_short(school):
+    s = school
+    with s.batch():
+        for n in range(45):
+            s.session(f"s{n:02d}", "ballet", DAY + n * timedelta(hours=10), capacity=5)
+    first = s.run(lambda db: options.find(db, search(s), page=1, tz="Europe/Bratislava"))
+    third = s.run(lambda db: options.find(db, search(s), page=3, tz="Europe/Bratislava"))
+    assert (first.total, first.pages, len(first.options), len(third.options)) == (45, 3, 20, 5)
+    assert (third.first, third.last) == (41, 45)
+    assert sum(len(w.options) for w in first.weeks) == 20
+    assert all(w.starts.weekday() == 0 for w in first.weeks)
+
+
+def book(school: School, email: str, credit: str, session: str, now=NOW):
+    who = school.access(email)
+    return school.run(lambda db: makeups.book(db, school.tenant, who, credit, session, now,
+                                              school.notices()))
+
+
+def test_booking_spends_the_credit_and_tells_the_provider_and_the_family(school):
+    s = school
+    s.session("jazz", "jazz", 3 * DAY, capacity=4)
+    booked = book(s, "ema@example.com", "mk-1", "jazz")
+    credit = s.one(MakeupCredit, MakeupCredit.external_id == "mk-1")
+    place = s.one(Attendance, Attendance.id == credit.used_attendance_id)
+    assert credit.used_at == NOW and place.makeup and place.status == "expected"
+    assert booked.booking.external_id == "b-ema"  # no jazz booking: under the ballet one
+    [event] = s.events("makeup.booked")
+    assert event["data"] == {"client_id": "ema-parent", "attendee_id": "ema-child",
+                             "makeup_credit_id": "mk-1", "session_id": "jazz",
+                             "attendance_id": place.external_id,
+                             "starts_at": "2026-11-25T12:00:00Z"}
+    [mail] = s.emails("makeup_booked")
+    assert mail["to"] == "ema@example.com"
+    assert "Kid Ema" in mail["text"] and "Jazz" in mail["text"]
+
+    with pytest.raises(Refused) as again:  # the same credit, twice
+        book(s, "ema@example.com", "mk-1", "jazz")
+    assert again.value.reason == "credit_used"
+
+
+def test_a_make_up_in_a_programme_the_child_is_booked_on_goes_under_that_booking(school):
+    s = school
+    s.booking("b-ema-jazz", "ema-parent", "ema-child", "jazz")
+    s.session("jazz", "jazz", 3 * DAY, capacity=4)
+    assert book(s, "ema@example.com", "mk-1", "jazz").booking.external_id == "b-ema-jazz"
+
+
+@pytest.mark.parametrize("session_key, reason", [
+    ("called-off", "none_scheduled"), ("soon", "past_cutoff"), ("full", "full"),
+    ("tap-group", "none_scheduled"), ("last-week", "none_scheduled"),
+])
+def test_a_session_that_is_not_an_option_cannot_be_booked_either(school, session_key, reason):
+    s = school
+    with s.batch():
+        s.session("called-off", "ballet", 2 * DAY, capacity=9, cancelled=True)
+        s.session("soon", "ballet", timedelta(hours=2), capacity=9)
+        s.session("full", "ballet", 2 * DAY, capacity=1)
+        s.attend("f", "b-other", "full")
+        s.session("tap-group", "tap", 2 * DAY, capacity=9)
+    with pytest.raises(Refused) as refused:
+        book(s, "ema@example.com", "mk-1", session_key)
+    assert refused.value.reason == reason
+    assert s.one(MakeupCredit, MakeupCredit.external_id == "mk-1").used_attendance_id is None
+    assert s.events("makeup.booked") == []
+
+
+def test_fifty_families_trying_for_the_last_place_at_once_get_exactly_one_make_up(app):
+    s = School(app)
+    with s.batch():
+        s.programme("ballet", makeup_policy="same_programme")
+        s.session("past", "ballet", -7 * DAY, capacity=60)
+        s.session("last-place", "ballet", 3 * DAY, capacity=3)
+        for n in range(52):
+            s.family(f"f{n}")
+            s.booking(f"b{n}", f"f{n}-parent", f"f{n}-child", "ballet")
+            s.attend(f"a{n}", f"b{n}", "past", "excused")
+        for n in range(50):
+            s.credit(f"mk{n}", f"f{n}-parent", f"f{n}-child", f"a{n}")
+        s.attend("t1", "b50", "last-place")
+        s.attend("t2", "b51", "last-place")  # 2 of 3 taken: one place left
+    accesses = [s.access(f"f{n}@example.com") for n in range(50)]
+    notices = s.notices()
+    start = Barrier(50)
+
+    def attempt(n: int) -> str:
+        start.wait()  # all fifty go at the same moment, each with its own connection
+        try:
+            with Session(s.engine, expire_on_commit=False) as db:
+                makeups.book(db, s.tenant, accesses[n], f"mk{n}", "last-place", NOW, notices)
+                db.commit()
+            return "booked"
+        except Refused as refused:
+            return refused.reason
+
+    with ThreadPoolExecutor(50) as pool:
+        results = Counter(pool.map(attempt, range(50)))
+    assert results == {"booked": 1, "full": 49}
+
+    def taken(db):
+        last = db.exec(select(ClassSession).where(ClassSession.external_id == "last-place"))
+        return capacity.taken(db, last.one().id, NOW)
+    assert s.run(taken) == 3
+    assert len(s.events("makeup.booked")) == 1
+    assert len(s.rows(MakeupCredit, MakeupCredit.used_attendance_id.is_not(None))) == 1
+
+
+def test_the_loser_of_the_race_sees_a_clear_message_and_fresh_options(app, client, mailbox):
+    s = School(app)
+    with s.batch():
+        s.programme("ballet")
+        s.session("past", "ballet", -7 * DAY, capacity=9)
+        s.session("one-place", "ballet", 3 * DAY, capacity=1)
+        s.session("later", "ballet", 4 * DAY, capacity=5)
+        for key in ("ann", "bob"):
+            s.family(key, locale="en-GB")
+            s.booking(f"b-{key}", f"{key}-parent", f"{key}-child", "ballet")
+            s.attend(f"a-{key}", f"b-{key}", "past", "excused")
+            s.credit(f"mk-{key}", f"{key}-parent", f"{key}-child", f"a-{key}")
+    ann, bob = s.browser(mailbox, "ann@example.com"), s.browser(mailbox, "bob@example.com")
+    ann_confirm = ann.open("makeups/mk-ann/sessions/one-place")
+    bob.open("makeups/mk-bob/sessions/one-place")
+    assert ann.post("makeups/mk-ann/sessions/one-place", {}).status_code == 303
+    lost = bob.post("makeups/mk-bob/sessions/one-place", {})
+    assert ann_confirm.status_code == 200 and lost.status_code == 409
+    assert "someone has just taken the last place" in lost.text
+    assert "Here are the sessions that still have room." in lost.text
+    assert "/sessions/later" in lost.text and "/sessions/one-place" not in lost.text
+
+
+def test_cancelling_a_make_up_gives_the_credit_back(school):
+    s = school
+    s.session("jazz", "jazz", 3 * DAY, capacity=4)
+    booked = book(s, "ema@example.com", "mk-1", "jazz")
+    who = s.access("ema@example.com")
+    from widget_server import self_service
+
+    done = s.run(lambda db: self_service.cancel(db, s.tenant, who, booked.booking.external_id,
+                                                "jazz", NOW))
+    assert done.returned == "credit" and done.credit is None
+    credit = s.one(MakeupCredit, MakeupCredit.external_id == "mk-1")
+    assert credit.used_attendance_id is None and credit.used_at is None
+    place = s.one(Attendance, Attendance.external_id == booked.attendance.external_id)
+    assert place.status == "excused"
+    [event] = s.events("makeup.cancelled")
+    assert event["data"]["makeup_credit_id"] == "mk-1"
+    assert event["data"]["attendance_id"] == place.external_id
+    assert s.events("session.cancelled") == []
+    # Booked again in the same session, the same place comes back (one row per session).
+    again = book(s, "ema@example.com", "mk-1", "jazz")
+    assert again.attendance.external_id == place.external_id
+
+
+def test_missed_sessions_earn_credits_when_the_school_says_so_once_each(app):
+    s = School(app)
+    with s.batch():
+        s.programme("ballet", makeup_validity_days=30)
+        s.programme("hiphop", makeup_policy="none")
+        s.family("ema")
+        s.booking("b1", "ema-parent", "ema-child", "ballet")
+        s.booking("b2", "ema-parent", "ema-child", "hiphop")
+        s.session("recent", "ballet", -3 * DAY, capacity=9)
+        s.session("long-ago", "ballet", -40 * DAY, capacity=9)  # a credit would have run out
+        s.session("hip", "hiphop", -3 * DAY, capacity=9)
+        s.attend("missed-recent", "b1", "recent", "missed")
+        s.attend("missed-long-ago", "b1", "long-ago", "missed")
+        s.attend("missed-hip", "b2", "hip", "missed")
+    # The provider reports another miss through the sync API later on: the same path.
+    s.session("yesterday", "ballet", -DAY, capacity=9)
+    s.attend("missed-yesterday", "b1", "yesterday", "missed")
+
+    def round_():
+        return scheduler.run_once(s.engine, [s.tenant], lambda t: s.notices(), NOW)
+    assert round_()["credits"] == 2
+    assert round_()["credits"] == 0
+    credits = s.rows(MakeupCredit)
+    sources = {c.source_attendance_id for c in credits}
+    assert len(credits) == 2 and len(sources) == 2
+    assert all(c.external_id.startswith("mc-") for c in credits)

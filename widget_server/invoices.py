@@ -1,0 +1,196 @@
+"""Invoices and receipts a client downloads: the provider's own PDF or link, or one we make.
+
+The provider's invoice wins: the PDF it uploaded (`Invoice.pdf`) or its link (`Invoice.url`).
+An invoice the provider recorded without either, and a receipt for any paid payment, are made
+from our data (`invoices_pdf`): the tenant's name, address and VAT id, the items with VAT per
+rate, the promo code and discount, and how it was paid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlmodel import Session, select
+
+from widget_server import access as scope
+from widget_server.access import Access
+from widget_server.errors import NotFound
+from widget_server.models import (
+    Attendee,
+    Booking,
+    Client,
+    Invoice,
+    Order,
+    OrderItem,
+    Payment,
+    Programme,
+)
+from widget_server.tenants import Tenant
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of a document; prices include VAT, as the provider sends them."""
+
+    name: str
+    quantity: int
+    unit_price: int
+    vat_rate: Decimal | None = None  # None: the provider did not say
+    vat_amount: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.quantity * self.unit_price
+
+
+@dataclass(frozen=True)
+class VatRow:
+    rate: Decimal
+    net: int
+    vat: int
+    gross: int
+
+
+@dataclass
+class Document:
+    """An invoice or a receipt, ready to be rendered."""
+
+    kind: str  # "invoice" or "receipt"
+    number: str
+    issued: date
+    seller: str
+    seller_address: str | None
+    seller_vat_id: str | None
+    buyer: str
+    buyer_email: str
+    currency: str
+    lines: list[Line] = field(default_factory=list)
+    discount: int = 0
+    promo_code: str | None = None
+    order_number: str | None = None
+    status: str = "unpaid"
+    paid_amount: int | None = None
+    paid_at: datetime | None = None
+    method: str | None = None
+    due_date: date | None = None
+    amount: int | None = None  # the provider's total, when it states one
+
+    @property
+    def subtotal(self) -> int:
+        return sum(line.total for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return self.amount if self.amount is not None else self.subtotal - self.discount
+
+    @property
+    def vat_rows(self) -> list[VatRow]:
+        """VAT per rate, for the lines whose rate the provider gave."""
+        rows: dict[Decimal, list[int]] = {}
+        for line in self.lines:
+            if line.vat_rate is None:
+                continue
+            gross_vat = rows.setdefault(line.vat_rate, [0, 0])
+            gross_vat[0] += line.total
+            gross_vat[1] += line.vat_amount
+        return [VatRow(rate, gross - vat, vat, gross)
+                for rate, (gross, vat) in sorted(rows.items())]
+
+    @property
+    def filename(self) -> str:
+        return filename(self.kind, self.number)
+
+
+def filename(kind: str, number: str) -> str:
+    """`invoice-INV-2026-0041.pdf`: the number, with anything odd in a file name replaced."""
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in number)
+    return f"{kind}-{safe}.pdf"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The provider's own invoice: its PDF bytes, or where it lives."""
+
+    filename: str
+    pdf: bytes | None = None
+    url: str | None = None
+
+
+def invoice(db: Session, who: Access, tenant: Tenant, external_id: str) -> Stored | Document:
+    """An invoice of the person's family: the provider's file or link, else one we make."""
+    row = db.exec(select(Invoice).where(scope.family(Invoice, who),
+                                        Invoice.external_id == external_id)).first()
+    if row is None:
+        raise NotFound("There is no such invoice in your profile.")
+    if row.pdf:
+        return Stored(filename("invoice", row.number), pdf=row.pdf)
+    if row.url:
+        return Stored("", url=row.url)
+    payment = db.exec(select(Payment).where(scope.family(Payment, who),
+                                            Payment.id == row.payment_id)).first() \
+        if row.payment_id else None
+    doc = _document(db, who, tenant, "invoice", row.number, row.issue_date, payment,
+                    row.order_id or (payment.order_id if payment else None))
+    if row.amount is not None:
+        doc.amount = row.amount
+    return doc
+
+
+def receipt(db: Session, who: Access, tenant: Tenant, payment_id: str) -> Document:
+    """A receipt for a paid payment of the person's family."""
+    payment = db.exec(select(Payment).where(scope.family(Payment, who),
+                                            Payment.external_id == payment_id)).first()
+    if payment is None or payment.status != "paid":
+        raise NotFound("There is no receipt for this payment.")
+    issued = (payment.paid_at or payment.updated_at).date()
+    doc = _document(db, who, tenant, "receipt", f"R-{payment.external_id}", issued, payment,
+                    payment.order_id)
+    if payment.order_id is None:
+        doc.amount = payment.amount
+    return doc
+
+
+def _document(db: Session, who: Access, tenant: Tenant, kind: str, number: str, issued: date,
+              payment: Payment | None, order_id: int | None) -> Document:
+    client = db.exec(select(Client).where(Client.tenant == who.tenant,
+                                          Client.id == who.client_id)).one()
+    config = tenant.config
+    doc = Document(kind=kind, number=number, issued=issued, seller=config.name,
+                   seller_address=config.address, seller_vat_id=config.vat_id,
+                   buyer=client.name, buyer_email=client.email,
+                   currency=payment.currency if payment else config.currency)
+    order = db.exec(select(Order).where(scope.family(Order, who), Order.id == order_id)).first() \
+        if order_id else None
+    if order is not None:
+        items = db.exec(select(OrderItem).where(OrderItem.order_id == order.id)
+                        .order_by(OrderItem.position, OrderItem.id)).all()
+        doc.currency = order.currency
+        doc.lines = [Line(i.name, i.quantity, i.unit_price, i.vat_rate, i.vat_amount)
+                     for i in items]
+        doc.discount, doc.promo_code = order.discount_amount, order.promo_code
+        doc.order_number = order.number or order.external_id
+        doc.status = order.status
+    elif payment is not None:
+        doc.lines = [Line(_paid_for(db, payment), 1, payment.amount)]
+    if payment is not None:
+        doc.status = payment.status
+        doc.due_date = payment.due_date
+        if payment.status == "paid":
+            doc.paid_amount, doc.paid_at, doc.method = payment.amount, payment.paid_at, \
+                payment.method
+    return doc
+
+
+def _paid_for(db: Session, payment: Payment) -> str:
+    if payment.description:
+        return payment.description
+    if payment.booking_id is not None:
+        row = db.exec(select(Programme.name, Attendee.name)
+                      .join(Booking, Booking.programme_id == Programme.id)
+                      .join(Attendee, Attendee.id == Booking.attendee_id)
+                      .where(Booking.id == payment.booking_id)).first()
+        if row is not None:
+            return f"{row[0]} – {row[1]}"
+    return payment.external_id

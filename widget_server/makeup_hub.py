@@ -1,0 +1,90 @@
+"""The "Book a make-up" screen: every make-up the family can still book, where each one stands
+(a place held from the waiting list, waiting, or ready to choose a session), and the entry
+passes that book sessions. Three queries, however big the family.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from widget_server import access as scope
+from widget_server import passes, waitlist
+from widget_server.access import Access
+from widget_server.formatting import local_today
+from widget_server.models import (
+    Attendance,
+    Attendee,
+    EntryPass,
+    MakeupCredit,
+    MakeupWaitlist,
+    Programme,
+)
+from widget_server.models import Session as ClassSession
+from widget_server.tenants import Tenant
+
+
+@dataclass(frozen=True)
+class CreditCard:
+    credit: MakeupCredit
+    member: Attendee
+    earned_in: str | None  # the programme of the session it was earned in
+    earned_on: datetime | None
+    entry: MakeupWaitlist | None
+    offered: ClassSession | None  # the place held for it, if any
+
+
+@dataclass(frozen=True)
+class PassCard:
+    entry_pass: EntryPass
+    state: str
+    programme: Programme | None
+
+    @property
+    def left(self) -> int:
+        return max(self.entry_pass.total_entries - self.entry_pass.used_entries, 0)
+
+
+@dataclass
+class Hub:
+    credits: list[CreditCard]
+    passes: list[PassCard]
+
+
+def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
+             member: str | None = None) -> Hub:
+    """Usable credits, soonest to run out first (of one member, if given); usable passes."""
+    source, source_session = aliased(Attendance), aliased(ClassSession)
+    offered = aliased(ClassSession)
+    query = (
+        select(MakeupCredit, Attendee, Programme.name, source_session.starts_at,
+               MakeupWaitlist, offered)
+        .join(Attendee, Attendee.id == MakeupCredit.attendee_id)
+        .outerjoin(source, source.id == MakeupCredit.source_attendance_id)
+        .outerjoin(source_session, source_session.id == source.session_id)
+        .outerjoin(Programme, Programme.id == source_session.programme_id)
+        .outerjoin(MakeupWaitlist, MakeupWaitlist.credit_id == MakeupCredit.id)
+        .outerjoin(offered, offered.id == MakeupWaitlist.offered_session_id)
+        .where(scope.actionable_makeups(access), MakeupCredit.used_attendance_id.is_(None),
+               (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now))
+        .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id)
+    )
+    if member is not None:
+        query = query.where(Attendee.external_id == member)
+    credits = []
+    for credit, attendee, programme, earned_on, entry, session in db.exec(query).all():
+        held = session if waitlist.holding(entry, now) else None
+        credits.append(CreditCard(credit, attendee, programme, earned_on, entry, held))
+    today = local_today(now, tenant.config.timezone)
+    cards = []
+    for entry_pass, programme in db.exec(
+            select(EntryPass, Programme)
+            .outerjoin(Programme, Programme.id == EntryPass.programme_id)
+            .where(scope.family(EntryPass, access)).order_by(EntryPass.id.desc())).all():
+        state = passes.state_of(entry_pass, today)
+        if state in ("active", "used_up"):
+            cards.append(PassCard(entry_pass, state, programme))
+    return Hub(credits, cards)

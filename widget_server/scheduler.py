@@ -1,0 +1,157 @@
+"""The timed jobs, run every round for each tenant: make-up credits for missed sessions, the
+make-up waiting list (holds that ran out, free places offered), and reminders.
+
+The web process runs them next to its outbox drainers (every `WIDGET_SCHEDULER_INTERVAL`
+seconds, 60 by default) and so does `widget-server worker`; any number may run at once, since
+every job is safe to repeat (see `makeups`, `waitlist` and `reminders`). A page that frees a
+place wakes the scheduler, so the waiting list hears of it at once. Each waiting credit is
+offered in its own short transaction, so a round never holds many locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+
+from widget_server import makeups, outbox, reminders, waitlist
+from widget_server.db import make_engine, session_scope
+from widget_server.models import utcnow
+from widget_server.notices import Notices
+from widget_server.outbox import Channel, Sender
+from widget_server.settings import Settings
+from widget_server.signing import Signer
+from widget_server.templating import make_templates
+from widget_server.tenants import Tenant
+
+log = logging.getLogger("widget_server.scheduler")
+WAITING_PER_ROUND = 500
+
+NoticesFor = Callable[[Tenant], Notices]
+
+
+def offer_free_places(engine: Engine, tenant: Tenant, notices: Notices, now: datetime) -> int:
+    """Lapse old holds, then offer each waiting credit its soonest free place, in turn."""
+    with session_scope(engine) as db:
+        waitlist.lapse(db, tenant.slug, now)
+        queued = [entry.id for entry in waitlist.queue(db, tenant.slug, WAITING_PER_ROUND)]
+    offered = 0
+    for entry_id in queued:
+        with session_scope(engine) as db:
+            offered += makeups.offer_place(db, tenant, notices, entry_id, now)
+    return offered
+
+
+def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
+             now: datetime) -> Counter:
+    """One round for every tenant; returns what it did, e.g. {"reminders": 3}."""
+    done: Counter = Counter()
+    for tenant in tenants:
+        notices = notices_for(tenant)
+        with session_scope(engine) as db:
+            done["credits"] += makeups.issue_for_missed(db, tenant, now)
+        done["offers"] += offer_free_places(engine, tenant, notices, now)
+        with session_scope(engine) as db:
+            done["reminders"] += reminders.schedule_reminders(db, tenant, notices, now)
+    return done
+
+
+class Scheduler:
+    """Runs `run_once` every `interval` seconds in an asyncio task, or at once when woken;
+    `after` is called when a round queued something (to wake the outbox drainers)."""
+
+    def __init__(self, engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor, *,
+                 interval: float, clock: Callable[[], datetime] = utcnow,
+                 after: Callable[[], None] | None = None):
+        self.engine = engine
+        self.tenants = list(tenants)
+        self.notices_for = notices_for
+        self.interval = interval
+        self.clock = clock
+        self.after = after
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.create_task(self._run(), name="scheduler")
+
+    def wake(self) -> None:
+        """Run a round now (safe to call from a worker thread)."""
+        if self._loop is None or self._loop.is_closed():
+            return
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                done = await run_in_threadpool(run_once, self.engine, self.tenants,
+                                               self.notices_for, self.clock())
+                if sum(done.values()):
+                    log.info("scheduler: %s", dict(done))
+                    if self.after is not None:
+                        self.after()
+            except Exception:
+                log.exception("scheduler: a round failed; trying again in %s s", self.interval)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+
+
+def for_app(app) -> Scheduler:
+    """The web process's scheduler: the app's clock, and its drainers woken after a round."""
+    state = app.state
+
+    def wake_drainers() -> None:
+        for name in ("drainer", "webhook_drainer", "whatsapp_drainer"):
+            drainer = getattr(state, name, None)
+            if drainer is not None:
+                drainer.wake()
+
+    return Scheduler(state.engine, state.tenants, lambda tenant: Notices.of(app, tenant),
+                     interval=state.settings.scheduler_interval, clock=lambda: state.clock(),
+                     after=wake_drainers)
+
+
+def wake(app) -> None:
+    """After a page freed a place: let the waiting list hear of it now."""
+    for name in ("scheduler", "drainer", "webhook_drainer"):
+        running = getattr(app.state, name, None)
+        if running is not None:
+            running.wake()
+
+
+async def run_worker(settings: Settings, tenants: Iterable[Tenant],
+                     senders: Sequence[tuple[Channel, Sender]], *, interval: float) -> None:
+    """`widget-server worker`: the outbox drainers and, unless WIDGET_SCHEDULER_INTERVAL is 0,
+    the scheduler (its e-mails link and sign like the web process's, so it needs the keys)."""
+    if settings.scheduler_interval <= 0:
+        await outbox.run_worker(settings, interval=interval, senders=senders)
+        return
+    settings.require_secret()
+    engine = make_engine(settings.database_url)
+    env = make_templates(settings.templates_dir, settings.tenants_dir).env
+    signer = Signer(settings.secret_keys or ("demo-only-key",))
+    timed = Scheduler(engine, tenants, lambda tenant: Notices(env, settings, signer, tenant),
+                      interval=settings.scheduler_interval)
+    timed.start()
+    try:
+        await outbox.run_worker(settings, interval=interval, senders=senders)
+    finally:
+        await timed.stop()
+        engine.dispose()
