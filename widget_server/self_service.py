@@ -97,7 +97,7 @@ def earns_credit(tenant: Tenant, place: Place, now: datetime) -> datetime | None
 @dataclass(frozen=True)
 class Cancelled:
     place: Place
-    credit: MakeupCredit | None  # earned by this cancellation
+    credit: MakeupCredit | None  # to book with now: earned by this cancellation, or given back
     returned: str | None  # "credit" or "entry": what a cancelled make-up or pass place gave back
 
 
@@ -118,8 +118,9 @@ def cancel(db: Session, tenant: Tenant, access: Access, booking_ref: str, sessio
     attendance, session, booking = place.attendance, place.session, place.view.booking
     credit, returned = None, None
     if place.kind == "makeup":
-        if makeups.return_credit(db, tenant, attendance, session, now) is not None:
-            return Cancelled(place, None, "credit")  # makeup.cancelled says it all
+        given_back = makeups.return_credit(db, tenant, attendance, session, now)
+        if given_back is not None:
+            return Cancelled(place, given_back, "credit")  # makeup.cancelled says it all
     elif place.kind == "pass":
         returned = "entry" if passes.give_back(db, place.origin, session, now) else None
     else:
