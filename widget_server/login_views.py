@@ -17,7 +17,6 @@ from widget_server.widget import Visit, in_db, locale_for, render, visit
 
 WINDOW = timedelta(minutes=15)
 EMAILS_PER_ADDRESS = 5
-EMAILS_PER_IP = 20
 CODES_PER_IP = 30
 
 
@@ -67,8 +66,8 @@ async def login_submit(request: Request) -> Response:
     app = request.app
 
     def work(session: Session) -> None:
-        ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}", EMAILS_PER_IP,
-                                WINDOW, v.now)
+        ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}",
+                                app.state.settings.login_emails_per_ip, WINDOW, v.now)
         email_ok = ratelimit.allow(session, f"login-email:{v.tenant.slug}:{email}",
                                    EMAILS_PER_ADDRESS, WINDOW, v.now)
         if not (ip_ok and email_ok):

@@ -40,6 +40,8 @@ class Settings:
     # for missed sessions), run where the outbox is drained; 0 turns them off. Off unless set,
     # so tests run them by hand; from the environment it defaults to 60.
     scheduler_interval: float = 0
+    # Login e-mails one IP may ask for per 15 minutes (offices and schools share an IP).
+    login_emails_per_ip: int = 20
     # The WhatsApp Business Cloud API (tests point it at a local fake).
     whatsapp_api_url: str = "https://graph.facebook.com"
     # Extra environment read for per-tenant secrets (API keys, webhook secrets).
@@ -67,6 +69,7 @@ class Settings:
             smtp_tls=tls,
             send_in_process=env.get("WIDGET_OUTBOX_IN_PROCESS", "1") not in ("0", "false", "no"),
             scheduler_interval=_float(env, "WIDGET_SCHEDULER_INTERVAL", 60.0),
+            login_emails_per_ip=_int(env, "WIDGET_LOGIN_EMAILS_PER_IP", 20),
             whatsapp_api_url=env.get("WIDGET_WHATSAPP_API_URL",
                                      "https://graph.facebook.com").rstrip("/"),
             environ=env,
