@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import timedelta
 
 import pytest
 import zxingcpp
 from payment_support import qr_image
 from PIL import Image
-from profile_support import JANA, SARAH, browser, freeze, load_demo_families, section, text_of
+from profile_support import (
+    JANA,
+    NOW,
+    SARAH,
+    browser,
+    freeze,
+    load_demo_families,
+    section,
+    text_of,
+)
 from sqlmodel import Session, select
 
 from widget_server.bank_transfer import epc_qr
 from widget_server.formatting import money, money_number
-from widget_server.models import WebhookDelivery
+from widget_server.models import Payment, WebhookDelivery
 
 PIRUETKA_IBAN = "SK3112000000198742637541"
 
@@ -122,15 +132,67 @@ def test_saying_the_transfer_was_sent_tells_the_provider_once(demo, jana):
                                data={"csrf_token": "forged"}, follow_redirects=False)
     assert refused.status_code == 403
     done = jana.post("payments/pay-1005/bank-transfer", {})
-    assert done.status_code == 303 and done.headers["location"].endswith("pay-1005#transfer")
+    assert done.status_code == 303 and done.headers["location"].endswith("payments/pay-1005")
     again = jana.open("payments/pay-1005").text
-    assert "Ďakujeme. Oznámili ste nám, že ste prevod odoslali" in text_of(again)
+    assert "Prevod oznámený, čaká na potvrdenie" in text_of(again)
     assert "Prevod som odoslal(a)" not in again
     assert jana.post("payments/pay-1005/bank-transfer", {}).status_code == 303  # harmless
     with Session(demo.state.engine) as db:
         events = db.exec(select(WebhookDelivery.event_type)).all()
     # demo-sk has a webhook_url, so the event is queued once (sent when it has a secret)
     assert events == ["payment.started"]
+
+
+def test_a_reported_transfer_shows_as_awaiting_confirmation_not_overdue(demo, mailbox):
+    sarah = browser(demo, mailbox, SARAH)
+    before = sarah.open("payments/pay-1005").text
+    assert "Overdue" in text_of(before)
+    assert sarah.post("payments/pay-1005/bank-transfer", {}).status_code == 303
+
+    page = sarah.open("payments/pay-1005").text
+    head = text_of(page.split('class="cp-page-head', 1)[1].split("</div>", 1)[0])
+    assert "Transfer reported" in head and "reported on 22 Nov 2026" in head
+    assert "Overdue" not in head and "was due" not in head
+    state = section(page, "state-title")
+    assert state.startswith("Transfer reported, awaiting confirmation")
+    assert "You told us on 22 Nov 2026 that you sent £54.00 by bank transfer" in state
+    assert 'data-state="reported"' in page
+    # The details stay at hand, without a second "I have sent the transfer".
+    assert "I have sent the transfer" not in text_of(page)
+    assert "IBAN GB33BUKB20201555555555" in section(page, "transfer-title")
+
+    to_pay = section(sarah.open("orders").text, "to-pay-title")
+    assert "£54.00" in to_pay and "Transfer reported" in to_pay
+    assert "transfer reported on 22 Nov 2026, awaiting confirmation" in to_pay
+    assert "Overdue" not in to_pay.split("£54.00", 1)[1].split("£", 1)[0]
+    board = sarah.open("bookings/bk-1002").text
+    payments = section(board, "payments-title")
+    assert "Transfer reported" in payments and "Overdue" not in payments
+    home = text_of(sarah.open("").text)
+    assert "payment overdue" not in home  # nothing else of hers is overdue
+
+    # Persisted on the payment; the provider confirming it ends the wait.
+    with Session(demo.state.engine) as db:
+        payment = db.exec(select(Payment).where(Payment.tenant == "demo",
+                                                Payment.external_id == "pay-1005")).one()
+        assert payment.transfer_reported_at is not None
+        payment.status = "paid"
+        payment.paid_at = payment.transfer_reported_at
+        db.add(payment)
+        db.commit()
+    assert "Paid. Thank you!" in text_of(sarah.open("payments/pay-1005").text)
+
+
+def test_a_report_stands_a_fortnight_then_the_payment_is_overdue_again(demo, mailbox):
+    sarah = browser(demo, mailbox, SARAH)
+    sarah.open("payments/pay-1005")
+    sarah.post("payments/pay-1005/bank-transfer", {})
+    freeze(demo, NOW + timedelta(days=14))
+    assert "Transfer reported" in text_of(sarah.open("payments/pay-1005").text)
+    freeze(demo, NOW + timedelta(days=15))
+    page = text_of(sarah.open("payments/pay-1005").text)
+    assert "Transfer reported" not in page and "Overdue" in page
+    assert "I have sent the transfer" in page
 
 
 def test_without_online_payments_the_page_offers_the_transfer_only(jana):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from widget_server.errors import NotFound
@@ -24,6 +25,7 @@ from widget_server.models import (
     BookingShare,
     Client,
     MakeupCredit,
+    Payment,
     Programme,
     WebSession,
 )
@@ -74,6 +76,19 @@ def family(model: Any, access: Access) -> ColumnElement[bool]:
     if access.client_id is None:
         return false()
     return and_(model.tenant == access.tenant, model.client_id == access.client_id)
+
+
+def visible_payments(access: Access) -> ColumnElement[bool]:
+    """Payments the person sees and may pay: the family's, and those of a booking shared with
+    them at full access (a co-parent pays the booking's fees, not the family's other money)."""
+    own = Payment.client_id == access.client_id if access.client_id is not None else false()
+    # An alias, so the subquery stays its own when the outer query joins bookings too.
+    shared_booking = aliased(Booking)
+    shared = exists().where(shared_booking.id == Payment.booking_id,
+                            shared_booking.client_id == Payment.client_id,
+                            shared_booking.tenant == access.tenant,
+                            shared_booking.id.in_(shared_with(access, FULL)))
+    return and_(Payment.tenant == access.tenant, or_(own, shared))
 
 
 def visible_members(access: Access) -> ColumnElement[bool]:

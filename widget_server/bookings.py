@@ -17,6 +17,7 @@ from widget_server.access import Access, BookingView
 from widget_server.errors import NotFound
 from widget_server.models import Attendance, Booking, MakeupCredit, Payment
 from widget_server.models import Session as ClassSession
+from widget_server.orders import transfer_reported
 
 # Online sessions show their join link from shortly before the start until the end.
 LIVESTREAM_OPENS = timedelta(minutes=15)
@@ -111,6 +112,7 @@ class Dashboard:
     total: int = 0
     payments: list[Payment] = field(default_factory=list)
     makeups_available: int = 0
+    reported: set[int] = field(default_factory=set)  # payments with a transfer on its way
 
     @property
     def past_total(self) -> int:
@@ -137,8 +139,9 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
                MakeupCredit.client_id == view.booking.client_id,
                MakeupCredit.attendee_id == view.attendee.id, acts)
     ).one()
+    reported = {p.id for p in payments if transfer_reported(p, now.date())}
     return Dashboard(view, upcoming[0] if upcoming else None, Counter(r.status for r in rows),
-                     len(rows), list(payments), makeups)
+                     len(rows), list(payments), makeups, reported)
 
 
 @dataclass

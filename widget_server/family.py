@@ -29,6 +29,7 @@ from widget_server.models import (
     Programme,
     WebSession,
 )
+from widget_server.orders import awaiting_report
 
 
 @dataclass(frozen=True)
@@ -169,7 +170,8 @@ def _due(db: Session, access: Access, today: date) -> list[Due]:
     rows = db.exec(
         select(Payment.currency, func.sum(Payment.amount), func.count(),
                func.sum(case((Payment.due_date < today, 1), else_=0)))
-        .where(scope.family(Payment, access), Payment.status == "unpaid")
+        .where(scope.visible_payments(access), Payment.status == "unpaid",
+               awaiting_report(today))
         .group_by(Payment.currency).order_by(Payment.currency)
     ).all()
     return [Due(currency, int(amount), int(count), int(overdue or 0))

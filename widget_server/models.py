@@ -61,6 +61,13 @@ class Client(TenantRow, table=True):
     # own setting, which the provider sees through notify_email/notify_whatsapp and webhooks.
     notifications: Optional[dict] = Field(default=None, sa_column=Column(JSON, nullable=True))
     deletion_requested_at: Optional[datetime] = None
+    # Billing details for invoices (EU rules: the buyer's name and address, and a business
+    # buyer's registration number and VAT id).
+    address: Optional[str] = Field(default=None, max_length=400)
+    company_name: Optional[str] = Field(default=None, max_length=200)
+    company_number: Optional[str] = Field(default=None, max_length=32)
+    tax_id: Optional[str] = Field(default=None, max_length=32)
+    vat_id: Optional[str] = Field(default=None, max_length=32)
 
 
 class Attendee(TenantRow, table=True):
@@ -203,6 +210,9 @@ class Payment(TenantRow, table=True):
     method: Optional[str] = Field(default=None, max_length=32)
     bank_reference: Optional[str] = Field(default=None, max_length=64)
     paid_at: Optional[datetime] = None
+    # When the client said "I have sent the transfer" in the portal (not part of the sync API,
+    # so a provider's push leaves it alone).
+    transfer_reported_at: Optional[datetime] = None
 
 
 class Invoice(TenantRow, table=True):
@@ -215,6 +225,8 @@ class Invoice(TenantRow, table=True):
     order_id: Optional[int] = fk("order", nullable=True)
     number: str = Field(max_length=64)
     issue_date: date
+    # When the goods or services were supplied, if not on the issue date.
+    supply_date: Optional[date] = None
     amount: Optional[int] = None
     currency: Optional[str] = Field(default=None, max_length=3)
     pdf: Optional[bytes] = None

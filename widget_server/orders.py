@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, select
 
 from widget_server import access as scope
@@ -27,6 +27,29 @@ from widget_server.models import (
 from widget_server.models import Session as ClassSession
 
 TO_PAY = ("unpaid", "pending")
+# How long "I have sent the transfer" stands without the money arriving: bank transfers take
+# a few working days; after this the payment shows as to pay (or overdue) again.
+TRANSFER_REPORT_STANDS = timedelta(days=14)
+
+
+def transfer_reported(payment: Payment, today: date) -> bool:
+    """Whether the client reported a bank transfer of this payment that has not arrived yet."""
+    reported = payment.transfer_reported_at
+    return (payment.status == "unpaid" and reported is not None
+            and reported.date() + TRANSFER_REPORT_STANDS >= today)
+
+
+def awaiting_report(today: date) -> ColumnElement[bool]:
+    """SQL for `not transfer_reported(...)`: payments still waiting for the client's money."""
+    stands_since = datetime.combine(today - TRANSFER_REPORT_STANDS, time.min, UTC)
+    return or_(Payment.transfer_reported_at.is_(None),
+               Payment.transfer_reported_at < stands_since)
+
+
+def is_overdue(payment: Payment, today: date) -> bool:
+    """Unpaid after its due date (a reported transfer on its way is not overdue)."""
+    return (payment.status == "unpaid" and payment.due_date is not None
+            and payment.due_date < today and not transfer_reported(payment, today))
 
 
 @dataclass(frozen=True)
@@ -48,6 +71,10 @@ class PaymentView:
     invoices: list[Invoice] = field(default_factory=list)
     overdue: bool = False
     order: OrderView | None = None  # what an order's payment bought
+    # Another family's payment, of a booking shared with the person at full access.
+    shared: bool = False
+    # The client said they sent a bank transfer that has not been confirmed yet.
+    reported: bool = False
 
     @property
     def kind(self) -> str:
@@ -137,16 +164,19 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
         .outerjoin(Programme, Programme.id == Booking.programme_id)
         .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
         .outerjoin(Order, Order.id == Payment.order_id)
-        .where(scope.family(Payment, access))
+        .where(scope.visible_payments(access))
         .order_by(Payment.id)
     ).all()
     payments = {}
     for payment, booking_id, programme, member, order_number, order_id in rows:
-        view = PaymentView(payment, booking_id, programme, member, order_number or order_id,
-                           overdue=payment.status == "unpaid" and payment.due_date is not None
-                           and payment.due_date < today)
+        shared = payment.client_id != access.client_id
+        reported = transfer_reported(payment, today)
+        view = PaymentView(payment, booking_id, programme, member,
+                           None if shared else order_number or order_id,
+                           overdue=is_overdue(payment, today),
+                           shared=shared, reported=reported)
         payments[payment.id] = view
-        if payment.order_id in orders:
+        if payment.order_id in orders and not shared:
             orders[payment.order_id].payments.append(view)
             view.order = orders[payment.order_id]
     for invoice in db.exec(select(Invoice).where(scope.family(Invoice, access))

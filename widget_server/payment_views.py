@@ -159,7 +159,8 @@ async def checkout(request: Request) -> Response:
 
 
 async def bank_transfer_sent(request: Request) -> Response:
-    """"I have sent the transfer": the provider hears of it, the page says it is on its way."""
+    """"I have sent the transfer": the payment shows as reported, awaiting the provider's
+    confirmation, and the provider hears of it."""
     v = await visit(request)
     if not v.logged_in:
         return RedirectResponse(request.url_for("login", tenant=v.tenant.slug), status_code=303)
@@ -170,7 +171,7 @@ async def bank_transfer_sent(request: Request) -> Response:
     await in_db(request, lambda db: payments.announce_bank_transfer(db, v.tenant, who,
                                                                     external_id, v.now))
     url = request.url_for("payment", tenant=v.tenant.slug, payment=external_id)
-    return RedirectResponse(str(url) + "#transfer", status_code=303)
+    return RedirectResponse(str(url), status_code=303)
 
 
 async def order_page(request: Request) -> Response:

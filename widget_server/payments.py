@@ -23,7 +23,6 @@ from widget_server.gateways import CheckoutRequest, Notice, Redirect
 from widget_server.models import (
     Attendee,
     Booking,
-    Client,
     GatewayEvent,
     Invoice,
     Order,
@@ -32,6 +31,7 @@ from widget_server.models import (
     PaymentTransaction,
     Programme,
 )
+from widget_server.orders import TRANSFER_REPORT_STANDS, is_overdue, transfer_reported
 from widget_server.tenants import Tenant
 
 log = logging.getLogger("widget_server.payments")
@@ -62,6 +62,9 @@ class PaymentDetail:
     order_number: str | None = None
     invoices: list[Invoice] = field(default_factory=list)
     checkout: PaymentCheckout | None = None  # the latest attempt
+    # False for a payment of a booking shared with the person (a co-parent): they may pay
+    # it, but the family's orders and documents stay the family's.
+    owned: bool = True
 
     @property
     def payable(self) -> bool:
@@ -69,8 +72,12 @@ class PaymentDetail:
 
     @property
     def overdue(self) -> bool:
-        due = self.payment.due_date
-        return self.payment.status == "unpaid" and due is not None and due < self.today
+        return is_overdue(self.payment, self.today)
+
+    @property
+    def transfer_reported(self) -> bool:
+        """The client said they sent a bank transfer that has not been confirmed yet."""
+        return transfer_reported(self.payment, self.today)
 
     @property
     def what_for(self) -> str:
@@ -86,16 +93,11 @@ class PaymentDetail:
         return (self.payment.status in TO_PAY and c is not None and c.gateway != BANK_TRANSFER
                 and c.status in ("new", "open", "processing") and _aware(c.expires_at) > now)
 
-    @property
-    def transfer_announced(self) -> bool:
-        """The client said they sent a bank transfer that has not arrived yet."""
-        c = self.checkout
-        return (self.payment.status in TO_PAY and c is not None and c.gateway == BANK_TRANSFER
-                and c.status == "open")
 
 
 def load_payment(db: Session, who: Access, external_id: str, today: date) -> PaymentDetail:
-    """A payment of the person's family, by its provider id; NotFound for anyone else's."""
+    """A payment of the person's family, or of a booking shared with them at full access, by
+    its provider id; NotFound for anyone else's."""
     row = db.exec(
         select(Payment, Booking.external_id, Programme.name, Attendee.name, Order.external_id,
                Order.number)
@@ -103,13 +105,16 @@ def load_payment(db: Session, who: Access, external_id: str, today: date) -> Pay
         .outerjoin(Programme, Programme.id == Booking.programme_id)
         .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
         .outerjoin(Order, Order.id == Payment.order_id)
-        .where(scope.family(Payment, who), Payment.external_id == external_id)
+        .where(scope.visible_payments(who), Payment.external_id == external_id)
     ).first()
     if row is None:
         raise NotFound("There is no such payment in your profile.")
     payment, booking_id, programme, member, order_id, order_number = row
+    owned = payment.client_id == who.client_id
+    if not owned:
+        order_id = order_number = None
     detail = PaymentDetail(payment, today, booking_id, programme, member, order_id,
-                           order_number or order_id)
+                           order_number or order_id, owned=owned)
     detail.invoices = list(db.exec(
         select(Invoice).where(scope.family(Invoice, who), Invoice.payment_id == payment.id)
         .order_by(Invoice.issue_date, Invoice.id)).all())
@@ -155,12 +160,12 @@ def begin_checkout(db: Session, tenant: Tenant, who: Access, external_id: str, g
         expires_at=now + CHECKOUT_LIFETIME)
     db.add(checkout)
     db.flush()
-    email = db.exec(select(Client.email).where(Client.id == payment.client_id)).one()
     success, cancel = urls
     return Started(checkout.id, None, CheckoutRequest(
         reference=checkout.reference, tenant=tenant.slug, payment_id=payment.external_id,
         amount=payment.amount, currency=payment.currency, description=detail.what_for,
-        email=email, locale=locale, success_url=success, cancel_url=cancel,
+        # Whoever pays: the parent, or a co-parent the booking is shared with.
+        email=who.email, locale=locale, success_url=success, cancel_url=cancel,
         expires_at=checkout.expires_at))
 
 
@@ -180,22 +185,25 @@ def checkout_failed(db: Session, tenant: Tenant, checkout_id: int) -> None:
 
 
 def announce_bank_transfer(db: Session, tenant: Tenant, who: Access, external_id: str,
-                           now: datetime) -> None:
-    """The client says they sent the money by bank transfer; the provider hears of it."""
+                           now: datetime) -> bool:
+    """The client says they sent the money by bank transfer: the payment shows as reported,
+    awaiting the provider's confirmation, and the provider hears of it (once). Returns
+    False when there was nothing to report (already paid, or already reported)."""
     detail = load_payment(db, who, external_id, now.date())
-    if not detail.payable:
-        raise NotPayable("This payment is already paid or on its way.")
-    if detail.transfer_announced:
-        return
+    if not detail.payable or detail.transfer_reported:
+        return False
     payment = detail.payment
+    payment.transfer_reported_at = now
+    db.add(payment)
     checkout = PaymentCheckout(
         tenant=tenant.slug, payment_id=payment.id, gateway=BANK_TRANSFER,
         reference="bt_" + secrets.token_hex(12), amount=payment.amount,
         currency=payment.currency, status="open", created_at=now,
         # Transfers take days; after a fortnight the page stops saying it is on its way.
-        expires_at=now + timedelta(days=14))
+        expires_at=now + TRANSFER_REPORT_STANDS)
     db.add(checkout)
     _started(db, tenant, checkout, BANK_TRANSFER)
+    return True
 
 
 def _checkout(db: Session, tenant: Tenant, checkout_id: int) -> PaymentCheckout:

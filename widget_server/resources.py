@@ -49,6 +49,16 @@ class ClientIn(Input):
                                  pattern=r"^[a-zA-Z]{2,3}([_-][A-Za-z0-9]+)?$")] | None = None
     notify_email: StrictBool = True
     notify_whatsapp: StrictBool = False
+    address: Annotated[str, Field(max_length=400, description=(
+        "Billing address, printed on the client's invoices"))] | None = None
+    company_name: Annotated[str, Field(max_length=200, description=(
+        "The company the client's invoices are made out to, if any"))] | None = None
+    company_number: Annotated[str, Field(max_length=32, description=(
+        "The buyer's company registration number (in Slovakia the IČO)"))] | None = None
+    tax_id: Annotated[str, Field(max_length=32, description=(
+        "The buyer's tax id where it differs from the VAT id (in Slovakia the DIČ)"))] | None = None
+    vat_id: Annotated[str, Field(max_length=32, description=(
+        "The buyer's VAT identification number (in Slovakia the IČ DPH)"))] | None = None
 
     @field_validator("email")
     @classmethod
@@ -153,6 +163,8 @@ class InvoiceIn(Input):
     order_id: ExternalId | None = None
     number: Annotated[str, Field(min_length=1, max_length=64)]
     issue_date: date
+    supply_date: date | None = Field(default=None, description=(
+        "When the goods or services were supplied, if not on the issue date"))
     amount: Money | None = None
     currency: Currency | None = None
     pdf_base64: Annotated[str, Field(max_length=10_000_000)] | None = None
