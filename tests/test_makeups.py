@@ -4,6 +4,7 @@ credits earned, spent and given back, with the provider told every time."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -91,6 +92,41 @@ def test_only_sessions_that_really_have_a_place_for_this_child_are_offered(schoo
     assert ids_of(find(s)) == ["free", "excused-frees", "jazz", "no-limit", "last-week-again"]
     free = find(s).options
     assert [o.free for o in free] == [1, 1, 9, None, 9]
+
+
+@pytest.mark.parametrize("age, offered", [(5, ["ballet-next"]), (7, ["ballet-next", "jazz"]),
+                                         (8, ["ballet-next", "jazz"]), (12, ["ballet-next"])])
+def test_make_ups_in_other_programmes_respect_their_ages(school, age, offered):
+    """Jazz is for 7-11: a younger or older child is not offered it (their own programme,
+    where the credit was earned, always)."""
+    s = school
+    born = (NOW - timedelta(days=365 * age + age // 4 + 30)).date().isoformat()
+    with s.batch():
+        s.put("attendees", "ema-child", client_id="ema-parent", name="Kid Ema", birth_date=born)
+        s.programme("jazz", makeup_policy="programme_group", makeup_group="dance",
+                    min_age=7, max_age=11)
+        s.session("ballet-next", "ballet", 2 * DAY, capacity=9)
+        s.session("jazz", "jazz", 3 * DAY, capacity=9)
+    assert ids_of(find(s)) == offered
+    if "jazz" not in offered:
+        with pytest.raises(Refused):
+            book(s, "ema@example.com", "mk-1", "jazz")
+
+
+def test_the_credit_that_runs_out_first_is_spent_first(school):
+    """Booking with the longer credit spends the one that would expire sooner, so the
+    family keeps the longer one."""
+    s = school
+    with s.batch():
+        s.session("earlier", "ballet", -3 * DAY, capacity=8)
+        s.attend("a-earlier", "b-ema", "earlier", "excused")
+        s.credit("mk-soon", "ema-parent", "ema-child", "a-earlier", expires=5 * DAY)
+        s.session("next", "ballet", 2 * DAY, capacity=9)
+    book(s, "ema@example.com", "mk-1", "next")
+    soon = s.one(MakeupCredit, MakeupCredit.external_id == "mk-soon")
+    later = s.one(MakeupCredit, MakeupCredit.external_id == "mk-1")
+    assert soon.used_attendance_id is not None and later.used_attendance_id is None
+    assert s.events("makeup.booked")[0]["data"]["makeup_credit_id"] == "mk-soon"
 
 
 def test_a_place_held_for_the_waiting_list_counts_as_taken(school):
@@ -254,7 +290,8 @@ def test_the_loser_of_the_race_sees_a_clear_message_and_fresh_options(app, clien
     assert ann_confirm.status_code == 200 and lost.status_code == 409
     assert "someone has just taken the last place" in lost.text
     assert "Here are the sessions that still have room." in lost.text
-    assert "/sessions/later" in lost.text and "/sessions/one-place" not in lost.text
+    offered = re.findall(r'href="[^"]*/sessions/([^"/?]+)"', lost.text)
+    assert "later" in offered and "one-place" not in offered
 
 
 def test_cancelling_a_make_up_gives_the_credit_back(school):
@@ -275,9 +312,20 @@ def test_cancelling_a_make_up_gives_the_credit_back(school):
     assert event["data"]["makeup_credit_id"] == "mk-1"
     assert event["data"]["attendance_id"] == place.external_id
     assert s.events("session.cancelled") == []
-    # Booked again in the same session, the same place comes back (one row per session).
-    again = book(s, "ema@example.com", "mk-1", "jazz")
-    assert again.attendance.external_id == place.external_id
+    # The session just cancelled is never offered back, not even to the credit it gave back.
+    assert "jazz" not in ids_of(find(s))
+    with pytest.raises(Refused):
+        book(s, "ema@example.com", "mk-1", "jazz")
+    # Booked in another session, the credit is spent again; cancelled again, it comes back
+    # with the expiry it always had (cancelling cannot stretch a make-up's validity).
+    s.session("jazz-2", "jazz", 4 * DAY, capacity=4)
+    expiry = credit.expires_at
+    again = book(s, "ema@example.com", "mk-1", "jazz-2")
+    s.run(lambda db: self_service.cancel(db, s.tenant, who, again.booking.external_id,
+                                         "jazz-2", NOW))
+    [credit] = s.rows(MakeupCredit, MakeupCredit.attendee_id == credit.attendee_id)
+    assert credit.external_id == "mk-1" and credit.used_attendance_id is None
+    assert credit.expires_at == expiry
 
 
 def test_missed_sessions_earn_credits_when_the_school_says_so_once_each(app):

@@ -231,11 +231,58 @@ def test_every_action_is_written_with_its_webhook_in_one_transaction(school, ema
 
 def test_the_sessions_tab_lists_the_childs_make_ups_to_book(school, ema):
     school.credit("mk-x", "ema-parent", "ema-child", None, expires=12 * DAY)
+    school.session("ballet-extra", "ballet", 9 * DAY, capacity=4)  # somewhere to book it
     page = ema.open("bookings/b-ema/sessions")
     panel = re.search(r'id="makeups-title".*?</section>', page.text, re.S).group(0)
     assert "1 make-up to book" in text_of(panel)
     assert "Use within 12 days" in text_of(panel)
     assert "/makeups/mk-x" in panel
+
+
+def test_a_make_up_with_no_session_to_book_is_neither_counted_nor_offered(school, ema):
+    """Kid is in every ballet session before the credit runs out: "Book a make-up" would
+    lead nowhere, so no page offers it or counts it."""
+    school.credit("mk-x", "ema-parent", "ema-child", None, expires=12 * DAY)
+    sessions = ema.open("bookings/b-ema/sessions").text
+    assert 'id="makeups-title"' not in sessions and "/makeups/mk-x" not in sessions
+    assert "No make-ups to book" in text_of(ema.open("bookings/b-ema").text)
+    assert "Book a make-up" not in text_of(ema.open("").text)
+    hub = text_of(ema.open("makeups").text)
+    assert "No free session now" in hub and "No session to book right now" in hub
+    assert "Book it" not in text_of(ema.open("benefits").text)
+
+    school.session("ballet-extra", "ballet", 9 * DAY, capacity=4)
+    assert "/makeups/mk-x" in ema.open("bookings/b-ema/sessions").text
+    assert "1 make-up available" in text_of(ema.open("bookings/b-ema").text)
+    assert "1 make-up available" in text_of(ema.open("").text)
+    assert "No free session now" not in text_of(ema.open("makeups").text)
+    assert "Book it" in text_of(ema.open("benefits").text)
+
+
+def test_reschedule_is_offered_only_where_there_is_somewhere_to_move(school, ema):
+    """Kid is in every ballet session: the move page would say "no other session", so the
+    list offers no "Reschedule"; a session with a free place brings it back."""
+    def reschedule_links() -> list[str]:
+        return links(ema.open("bookings/b-ema/sessions").text, "/move")
+
+    assert reschedule_links() == []
+    assert links(ema.open("bookings/b-ema/sessions").text, "/cancel")  # cancelling still is
+    school.session("ballet-full", "ballet", 9 * DAY, capacity=0)
+    assert reschedule_links() == []  # full is nowhere
+    school.session("ballet-extra", "ballet", 10 * DAY, capacity=3)
+    found = reschedule_links()
+    assert len(found) == 4 and all(ema.client.get(h).status_code == 200 for h in found)
+    assert "Move here" in text_of(ema.client.get(found[0]).text)
+
+
+def test_a_session_the_family_cancelled_says_so(school, ema):
+    school.attend("a-1", "b-ema", "ballet-1", "excused")  # excused by the school
+    assert ema.post("bookings/b-ema/sessions/ballet-0/cancel", {}).status_code == 303
+    page = ema.open("bookings/b-ema/sessions").text
+    mine = text_of(re.search(r'id="session-ballet-0">.*?</li>', page, re.S).group(0))
+    theirs = text_of(re.search(r'id="session-ballet-1">.*?</li>', page, re.S).group(0))
+    assert "You cancelled" in mine and "Excused" not in mine
+    assert "Excused" in theirs and "You cancelled" not in theirs
 
 
 def test_a_makeup_credit_page_says_why_nothing_is_offered_and_counts_down(school, ema):

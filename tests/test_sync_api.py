@@ -114,6 +114,16 @@ def test_money_refuses_floats(api):
     assert response.json()["errors"][0]["field"] == "price"
 
 
+def test_a_programme_has_an_age_range_in_order(api):
+    made = api.put("programmes", "p1", {"name": "Dolphins", "min_age": 5, "max_age": 7})
+    assert made.status_code == 201
+    read = api.get("programmes", "p1").json()
+    assert (read["min_age"], read["max_age"]) == (5, 7)
+    response = api.put("programmes", "p1", {"name": "Dolphins", "min_age": 9, "max_age": 6})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "max_age"
+
+
 def test_body_id_must_match_url(api):
     response = api.put("clients", "c1", {"id": "c2", "email": "a@example.com", "name": "A"})
     assert response.status_code == 422

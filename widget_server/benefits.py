@@ -8,7 +8,7 @@ access); discounts, passes and credit are the family's money and stay with the f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func
@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from widget_server import access as scope
+from widget_server import makeups
 from widget_server.access import Access
 from widget_server.bookings import ACTIVE
 from widget_server.formatting import local_today
@@ -32,6 +33,7 @@ from widget_server.models import (
     Programme,
 )
 from widget_server.models import Session as ClassSession
+from widget_server.tenants import Tenant
 
 
 @dataclass(frozen=True)
@@ -104,10 +106,17 @@ class Benefits:
         return [m for m in self.makeups if m.state == state]
 
 
-def load_benefits(db: Session, access: Access, now: datetime, tz: str) -> Benefits:
+def load_benefits(db: Session, access: Access, now: datetime, tz: str,
+                  tenant: Tenant | None = None) -> Benefits:
+    """Everything on the benefits page; with the tenant, a make-up is bookable only when it
+    has a session to book now (its rules are the tenant's)."""
     today = local_today(now, tz)
-    return Benefits(_makeups(db, access, now), _discounts(db, access, today),
-                    _passes(db, access, today), _credit(db, access))
+    found = _makeups(db, access, now)
+    if tenant is not None:
+        ready = makeups.with_options(db, tenant, [m.credit for m in found if m.bookable], now)
+        found = [replace(m, bookable=m.bookable and m.credit.id in ready) for m in found]
+    return Benefits(found, _discounts(db, access, today), _passes(db, access, today),
+                    _credit(db, access))
 
 
 def _credit(db: Session, access: Access) -> list[CreditLine]:

@@ -9,13 +9,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import false, func, or_, true
+from sqlalchemy import false, func, true
 from sqlmodel import Session, select
 
 from widget_server import access as scope
 from widget_server.access import Access, BookingView
 from widget_server.errors import NotFound
-from widget_server.models import Attendance, Booking, MakeupCredit, Payment
+from widget_server.models import Attendance, AttendanceOrigin, Booking, Payment
 from widget_server.models import Session as ClassSession
 from widget_server.orders import transfer_reported
 
@@ -33,6 +33,12 @@ class SessionRow:
     session: ClassSession
     status: str  # scheduled, attended, excused, missed, cancelled, unrecorded
     makeup: bool
+    by_family: bool = False  # excused because the family cancelled it here
+
+    @property
+    def label(self) -> str:
+        """The status in the family's words: a place they cancelled is "you cancelled"."""
+        return "you_cancelled" if self.status == "excused" and self.by_family else self.status
 
     @property
     def starts_at(self) -> datetime:
@@ -59,20 +65,23 @@ def display_status(recorded: str, session: ClassSession, now: datetime) -> str:
     return recorded
 
 
-def _row(attendance: Attendance, session: ClassSession, now: datetime) -> SessionRow:
+def _row(attendance: Attendance, session: ClassSession, now: datetime,
+         cancelled_at: datetime | None = None) -> SessionRow:
     return SessionRow(attendance.external_id, attendance.booking_id, session,
-                      display_status(attendance.status, session, now), attendance.makeup)
+                      display_status(attendance.status, session, now), attendance.makeup,
+                      cancelled_at is not None)
 
 
 def rows_of_booking(db: Session, booking: Booking, now: datetime) -> list[SessionRow]:
     """Every session of one booking, in time order (one query)."""
     found = db.exec(
-        select(Attendance, ClassSession)
+        select(Attendance, ClassSession, AttendanceOrigin.cancelled_at)
         .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
         .where(Attendance.tenant == booking.tenant, Attendance.booking_id == booking.id)
         .order_by(ClassSession.starts_at, ClassSession.id)
     ).all()
-    return [_row(a, s, now) for a, s in found]
+    return [_row(a, s, now, cancelled) for a, s, cancelled in found]
 
 
 def next_sessions(db: Session, tenant: str, booking_ids, now: datetime) -> dict[int, SessionRow]:
@@ -94,12 +103,6 @@ def next_sessions(db: Session, tenant: str, booking_ids, now: datetime) -> dict[
         .where(ranked.c.rank == 1)
     ).all()
     return {a.booking_id: _row(a, s, now) for a, s in found}
-
-
-def available_makeups(access: Access, now: datetime):
-    """The condition for make-up credits that can still be used."""
-    return (scope.family(MakeupCredit, access), MakeupCredit.used_attendance_id.is_(None),
-            or_(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at > now))
 
 
 @dataclass
@@ -132,13 +135,7 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
                               Payment.booking_id == view.booking.id, acts)
         .order_by(Payment.due_date, Payment.id)
     ).all()
-    makeups = db.exec(
-        select(func.count()).select_from(MakeupCredit)
-        .where(scope.actionable_makeups(access), MakeupCredit.used_attendance_id.is_(None),
-               or_(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at > now),
-               MakeupCredit.client_id == view.booking.client_id,
-               MakeupCredit.attendee_id == view.attendee.id, acts)
-    ).one()
+    makeups = 0  # those with a session to book: counted by `self_service.dashboard`
     reported = {p.id for p in payments if transfer_reported(p, now.date())}
     return Dashboard(view, upcoming[0] if upcoming else None, Counter(r.status for r in rows),
                      len(rows), list(payments), makeups, reported)

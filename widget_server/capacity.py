@@ -27,7 +27,7 @@ from sqlalchemy import false, func, update
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
-from widget_server.models import Attendance, Booking, MakeupWaitlist
+from widget_server.models import Attendance, AttendanceOrigin, Booking, MakeupWaitlist
 from widget_server.models import Session as ClassSession
 
 # Attendance that holds a place. "missed" still took it: nobody else could have come.
@@ -115,6 +115,9 @@ def take_place(db: Session, booking: Booking, session: ClassSession, now: dateti
         place = Attendance(tenant=booking.tenant, external_id=new_id("att"),
                            booking_id=booking.id, session_id=session.id, created_at=now)
         db.add(place)
+    else:  # taken again: the family's earlier cancellation no longer describes it
+        db.exec(update(AttendanceOrigin).where(AttendanceOrigin.attendance_id == place.id)
+                .values(cancelled_at=None).execution_options(synchronize_session=False))
     place.status, place.makeup, place.updated_at = "expected", makeup, now
     db.flush()
     return place

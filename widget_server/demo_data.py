@@ -76,6 +76,9 @@ class Profile:
     later_item: tuple[str, int]
     text: dict[str, str] = field(default_factory=dict)
     whatsapp: bool = False  # clients with a phone number get WhatsApp reminders
+    # A second weekly group (weekday, local start) of the beginners' and the second child's
+    # programmes, with free places: somewhere to reschedule to and to book make-ups in.
+    second_groups: tuple[tuple[int, str], tuple[int, str]] = ((6, "09:30"), (6, "10:30"))
 
 
 def _prog(key: str, slot: tuple[int, str, int], capacity: int, location: str,
@@ -96,13 +99,15 @@ SPLASH = Profile(
               description="Water confidence, floating and first strokes for children aged "
               "5-7 who are new to swimming. Two teachers, at most eight children.",
               instructor="Hannah Brooks", schedule="Saturdays 09:00-09:45", price=9600,
+              min_age=5, max_age=7,
               addons=[{"id": "addon-towel", "name": "Towel hire", "price": 150},
                       {"id": "addon-photos", "name": "Progress photo pack", "price": 900}]),
         _prog("improvers", (5, "10:00", 45), 10, "Main pool, lanes 1-3", **_SPLASH_VENUE,
               **_SPLASH_MAKEUPS, name="Improvers (Stage 3)",
               description="Front crawl, backstroke and breathing technique for confident "
               "swimmers aged 8-10, working towards the 25 m badge.",
-              instructor="Tom Reeves", schedule="Saturdays 10:00-10:45", price=10800),
+              instructor="Tom Reeves", schedule="Saturdays 10:00-10:45", price=10800,
+              min_age=8, max_age=10),
         _prog("water-safety", (2, "18:00", 30), 25, "Online (video call)",
               "https://meet.example.com/splash-water-safety", **_SPLASH_MAKEUPS,
               name="Water Safety Online", online=True, venue="Online",
@@ -156,6 +161,7 @@ PIRUETKA = Profile(
               description="Prvé baletné krôčiky hravou formou: držanie tela, rytmus, "
               "koordinácia a radosť z pohybu. Najviac osem detí v skupine.",
               instructor="Mgr. Katarína Novotná", schedule="Soboty 09:00 – 09:45", price=9000,
+              min_age=5, max_age=7,
               addons=[{"id": "addon-kostym", "name": "Kostým na vianočné vystúpenie",
                        "price": 2500}]),
         _prog("klasicky-balet", (2, "16:30", 60), 12, "Sála A", **_PIRUETKA_VENUE, **_BALET,
@@ -163,7 +169,7 @@ PIRUETKA = Profile(
               description="Základy klasickej baletnej techniky pri tyči aj na voľnom "
               "priestore, príprava na vystúpenia.",
               instructor="Mgr. art. Zuzana Hrušková", schedule="Stredy 16:30 – 17:30",
-              price=12000),
+              price=12000, min_age=8, max_age=11),
         _prog("strecing-online", (3, "17:30", 30), 20, "Online (videohovor)",
               "https://meet.example.com/piruetka-strecing", name="Detský strečing online",
               online=True, venue="Online", makeup_policy="programme_group",
@@ -193,6 +199,7 @@ PIRUETKA = Profile(
     ),
     goods=(("Baletky (textilné)", 1, 1490), ("Baletný dres s krátkym rukávom", 1, 2290)),
     pass_item=("Permanentka na 10 vstupov – Moderný tanec", 6000),
+    second_groups=((1, "16:30"), (0, "16:30")),
     later_item=("Vak na baletné potreby", 1590),
     text={
         "instalment": "{n}. splátka", "order": "Objednávka {number}", "promo": "PIRUETKA10",
@@ -359,6 +366,8 @@ def demo_items(tenant_slug: str, today: date) -> list[Item]:
         d.add("programmes", f"prog-{prog.key}", currency=cur, **prog.body)
     _sessions(d, beginners, WEEKS, cancelled=(-4,))
     _sessions(d, beginners, [CATCH_UP_WEEK], slot=p.catch_up, capacity=4)
+    _sessions(d, beginners, range(0, 8), slot=p.second_groups[0], capacity=6)
+    _sessions(d, second, range(0, 8), slot=p.second_groups[1], capacity=8)
     _sessions(d, second, list(EARLIER_TERM) + list(WEEKS), cancelled=(3,))
     _sessions(d, online, WEEKS)
     _sessions(d, dropin, WEEKS)

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from widget_server import access as scope
 from widget_server.access import Access, BookingView
-from widget_server.bookings import ACTIVE, SessionRow, available_makeups, next_sessions
+from widget_server.bookings import ACTIVE, SessionRow, next_sessions
 from widget_server.errors import NotFound
 from widget_server.formatting import local_today
 from widget_server.models import (
@@ -23,7 +23,6 @@ from widget_server.models import (
     Booking,
     CreditEntry,
     Discount,
-    MakeupCredit,
     Order,
     Payment,
     Programme,
@@ -121,12 +120,8 @@ def load_home(db: Session, access: Access, web_session: WebSession, requested: s
     home = Home(members, selected)
     home.active, home.past = _bookings(db, access, selected, now)
     home.due = _due(db, access, local_today(now, tz))
-    home.makeups_available = db.exec(
-        select(func.count()).select_from(MakeupCredit).join(
-            Attendee, Attendee.id == MakeupCredit.attendee_id)
-        .where(*available_makeups(access, now),
-               Attendee.external_id == (selected.external_id if selected else ""))
-    ).one()
+    # makeups_available: filled in by the caller (`makeups.ready_for_member`), which knows
+    # the tenant's rules for which make-ups have a session to book.
     home.unpaid_orders = db.exec(
         select(func.count()).select_from(Order)
         .where(scope.family(Order, access), Order.status == "unpaid")).one()

@@ -1,6 +1,7 @@
 """The "Book a make-up" screen: every make-up the family can still book, where each one stands
-(a place held from the waiting list, waiting, or ready to choose a session), and the entry
-passes that book sessions. Three queries, however big the family.
+(a place held from the waiting list, waiting, ready to choose a session, or with no session to
+book right now), and the entry passes that book sessions. A fixed handful of queries, however
+big the family.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from widget_server import access as scope
-from widget_server import passes, waitlist
+from widget_server import makeups, passes, waitlist
 from widget_server.access import Access
 from widget_server.formatting import local_today
 from widget_server.models import (
@@ -35,6 +36,11 @@ class CreditCard:
     earned_on: datetime | None
     entry: MakeupWaitlist | None
     offered: ClassSession | None  # the place held for it, if any
+    bookable: bool = True  # it has a session to book now
+
+    @property
+    def waiting(self) -> bool:
+        return self.offered is None and waitlist.waiting(self.entry)
 
 
 @dataclass(frozen=True)
@@ -74,10 +80,13 @@ def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
     )
     if member is not None:
         query = query.where(Attendee.external_id == member)
+    rows = db.exec(query).all()
+    bookable = makeups.with_options(db, tenant, [row[0] for row in rows], now)
     credits = []
-    for credit, attendee, programme, earned_on, entry, session in db.exec(query).all():
+    for credit, attendee, programme, earned_on, entry, session in rows:
         held = session if waitlist.holding(entry, now) else None
-        credits.append(CreditCard(credit, attendee, programme, earned_on, entry, held))
+        credits.append(CreditCard(credit, attendee, programme, earned_on, entry, held,
+                                  credit.id in bookable))
     today = local_today(now, tenant.config.timezone)
     cards = []
     for entry_pass, programme in db.exec(

@@ -14,7 +14,8 @@ looks for missed places without one every round (`issue_for_missed`), so a provi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import exists, false, update
 from sqlalchemy.orm import aliased
@@ -25,6 +26,7 @@ from widget_server import capacity, options, rules, session_mail, waitlist, webh
 from widget_server.access import Access
 from widget_server.bookings import ACTIVE
 from widget_server.errors import NotFound
+from widget_server.formatting import local_today
 from widget_server.models import (
     Attendance,
     Attendee,
@@ -102,35 +104,149 @@ def source_of(db: Session, credit: MakeupCredit) -> Source:
     return Source(*row) if row else Source(None, None, None, None)
 
 
-def eligible_programmes(db: Session, tenant: Tenant, credit: MakeupCredit,
-                        source: Source) -> list[Programme]:
-    """Where the credit may be spent: its programme, or its programme's make-up group. A
-    provider's credit that names no source is good in the member's booked programmes."""
+@dataclass(frozen=True)
+class Pool:
+    """What deciding where credits may go needs, read once for any number of credits: the
+    programmes of the credits' make-up groups, the programmes each member is booked in
+    (for credits that name no source), and the members' birth dates."""
+
+    programmes: list[Programme]
+    booked: dict[int, set[int]]  # attendee id -> programme ids of running bookings
+    born: dict[int, date | None]  # attendee id -> birth date
+
+
+def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
+             sources: dict[int, Source]) -> Pool:
+    """At most three queries, however many credits."""
+    groups = {s.programme.makeup_group for s in sources.values()
+              if s.programme is not None and s.programme.makeup_group}
+    members = {c.attendee_id for c in credits}
+    unsourced = {c.attendee_id for c in credits if sources[c.id].programme is None}
+    booked: dict[int, set[int]] = {}
+    if unsourced:
+        for attendee_id, programme_id in db.exec(select(Booking.attendee_id,
+                                                        Booking.programme_id).where(
+                Booking.tenant == tenant.slug, Booking.attendee_id.in_(unsourced),
+                Booking.status.in_(ACTIVE))).all():
+            booked.setdefault(attendee_id, set()).add(programme_id)
+    wanted = {p for ids in booked.values() for p in ids}
+    programmes = list(db.exec(select(Programme).where(
+        Programme.tenant == tenant.slug,
+        Programme.makeup_group.in_(groups) | Programme.id.in_(wanted))).all()
+    ) if groups or wanted else []
+    born = dict(db.exec(select(Attendee.id, Attendee.birth_date)
+                        .where(Attendee.id.in_(members))).all()) if groups else {}
+    return Pool(programmes, booked, born)
+
+
+def eligible_programmes(tenant: Tenant, credit: MakeupCredit, source: Source, pool: Pool,
+                        today: date) -> list[Programme]:
+    """Where the credit may be spent: its programme, or also the other programmes of its
+    make-up group that take make-ups and whose ages fit the child today. A provider's credit
+    that names no source is good in the member's booked programmes."""
     if source.programme is None:
-        booked = select(Booking.programme_id).where(
-            Booking.tenant == credit.tenant, Booking.attendee_id == credit.attendee_id,
-            Booking.status.in_(ACTIVE))
-        found = db.exec(select(Programme).where(Programme.id.in_(booked))).all()
-        return [p for p in found if rules.makeup_policy(tenant, p) != "none"]
+        booked = pool.booked.get(credit.attendee_id, set())
+        return [p for p in pool.programmes
+                if p.id in booked and rules.makeup_policy(tenant, p) != "none"]
     policy = rules.makeup_policy(tenant, source.programme)
     if policy == "none":
         return []
     group = source.programme.makeup_group
     if policy == "same_programme" or not group:
         return [source.programme]
-    found = db.exec(select(Programme).where(Programme.tenant == credit.tenant,
-                                            Programme.makeup_group == group)).all()
-    return [p for p in found if p.id == source.programme.id
-            or rules.makeup_policy(tenant, p) != "none"]
+    born = pool.born.get(credit.attendee_id)
+    others = [p for p in pool.programmes if p.makeup_group == group
+              and p.id != source.programme.id and rules.makeup_policy(tenant, p) != "none"
+              and rules.age_fits(p, born, today)]
+    return [source.programme, *others]
+
+
+def _search(tenant: Tenant, credit: MakeupCredit, source: Source, pool: Pool,
+            now: datetime) -> options.Search:
+    programmes = eligible_programmes(tenant, credit, source, pool,
+                                     local_today(now, tenant.config.timezone))
+    return options.Search(
+        tenant=tenant.slug, attendee_id=credit.attendee_id, now=now, until=credit.expires_at,
+        cutoffs={p.id: rules.cutoff_hours(tenant, p) for p in programmes},
+        exclude=(source.session.id,) if source.session else (), skip_excused=True)
 
 
 def search_for(db: Session, tenant: Tenant, credit: MakeupCredit, source: Source,
                now: datetime) -> options.Search:
-    programmes = eligible_programmes(db, tenant, credit, source)
-    return options.Search(
-        tenant=tenant.slug, attendee_id=credit.attendee_id, now=now, until=credit.expires_at,
-        cutoffs={p.id: rules.cutoff_hours(tenant, p) for p in programmes},
-        exclude=(source.session.id,) if source.session else ())
+    """Where one credit may be booked now."""
+    pool = pool_for(db, tenant, [credit], {credit.id: source})
+    return _search(tenant, credit, source, pool, now)
+
+
+def sources_of(db: Session, credits: list[MakeupCredit]) -> dict[int, Source]:
+    """Each credit's source (one query)."""
+    ids = {c.source_attendance_id for c in credits if c.source_attendance_id is not None}
+    rows = db.exec(
+        select(Attendance, ClassSession, Programme, Booking)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .join(Programme, Programme.id == ClassSession.programme_id)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .where(Attendance.id.in_(ids))).all() if ids else []
+    by_place = {row[0].id: Source(*row) for row in rows}
+    nothing = Source(None, None, None, None)
+    return {c.id: by_place.get(c.source_attendance_id, nothing) for c in credits}
+
+
+def searches_for(db: Session, tenant: Tenant, credits: list[MakeupCredit], now: datetime,
+                 sources: dict[int, Source] | None = None) -> list[options.Search]:
+    """Where each credit may be booked now, in a fixed handful of queries however many."""
+    if not credits:
+        return []
+    sources = sources if sources is not None else sources_of(db, credits)
+    pool = pool_for(db, tenant, credits, sources)
+    return [_search(tenant, c, sources[c.id], pool, now) for c in credits]
+
+
+def with_options(db: Session, tenant: Tenant, credits: list[MakeupCredit],
+                 now: datetime) -> set[int]:
+    """The ids of the credits that have at least one session to book now: a page offers
+    "Book a make-up" only where it leads to a session."""
+    found = options.have_options(db, searches_for(db, tenant, credits, now))
+    return {c.id for c, yes in zip(credits, found, strict=True) if yes}
+
+
+def spendable(db: Session, access: Access, now: datetime,
+              *where: Any) -> tuple[list[MakeupCredit], dict[int, Source]]:
+    """The unused, unexpired credits the person may spend (narrowed by `where`), soonest to
+    run out first, with their sources (one query)."""
+    place, session, programme, booking = (aliased(Attendance), aliased(ClassSession),
+                                          aliased(Programme), aliased(Booking))
+    rows = db.exec(
+        select(MakeupCredit, place, session, programme, booking)
+        .outerjoin(place, place.id == MakeupCredit.source_attendance_id)
+        .outerjoin(session, session.id == place.session_id)
+        .outerjoin(programme, programme.id == session.programme_id)
+        .outerjoin(booking, booking.id == place.booking_id)
+        .where(scope.actionable_makeups(access), MakeupCredit.used_attendance_id.is_(None),
+               (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now), *where)
+        .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id)
+    ).all()
+    return ([row[0] for row in rows],
+            {row[0].id: Source(*row[1:]) if row[3] is not None
+             else Source(None, None, None, None) for row in rows})
+
+
+def ready_for_member(db: Session, tenant: Tenant, access: Access, now: datetime,
+                     member_ref: str | None) -> int:
+    """How many make-ups of one family member (by provider id) have a session to book."""
+    if member_ref is None:
+        return 0
+    return len(ready(db, tenant, access, now, MakeupCredit.attendee_id.in_(
+        select(Attendee.id).where(Attendee.tenant == tenant.slug,
+                                  Attendee.external_id == member_ref))))
+
+
+def ready(db: Session, tenant: Tenant, access: Access, now: datetime,
+          *where: Any) -> list[MakeupCredit]:
+    """The spendable credits (narrowed by `where`) that have a session to book now."""
+    credits, sources = spendable(db, access, now, *where)
+    found = options.have_options(db, searches_for(db, tenant, credits, now, sources))
+    return [c for c, yes in zip(credits, found, strict=True) if yes]
 
 
 def load_credit(db: Session, tenant: Tenant, access: Access, external_id: str, now: datetime,
@@ -199,6 +315,8 @@ def book(db: Session, tenant: Tenant, access: Access, credit_ref: str, session_r
         reason = None if capacity.room_for_one(db, target, now, except_entry=entry.id) else "full"
     if reason is not None:
         raise Refused(reason)
+    if not held:
+        credit, source = _soonest_for(db, tenant, credit, source, target, now)
     programme = db.get(Programme, target.programme_id)
     booking = _booking_for(db, credit, source, programme)
     place = capacity.take_place(db, booking, target, now, makeup=True)
@@ -215,6 +333,30 @@ def book(db: Session, tenant: Tenant, access: Access, credit_ref: str, session_r
     session_mail.makeup_booked(db, notices, db.get(Client, credit.client_id), attendee, target,
                                programme, booking.external_id)
     return Booked(place, booking, target, programme)
+
+
+def _soonest_for(db: Session, tenant: Tenant, credit: MakeupCredit, source: Source,
+                 target: ClassSession, now: datetime) -> tuple[MakeupCredit, Source]:
+    """The member's credit that runs out first among those that could book `target` (the
+    chosen one if none runs out sooner): a family never loses a credit to expiry because
+    another, longer one was spent first."""
+    sooner = list(db.exec(
+        select(MakeupCredit).where(
+            MakeupCredit.tenant == credit.tenant, MakeupCredit.client_id == credit.client_id,
+            MakeupCredit.attendee_id == credit.attendee_id, MakeupCredit.id != credit.id,
+            MakeupCredit.used_attendance_id.is_(None), MakeupCredit.used_at.is_(None),
+            MakeupCredit.expires_at > now, MakeupCredit.expires_at >= target.starts_at,
+            *([MakeupCredit.expires_at < credit.expires_at] if credit.expires_at else []))
+        .order_by(MakeupCredit.expires_at, MakeupCredit.id)).all())
+    if not sooner:
+        return credit, source
+    sources = sources_of(db, sooner)
+    pool = pool_for(db, tenant, sooner, sources)
+    for other in sooner:
+        search = _search(tenant, other, sources[other.id], pool, now)
+        if target.programme_id in search.cutoffs and target.id not in search.exclude:
+            return other, sources[other.id]
+    return credit, source
 
 
 def _booking_for(db: Session, credit: MakeupCredit, source: Source,

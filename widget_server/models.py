@@ -99,6 +99,9 @@ class Programme(TenantRow, table=True):
     makeup_validity_days: Optional[int] = None
     cancel_cutoff_hours: Optional[int] = None
     addons: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Ages (whole years, both inclusive) the programme is for; None: no limit that way.
+    min_age: Optional[int] = None
+    max_age: Optional[int] = None
 
 
 class Session(TenantRow, table=True):
@@ -533,6 +536,9 @@ class AttendanceOrigin(SQLModel, table=True):
     moved_from_session_id: Optional[int] = optional_link("session")
     entry_pass_id: Optional[int] = optional_link("entry_pass")
     entry_pass_use_id: Optional[int] = optional_link("entry_pass_use")
+    # When the family cancelled the place here (so the list says "You cancelled", not the
+    # provider's "Excused").
+    cancelled_at: Optional[datetime] = None
     created_at: datetime = Field(default_factory=utcnow)
 
 

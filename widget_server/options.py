@@ -2,13 +2,15 @@
 
 A session is an option when it belongs to one of the allowed programmes, is not cancelled, is
 still before its booking cutoff, starts before the credit or pass runs out, is not one the
-member already has a place in, does not overlap another of the member's sessions, and has a
+member already has a place in (nor, for a make-up, one they were excused from: the session just
+cancelled is never offered back), does not overlap another of the member's sessions, and has a
 real free place (see `capacity`). When nothing qualifies, `why_none` says which rule left
 nothing, in that order, so the page can say why instead of showing an empty list; `why_not`
 checks one session by the same rules (the re-check made under the lock when booking).
 
 Options are listed soonest first, a page at a time, never silently cut short: the page knows
-how many there are in all.
+how many there are in all. `have_options` answers "is there at least one?" for many searches
+at once in two queries, so a page can offer only the buttons that lead somewhere.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Search:
     until: datetime | None = None
     exclude: tuple[int, ...] = ()  # session ids never offered (e.g. the one a credit is for)
     ignore_attendance: int | None = None  # the place being moved away from (a reschedule)
+    skip_excused: bool = False  # never offer a session the member was excused from (make-ups)
 
 
 @dataclass(frozen=True)
@@ -80,34 +83,45 @@ class Page:
         return self.first + len(self.options) - 1 if self.options else 0
 
 
-def _busy(db: Session, search: Search) -> tuple[set[int], list[tuple[datetime, datetime]]]:
-    """The member's own places from now on: sessions already booked and times taken."""
+EXCUSED = "excused"
+
+
+def _statuses(search: Search) -> tuple[str, ...]:
+    return capacity.COUNTING + ((EXCUSED,) if search.skip_excused else ())
+
+
+def _busy(db: Session, search: Search
+          ) -> tuple[set[int], list[tuple[datetime, datetime]], set[int]]:
+    """The member's own places from now on: sessions already booked, times taken, and (when
+    the search skips them) sessions the member was excused from."""
     conditions = [Attendance.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
-                  Attendance.status.in_(capacity.COUNTING), ClassSession.cancelled == false(),
+                  Attendance.status.in_(_statuses(search)), ClassSession.cancelled == false(),
                   ClassSession.ends_at > search.now]
     if search.until is not None:
         conditions.append(ClassSession.starts_at <= search.until + timedelta(days=1))
     if search.ignore_attendance is not None:
         conditions.append(Attendance.id != search.ignore_attendance)
     rows = db.exec(
-        select(ClassSession.id, ClassSession.starts_at, ClassSession.ends_at)
+        select(ClassSession.id, ClassSession.starts_at, ClassSession.ends_at, Attendance.status)
         .join(Attendance, Attendance.session_id == ClassSession.id)
         .join(Booking, Booking.id == Attendance.booking_id)
         .where(*conditions)
     ).all()
-    return {r[0] for r in rows}, [(r[1], r[2]) for r in rows]
+    held = [r for r in rows if r[3] != EXCUSED]
+    return ({r[0] for r in held}, [(r[1], r[2]) for r in held],
+            {r[0] for r in rows if r[3] == EXCUSED})
 
 
 def _conditions(db: Session, search: Search) -> dict[str, ColumnElement[bool]]:
     """Each rule as a condition on ClassSession, keyed by the reason it gives when it fails."""
-    booked, times = _busy(db, search)
+    booked, times, excused = _busy(db, search)
     scheduled = [ClassSession.tenant == search.tenant,
                  ClassSession.programme_id.in_(list(search.cutoffs) or [-1]),
                  capacity.open_sessions(), ClassSession.starts_at > search.now]
     if search.until is not None:
         scheduled.append(ClassSession.starts_at <= search.until)
-    if search.exclude:
-        scheduled.append(ClassSession.id.not_in(search.exclude))
+    if search.exclude or excused:
+        scheduled.append(ClassSession.id.not_in({*search.exclude, *excused}))
     by_hours: dict[int, list[int]] = {}
     for programme, hours in search.cutoffs.items():
         by_hours.setdefault(hours, []).append(programme)
@@ -197,18 +211,73 @@ def why_not(db: Session, search: Search, session: ClassSession) -> str | None:
     if session.starts_at <= search.now + timedelta(hours=search.cutoffs[session.programme_id]):
         return "past_cutoff"
     conditions = [Attendance.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
-                  Attendance.status.in_(capacity.COUNTING), ClassSession.cancelled == false(),
+                  Attendance.status.in_(_statuses(search)), ClassSession.cancelled == false(),
                   ClassSession.starts_at < session.ends_at,
                   ClassSession.ends_at > session.starts_at]
     if search.ignore_attendance is not None:
         conditions.append(Attendance.id != search.ignore_attendance)
-    overlapping = set(db.exec(
-        select(ClassSession.id)
+    found = db.exec(
+        select(ClassSession.id, Attendance.status)
         .join(Attendance, Attendance.session_id == ClassSession.id)
         .join(Booking, Booking.id == Attendance.booking_id)
-        .where(*conditions)).all())
+        .where(*conditions)).all()
+    overlapping = {sid for sid, status in found if status != EXCUSED}
+    if session.id not in overlapping and (session.id, EXCUSED) in set(found):
+        return "none_scheduled"
     if session.id in overlapping:
         return "already_booked"
     if overlapping:
         return "clash"
     return None if capacity.room_for_one(db, session, search.now) else "full"
+
+
+def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
+    """Whether each search has at least one option, by the rules of `find`, in two queries
+    however many searches there are (all of one tenant, at one moment): the members' places,
+    and the sessions with a free place; each search's own rules are then checked here."""
+    if not searches:
+        return []
+    tenant, now = searches[0].tenant, searches[0].now
+    programmes = {p for s in searches for p in s.cutoffs}
+    if not programmes:
+        return [False] * len(searches)
+    ends = [s.until for s in searches]
+    latest = None if None in ends else max(e for e in ends if e is not None)
+    places = db.exec(
+        select(Booking.attendee_id, Attendance.id, Attendance.status, ClassSession.id,
+               ClassSession.starts_at, ClassSession.ends_at)
+        .join(Attendance, Attendance.session_id == ClassSession.id)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .where(Attendance.tenant == tenant,
+               Booking.attendee_id.in_({s.attendee_id for s in searches}),
+               Attendance.status.in_((*capacity.COUNTING, EXCUSED)),
+               ClassSession.cancelled == false(), ClassSession.ends_at > now)).all()
+    where = [ClassSession.tenant == tenant, ClassSession.programme_id.in_(programmes),
+             capacity.open_sessions(), ClassSession.starts_at > now, capacity.has_room(now)]
+    if latest is not None:
+        where.append(ClassSession.starts_at <= latest)
+    candidates = db.exec(
+        select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at,
+               ClassSession.ends_at).where(*where)
+        .order_by(ClassSession.starts_at, ClassSession.id)).all()
+    return [_any(search, places, candidates) for search in searches]
+
+
+def _any(search: Search, places: Sequence, candidates: Sequence) -> bool:
+    """The rules of `_conditions` for one search, over rows already read."""
+    mine = [p for p in places
+            if p[0] == search.attendee_id and p[1] != search.ignore_attendance]
+    booked = {p[3] for p in mine if p[2] != EXCUSED}
+    times = [(p[4], p[5]) for p in mine if p[2] != EXCUSED]
+    never = {*search.exclude, *(p[3] for p in mine if p[2] == EXCUSED and search.skip_excused)}
+    for session_id, programme_id, starts, ends in candidates:
+        if search.until is not None and starts > search.until:
+            break  # soonest first: the rest start later still
+        hours = search.cutoffs.get(programme_id)
+        if (hours is None or starts <= search.now + timedelta(hours=hours)
+                or session_id in never or session_id in booked
+                or any(starts < taken_end and ends > taken_start
+                       for taken_start, taken_end in times)):
+            continue
+        return True
+    return False

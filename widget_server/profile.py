@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from widget_server import access as scope
-from widget_server import bookings, calendar_feed, family, self_service
+from widget_server import bookings, calendar_feed, family, makeups, self_service
 from widget_server.access import Access
 from widget_server.account import page_data as account_page_data
 from widget_server.benefits import load_benefits
@@ -60,6 +60,8 @@ async def home(request: Request) -> Response:
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
         data = family.load_home(db, who, v.web_session, requested, v.now,
                                 v.tenant.config.timezone)
+        data.makeups_available = makeups.ready_for_member(
+            db, v.tenant, who, v.now, data.selected.external_id if data.selected else None)
         return {"home": data}
 
     return await _page(request, "widget/home.html", "bookings", load, v=v)
@@ -69,7 +71,7 @@ async def booking(request: Request) -> Response:
     """The programme dashboard of one booking."""
     external_id = request.path_params["booking"]
     return await _page(request, "widget/booking.html", "bookings", lambda db, who, v: {
-        "board": bookings.dashboard(db, who, external_id, v.now)})
+        "board": self_service.dashboard(db, v.tenant, who, external_id, v.now)})
 
 
 async def booking_sessions(request: Request) -> Response:
@@ -85,7 +87,7 @@ async def booking_sessions(request: Request) -> Response:
 
 async def benefits(request: Request) -> Response:
     return await _page(request, "widget/benefits.html", "benefits", lambda db, who, v: {
-        "benefits": load_benefits(db, who, v.now, v.tenant.config.timezone)})
+        "benefits": load_benefits(db, who, v.now, v.tenant.config.timezone, v.tenant)})
 
 
 async def orders(request: Request) -> Response:

@@ -94,6 +94,19 @@ class ProgrammeIn(Input):
     makeup_validity_days: Annotated[StrictInt, Field(ge=1, le=730)] | None = None
     cancel_cutoff_hours: Annotated[StrictInt, Field(ge=0, le=336)] | None = None
     addons: list[Addon] = Field(default_factory=list, max_length=50)
+    min_age: Annotated[StrictInt, Field(ge=0, le=120, description=(
+        "The youngest age (in whole years) the programme is for; make-ups from other "
+        "programmes are offered only to children this old"))] | None = None
+    max_age: Annotated[StrictInt, Field(ge=0, le=120, description=(
+        "The oldest age (in whole years, inclusive) the programme is for"))] | None = None
+
+    @field_validator("max_age")
+    @classmethod
+    def _not_below_min_age(cls, value: int | None, info) -> int | None:
+        youngest = info.data.get("min_age")
+        if value is not None and youngest is not None and value < youngest:
+            raise ValueError("cannot be below min_age")
+        return value
 
 
 class SessionIn(Input):

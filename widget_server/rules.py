@@ -10,7 +10,7 @@ make-ups off (or keep them within one programme) for every programme at once.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from widget_server.errors import AppError
 from widget_server.formatting import local
@@ -73,6 +73,21 @@ def credit_expiry(tenant: Tenant, programme: Programme, session: ClassSession) -
     last = day + timedelta(days=validity_days(tenant, programme))
     end = datetime.combine(last, time(23, 59, 59), tzinfo=tenant.zone)
     return end.astimezone(session.starts_at.tzinfo)
+
+
+def age_on(birth_date: date, day: date) -> int:
+    """Whole years of age on `day`."""
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
+
+
+def age_fits(programme: Programme, birth_date: date | None, day: date) -> bool:
+    """Whether a child of this birth date is within the programme's ages on `day` (both ends
+    inclusive; an unknown birth date or a programme without ages fits)."""
+    if birth_date is None or (programme.min_age is None and programme.max_age is None):
+        return True
+    age = age_on(birth_date, day)
+    return ((programme.min_age is None or age >= programme.min_age)
+            and (programme.max_age is None or age <= programme.max_age))
 
 
 @dataclass(frozen=True)

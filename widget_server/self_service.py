@@ -10,16 +10,16 @@ make-up waiting list by the scheduler, which the page wakes after the change is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import update
 from sqlmodel import Session, select
 
 from widget_server import access as scope
-from widget_server import capacity, makeups, options, passes, rules, webhooks
+from widget_server import bookings, capacity, makeups, options, passes, rules, webhooks
 from widget_server.access import Access, BookingView
-from widget_server.bookings import ACTIVE, Sessions
+from widget_server.bookings import ACTIVE, Dashboard, Sessions
 from widget_server.errors import NotFound
 from widget_server.formatting import local_today
 from widget_server.models import (
@@ -115,6 +115,10 @@ def cancel(db: Session, tenant: Tenant, access: Access, booking_ref: str, sessio
                       .execution_options(synchronize_session=False))
     if excused.rowcount != 1:  # a second tab, or the provider, got there first
         raise Refused("not_cancellable")
+    origin = place.origin or AttendanceOrigin(attendance_id=place.attendance.id,
+                                              tenant=tenant.slug, created_at=now)
+    origin.cancelled_at = now
+    db.add(origin)
     attendance, session, booking = place.attendance, place.session, place.view.booking
     credit, returned = None, None
     if place.kind == "makeup":
@@ -139,13 +143,17 @@ def cancel(db: Session, tenant: Tenant, access: Access, booking_ref: str, sessio
 def move_search(db: Session, tenant: Tenant, place: Place, now: datetime) -> options.Search:
     """Where a place may move: another session of the booking's programme, and not one the
     booking already has a row in (a cancelled place there stays as it is)."""
-    programme = place.view.programme
     own = db.exec(select(Attendance.session_id).where(
         Attendance.booking_id == place.view.booking.id)).all()
-    return options.Search(tenant=tenant.slug, attendee_id=place.view.attendee.id, now=now,
+    return _move_search(tenant, place.view, {place.session.id, *own}, place.attendance.id, now)
+
+
+def _move_search(tenant: Tenant, view: BookingView, own: set[int], attendance_id: int,
+                 now: datetime) -> options.Search:
+    programme = view.programme
+    return options.Search(tenant=tenant.slug, attendee_id=view.attendee.id, now=now,
                           cutoffs={programme.id: rules.cutoff_hours(tenant, programme)},
-                          exclude=tuple({place.session.id, *own}),
-                          ignore_attendance=place.attendance.id)
+                          exclude=tuple(sorted(own)), ignore_attendance=attendance_id)
 
 
 def reschedule_options(db: Session, tenant: Tenant, access: Access, booking_ref: str,
@@ -248,6 +256,21 @@ def add_addon(db: Session, tenant: Tenant, access: Access, booking_ref: str, add
     return view, addon, payment
 
 
+# --- the booking's dashboard and sessions tab --------------------------------------------------
+
+def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
+              now: datetime) -> Dashboard:
+    """The booking's dashboard, counting only the child's make-ups that have a session to
+    book (a view-only share counts none: it cannot book)."""
+    board = bookings.dashboard(db, access, booking_ref, now)
+    view = board.view
+    if scope.can_act(access, view):
+        board.makeups_available = len(makeups.ready(
+            db, tenant, access, now, MakeupCredit.attendee_id == view.attendee.id,
+            MakeupCredit.client_id == view.booking.client_id))
+    return board
+
+
 # --- the sessions tab -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -259,6 +282,7 @@ class RowActions:
     programme: Programme
     moved_from: ClassSession | None
     can_act: bool
+    somewhere_to_move: bool = False  # another session it could move to now
 
     @property
     def can_cancel(self) -> bool:
@@ -266,7 +290,7 @@ class RowActions:
 
     @property
     def can_move(self) -> bool:
-        return self.can_cancel and self.kind == "regular"
+        return self.can_cancel and self.kind == "regular" and self.somewhere_to_move
 
 
 @dataclass
@@ -281,34 +305,45 @@ class SessionsExtra:
 
 def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
                  now: datetime) -> SessionsExtra:
-    """Three queries, however many sessions: origins, programmes, and credits."""
+    """A fixed handful of queries, however many sessions: places with their origins and
+    programmes, where regular places could move to, and the credits that have a session to
+    book."""
     view = tab.view
     acts = scope.can_act(access, view)
     ids = {r.attendance_id for r in tab.upcoming}
+    scheduled = {r.attendance_id for r in tab.upcoming if r.status == "scheduled"}
     rows = db.exec(
-        select(Attendance.external_id, Attendance.makeup, AttendanceOrigin, Programme)
+        select(Attendance.external_id, Attendance.id, Attendance.makeup, AttendanceOrigin,
+               Programme)
         .join(ClassSession, ClassSession.id == Attendance.session_id)
         .join(Programme, Programme.id == ClassSession.programme_id)
         .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
         .where(Attendance.tenant == access.tenant, Attendance.booking_id == view.booking.id,
                Attendance.external_id.in_(ids or [""]))
     ).all() if ids else []
-    moved_ids = {o.moved_from_session_id for _, _, o, _ in rows if o and o.moved_from_session_id}
+    moved_ids = {o.moved_from_session_id for *_, o, _ in rows if o and o.moved_from_session_id}
     moved = {s.id: s for s in db.exec(select(ClassSession).where(
         ClassSession.id.in_(moved_ids)))} if moved_ids else {}
     sessions = {r.attendance_id: r.session for r in tab.upcoming}
     actions = {}
-    for ref, makeup, origin, programme in rows:
+    for ref, _, makeup, origin, programme in rows:
         kind = "makeup" if makeup else ("pass" if origin and origin.entry_pass_id else "regular")
         actions[ref] = RowActions(
             kind, rules.window(tenant, programme, sessions[ref], now), programme,
             moved.get(origin.moved_from_session_id) if origin else None, acts)
-    credits = list(db.exec(
-        select(MakeupCredit).where(
-            scope.actionable_makeups(access), MakeupCredit.attendee_id == view.attendee.id,
-            MakeupCredit.client_id == view.booking.client_id,
-            MakeupCredit.used_attendance_id.is_(None),
-            (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now))
-        .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id)
-    ).all()) if acts else []
-    return SessionsExtra(actions, credits, acts)
+    # "Reschedule" and "Book a make-up" only where they lead somewhere: one pass over the
+    # places to move and the credits to spend, by the rules their pages use.
+    movers = [(ref, row_id) for ref, row_id, *_ in rows
+              if ref in scheduled and actions[ref].can_cancel and actions[ref].kind == "regular"]
+    own = {r.session.id for r in (*tab.upcoming, *tab.past)}
+    credits, sources = makeups.spendable(
+        db, access, now, MakeupCredit.attendee_id == view.attendee.id,
+        MakeupCredit.client_id == view.booking.client_id) if acts else ([], {})
+    found = options.have_options(db, [
+        *(_move_search(tenant, view, own, row_id, now) for _, row_id in movers),
+        *makeups.searches_for(db, tenant, credits, now, sources)])
+    for (ref, _), yes in zip(movers, found, strict=False):
+        actions[ref] = replace(actions[ref], somewhere_to_move=yes)
+    bookable = found[len(movers):]
+    return SessionsExtra(actions, [c for c, yes in zip(credits, bookable, strict=True) if yes],
+                         acts)
