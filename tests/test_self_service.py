@@ -92,7 +92,10 @@ def test_the_cutoff_edge_to_the_second(school, ema, app, offset, allowed):
     answer = ema.post("bookings/b-ema/sessions/ballet-0/cancel", {})
     assert answer.status_code == (303 if allowed else 409)
     if not allowed:
-        assert "It is too late to cancel online." in text_of(answer.text)
+        words = text_of(answer.text)
+        assert "It is too late to cancel online." in words
+        assert "please tell the provider (Tanečná škola Piruetka) directly" in words
+        assert "too close to book" not in words and "make-up" not in words.lower()
         assert school.one(Attendance, Attendance.external_id == "a-0").status == "expected"
         assert school.events("session.cancelled") == []
 
@@ -204,6 +207,12 @@ def test_a_view_only_share_sees_no_buttons_and_cannot_act(school, mailbox):
     page = grandma.open("bookings/b-ema/sessions")
     assert page.status_code == 200 and "/cancel" not in page.text
     assert grandma.post("bookings/b-ema/sessions/ballet-0/cancel", {}).status_code == 403
+    for link in ("sessions/ballet-0/cancel", "sessions/ballet-0/move", "addons"):
+        opened = grandma.open(f"bookings/b-ema/{link}")
+        words = text_of(opened.text)
+        assert opened.status_code == 403
+        assert "You can see this booking but not change it" in words
+        assert "ask the account holder" in words and "expired" not in words
     assert school.one(Attendance, Attendance.external_id == "a-0").status == "expected"
 
 

@@ -95,7 +95,8 @@ async def handle_app_error(request: Request, exc: AppError) -> Response:
     if wants_json(request):
         return JSONResponse(exc.as_json(), status_code=exc.status,
                             media_type="application/problem+json")
-    return render_error(request, exc.status, exc.title, exc.detail)
+    return render_error(request, exc.status, exc.title, exc.detail,
+                        getattr(exc, "reason", None))
 
 
 async def handle_http_error(request: Request, exc: HTTPException) -> Response:
@@ -111,8 +112,9 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
 _titles = {404: "Not found", 405: "Method not allowed", 400: "Bad request"}
 
 
-def render_error(request: Request, status: int, title: str, detail: str) -> Response:
-    themed = widget_error(request, status)
+def render_error(request: Request, status: int, title: str, detail: str,
+                 reason: str | None = None) -> Response:
+    themed = widget_error(request, status, reason)
     if themed is not None:
         return themed
     templates = request.app.state.templates

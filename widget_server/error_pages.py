@@ -14,7 +14,11 @@ from widget_server.i18n import gettext as _
 from widget_server.widget import Visit, locale_for, render
 
 
-def _texts(status: int) -> tuple[str, str]:
+def _texts(status: int, reason: str | None = None) -> tuple[str, str]:
+    if reason == "view_only":
+        return (_("You can see this booking but not change it"),
+                _("It is shared with you to look at. To cancel or change a session, please "
+                  "ask the account holder."))
     if status == 404:
         return (_("We could not find that page"),
                 _("The link may be out of date, or it belongs to another profile."))
@@ -30,8 +34,9 @@ def _texts(status: int) -> tuple[str, str]:
             _("Please try again in a moment. If it keeps happening, please contact us."))
 
 
-def widget_error(request: Request, status: int) -> Response | None:
-    """The themed error page for a widget address of a known tenant, else None."""
+def widget_error(request: Request, status: int, reason: str | None = None) -> Response | None:
+    """The themed error page for a widget address of a known tenant, else None; `reason`
+    (an error's own, e.g. "view_only") picks words more precise than the status's."""
     parts = request.url.path.split("/")
     if len(parts) < 3 or parts[1] != "t":
         return None
@@ -41,7 +46,7 @@ def widget_error(request: Request, status: int) -> Response | None:
     visit = Visit(request, tenant, None, None, request.app.state.clock())
     locale = locale_for(tenant)
     i18n.activate(locale)  # the texts below are chosen before render() activates it
-    title, detail = _texts(status)
+    title, detail = _texts(status, reason)
     return render(visit, "widget/error.html", {"status": status, "title": title,
                                                "detail": detail, "deep_link": False},
                   status_code=status, locale=locale)

@@ -43,6 +43,14 @@ class NotFound(AppError):
     title = "Not found"
 
 
+class ViewOnly(AppError):
+    """Someone a booking is shared with to look at, not to change, tried to change it."""
+
+    status = 403
+    title = "View only"
+    reason = "view_only"  # the widget's error page says what it means and whom to ask
+
+
 class Conflict(AppError):
     status = 409
     title = "Conflict"

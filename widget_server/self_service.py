@@ -20,7 +20,7 @@ from widget_server import access as scope
 from widget_server import bookings, capacity, makeups, options, passes, rules, webhooks
 from widget_server.access import Access, BookingView
 from widget_server.bookings import ACTIVE, Dashboard, Sessions
-from widget_server.errors import NotFound
+from widget_server.errors import NotFound, ViewOnly
 from widget_server.formatting import local_today
 from widget_server.models import (
     Attendance,
@@ -33,7 +33,6 @@ from widget_server.models import (
 )
 from widget_server.models import Session as ClassSession
 from widget_server.rules import Refused
-from widget_server.security import Forbidden
 from widget_server.tenants import Tenant
 
 
@@ -60,7 +59,7 @@ def get_place(db: Session, access: Access, booking_ref: str, session_ref: str) -
     """The booking's place in a session; NotFound if not visible, Forbidden if view-only."""
     view = scope.get_booking(db, access, booking_ref)
     if not scope.can_act(access, view):
-        raise Forbidden("Only the family can change this booking's sessions.")
+        raise ViewOnly("Only the family can change this booking's sessions.")
     row = db.exec(
         select(Attendance, ClassSession, Programme, AttendanceOrigin)
         .join(ClassSession, ClassSession.id == Attendance.session_id)
@@ -217,7 +216,7 @@ def addons_of(db: Session, access: Access, booking_ref: str) -> tuple[BookingVie
     """The programme's add-ons, each marked `added` when the booking has it."""
     view = scope.get_booking(db, access, booking_ref)
     if not scope.can_act(access, view):
-        raise Forbidden("Only the family can add to this booking.")
+        raise ViewOnly("Only the family can add to this booking.")
     added = set(view.booking.addons or [])
     return view, [{**a, "added": a.get("id") in added} for a in view.programme.addons or []]
 
