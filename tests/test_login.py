@@ -80,8 +80,9 @@ def test_link_login_get_and_head_change_nothing_post_logs_in_once(parent, client
     second.open("login")
     again = second.post("login/link", {"token": token})
     assert again.status_code == 410
-    assert "expired" in again.text
+    assert "This login link has already been used" in again.text
     assert f'value="{SARAH}"' in again.text  # one click to get a new link
+    assert "Send me a new login link" in again.text
     assert second.home().status_code == 303
 
 
@@ -91,9 +92,11 @@ def test_expired_code_and_link(parent, app, mailbox):
     app.state.clock = lambda: utcnow() + timedelta(minutes=16)
     response = parent.enter_code(SARAH, code_of(message))
     assert response.status_code == 422
-    assert "expired" in response.text
+    assert "That code has expired: codes work for 15 minutes." in response.text
+    assert "Send me a new code" in response.text
     link_page = parent.client.get(hosted_link(message))
     assert link_page.status_code == 410
+    assert "This login link has expired" in link_page.text
     assert "Send me a new login link" in link_page.text
 
 
@@ -108,7 +111,26 @@ def test_five_wrong_codes_burn_the_code(parent, mailbox):
     assert parent.enter_code(SARAH, wrong).status_code == 422
     burned = parent.enter_code(SARAH, code)
     assert burned.status_code == 422
-    assert "expired or was already used" in burned.text
+    assert "A wrong code was entered five times, so this code is used up." in burned.text
+    # One tap sends a new one: the form posts the address to the login e-mail request.
+    assert "Send me a new code" in burned.text and f'value="{SARAH}"' in burned.text
+    assert 'action="http://testserver/t/demo/login"' in burned.text
+    # Its link is dead too, and says why.
+    link_page = parent.client.get(hosted_link(mailbox.wait_for(1)[0]))
+    assert link_page.status_code == 410
+    assert "This login e-mail no longer works" in link_page.text
+
+
+def test_a_superseded_or_tampered_link_says_which(parent, mailbox):
+    parent.request_code(SARAH)
+    parent.request_code(SARAH)
+    first, _ = mailbox.wait_for(2)
+    older = parent.client.get(hosted_link(first))
+    assert older.status_code == 410 and "A newer login e-mail was sent" in older.text
+    cut = hosted_link(first)[:-6]
+    tampered = parent.client.get(cut)
+    assert tampered.status_code == 410 and "This login link is not complete" in tampered.text
+    assert "Send me a new login link" in tampered.text
 
 
 def test_a_new_request_supersedes_older_codes(parent, mailbox):

@@ -45,8 +45,10 @@ def test_an_order_opens_to_its_items_payments_and_the_entries_of_its_pass(sarah)
     words = text_of(page)
     assert "Order SPL-5001" in words and "Ordered on 23 Oct 2026" in words
     assert "Splash silicone swim cap 2 £16.00 20%" in words
-    assert "Subtotal £80.00 Promo code SPLASH10 −£8.00 Total £72.00 Including VAT £5.00" \
-        in words
+    # VAT on what was charged: the 10% off is spread over the items (20% VAT on £27.00 of
+    # goods, none on the £45.00 pass), and £12.00 came from prepaid credit.
+    assert ("Subtotal £80.00 Promo code SPLASH10 −£8.00 Total £72.00 Including VAT £4.50 "
+            "Paid with prepaid credit −£12.00 Amount after credit £60.00") in words
     assert "£60.00 paid on 23 Oct 2026 Paid" in section(page, "order-payments-title")
     passes = section(page, "order-passes-title")
     assert "Family Fun Swim 10-visit pass 7 entries left · 3 of 10 used" in passes
@@ -74,7 +76,7 @@ def test_payments_link_to_their_page_from_the_orders_and_the_booking(sarah):
 def test_the_purchase_history_shows_vat_and_promo_codes_and_links_receipts(sarah):
     page = sarah.open("orders").text
     history = section(page, "payments-title")
-    assert "Order SPL-5001 Promo code SPLASH10 · incl. £5.00 VAT £60.00 Paid" in history
+    assert "Order SPL-5001 Promo code SPLASH10 · incl. £4.50 VAT £60.00 Paid" in history
     assert "Order SPL-5002 Product · incl. £3.00 VAT" not in history  # not paid yet
     assert 'href="http://testserver/t/demo/purchases.csv"' in page
 
@@ -102,7 +104,7 @@ def test_the_purchase_history_downloads_as_csv_for_a_spreadsheet(sarah):
     assert order["Items"] == ("2 × Splash silicone swim cap; 1 × Junior anti-fog goggles; "
                               "1 × Family Fun Swim 10-visit pass")
     assert (order["Promo code"], order["Amount"], order["VAT"], order["Currency"]) == \
-        ("SPLASH10", "60.00", "5.00", "GBP")
+        ("SPLASH10", "60.00", "4.50", "GBP")
     assert order["Invoice"] == "INV-2026-0048" and order["Status"] == "Paid"
     booking = by_id["pay-1005"]
     assert booking["Type"] == "Booking" and booking["Status"] == "To pay"

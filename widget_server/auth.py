@@ -43,7 +43,10 @@ class LoginMail:
 
 
 class LoginFailed(Exception):
-    """Why a code or link did not log in: `expired`, `wrong_code`, `used` or `invalid`."""
+    """Why a code or link did not log in, each told to the person in its own words:
+    `wrong_code` (tries left), `used_up` (five wrong codes burned it), `expired` (15 minutes
+    passed), `used` (it already logged in), `superseded` (a newer e-mail was sent), `ended`
+    (a code that is used or expired) or `invalid` (a link that was cut off or changed)."""
 
     def __init__(self, reason: str, *, email: str | None = None, attempts_left: int = 0):
         super().__init__(reason)
@@ -109,24 +112,46 @@ def login_with_code(session: Session, signer: Signer, tenant: str, email: str, c
                LoginChallenge.ended_at.is_(None))
         .order_by(LoginChallenge.created_at.desc(), LoginChallenge.id.desc())
     ).first()
-    if challenge is None or challenge.expires_at <= now:
+    if challenge is None:
+        raise LoginFailed(_why_none_open(session, tenant, email), email=email)
+    if challenge.expires_at <= now:
         raise LoginFailed("expired", email=email)
     code = "".join(ch for ch in code if ch.isdigit())
     if not signer.mac_matches(CODE_PURPOSE, f"{challenge.id}:{code}", challenge.code_hash):
         attempts = _count_wrong_attempt(session, challenge.id, now)
         left = max(MAX_CODE_ATTEMPTS - attempts, 0)
-        raise LoginFailed("wrong_code" if left else "expired", email=email, attempts_left=left)
+        raise LoginFailed("wrong_code" if left else "used_up", email=email, attempts_left=left)
     return _consume(session, tenant, challenge, now)
 
 
+def _why_none_open(session: Session, tenant: str, email: str) -> str:
+    """Why an address has no code to try: "used_up" when its newest code was burned by wrong
+    tries, else "ended" (used, run out or never sent, not told apart: "already used" would
+    tell anyone who types an address that its owner logged in; unknown addresses burn alike)."""
+    newest = session.exec(
+        select(LoginChallenge.ended_reason)
+        .where(LoginChallenge.tenant == tenant, LoginChallenge.email == email)
+        .order_by(LoginChallenge.created_at.desc(), LoginChallenge.id.desc())
+    ).first()
+    return "used_up" if newest == "burned" else "ended"
+
+
+def _ended(challenge: LoginChallenge, now: datetime) -> str | None:
+    """Why a login e-mail's link no longer works, or None if it still does."""
+    if challenge.ended_at is not None:
+        return {"burned": "used_up", "superseded": "superseded"}.get(
+            challenge.ended_reason or "", "used")
+    return "expired" if challenge.expires_at <= now else None
+
+
 def peek_link(session: Session, signer: Signer, tenant: str, token: str,
-              now: datetime) -> tuple[bool, str | None]:
-    """Whether a link would still log in, and its e-mail; changes nothing (safe for GET/HEAD)."""
+              now: datetime) -> tuple[str | None, str | None]:
+    """Why a link would not log in (a `LoginFailed` reason; None if it would), and its
+    e-mail; changes nothing (safe for GET/HEAD)."""
     challenge = _challenge_of_link(session, signer, tenant, token)
     if challenge is None:
-        return False, None
-    usable = challenge.ended_at is None and challenge.expires_at > now
-    return usable, challenge.email
+        return "invalid", None
+    return _ended(challenge, now), challenge.email
 
 
 def login_with_link(session: Session, signer: Signer, tenant: str, token: str,
@@ -134,8 +159,9 @@ def login_with_link(session: Session, signer: Signer, tenant: str, token: str,
     challenge = _challenge_of_link(session, signer, tenant, token)
     if challenge is None:
         raise LoginFailed("invalid")
-    if challenge.expires_at <= now:
-        raise LoginFailed("expired", email=challenge.email)
+    problem = _ended(challenge, now)
+    if problem:
+        raise LoginFailed(problem, email=challenge.email)
     return _consume(session, tenant, challenge, now)
 
 

@@ -3,7 +3,8 @@
 The provider's invoice wins: the PDF it uploaded (`Invoice.pdf`) or its link (`Invoice.url`).
 An invoice the provider recorded without either, and a receipt for any paid payment, are made
 from our data (`invoices_pdf`): the tenant's name, address and VAT id, the items with VAT per
-rate, the promo code and discount, and how it was paid.
+rate on what was charged (the discount spread over the items, see `vat`), the promo code and
+discount, prepaid credit used, and how it was paid.
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from widget_server import access as scope
+from widget_server import vat
 from widget_server.access import Access
 from widget_server.errors import NotFound
 from widget_server.models import (
     Attendee,
     Booking,
     Client,
+    CreditEntry,
     Invoice,
     Order,
     OrderItem,
@@ -28,6 +32,7 @@ from widget_server.models import (
     Programme,
 )
 from widget_server.tenants import Tenant
+from widget_server.vat import VatRow
 
 
 @dataclass(frozen=True)
@@ -43,14 +48,6 @@ class Line:
     @property
     def total(self) -> int:
         return self.quantity * self.unit_price
-
-
-@dataclass(frozen=True)
-class VatRow:
-    rate: Decimal
-    net: int
-    vat: int
-    gross: int
 
 
 @dataclass
@@ -75,28 +72,49 @@ class Document:
     paid_at: datetime | None = None
     method: str | None = None
     due_date: date | None = None
-    amount: int | None = None  # the provider's total, when it states one
+    # The provider's total, for a document of one payment without items (an order's total
+    # is always its items less the discount, so that the VAT recap adds up to it).
+    amount: int | None = None
+    credit: int = 0  # prepaid credit used to pay the order
 
     @property
     def subtotal(self) -> int:
         return sum(line.total for line in self.lines)
 
     @property
+    def discount_applied(self) -> int:
+        """The discount, never more than the items are worth."""
+        return min(self.discount, self.subtotal)
+
+    @property
     def total(self) -> int:
-        return self.amount if self.amount is not None else self.subtotal - self.discount
+        if self.amount is not None and self.order_number is None:
+            return self.amount
+        return self.subtotal - self.discount_applied
+
+    @property
+    def credit_applied(self) -> int:
+        """Prepaid credit used, never more than the total."""
+        return max(0, min(self.credit, self.total))
+
+    @property
+    def after_credit(self) -> int:
+        """What was (or is) to be paid otherwise than with prepaid credit."""
+        return self.total - self.credit_applied
 
     @property
     def vat_rows(self) -> list[VatRow]:
-        """VAT per rate, for the lines whose rate the provider gave."""
-        rows: dict[Decimal, list[int]] = {}
-        for line in self.lines:
-            if line.vat_rate is None:
-                continue
-            gross_vat = rows.setdefault(line.vat_rate, [0, 0])
-            gross_vat[0] += line.total
-            gross_vat[1] += line.vat_amount
-        return [VatRow(rate, gross - vat, vat, gross)
-                for rate, (gross, vat) in sorted(rows.items())]
+        """VAT per rate on what was charged; empty unless the provider gave every line's rate
+        (a recap of some lines only would not add up to the total)."""
+        if not self.lines or any(line.vat_rate is None for line in self.lines):
+            return []
+        charged = vat.charged([line.total for line in self.lines], self.discount_applied)
+        return vat.recap([(amount, line.vat_rate or Decimal(0))
+                          for amount, line in zip(charged, self.lines, strict=True)])
+
+    @property
+    def vat_total(self) -> int:
+        return sum(row.vat for row in self.vat_rows)
 
     @property
     def filename(self) -> str:
@@ -172,6 +190,7 @@ def _document(db: Session, who: Access, tenant: Tenant, kind: str, number: str, 
         doc.discount, doc.promo_code = order.discount_amount, order.promo_code
         doc.order_number = order.number or order.external_id
         doc.status = order.status
+        doc.credit = credit_used(db, who, order.id)
     elif payment is not None:
         doc.lines = [Line(_paid_for(db, payment), 1, payment.amount)]
     if payment is not None:
@@ -194,3 +213,10 @@ def _paid_for(db: Session, payment: Payment) -> str:
         if row is not None:
             return f"{row[0]} – {row[1]}"
     return payment.external_id
+
+
+def credit_used(db: Session, who: Access, order_id: int) -> int:
+    """Prepaid credit the family spent on one order (its ledger entries are negative)."""
+    spent = db.exec(select(func.sum(CreditEntry.amount)).where(
+        scope.family(CreditEntry, who), CreditEntry.order_id == order_id)).one()
+    return max(0, -int(spent or 0))

@@ -104,9 +104,15 @@ def render(doc: Document, locale: str, tz: str) -> bytes:
         rows.append((_("Subtotal"), money(doc.subtotal), False))
         label = _("Promo code %(code)s") % {"code": doc.promo_code} if doc.promo_code \
             else _("Discount")
-        rows.append((label, "−" + money(doc.discount), False))
+        rows.append((label, "−" + money(doc.discount_applied), False))
     rows.append((_("Total"), money(doc.total), True))
-    if doc.paid_amount is not None and doc.paid_amount != doc.total:
+    if doc.vat_total:
+        rows.append((_("Including VAT"), money(doc.vat_total), False))
+    if doc.credit_applied:
+        rows.append((_("Paid with prepaid credit"), "−" + money(doc.credit_applied), False))
+        rows.append((_("Amount paid") if doc.status == "paid" else _("Amount due"),
+                     money(doc.after_credit), False))
+    elif doc.paid_amount is not None and doc.paid_amount != doc.total:
         rows.append((_("Amount paid"), money(doc.paid_amount), False))
     for label, value, strong in rows:
         pdf.set_font(FONT, "B" if strong else "", 11 if strong else 9.5)

@@ -132,10 +132,20 @@ async def code_submit(request: Request) -> Response:
                 "email": email, "error": message, "attempts_left": failed.attempts_left,
             }, status_code=422)
         return render(v, "widget/login.html", {
-            "email": email,
-            "error": _("That code has expired or was already used. We can send you a new one."),
+            "email": email, "error": _code_ended(failed.reason), "resend": True,
         }, status_code=422)
     return _logged_in(v, sid)
+
+
+def _code_ended(reason: str) -> str:
+    """Why a code no longer works, in the words of the person typing it."""
+    if reason == "used_up":
+        return _("A wrong code was entered five times, so this code is used up. "
+                 "We can send you a new one.")
+    if reason == "expired":
+        return _("That code has expired: codes work for 15 minutes. We can send you a new one.")
+    return _("That code no longer works: codes work once, for 15 minutes. "
+             "We can send you a new one.")
 
 
 def _logged_in(v: Visit, sid: str) -> Response:
@@ -154,10 +164,11 @@ async def link_page(request: Request) -> Response:
                                                            "deep_link": False})
         web_sessions.set_probe(response, request)
         return response
-    usable, email = await in_db(request, lambda s: auth.peek_link(s, v.signer, v.tenant.slug,
-                                                                  token, v.now))
-    if not usable:
-        return render(v, "widget/link_invalid.html", {"email": email or ""}, status_code=410)
+    problem, email = await in_db(request, lambda s: auth.peek_link(s, v.signer, v.tenant.slug,
+                                                                   token, v.now))
+    if problem:
+        return render(v, "widget/link_invalid.html", {"email": email or "", "reason": problem},
+                      status_code=410)
     response = render(v, "widget/link_continue.html", {"token": token, "email": email,
                                                        "deep_link": False})
     web_sessions.set_probe(response, request)
@@ -177,7 +188,8 @@ async def link_submit(request: Request) -> Response:
     try:
         sid = await in_db(request, work)
     except LoginFailed as failed:
-        return render(v, "widget/link_invalid.html", {"email": failed.email or ""},
+        return render(v, "widget/link_invalid.html", {"email": failed.email or "",
+                                                      "reason": failed.reason},
                       status_code=410)
     return _logged_in(v, sid)
 

@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, select
 
 from widget_server import access as scope
+from widget_server import vat
 from widget_server.access import Access
 from widget_server.errors import NotFound
 from widget_server.formatting import local_today
@@ -93,18 +94,39 @@ class OrderView:
     invoices: list[Invoice] = field(default_factory=list)
     passes: list[EntryPass] = field(default_factory=list)
     entries: dict[int, list[PassEntry]] = field(default_factory=dict)  # per pass, if loaded
+    credit: int = 0  # prepaid credit the family spent on it
 
     @property
     def subtotal(self) -> int:
         return sum(i.quantity * i.unit_price for i in self.items)
 
     @property
+    def discount(self) -> int:
+        """The order's discount, never more than its items are worth."""
+        return min(self.order.discount_amount, self.subtotal)
+
+    @property
     def total(self) -> int:
-        return self.subtotal - self.order.discount_amount
+        return self.subtotal - self.discount
+
+    @property
+    def vat_rows(self) -> list[vat.VatRow]:
+        """VAT per rate on what was charged (the discount spread over the items)."""
+        charged = vat.charged([i.quantity * i.unit_price for i in self.items], self.discount)
+        return vat.recap([(amount, item.vat_rate)
+                          for amount, item in zip(charged, self.items, strict=True)])
 
     @property
     def vat(self) -> int:
-        return sum(i.vat_amount for i in self.items)
+        return sum(row.vat for row in self.vat_rows)
+
+    @property
+    def credit_applied(self) -> int:
+        return max(0, min(self.credit, self.total))
+
+    @property
+    def after_credit(self) -> int:
+        return self.total - self.credit_applied
 
     @property
     def number(self) -> str:
@@ -185,11 +207,17 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
             payments[invoice.payment_id].invoices.append(invoice)
         elif invoice.order_id in orders:
             orders[invoice.order_id].invoices.append(invoice)
-    credit = db.exec(select(CreditEntry.currency, func.sum(CreditEntry.amount))
-                     .where(scope.family(CreditEntry, access))
-                     .group_by(CreditEntry.currency).order_by(CreditEntry.currency)).all()
+    # The balance per currency, and what was spent on each order, in one query.
+    balance: dict[str, int] = {}
+    for currency, order_id, amount in db.exec(
+            select(CreditEntry.currency, CreditEntry.order_id, func.sum(CreditEntry.amount))
+            .where(scope.family(CreditEntry, access))
+            .group_by(CreditEntry.currency, CreditEntry.order_id)).all():
+        balance[currency] = balance.get(currency, 0) + int(amount)
+        if order_id in orders and amount < 0:
+            orders[order_id].credit = -int(amount)
     return Orders(list(orders.values()), list(payments.values()), today,
-                  [(currency, int(total)) for currency, total in credit])
+                  sorted(balance.items()))
 
 
 def load_order(db: Session, access: Access, external_id: str, now: datetime,
