@@ -128,3 +128,31 @@ def test_a_session_after_the_pass_runs_out_is_refused(school, mailbox):
     refused = ema.post("passes/pass-10/sessions/full-sunday", {"member": "ema-child"})
     assert refused.status_code == 409
     assert "The pass expires before this session." in text_of(refused.text)
+
+
+def test_an_emptied_pass_booking_offers_the_pass_not_actions_that_cannot_apply(school, mailbox):
+    """Ema books Sunday with the pass, then cancels it: the booking made for it has nothing
+    left, so it points to the pass instead of saying the school will schedule sessions."""
+    ema = school.browser(mailbox, "ema@example.com")
+    booked = ema.post("passes/pass-10/sessions/sunday", {"member": "ema-child"})
+    booking = booked.headers["location"].split("/bookings/")[1].split("/")[0]
+    assert ema.post(f"bookings/{booking}/sessions/sunday/cancel", {}).status_code == 303
+    words = text_of(ema.open(f"bookings/{booking}").text)
+    assert "No session booked" in words and "booked with your entry pass" in words
+    assert "2 entries left" in words and "New sessions appear here" not in words
+    assert links(ema.open(f"bookings/{booking}").text, "/passes/pass-10")
+    sessions = ema.open(f"bookings/{booking}/sessions").text
+    assert "You cancelled" in text_of(sessions)
+    assert links(sessions, "/cancel") == [] and links(sessions, "/move") == []
+
+
+def test_a_cancelled_booking_offers_nothing_to_do_to_its_sessions(school, mailbox):
+    with school.batch():
+        school.booking("b-ema", "ema-parent", "ema-child", "ballet", status="cancelled")
+        school.attend("a-1", "b-ema", "ballet-1")
+    ema = school.browser(mailbox, "ema@example.com")
+    page = ema.open("bookings/b-ema/sessions")
+    assert page.status_code == 200
+    assert links(page.text, "/cancel") == [] and links(page.text, "/move") == []
+    assert links(page.text, ".ics") == [] and "Too late to cancel" not in text_of(page.text)
+    assert ema.post("bookings/b-ema/sessions/ballet-1/cancel", {}).status_code == 409

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from widget_server import access as scope
 from widget_server.access import Access, BookingView
 from widget_server.errors import NotFound
-from widget_server.models import Attendance, AttendanceOrigin, Booking, Payment
+from widget_server.models import Attendance, AttendanceOrigin, Booking, EntryPass, Payment
 from widget_server.models import Session as ClassSession
 from widget_server.orders import transfer_reported
 
@@ -116,6 +116,7 @@ class Dashboard:
     payments: list[Payment] = field(default_factory=list)
     makeups_available: int = 0
     reported: set[int] = field(default_factory=set)  # payments with a transfer on its way
+    entry_pass: EntryPass | None = None  # nothing booked: the family's pass for this programme
 
     @property
     def past_total(self) -> int:

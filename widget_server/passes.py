@@ -57,6 +57,17 @@ def get_pass(db: Session, access: Access, external_id: str) -> EntryPass:
     return found
 
 
+def usable_for(db: Session, tenant: Tenant, access: Access, programme_id: int,
+               now: datetime) -> EntryPass | None:
+    """The family's pass that can book this programme now (the one ending soonest), if any."""
+    today = local_today(now, tenant.config.timezone)
+    found = db.exec(select(EntryPass).where(
+        scope.family(EntryPass, access), EntryPass.programme_id == programme_id,
+        EntryPass.status == "active")
+        .order_by(EntryPass.valid_until.is_(None), EntryPass.valid_until, EntryPass.id)).all()
+    return next((p for p in found if state_of(p, today) == "active"), None)
+
+
 def members_of(db: Session, access: Access, entry_pass: EntryPass) -> list[Attendee]:
     """Who may use the pass: its named member, or anyone in the family."""
     query = select(Attendee).where(scope.family(Attendee, access))

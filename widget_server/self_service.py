@@ -267,6 +267,9 @@ def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
         board.makeups_available = len(makeups.ready(
             db, tenant, access, now, MakeupCredit.attendee_id == view.attendee.id,
             MakeupCredit.client_id == view.booking.client_id))
+        if board.next is None and view.booking.status in ACTIVE:
+            # Nothing booked: where the programme is booked with an entry pass, say so.
+            board.entry_pass = passes.usable_for(db, tenant, access, view.programme.id, now)
     return board
 
 
@@ -280,7 +283,7 @@ class RowActions:
     window: rules.Window
     programme: Programme
     moved_from: ClassSession | None
-    can_act: bool
+    can_act: bool  # the person may act on the booking, and the booking is still running
     somewhere_to_move: bool = False  # another session it could move to now
 
     @property
@@ -308,7 +311,8 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     programmes, where regular places could move to, and the credits that have a session to
     book."""
     view = tab.view
-    acts = scope.can_act(access, view)
+    # A finished or cancelled booking offers nothing to do to its places.
+    acts = scope.can_act(access, view) and view.booking.status in ACTIVE
     ids = {r.attendance_id for r in tab.upcoming}
     scheduled = {r.attendance_id for r in tab.upcoming if r.status == "scheduled"}
     rows = db.exec(
