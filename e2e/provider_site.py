@@ -9,6 +9,7 @@ framed. WIDGET_ORIGIN is the widget server, e.g. https://widget.test:8443.
 - `/my-profile` uses the two-line embed snippet, and is the tenant's `profile_page_url`, so the
   login links the widget e-mails land there;
 - `/two-schools` embeds two tenants' widgets on one page; `/piruetka` the Slovak school's alone;
+- `/long-page` has the provider's own content above and below the snippet's widget;
 - `/with-rogue-frame` embeds the widget next to a third-party frame (`/rogue` on another site)
   that floods the page with forged `cp:` messages.
 """
@@ -89,6 +90,15 @@ async def two_schools(request: Request) -> HTMLResponse:
     return _page(request, TWO)
 
 
+LONG = ("""<section id="above" style="height:1400px;padding:16px"><h2>Our classes</h2></section>"""
+        + SNIPPET
+        + """<footer id="below" style="height:1600px;padding:16px"><h2>Find us</h2></footer>""")
+
+
+async def long_page(request: Request) -> HTMLResponse:
+    return _page(request, LONG)
+
+
 async def with_rogue_frame(request: Request) -> HTMLResponse:
     return _page(request, ROGUE_FRAME)
 
@@ -105,6 +115,7 @@ app = Starlette(routes=[Route("/", framed, name="framed"),
                         Route("/my-profile", with_snippet, name="with_snippet"),
                         Route("/two-schools", two_schools, name="two_schools"),
                         Route("/piruetka", piruetka, name="piruetka"),
+                        Route("/long-page", long_page, name="long_page"),
                         Route("/with-rogue-frame", with_rogue_frame, name="with_rogue_frame"),
                         Route("/rogue", rogue, name="rogue"),
                         Route("/rogue.js", rogue_js, name="rogue_js")])

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.test_login_in_iframe import greeting, log_in, login_link
+from e2e.test_profile_journeys import section_link
 
 TOM = "tom.oconnor@example.com"
 CHLOE = "chloe.evans@example.com"
@@ -98,7 +99,7 @@ def test_back_button_and_reload_keep_the_screen(open_context, provider_sites, in
     expect(widget.get_by_role("heading", level=1)).to_have_text(home)
     expect(page).to_have_url(re.compile(r"#cp-path=%2F$"))
 
-    widget.get_by_role("link", name="Account").first.click()
+    section_link(widget, "Account").click()
     expect(widget.get_by_role("heading", level=1)).to_have_text(re.compile("Account"))
     expect(page).to_have_url(re.compile(r"#cp-path=%2Faccount$"))
 

@@ -29,8 +29,18 @@ def assert_accessible(frame: Frame, screen: str) -> None:
 
 
 def section_link(widget, name: str):
-    """The section navigation's link (a bottom bar on phones, tabs on wider screens)."""
-    return widget.get_by_role("navigation", name="Sections").get_by_role("link", name=name)
+    """The section navigation's entry: tabs in the widget, or, on a phone inside the provider's
+    page, the bar the snippet fixes to the bottom of that page (a bar at the bottom of the
+    screen too when the profile is opened on its own)."""
+    page = widget.owner.page if hasattr(widget, "owner") else widget
+    tabs = widget.get_by_role("navigation", name="Sections").get_by_role("link", name=name)
+    bar = page.get_by_role("navigation", name="Sections").get_by_role("button", name=name)
+    for _ in range(50):
+        for entry in (bar, tabs):
+            if entry.is_visible():
+                return entry
+        page.wait_for_timeout(100)
+    return tabs
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])

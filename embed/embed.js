@@ -1,80 +1,108 @@
 /*! Client Profile embed snippet. Paste two lines:
  *    <div data-client-profile data-tenant="demo"><a href=".../t/demo/">My profile</a></div>
  *    <script src="https://profile.example.com/embed.js" async></script>
- * Budget: 2 KB gzipped together with the widget's own script; no dependencies. Safe to load
- * twice. Messages, all prefixed "cp:" (see README):
+ * Budget: 2 KB gzipped together with the widget's own script (a provider's every page loads
+ * it); no dependencies; ES5 (minified with calmjs.parse). Safe to load twice. Messages, all
+ * prefixed "cp:" (see README):
  *   iframe -> page  {type:"cp:height", height}  content height in px (ignored unless 0 < h < 50000)
- *   iframe -> page  {type:"cp:route", path}     the widget's current screen, for deep links
+ *   iframe -> page  {type:"cp:route", path, nav, label, color}  the widget's current screen, for
+ *                   deep links, and its sections [[label, path, current]] for the bottom bar
+ *   iframe -> page  {type:"cp:scroll", top}     a new screen (top 0) or an in-page link's target:
+ *                   bring that point of the widget into view (never on the first screen)
+ *   page -> iframe  {type:"cp:navigate", path}  a section chosen in the bottom bar
  * A message counts only if it comes from this snippet's own iframe window AND from the
- * widget's exact origin. Login tokens arrive in this page's URL fragment (#cp-login=...), go to
+ * widget's exact origin; the snippet posts only to that origin. Login tokens arrive in this page's URL fragment (#cp-login=...), go to
  * the iframe in ITS fragment (never in a URL a server logs), and leave the address bar at once.
  */
 (function () {
-  "use strict";
-  var script = document.currentScript;
+  var doc = document, loc = location, hist = history, Params = URLSearchParams;
+  var script = doc.currentScript;
   if (!script) return;
   var origin = new URL(script.src).origin;
   var frames = [];
-  var params = new URLSearchParams(location.hash.slice(1));
-  var cleaned = new URLSearchParams(params);
+  function hashParams() { return new Params(loc.hash.slice(1)); }
+  function setHash(p) {
+    // Replace (not push) so a token is gone from history too, back button included.
+    hist.replaceState(hist.state, "", loc.pathname + loc.search + (p + "" ? "#" + p : ""));
+  }
+  var params = hashParams(), cleaned = hashParams();
   cleaned.delete("cp-login");
   cleaned.delete("cp-hint");
-  if (cleaned.toString() !== params.toString()) {
-    // Replace (not push) so the token is gone from history too, back button included.
-    var rest = cleaned.toString();
-    history.replaceState(history.state, "", location.pathname + location.search +
-      (rest ? "#" + rest : ""));
-  }
-  function safePath(p) { return /^\/(?!\/)[\w\-\/.~%]*(\?[\w\-=&%.]*)?$/.test(p || "") ? p : ""; }
+  if (cleaned + "" !== params + "") setHash(cleaned);
+  function safePath(p) { return /^\/(?!\/)[\w\-\/.~%]*(\?[\w\-=&%.]*)?$/.test(p) ? p : ""; }
   var shown = "";  // the first widget's screen, as it last reported it
   function source(tenant, first) {
-    var base = origin + "/t/" + tenant;
-    var parent = "cp-parent=" + encodeURIComponent(location.origin);
-    if (first && params.get("cp-login")) {
-      return base + "/login/link#token=" + encodeURIComponent(params.get("cp-login")) + "&" + parent;
-    }
-    if (first && params.get("cp-hint")) {
-      return base + "/login?hint=" + encodeURIComponent(params.get("cp-hint")) + "#" + parent;
-    }
-    return base + ((first && safePath(params.get("cp-path"))) || "/") + "#" + parent;
+    var login = first && params.get("cp-login"), hint = first && params.get("cp-hint");
+    return origin + "/t/" + tenant + (login ? "/login/link#token=" + encodeURIComponent(login)
+      : hint ? "/login?hint=" + encodeURIComponent(hint)
+        : (first && safePath(params.get("cp-path"))) || "/");
   }
   function mount(box) {
-    if (box.getAttribute("data-cp-mounted")) return;
-    box.setAttribute("data-cp-mounted", "1");
-    var frame = document.createElement("iframe");
-    var tenant = encodeURIComponent(box.getAttribute("data-tenant") || "");
-    frame.setAttribute("data-tenant", tenant);
-    frame.src = source(tenant, !frames.length);
-    frame.title = box.getAttribute("data-title") || "Client Profile";
+    if (box.cp) return;
+    box.cp = 1;
+    var frame = doc.createElement("iframe");
+    frame.cp = encodeURIComponent(box.dataset.tenant);
+    frame.src = source(frame.cp, !frames.length);
+    frame.title = box.dataset.title || "Client Profile";
+    // Kept by the frame across its pages: tells the widget this page's origin (Firefox has no
+    // ancestorOrigins) and that this snippet shows its sections when it is narrow.
+    frame.name = "cp " + loc.origin;
     frame.allow = "payment";
     frame.style.cssText = "width:100%;border:0;display:block;min-height:480px";
-    box.textContent = "";
-    box.appendChild(frame);
+    frame.l = 0;  // counts screens: the first one never scrolls the page
+    box.replaceChildren(frame);
     frames.push(frame);
   }
-  window.addEventListener("message", function (e) {
-    var d = e.data;
-    if (e.origin !== origin || !d || typeof d.type !== "string") return;
-    for (var i = 0; i < frames.length; i++) {
-      if (frames[i].contentWindow !== e.source) continue;
-      var h = +d.height;
-      if (d.type === "cp:height" && h > 0 && h < 50000) frames[i].style.height = Math.ceil(h) + "px";
-      if (d.type === "cp:route" && i === 0 && safePath(d.path)) {
-        shown = d.path;
-        var p = new URLSearchParams(location.hash.slice(1));
-        p.set("cp-path", d.path);
-        history.replaceState(history.state, "", "#" + p.toString());
+  // Phones: the widget's sections in a bar fixed to the bottom of this page, shown while the
+  // widget is in view (a bar fixed inside an iframe as tall as its content never would be).
+  var bar, nav = [];
+  function place() {
+    var f = frames[0];
+    if (!bar) return;
+    var r = f.getBoundingClientRect();
+    bar.style.display = nav.length && r.width < 768 && r.top < innerHeight - 99 && r.bottom > 99 ? "flex" : "none";
+  }
+  addEventListener("scroll", place);
+  addEventListener("resize", place);
+  function draw(d, frame) {
+    nav = d.nav || [];
+    bar = bar || doc.body.appendChild(doc.createElement("nav"));
+    bar.style.cssText = d.bar;  // the tenant's theme, from the widget's own origin
+    bar.setAttribute("aria-label", d.label);
+    bar.textContent = "";
+    nav.forEach(function (n) {
+      var button = bar.appendChild(doc.createElement("button"));
+      button.textContent = n[0];
+      button.style.cssText = n[2] ? d.on : d.link;
+      if (n[2]) button.setAttribute("aria-current", n[2]);
+      button.onclick = function () {
+        frame.contentWindow.postMessage({ type: "cp:navigate", path: n[1] }, origin);
+      };
+    });
+    place();
+  }
+  addEventListener("message", function (e) {
+    var d = e.data || {}, t = d.type;
+    frames.forEach(function (f, i) {
+      if (e.origin !== origin || f.contentWindow !== e.source) return;
+      var h = +d.height, r = f.getBoundingClientRect();
+      if (t === "cp:height" && h > 0 && h < 50000) f.style.height = h + "px";
+      if (t === "cp:scroll" && f.l++ && (d.top > 0 || r.top < 0)) scrollBy(0, r.top + d.top);
+      if (t === "cp:route" && !i && safePath(d.path)) {
+        var p = hashParams();
+        p.set("cp-path", shown = d.path);
+        setHash(p);
+        draw(d, f);
       }
-    }
+    });
   });
   // Back/forward between entries of this page: show the screen the entry names.
-  window.addEventListener("popstate", function () {
-    var wanted = safePath(new URLSearchParams(location.hash.slice(1)).get("cp-path"));
-    if (frames[0] && wanted && shown && wanted !== shown) {
-      params = new URLSearchParams(location.hash.slice(1));
-      frames[0].src = source(frames[0].getAttribute("data-tenant"), true);
+  addEventListener("popstate", function () {
+    var wanted = safePath(hashParams().get("cp-path"));
+    if (wanted && shown && wanted !== shown) {
+      params = hashParams();
+      frames[0].src = source(frames[0].cp, 1);
     }
   });
-  var boxes = document.querySelectorAll("[data-client-profile]");
-  for (var i = 0; i < boxes.length; i++) mount(boxes[i]);
+  [].forEach.call(doc.querySelectorAll("[data-client-profile]"), mount);
 })();

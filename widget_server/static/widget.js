@@ -1,61 +1,68 @@
 /* Client Profile widget helper. Progressive enhancement only: every page works without it.
- * Tells the embedding page its height and screen (cp:height, cp:route), only ever to an
- * allowed parent origin the server lists, never to "*". */
+ * Framed, it tells the embedding page (only an allowed parent origin the server lists, never
+ * "*") its content height (cp:height), its screen and section links (cp:route), where to
+ * scroll (cp:scroll), and takes the section the page's bottom bar asks for (cp:navigate).
+ * ES5 on purpose: it is minified with calmjs.parse, and shares the snippet's 2 KB budget. */
 (function () {
-  "use strict";
-  var root = document.documentElement;
+  var doc = document, loc = location, root = doc.documentElement, body = doc.body;
+  var post = function () {};
+  function byId(id) { return doc.getElementById(id); }
+  function scrollTo(el) { post({ type: "cp:scroll", top: el ? el.getBoundingClientRect().top : 0 }); }
   // Show a busy state and prevent double submits on forms marked data-busy.
-  document.addEventListener("submit", function (e) {
-    var form = e.target;
+  doc.addEventListener("submit", function (e) {
+    var form = e.target, then = form.dataset.then;
     // "Pay online" opens the gateway in a new tab; this frame goes on to the waiting screen.
-    var then = form.getAttribute("data-then");
-    if (then) setTimeout(function () { location.href = then; }, 99);
-    if (!form.hasAttribute("data-busy")) return;
-    if (form.dataset.sent) { e.preventDefault(); return; }
-    form.dataset.sent = "1";
-    var button = form.querySelector("button[type=submit]");
-    if (button) button.setAttribute("aria-busy", "true");
-  });
-  // Copy buttons (bank details) select the field before them and copy it; execCommand, as
-  // the iframe is not granted clipboard-write. CSS shows them only where scripting runs.
-  document.addEventListener("click", function (e) {
-    var button = e.target.closest("[data-copy]");
-    if (!button) return;
-    getSelection().selectAllChildren(button.previousElementSibling);
-    button.setAttribute("data-copied", document.execCommand("copy"));
+    if (then) setTimeout(function () { loc.href = then; }, 99);
+    if ("busy" in form.dataset) {
+      if (form.sent) e.preventDefault();
+      form.sent = 1;
+      form.setAttribute("aria-busy", true);
+    }
   });
   // A login link handed over in the fragment: fill the Continue form, drop it from the URL.
-  var hash = new URLSearchParams(location.hash.slice(1));
-  var field = document.querySelector("input[name=token]");
+  var hash = new URLSearchParams(loc.hash.slice(1)), field = doc.querySelector("input[name=token]");
   if (field && !field.value && hash.get("token")) {
     field.value = hash.get("token");
-    history.replaceState(history.state, "", location.pathname + location.search);
+    history.replaceState(history.state, "", loc.pathname + loc.search);
+  }
+  // Copy buttons (bank details) select the field before them and copy it; execCommand, as
+  // the iframe is not granted clipboard-write. CSS shows them only where scripting runs.
+  // In-page links (#to-pay): framed, this document never scrolls (the iframe is as tall as
+  // it), so the embedding page is asked to scroll to the target instead.
+  doc.addEventListener("click", function (e) {
+    var button = e.target.closest("[data-copy]"), link = e.target.closest("a[href^='#']");
+    var target = link && byId(link.hash.slice(1));
+    if (button) {
+      getSelection().selectAllChildren(button.previousElementSibling);
+      button.setAttribute("data-copied", doc.execCommand("copy"));
+    }
+    if (target) scrollTo(target);
+  });
+  if (parent === window) {
+    var first = doc.querySelector("[data-autofocus]");
+    return first && first.focus();
   }
   // Framed, the iframe is as tall as its content and the provider's page scrolls, so a bar
-  // fixed to the iframe's bottom would sit at the very end: the sections go on top instead.
-  if (window.parent !== window) root.classList.add("cp-embedded");
-  if (window.parent === window) {
-    var first = document.querySelector("[data-autofocus]");
-    if (first) first.focus();
-    return;
-  }
-  var allowed = (root.getAttribute("data-parent-origins") || "").split(" ");
-  var store = {};
-  try { store = window.sessionStorage; } catch (err) { /* storage blocked in this frame */ }
-  // Firefox has no ancestorOrigins: the snippet passes its origin in the first URL's fragment.
-  if (hash.get("cp-parent")) store["cp-parent"] = hash.get("cp-parent");
-  var ancestors = location.ancestorOrigins;
-  var parent = (ancestors && ancestors[0]) || store["cp-parent"];
-  if (allowed.indexOf(parent) < 0) return;
-  function post(message) { window.parent.postMessage(message, parent); }
-  var base = root.getAttribute("data-root") || "";
-  var path = location.pathname.indexOf(base) === 0 ? location.pathname.slice(base.length) : "";
-  if (root.hasAttribute("data-deep-link")) post({ type: "cp:route", path: "/" + path });
+  // fixed to the iframe's bottom would sit at the very end: the sections go on top instead,
+  // or, when the snippet embeds us (it names our frame), in a bar of its own on its page.
+  var named = name.slice(0, 3) === "cp " && name.slice(3);  // set by the snippet
+  root.className += " cp-embedded" + (named ? " cp-hosted" : "");
+  var ancestors = loc.ancestorOrigins, origin = (ancestors && ancestors[0]) || named;
+  if (root.dataset.parentOrigins.split(" ").indexOf(origin) < 0) return;
+  post = function (message) { parent.postMessage(message, origin); };
+  if (root.dataset.route) post(JSON.parse(root.dataset.route));
+  // A new screen: its top (or the #target it was sent to) comes into view on the page.
+  scrollTo(byId(loc.hash.slice(1)));
+  addEventListener("message", function (e) {
+    var d = e.data || {};
+    if (e.source === parent && e.origin === origin && d.type === "cp:navigate" &&
+        /^\/[\w-]*$/.test(d.path)) loc.href = root.dataset.root + d.path.slice(1);
+  });
+  // The content's own height: the document's scrollHeight never drops below the iframe's.
   var last = 0;
   function report() {
-    var h = root.scrollHeight;
-    if (h !== last) { last = h; post({ type: "cp:height", height: h }); }
+    var h = body.scrollHeight;
+    if (h !== last) post({ type: "cp:height", height: last = h });
   }
-  new ResizeObserver(report).observe(document.body);
-  report();
+  new ResizeObserver(report).observe(body);  // calls it once at the start, too
 })();

@@ -1,0 +1,218 @@
+"""A parent on a phone, inside the provider's page: the frame fits each screen (shorter ones
+too), a new screen starts at its top, in-page links and downloads work, the chosen child
+survives a reload, and the sections sit in a bar at the bottom of the provider's page."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from playwright.sync_api import Frame, Page, expect
+
+from e2e.test_login_in_iframe import greeting, log_in
+from e2e.test_profile_journeys import section_link
+
+SARAH = "sarah.thompson@example.com"  # two children, payments, invoices, credit, sessions
+EMMA = "emma.wilson@example.com"
+IFRAME = "iframe[title='Client Profile']"
+
+
+def widget_of(page: Page):
+    return page.frame_locator(IFRAME)
+
+
+def frame_of(page: Page) -> Frame:
+    return page.locator(IFRAME).element_handle().content_frame()
+
+
+def frame_box(page: Page) -> dict:
+    return page.locator(IFRAME).evaluate(
+        "e => { const r = e.getBoundingClientRect(); return {top: r.top, height: r.height}; }")
+
+
+def content_height(page: Page) -> float:
+    """What the widget's content needs, read from the children of its body (the document's
+    scrollHeight never drops below the iframe's own height)."""
+    return frame_of(page).evaluate(
+        "Math.max(...[...document.body.children].map(e => e.getBoundingClientRect().bottom))")
+
+
+def wait_until_fitted(page: Page) -> float:
+    """The iframe's height settles at its content's; returns it."""
+    for _ in range(50):
+        height, needed = frame_box(page)["height"], content_height(page)
+        if abs(height - needed) <= 2 or (needed < 480 and height == 480):
+            return height
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the iframe is {height}px tall for {needed}px of content")
+
+
+def top_in_view(page: Page) -> bool:
+    top = frame_box(page)["top"]
+    return 0 <= top < page.viewport_size["height"]
+
+
+def test_a_short_screen_after_a_long_one_shrinks_the_frame_and_shows_its_top(
+        open_context, provider_sites, inbox, shoot):
+    page = open_context("phone").new_page()
+    page.goto(provider_sites.url("provider.test", "/my-profile"))
+    widget = widget_of(page)
+    log_in(widget, inbox, EMMA)
+    expect(widget.get_by_role("heading", level=1)).to_have_text(greeting("Emma Wilson"))
+    widget.get_by_role("link", name=re.compile("View sessions")).click()
+    expect(widget.get_by_text("Upcoming").first).to_be_visible()
+    long = wait_until_fitted(page)
+
+    # The last session's cancel link, far down the provider's page.
+    cancel = widget.get_by_role("link", name=re.compile("^Cancel")).last
+    cancel.scroll_into_view_if_needed()
+    assert frame_box(page)["top"] < 0, "the tap happens well below the widget's top"
+    cancel.click()
+    expect(widget.get_by_role("heading", level=1)).to_have_text(re.compile("Cancel"))
+    short = wait_until_fitted(page)
+    assert short < long - 300, (short, long)
+    page.wait_for_function(
+        f"() => {{ const t = document.querySelector(\"{IFRAME}\").getBoundingClientRect().top;"
+        " return t >= 0 && t < innerHeight; }")
+    # Nothing white below the widget: the provider's page ends with the frame.
+    page_end = page.evaluate("document.documentElement.scrollHeight")
+    frame_end = frame_box(page)["top"] + page.evaluate("scrollY") + short
+    assert page_end <= max(frame_end + 100, page.viewport_size["height"]), (page_end, frame_end)
+    shoot(page, "phone-embed-cancel-after-long-list")
+
+
+def test_every_document_downloads_inside_the_frame(open_context, provider_sites, inbox):
+    """Third-party cookies blocked (the default context): each file comes with the partitioned
+    session, is saved as the right file, and holds what it should."""
+    page = open_context("phone").new_page()
+    page.goto(provider_sites.url("provider.test", "/my-profile"))
+    widget = widget_of(page)
+    log_in(widget, inbox, SARAH)
+    expect(widget.get_by_role("heading", level=1)).to_have_text(greeting("Sarah Thompson"))
+
+    def download(link) -> tuple[str, bytes]:
+        with page.expect_download() as event:
+            link.click()
+        done = event.value
+        assert done.failure() is None, done.failure()
+        return done.suggested_filename, open(done.path(), "rb").read()
+
+    section_link(widget, "Orders").click()
+    expect(widget.get_by_role("heading", level=1)).to_have_text(re.compile("Orders"))
+    name, body = download(widget.get_by_role("link", name="Download CSV"))
+    assert name.endswith(".csv")
+    assert body.startswith(b"\xef\xbb\xbf") and b"SPL-5001" in body
+    made = widget.locator("a[href*='/t/demo/invoices/']").first  # an invoice made from our data
+    name, body = download(made)
+    assert name.endswith(".pdf") and body.startswith(b"%PDF")
+    widget.get_by_role("link", name=re.compile("Beginners .* Oliver")).click()
+    name, body = download(widget.get_by_role("link", name=re.compile("^Receipt")))
+    assert name.endswith(".pdf") and body.startswith(b"%PDF")
+
+    section_link(widget, "Bookings").click()
+    widget.get_by_role("link", name=re.compile("View sessions")).first.click()
+    expect(widget.get_by_text("Upcoming").first).to_be_visible()
+    name, body = download(widget.get_by_role("link", name=re.compile("to calendar")).first)
+    assert name.endswith(".ics") and body.startswith(b"BEGIN:VCALENDAR")
+
+    section_link(widget, "Account").click()
+    name, body = download(widget.get_by_role("link", name="Download my data"))
+    assert name.endswith(".json")
+    assert json.loads(body)["client"]["email"] == SARAH
+
+
+def test_in_page_links_scroll_the_providers_page_to_their_target(
+        open_context, provider_sites, inbox):
+    page = open_context("phone").new_page()
+    page.goto(provider_sites.url("provider.test", "/long-page"))
+    widget = widget_of(page)
+    log_in(widget, inbox, "priya.shah@example.com")
+    section_link(widget, "Benefits").click()
+    expect(widget.get_by_role("heading", level=1)).to_have_text(re.compile("Benefits"))
+
+    def top_of(target: str) -> float:
+        return frame_box(page)["top"] + frame_of(page).evaluate(
+            f"document.getElementById('{target}').getBoundingClientRect().top")
+
+    for name, target in (("Credit", "credit"), ("Discounts", "discounts")):
+        page.locator(IFRAME).evaluate("e => e.scrollIntoView()")
+        widget.get_by_role("link", name=name, exact=True).click()
+        for _ in range(30):
+            if abs(top_of(target)) < 5:
+                break
+            page.wait_for_timeout(100)
+        assert abs(top_of(target)) < 5, (name, top_of(target))
+
+
+def test_the_chosen_child_and_the_bottom_bar_on_a_phone(
+        open_context, provider_sites, inbox, shoot):
+    page = open_context("phone").new_page()
+    page.goto(provider_sites.url("provider.test", "/long-page"))
+    widget = widget_of(page)
+    page.locator(IFRAME).scroll_into_view_if_needed()
+    log_in(widget, inbox, SARAH)
+    expect(widget.get_by_role("heading", level=1)).to_have_text(greeting("Sarah Thompson"))
+
+    # The sections: a bar fixed to the bottom of the provider's page, not tabs in the frame.
+    bar = page.get_by_role("navigation", name="Sections")
+    expect(bar).to_be_visible()
+    assert bar.evaluate("e => Math.round(e.getBoundingClientRect().bottom)") == 844
+    expect(bar.get_by_role("button", name="Bookings")).to_have_attribute("aria-current", "page")
+    expect(widget.get_by_role("navigation", name="Sections")).to_be_hidden()
+    shoot(page, "phone-embed-bottom-bar")
+
+    # Switch to Mia, then reload the provider's page: still Mia.
+    widget.get_by_role("navigation", name="Family members").get_by_role(
+        "link", name=re.compile("Mia")).click()
+    expect(widget.get_by_role("heading", name="Next for Mia")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"cp-path=%2F%3Fmember%3D"))
+    page.reload()
+    expect(widget_of(page).get_by_role("heading", name="Next for Mia")).to_be_visible()
+
+    # The bar takes the parent to a section, by keyboard too, and marks it.
+    bar.get_by_role("button", name="Benefits").focus()
+    page.keyboard.press("Enter")
+    expect(widget.get_by_role("heading", level=1)).to_have_text(re.compile("Benefits"))
+    expect(bar.get_by_role("button", name="Benefits")).to_have_attribute("aria-current", "page")
+    assert top_in_view(page)
+
+    # Scrolled away from the widget, the bar goes; back at it, it returns.
+    page.locator("#above").scroll_into_view_if_needed()
+    page.evaluate("scrollTo(0, 0)")
+    expect(bar).to_be_hidden()
+    page.locator("#below").evaluate("e => e.scrollIntoView({block: 'end'})")
+    expect(bar).to_be_hidden()
+    page.locator(IFRAME).evaluate("e => e.scrollIntoView()")
+    expect(bar).to_be_visible()
+
+    # Logged out, there are no sections to show.
+    widget.get_by_role("button", name="Log out").click()
+    expect(widget.get_by_role("heading", name="Log in to your profile")).to_be_visible()
+    expect(bar).to_be_hidden()
+
+
+def test_on_a_computer_the_sections_stay_tabs_in_the_widget(
+        open_context, provider_sites, inbox):
+    page = open_context("desktop").new_page()
+    page.goto(provider_sites.url("provider.test", "/my-profile"))
+    widget = widget_of(page)
+    log_in(widget, inbox, "daniel.hughes@example.com")
+    expect(widget.get_by_role("navigation", name="Sections")).to_be_visible()
+    expect(page.get_by_role("navigation", name="Sections")).to_be_hidden()
+
+
+def test_booking_tabs_fit_a_350px_frame(open_context, provider_sites, inbox):
+    context = open_context("phone")
+    page = context.new_page()
+    page.set_viewport_size({"width": 350, "height": 700})
+    page.goto(provider_sites.url("provider.test", "/my-profile"))
+    widget = widget_of(page)
+    log_in(widget, inbox, "chloe.evans@example.com")
+    for link in (re.compile("Stage|Beginners|Improvers|Swim"),
+                 re.compile("^(All )?[Ss]essions")):
+        widget.get_by_role("link", name=link).first.click()
+        page.wait_for_load_state()
+        page.wait_for_timeout(300)
+        overflow = frame_of(page).evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"{overflow}px wider than the 350px frame"
