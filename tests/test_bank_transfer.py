@@ -1,15 +1,19 @@
 """Paying by bank transfer: the details to type in, each selectable (and copyable with
-JavaScript), and, for euro payments, an EPC QR code that a banking app reads back exactly."""
+JavaScript), and a QR code that a banking app reads back exactly: PAY by square in Slovakia,
+an EPC QR code for other euro payments."""
 
 from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 import zxingcpp
-from payment_support import qr_image
+from by_square import PaymentOption, PayQR
+from payment_support import qr_image, tenants_copy
 from PIL import Image
 from profile_support import (
     JANA,
@@ -22,8 +26,10 @@ from profile_support import (
     text_of,
 )
 from sqlmodel import Session, select
+from starlette.testclient import TestClient
 
-from widget_server.bank_transfer import epc_qr
+from widget_server.app import create_app
+from widget_server.bank_transfer import epc_qr, pay_by_square
 from widget_server.formatting import money, money_number
 from widget_server.models import Payment, WebhookDelivery
 
@@ -58,7 +64,15 @@ def epc_lines(payload: str) -> list[str]:
     return payload.split("\n")
 
 
-def test_a_euro_payment_shows_the_transfer_details_and_an_epc_qr_code(jana):
+def page_qr(page: str):
+    """The QR code the page shows, read with a real decoder as a banking app would."""
+    svg = re.search(r'<svg viewBox="[^"]+" class="cp-qr">.*?</svg>', page, re.S).group(0)
+    [found] = zxingcpp.read_barcodes(qr_image(svg))
+    assert found.format == zxingcpp.BarcodeFormat.QRCode
+    return found
+
+
+def test_a_slovak_school_shows_the_transfer_details_and_a_pay_by_square_code(jana):
     page = jana.open("payments/pay-1005").text  # 60 € overdue, the second instalment
     transfer = section(page, "transfer-title")
     assert "Majiteľ účtu Piruetka s.r.o." in transfer
@@ -67,12 +81,57 @@ def test_a_euro_payment_shows_the_transfer_details_and_an_epc_qr_code(jana):
     assert "Variabilný symbol 2026001005" in transfer
     assert "Splatnosť 12. 11. 2026" in transfer
     assert "Naskenujte v bankovej aplikácii" in transfer
-    svg = re.search(r'<svg viewBox="[^"]+" class="cp-qr">.*?</svg>', page, re.S).group(0)
+    assert '<title>PAY by square</title>' in page
 
-    # Read the QR code the page shows with a real decoder, as a banking app would.
-    [found] = zxingcpp.read_barcodes(qr_image(svg))
-    assert found.format == zxingcpp.BarcodeFormat.QRCode
-    assert epc_lines(epc_text(found)) == [
+    # Slovak banking apps read PAY by square: decode the picture, then its payload with the
+    # reference library.
+    order = PayQR.decode(page_qr(page).text)
+    [payment] = order.payments
+    assert payment.payment_options == PaymentOption.PAYMENT_ORDER
+    assert (payment.amount, payment.currency_code) == (Decimal("60.00"), "EUR")
+    assert [(a.iban, a.bic) for a in payment.bank_accounts] == [(PIRUETKA_IBAN, "SUBASKBX")]
+    assert payment.variable_symbol == "2026001005"  # in its own field, not in the note
+    assert payment.beneficiary_name == "Piruetka s.r.o."
+    assert payment.payment_due_date is None  # overdue: no date in the past for the bank
+    assert payment.payment_note == "Klasický balet (8 – 11 rokov) – Sofia, 2. splátka"
+
+
+def test_a_pay_by_square_code_carries_a_due_date_still_ahead_and_cents(jana):
+    page = jana.open("payments/pay-1007").text  # the order paid in 5 days
+    [payment] = PayQR.decode(page_qr(page).text).payments
+    assert payment.payment_due_date == date(2026, 11, 27)
+    assert payment.amount == Decimal("15.90") and payment.variable_symbol == "2026001007"
+
+
+def test_references_that_are_not_variable_symbols_travel_in_their_own_fields():
+    def decode(reference):
+        [payment] = PayQR.decode(pay_by_square(
+            "Tanečná škola Piruetka", PIRUETKA_IBAN, None, 1, "EUR", reference, None,
+            "Permanentka")).payments
+        return payment
+    creditor = decode("RF18 5390 0754 7034")
+    assert creditor.originators_reference_information == "RF18539007547034"
+    assert creditor.variable_symbol == "" and creditor.payment_note == "Permanentka"
+    other = decode("OBJ-5001")
+    assert other.variable_symbol == "" and other.payment_note == "OBJ-5001 Permanentka"
+    assert other.amount == Decimal("0.01") and other.bank_accounts[0].bic == ""
+
+
+@pytest.fixture
+def austrian(settings, tmp_path, mailbox):
+    """Jana at the same dance school, were it in Austria: euro, but no PAY by square."""
+    app = create_app(replace(settings, tenants_dir=tenants_copy(
+        tmp_path / "tenants", **{"demo-sk": {"country": "AT"}})))
+    with TestClient(app):
+        freeze(app)
+        load_demo_families(app)
+        yield browser(app, mailbox, JANA, "demo-sk")
+    app.state.engine.dispose()
+
+
+def test_other_euro_schools_show_an_epc_qr_code(austrian):
+    page = austrian.open("payments/pay-1005").text
+    assert epc_lines(epc_text(page_qr(page))) == [
         "BCD",  # service tag
         "002",  # version
         "2",  # character set: ISO 8859-1 is enough here

@@ -64,7 +64,7 @@ async def payment_page(request: Request) -> Response:
         waiting = detail.payment.status == "unpaid" and (detail.waiting(v.now) or recently)
         return {
             "detail": detail, "gateway": gateway if detail.payable else None,
-            "bank": bank_transfer.instructions(tenant, detail.payment)
+            "bank": bank_transfer.instructions(tenant, detail.payment, today)
             if detail.payable else None,
             "pay_token": _pay_token(v, external_id), "waiting": waiting,
             "refresh": REFRESH_SECONDS if waiting else None,

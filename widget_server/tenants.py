@@ -18,6 +18,7 @@ from typing import Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 from babel.numbers import get_currency_name
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -107,6 +108,9 @@ class TenantFile(_Strict):
     # The provider's own payment page, for online payments without Stripe (see gateways).
     payment_page_url: str | None = None
     address: str | None = None
+    # The country the school is in (ISO 3166-1 alpha-2, e.g. "SK"); from `locale` if left out.
+    # It decides, for one, which QR code banking apps there read (PAY by square in Slovakia).
+    country: str | None = None
     vat_id: str | None = None
     email: Email
     theme: Theme = Theme()
@@ -128,6 +132,14 @@ class TenantFile(_Strict):
             return str(Locale.parse(value.replace("-", "_")))
         except (ValueError, UnknownLocaleError):
             raise ValueError(f"unknown locale {value!r}") from None
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str | None) -> str | None:
+        if value is not None and (not re.match(r"^[A-Z]{2}$", value)
+                                  or value not in Locale("en").territories):
+            raise ValueError(f"unknown ISO 3166 country code {value!r} (e.g. 'SK', 'GB')")
+        return value
 
     @field_validator("currency")
     @classmethod
@@ -189,6 +201,20 @@ class Tenant:
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.config.timezone)
+
+    @property
+    def country(self) -> str | None:
+        """The school's country: as the file says, else the one its locale points to."""
+        return self.config.country or country_of(self.config.locale)
+
+
+def country_of(locale: str) -> str | None:
+    """The country a locale points to: "en_GB" gives GB, "sk" gives SK (its likely one)."""
+    parsed = Locale.parse(locale)
+    if parsed.territory:
+        return parsed.territory
+    likely = get_global("likely_subtags").get(parsed.language, "")
+    return likely.split("_")[-1] if "_" in likely else None
 
 
 def env_name(prefix: str, slug: str) -> str:
