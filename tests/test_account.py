@@ -97,6 +97,24 @@ def test_a_phone_number_that_is_not_one_is_refused(demo, sarah, phone):
     assert client_row(demo).phone == "+44 7700 900123" and events(demo) == []
 
 
+def test_the_phone_hint_shows_numbers_that_are_accepted(demo, sarah, mailbox):
+    """The hint's examples are real numbers of the school's country (not the UK's 07700
+    900xxx drama range, which the check refuses), written nationally and internationally;
+    either way they are accepted and stored in E.164."""
+    refused = post(sarah, "account/details", {"name": "Sarah Thompson", "phone": "07700 900456"})
+    assert refused.status_code == 422
+    hint = re.search(r'id="phone-error">(.*?)</p>', refused.text, re.S).group(1)
+    national, international = re.findall(r"like ([+0-9][0-9 ]+[0-9])", hint)
+    assert "7700" not in hint and national.startswith("0") and international.startswith("+44")
+    for written in (national, international):
+        assert post(sarah, "account/details", {"name": "Sarah Thompson", "phone": written}) \
+            .status_code == 303
+        assert client_row(demo).phone == "+" + "".join(c for c in international if c.isdigit())
+    jana = sign_in(demo, mailbox, JANA, "demo-sk")
+    slovak = post(jana, "account/details", {"name": "Jana Kováčová", "phone": "12"})
+    assert "+421" in re.search(r'id="phone-error">(.*?)</p>', slovak.text, re.S).group(1)
+
+
 def test_a_name_is_needed(demo, sarah):
     answer = post(sarah, "account/details", {"name": "   ", "phone": ""})
     assert answer.status_code == 422 and "Please enter your name." in answer.text

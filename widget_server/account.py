@@ -131,6 +131,19 @@ def parse_phone(raw: str, tenant_locale: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def phone_example(tenant_locale: str) -> tuple[str, str] | None:
+    """A mobile number of the tenant's country that passes `parse_phone`, written the
+    national and the international way ("07400 123456", "+44 7400 123456"), for hints; a
+    made-up example (like the UK's 07700 900xxx drama numbers) would itself be refused."""
+    region = region_of(tenant_locale)
+    number = phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE) \
+        if region else None
+    if number is None:
+        return None
+    return (phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL),
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL))
+
+
 def display_phone(stored: str | None) -> str | None:
     """A stored number as people write it (+44 7700 900123); as stored when unreadable."""
     if not stored:

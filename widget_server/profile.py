@@ -13,6 +13,7 @@ from widget_server import access as scope
 from widget_server import bookings, calendar_feed, family, makeups, self_service
 from widget_server.access import Access
 from widget_server.account import page_data as account_page_data
+from widget_server.account import phone_example
 from widget_server.benefits import load_benefits
 from widget_server.errors import NotFound
 from widget_server.formatting import local_today
@@ -100,6 +101,7 @@ def _account(db: Session, who: Access, v: Visit) -> dict[str, Any]:
                       .order_by(Attendee.id)).all()
     return {"members": [(family.Member(a.external_id, a.name), a.birth_date) for a in members],
             "feed": calendar_feed.current(db, who.tenant, who.email), "feed_url": None,
+            "phone_example": phone_example(v.tenant.config.locale),
             **account_page_data(db, who, v.now)}
 
 
