@@ -79,10 +79,16 @@ def test_share_invite_log_in_see_get_emails_then_lose_access_at_once(demo, sarah
     assert "You have full access: you see the sessions and payments" in text
     # WIDGET_PROFILE_URL: the school's profile page, the login form pre-filled for them.
     assert re.search(r"https://www\.splashswim\.example/my-profile#cp-hint=\S+", text)
-    # Everyone already on the booking hears of the newcomer: the owner and grandma.
-    for follower in (SARAH, GRANDMA):
-        news = f"{DAD} can now see Oliver Thompson's booking"
-        assert news in subjects(mailbox, follower, news)
+    # Everyone already on the booking hears of the newcomer: the owner, who typed the
+    # address, by name; grandma without it (one adult's address is never shown to another).
+    news = f"{DAD} can now see Oliver Thompson's booking"
+    assert news in subjects(mailbox, SARAH, news)
+    anonymous = "One more adult can now see Oliver Thompson's booking"
+    assert anonymous in subjects(mailbox, GRANDMA, anonymous)
+    [to_grandma] = [m for m in mail_to(mailbox, GRANDMA) if m["Subject"] == anonymous]
+    assert DAD not in to_grandma.as_string().lower()
+    assert "Sarah Thompson has shared Oliver Thompson's booking of Beginners (Stage 1) with " \
+           "one more adult." in body(to_grandma)
     assert recipients(demo) == [SARAH, GRANDMA, DAD]
 
     dad = sign_in(demo, mailbox, DAD)
@@ -97,8 +103,10 @@ def test_share_invite_log_in_see_get_emails_then_lose_access_at_once(demo, sarah
     assert dad.open(f"bookings/{IMPROVERS}").status_code == 404
 
     share(sarah, BEGINNERS, "aunt@example.com", "other", "view")  # news of the booking...
-    news = "aunt@example.com can now see Oliver Thompson's booking"
-    assert news in subjects(mailbox, DAD, news)  # ...reaches dad too
+    news = "One more adult can now see Oliver Thompson's booking"
+    assert news in subjects(mailbox, DAD, news)  # ...reaches dad too, without her address
+    assert all("aunt@example.com" not in m.as_string() for m in mail_to(mailbox, DAD))
+    assert all(SARAH not in m.as_string().split("\n\n", 1)[1] for m in mail_to(mailbox, DAD))
 
     page = sarah.open(f"bookings/{BEGINNERS}/sharing").text
     dads = share_id(demo, BEGINNERS, DAD)

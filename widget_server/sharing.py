@@ -114,9 +114,14 @@ def add_share(db: Session, tenant: Tenant, access: Access, booking_id: str, *, e
     notices.send(db, email, "share_invite", invitee_locale or owner.locale,
                  lambda: _("%(owner)s shared %(child)s's booking with you") % about, **about)
     for follower in followers:
-        locale = owner.locale if follower == owner.email else None
-        notices.send(db, follower, "share_added", locale,
-                     lambda: _("%(invitee)s can now see %(child)s's booking") % about, **about)
+        if follower == owner.email:  # they typed the address: it is no news to them
+            notices.send(db, follower, "share_added", owner.locale,
+                         lambda: _("%(invitee)s can now see %(child)s's booking") % about,
+                         **about)
+        else:  # one adult's address is never shown to another
+            notices.send(db, follower, "share_added", None,
+                         lambda: _("One more adult can now see %(child)s's booking") % about,
+                         **(about | {"invitee": None}))
     return share
 
 
