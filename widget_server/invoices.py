@@ -10,7 +10,7 @@ discount, prepaid credit used, and how it was paid.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from sqlalchemy import func
@@ -20,6 +20,7 @@ from widget_server import access as scope
 from widget_server import vat
 from widget_server.access import Access
 from widget_server.errors import NotFound
+from widget_server.formatting import local
 from widget_server.models import (
     Attendee,
     Booking,
@@ -63,6 +64,16 @@ class Document:
     buyer: str
     buyer_email: str
     currency: str
+    supplied: date | None = None  # the date of supply, when it is known
+    seller_legal_name: str | None = None  # the company behind the school's name
+    seller_company_number: str | None = None
+    seller_tax_id: str | None = None
+    seller_registration: str | None = None
+    buyer_company: str | None = None
+    buyer_address: str | None = None
+    buyer_company_number: str | None = None
+    buyer_tax_id: str | None = None
+    buyer_vat_id: str | None = None
     lines: list[Line] = field(default_factory=list)
     discount: int = 0
     promo_code: str | None = None
@@ -120,6 +131,11 @@ class Document:
     def filename(self) -> str:
         return filename(self.kind, self.number)
 
+    @property
+    def supply_date(self) -> date | None:
+        """The date of supply, shown only when it is not the issue date."""
+        return self.supplied if self.supplied not in (None, self.issued) else None
+
 
 def filename(kind: str, number: str) -> str:
     """`invoice-INV-2026-0041.pdf`: the number, with anything odd in a file name replaced."""
@@ -151,6 +167,7 @@ def invoice(db: Session, who: Access, tenant: Tenant, external_id: str) -> Store
         if row.payment_id else None
     doc = _document(db, who, tenant, "invoice", row.number, row.issue_date, payment,
                     row.order_id or (payment.order_id if payment else None))
+    doc.supplied = row.supply_date or doc.supplied
     if row.amount is not None:
         doc.amount = row.amount
     return doc
@@ -178,7 +195,13 @@ def _document(db: Session, who: Access, tenant: Tenant, kind: str, number: str, 
     doc = Document(kind=kind, number=number, issued=issued, seller=config.name,
                    seller_address=config.address, seller_vat_id=config.vat_id,
                    buyer=client.name, buyer_email=client.email,
-                   currency=payment.currency if payment else config.currency)
+                   currency=payment.currency if payment else config.currency,
+                   seller_legal_name=config.legal_name if config.legal_name != config.name
+                   else None, seller_company_number=config.company_number,
+                   seller_tax_id=config.tax_id, seller_registration=config.registration,
+                   buyer_company=client.company_name, buyer_address=client.address,
+                   buyer_company_number=client.company_number, buyer_tax_id=client.tax_id,
+                   buyer_vat_id=client.vat_id)
     order = db.exec(select(Order).where(scope.family(Order, who), Order.id == order_id)).first() \
         if order_id else None
     if order is not None:
@@ -191,6 +214,9 @@ def _document(db: Session, who: Access, tenant: Tenant, kind: str, number: str, 
         doc.order_number = order.number or order.external_id
         doc.status = order.status
         doc.credit = credit_used(db, who, order.id)
+        ordered = order.ordered_at  # SQLite hands it back without its (UTC) zone
+        doc.supplied = local(ordered if ordered.tzinfo else ordered.replace(tzinfo=UTC),
+                             tenant.config.timezone).date()
     elif payment is not None:
         doc.lines = [Line(_paid_for(db, payment), 1, payment.amount)]
     if payment is not None:

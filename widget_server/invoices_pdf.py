@@ -53,20 +53,21 @@ def render(doc: Document, locale: str, tz: str) -> bytes:
     pdf.multi_cell(width * 0.6, 7, doc.seller, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 9)
     pdf.set_text_color(*MUTED)
-    if doc.seller_address:
-        pdf.multi_cell(width * 0.6, 4.8, doc.seller_address, new_x=XPos.LMARGIN,
-                       new_y=YPos.NEXT)
-    if doc.seller_vat_id:
-        pdf.cell(width * 0.6, 4.8, _("VAT ID: %(id)s") % {"id": doc.seller_vat_id},
-                 new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for line in [doc.seller_legal_name, doc.seller_address,
+                 *_identifiers(doc.seller_company_number, doc.seller_tax_id,
+                               doc.seller_vat_id),
+                 doc.seller_registration]:
+        if line:
+            pdf.multi_cell(width * 0.6, 4.8, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     left_end = pdf.get_y()
     pdf.set_xy(pdf.l_margin + width * 0.6, top)
     pdf.set_text_color(*INK)
     pdf.set_font(FONT, "B", 18)
     pdf.cell(width * 0.4, 8, title, align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 9)
+    supplied = day(doc.supply_date) if doc.supply_date else None
     for label, value in ((_("Number"), doc.number), (_("Issued"), day(doc.issued)),
-                         (_("Order"), doc.order_number)):
+                         (_("Date of supply"), supplied), (_("Order"), doc.order_number)):
         if value:
             pdf.set_x(pdf.l_margin + width * 0.6)
             pdf.cell(width * 0.4, 4.8, f"{label}: {value}", align="R", new_x=XPos.LEFT,
@@ -79,9 +80,14 @@ def render(doc: Document, locale: str, tz: str) -> bytes:
     pdf.cell(0, 5, _("Bill to").upper(), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_text_color(*INK)
     pdf.set_font(FONT, "", 10)
-    pdf.cell(0, 5.5, doc.buyer, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if doc.buyer_company:
+        pdf.multi_cell(0, 5.5, doc.buyer_company, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 5.5, doc.buyer, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font(FONT, "", 9)
-    pdf.cell(0, 5, doc.buyer_email, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    for line in [doc.buyer_address, *_identifiers(doc.buyer_company_number, doc.buyer_tax_id,
+                                                  doc.buyer_vat_id), doc.buyer_email]:
+        if line:
+            pdf.multi_cell(0, 5, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
 
     # What.
@@ -152,6 +158,16 @@ def render(doc: Document, locale: str, tz: str) -> bytes:
         pdf.cell(0, 6, _("Due %(date)s") % {"date": day(doc.due_date)}, new_x=XPos.LMARGIN,
                  new_y=YPos.NEXT)
     return bytes(pdf.output())
+
+
+def _identifiers(company_number: str | None, tax_id: str | None,
+                 vat_id: str | None) -> list[str]:
+    """A party's registration number, tax id and VAT id, as the language calls them (in
+    Slovak IČO, DIČ and IČ DPH)."""
+    return [text for value, text in (
+        (company_number, _("Company number: %(number)s") % {"number": company_number}),
+        (tax_id, _("Tax ID: %(id)s") % {"id": tax_id}),
+        (vat_id, _("VAT ID: %(id)s") % {"id": vat_id})) if value]
 
 
 def _headings() -> FontFace:

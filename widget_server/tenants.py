@@ -111,7 +111,14 @@ class TenantFile(_Strict):
     # The country the school is in (ISO 3166-1 alpha-2, e.g. "SK"); from `locale` if left out.
     # It decides, for one, which QR code banking apps there read (PAY by square in Slovakia).
     country: str | None = None
+    # What invoices must say about the supplier (EU rules, and Slovak ones: IČO, DIČ, IČ DPH):
+    # the company registration number, the tax id where it differs from the VAT id, the VAT
+    # id, and where the company is registered.
+    legal_name: str | None = Field(default=None, max_length=200)  # if not `name`
+    company_number: str | None = None
+    tax_id: str | None = None
     vat_id: str | None = None
+    registration: str | None = Field(default=None, max_length=300)
     email: Email
     theme: Theme = Theme()
     features: Features = Features()
@@ -139,6 +146,21 @@ class TenantFile(_Strict):
         if value is not None and (not re.match(r"^[A-Z]{2}$", value)
                                   or value not in Locale("en").territories):
             raise ValueError(f"unknown ISO 3166 country code {value!r} (e.g. 'SK', 'GB')")
+        return value
+
+    @field_validator("company_number", "tax_id")
+    @classmethod
+    def _registration_number(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z0-9][A-Za-z0-9 ./-]{0,31}$", value):
+            raise ValueError(f"{value!r} is not a registration number like '09876543'")
+        return value
+
+    @field_validator("vat_id")
+    @classmethod
+    def _vat_id(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Z]{2}[0-9A-Z+*.]{2,13}$", value):
+            raise ValueError(f"{value!r} is not a VAT id like 'SK2020123456' (country code "
+                             "first, no spaces)")
         return value
 
     @field_validator("currency")
