@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from widget_server.db import session_scope
 from widget_server.demo_data import DEMO_TENANTS, demo_items, load_demo
@@ -72,9 +72,56 @@ def test_demo_index_lists_tenants_and_keys(settings):
         provider = client.get("/demo/demo")
         assert 'data-client-profile data-tenant="demo"' in provider.text
         assert "/embed.js" in provider.text
+        # The index leads to every page a newcomer needs, with addresses to log in as.
+        for link in ("/demo/demo", "/demo/demo-sk", "/t/demo/", "/t/demo-sk/", "/dev/mail"):
+            assert f'{link}"' in page.text, link
+        assert "sarah.thompson@example.com" in page.text
+        assert "jana.kovacova@example.com" in page.text
+        slovak = client.get("/demo/demo-sk").text
+        assert '<html lang="sk">' in slovak and "Môj profil" in slovak
+        assert "My profile" not in slovak
     demo.state.engine.dispose()
 
 
 def test_demo_only_pages_are_absent_in_production(client):
     assert client.get("/dev/mail").status_code == 404
     assert client.get("/demo/demo").status_code == 404
+
+
+def test_demo_shows_whatsapp_and_webhooks_in_its_viewer_instead_of_failing(settings):
+    """Nothing answers the demo's WhatsApp and webhook addresses: it keeps what it would have
+    sent, as delivered, next to the e-mails, and logs no failures."""
+    import time
+    from dataclasses import replace
+
+    from starlette.testclient import TestClient
+
+    from widget_server import whatsapp
+    from widget_server.app import create_app
+    from widget_server.models import OutboxMessage
+    from widget_server.webhooks import WEBHOOK, enqueue_event
+    from widget_server.whatsapp import WHATSAPP
+
+    demo = create_app(replace(settings, demo=True, environ={}, scheduler_interval=0))
+    tenant = demo.state.tenants.get("demo-sk")
+    with TestClient(demo) as client:
+        with session_scope(demo.state.engine) as session:
+            enqueue_event(session, tenant, "account.deletion_requested", client_id=None,
+                          data={"email": "jana.kovacova@example.com"})
+            whatsapp.enqueue(session, tenant, phone="+421900123456", template="session_reminder",
+                             locale="sk", parameters=["Sofia", "Balet", "so 5. 12. 9:00"],
+                             kind="reminder")
+        for drainer in (demo.state.webhook_drainer, demo.state.whatsapp_drainer):
+            drainer.wake()
+        for _ in range(100):  # the drainers run in the app's own thread
+            with Session(demo.state.engine) as session:
+                rows = session.exec(select(OutboxMessage).where(
+                    OutboxMessage.channel.in_([WEBHOOK.name, WHATSAPP.name]))).all()
+            if len(rows) == 2 and {r.status for r in rows} == {"sent"}:
+                break
+            time.sleep(0.05)
+        assert [r.status for r in rows] == ["sent", "sent"], [r.last_error for r in rows]
+        page = client.get("/dev/mail").text
+        assert "Webhook: account.deletion_requested" in page
+        assert "WhatsApp: session_reminder" in page and "+421900123456" in page
+    demo.state.engine.dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -17,7 +17,7 @@ from widget_server import assets, gateways, scheduler
 from widget_server.db import make_engine
 from widget_server.error_pages import widget_error
 from widget_server.errors import AppError
-from widget_server.mailer import make_transport
+from widget_server.mailer import LocalViewerDelivery, make_transport
 from widget_server.models import utcnow
 from widget_server.outbox import OutboxDrainer
 from widget_server.routes import build_routes
@@ -45,10 +45,14 @@ def create_app(settings: Settings) -> Starlette:
         if transport is not None:
             app.state.drainer = OutboxDrainer(engine, transport)
             app.state.drainer.start()
-            app.state.webhook_drainer = OutboxDrainer(engine, WebhookSender(tenants),
-                                                      channel=WEBHOOK)
+            webhooks: Any = WebhookSender(tenants)
+            whatsapp: Any = WhatsAppSender(tenants, settings.environ,
+                                           api_url=settings.whatsapp_api_url)
+            if settings.demo:
+                webhooks = LocalViewerDelivery("Webhook", 200)
+                whatsapp = LocalViewerDelivery("WhatsApp message", "demo")
+            app.state.webhook_drainer = OutboxDrainer(engine, webhooks, channel=WEBHOOK)
             app.state.webhook_drainer.start()
-            whatsapp = WhatsAppSender(tenants, settings.environ, api_url=settings.whatsapp_api_url)
             app.state.whatsapp_drainer = OutboxDrainer(engine, whatsapp, channel=WHATSAPP)
             app.state.whatsapp_drainer.start()
             if settings.scheduler_interval > 0:

@@ -41,8 +41,9 @@ def main(argv: list[str] | None = None) -> int:
 
     args = parser.parse_args(argv)
     if args.command in ("demo", "serve", "worker"):
-        logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("alembic").setLevel(logging.WARNING)  # keep the banner readable
+        # Our own news at INFO; libraries (alembic, fontTools' subsetter...) only when it matters.
+        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+        logging.getLogger("widget_server").setLevel(logging.INFO)
     try:
         if args.command == "demo":
             return run_demo(args.host, args.port)

@@ -215,6 +215,14 @@ PIRUETKA = Profile(
 PROFILES = {"demo": SPLASH, "demo-sk": PIRUETKA}
 
 
+def demo_logins() -> dict[str, list[tuple[str, str]]]:
+    """Whom a newcomer can log in as, per demo tenant: (who, e-mail address)."""
+    return {slug: [(f"{p.family1.name} (most to see: children, payments, make-ups)", p.family1.email),
+                   (f"{p.family2.name} (unpaid term)", p.family2.email),
+                   ("A grandparent (one booking shared with them)", p.grandparent)]
+            for slug, p in PROFILES.items()}
+
+
 def _years_ago(today: date, years: int, days: int) -> date:
     """A birth date about `years` years before today (29 February falls back to the 28th)."""
     try:

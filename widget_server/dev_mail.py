@@ -1,8 +1,11 @@
-"""The demo's mail viewer: read login e-mails without an SMTP account (demo mode only)."""
+"""The demo's mail viewer: read login e-mails without an SMTP account, and see the WhatsApp
+messages and provider webhooks the demo would have sent (demo mode only)."""
 
 from __future__ import annotations
 
+import json
 from html import escape
+from typing import Any
 
 from sqlmodel import Session, select
 from starlette.requests import Request
@@ -13,16 +16,32 @@ from widget_server.models import OutboxMessage
 from widget_server.widget import in_db
 
 
+def _shown(row: OutboxMessage) -> dict[str, Any]:
+    """One row as the viewer lists it, whatever its channel."""
+    payload = row.payload
+    if row.channel == "webhook":
+        body = json.loads(payload.get("body") or "{}")
+        return {"kind": "Webhook", "title": body.get("type", "webhook"),
+                "to": payload.get("url"), "text": json.dumps(body, indent=2, ensure_ascii=False)}
+    if row.channel == "whatsapp":
+        message = payload.get("message") or {}
+        template = message.get("template") or {}
+        words = [p.get("text", "") for c in template.get("components", [])
+                 for p in c.get("parameters", [])]
+        return {"kind": "WhatsApp", "title": template.get("name", "message"),
+                "to": message.get("to"), "text": " · ".join(words)}
+    return {"kind": "E-mail", "title": payload.get("subject"), "to": payload.get("to"),
+            "text": payload.get("text", ""), "html": True}
+
+
 async def inbox(request: Request) -> Response:
     def load(session: Session) -> list[OutboxMessage]:
         return list(session.exec(
-            select(OutboxMessage).where(OutboxMessage.channel == "email")
-            .order_by(OutboxMessage.id.desc()).limit(100)
-        ).all())
+            select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(100)).all())
 
     messages = await in_db(request, load)
     return request.app.state.templates.TemplateResponse(
-        request, "demo/mail.html", {"messages": messages})
+        request, "demo/mail.html", {"messages": [(m, _shown(m)) for m in messages]})
 
 
 async def message(request: Request) -> Response:

@@ -84,6 +84,18 @@ class LocalViewerTransport:
         log.info("E-mail to %s (not sent, demo mode): %s", payload["to"], payload["subject"])
 
 
+class LocalViewerDelivery:
+    """Demo mode: WhatsApp messages and webhooks are not sent either (nothing would answer);
+    they stay readable in the demo's viewer, next to the e-mails, as delivered."""
+
+    def __init__(self, what: str, answer: Any):
+        self.what, self.answer = what, answer
+
+    async def send(self, payload: dict[str, Any]) -> Any:
+        log.info("%s for %s (not sent, demo mode)", self.what, payload.get("tenant"))
+        return self.answer
+
+
 def make_transport(settings: Settings) -> Transport:
     """SMTP when configured, the local viewer in demo mode, otherwise a settings error."""
     if settings.smtp_host:

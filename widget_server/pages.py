@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 
+from widget_server.demo_data import demo_logins
 from widget_server.errors import NotFound
 from widget_server.openapi import document
 from widget_server.resources import RESOURCES
@@ -61,10 +62,15 @@ async def demo_index(request: Request) -> Response:
         with Session(state.engine) as session:
             return {t.slug: tenant_counts(session, t.slug) for t in state.tenants}
 
+    # The provider pages are served on the other loopback name, so they frame the widget from
+    # a different site, as a real provider's page would.
+    base = state.settings.base_url.rstrip("/")
     return state.templates.TemplateResponse(request, "demo/index.html", {
         "tenants": list(state.tenants),
         "counts": await run_in_threadpool(counts),
-        "base_url": state.settings.base_url,
+        "base_url": base,
+        "provider_base": base.replace("//localhost", "//127.0.0.1", 1),
+        "logins": demo_logins(),
     })
 
 
