@@ -16,7 +16,6 @@ from widget_server.security import check_csrf, client_ip
 from widget_server.widget import Visit, in_db, locale_for, render, visit
 
 WINDOW = timedelta(minutes=15)
-EMAILS_PER_ADDRESS = 5
 CODES_PER_IP = 30
 
 
@@ -69,7 +68,7 @@ async def login_submit(request: Request) -> Response:
         ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}",
                                 app.state.settings.login_emails_per_ip, WINDOW, v.now)
         email_ok = ratelimit.allow(session, f"login-email:{v.tenant.slug}:{email}",
-                                   EMAILS_PER_ADDRESS, WINDOW, v.now)
+                                   app.state.settings.login_emails_per_address, WINDOW, v.now)
         if not (ip_ok and email_ok):
             raise RateLimited
         mail = auth.request_login(session, v.signer, v.tenant.slug, email, v.now)

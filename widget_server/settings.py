@@ -42,6 +42,8 @@ class Settings:
     scheduler_interval: float = 0
     # Login e-mails one IP may ask for per 15 minutes (offices and schools share an IP).
     login_emails_per_ip: int = 20
+    # ... and one address (a parent retrying, or someone pestering that inbox).
+    login_emails_per_address: int = 5
     # The WhatsApp Business Cloud API (tests point it at a local fake).
     whatsapp_api_url: str = "https://graph.facebook.com"
     # Extra environment read for per-tenant secrets (API keys, webhook secrets).
@@ -70,6 +72,7 @@ class Settings:
             send_in_process=env.get("WIDGET_OUTBOX_IN_PROCESS", "1") not in ("0", "false", "no"),
             scheduler_interval=_float(env, "WIDGET_SCHEDULER_INTERVAL", 60.0),
             login_emails_per_ip=_int(env, "WIDGET_LOGIN_EMAILS_PER_IP", 20),
+            login_emails_per_address=_int(env, "WIDGET_LOGIN_EMAILS_PER_ADDRESS", 5),
             whatsapp_api_url=env.get("WIDGET_WHATSAPP_API_URL",
                                      "https://graph.facebook.com").rstrip("/"),
             environ=env,
