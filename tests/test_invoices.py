@@ -4,6 +4,7 @@ our data (read back with pypdf), and only by the family they belong to."""
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import replace
 
 import pytest
@@ -46,10 +47,25 @@ def test_the_providers_uploaded_pdf_comes_back_as_it_was(sarah, api):
     assert 'filename="invoice-INV-2026-0099.pdf"' in response.headers["content-disposition"]
 
 
-def test_an_invoice_that_lives_on_the_providers_site_is_linked(sarah):
+def test_an_invoice_that_lives_on_the_providers_site_is_linked(sarah, api):
+    url = "https://www.splashswim.example/invoices/INV-2026-0041.pdf"
+    api.put("invoices", "inv-41", api.get("invoices", "inv-41").json() | {"url": url})
     answer = sarah.open("invoices/inv-41", follow_redirects=False)
-    assert answer.status_code == 303
-    assert answer.headers["location"] == "https://www.splashswim.example/invoices/INV-2026-0041.pdf"
+    assert answer.status_code == 303 and answer.headers["location"] == url
+    assert f'href="{url}" target="_blank" rel="noopener"' in sarah.open("orders").text
+
+
+@pytest.mark.parametrize("tenant,email", [("demo", SARAH), ("demo-sk", JANA)])
+def test_every_demo_invoice_opens(demo, mailbox, tenant, email):
+    """The demo's invoices are made from its data: no link to a fictional school's site."""
+    visitor = browser(demo, mailbox, email, tenant)
+    page = visitor.open("orders").text
+    links = re.findall(r'href="(http[^"]+/invoices/[^"]+)"', page)
+    assert len(links) == 5, links
+    for link in links:
+        assert link.startswith(f"http://testserver/t/{tenant}/invoices/")
+        answer = visitor.client.get(link)
+        assert answer.status_code == 200 and answer.content.startswith(b"%PDF-"), link
 
 
 def test_an_invoice_without_a_file_is_made_from_our_data(sarah):

@@ -13,7 +13,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from widget_server import assets, gateways, scheduler
+from widget_server import assets, demo_pay, gateways, scheduler
 from widget_server.db import make_engine
 from widget_server.error_pages import widget_error
 from widget_server.errors import AppError
@@ -77,7 +77,10 @@ def create_app(settings: Settings) -> Starlette:
     )
     app.state.settings = settings
     app.state.tenants = tenants
-    app.state.gateways = gateways.from_environ(tenants, settings.environ)
+    # The demo takes "Pay online" on its own page where no Stripe key or provider page is set.
+    app.state.gateways = gateways.from_environ(
+        tenants, settings.environ,
+        fallback=(lambda tenant: demo_pay.gateway(settings, tenant)) if settings.demo else None)
     app.state.engine = engine
     app.state.templates = make_templates(settings.templates_dir, settings.tenants_dir)
     app.state.assets = assets.build()

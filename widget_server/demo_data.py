@@ -140,7 +140,6 @@ SPLASH = Profile(
     text={
         "instalment": "instalment {n} of 2", "order": "Order {number}", "promo": "SPLASH10",
         "order_no": "SPL-{n}", "invoice_no": "INV-{year}-{seq:04d}", "reference": "SPLASH-{n}",
-        "invoice_url": "https://www.splashswim.example/invoices/{number}.pdf",
         "topup": "Top-up", "spent_order": "Used for order {number}",
         "spent_booking": "Used for {programme}", "sibling": "Sibling discount",
         "loyalty": "Loyalty discount", "early_bird": "Early bird", "old_pass": "5-visit pass",
@@ -204,7 +203,6 @@ PIRUETKA = Profile(
     text={
         "instalment": "{n}. splátka", "order": "Objednávka {number}", "promo": "PIRUETKA10",
         "order_no": "OBJ-{n}", "invoice_no": "FA{year}{seq:03d}", "reference": "{year}00{n}",
-        "invoice_url": "https://www.piruetka.example/faktury/{number}.pdf",
         "topup": "Dobitie kreditu", "spent_order": "Úhrada objednávky {number}",
         "spent_booking": "Úhrada: {programme}", "sibling": "Súrodenecká zľava",
         "loyalty": "Zľava za vernosť", "early_bird": "Zľava za skorý zápis",
@@ -331,13 +329,14 @@ def _payment(d: _Demo, n: int, client: int, amount: int, description: str, *,
         paid_at=None if paid is None else d.at(day, "10:40", n % 60))
 
 
-def _invoice(d: _Demo, payment: dict[str, Any], seq: int, *, link: bool = True) -> None:
+def _invoice(d: _Demo, payment: dict[str, Any], seq: int) -> None:
+    """An invoice without a file or link: the portal makes its PDF from the demo's data, so
+    every invoice in the demo opens (a link to the fictional schools' sites would not)."""
     issued = date.fromisoformat(payment["paid_at"][:10])
     number = d.p.text["invoice_no"].format(year=issued.year, seq=seq)
     d.add("invoices", f"inv-{seq}", client_id=payment["client_id"], payment_id=payment["id"],
           order_id=payment["order_id"], number=number, issue_date=issued.isoformat(),
-          amount=payment["amount"], currency=d.p.currency,
-          url=d.p.text["invoice_url"].format(number=number) if link else None)
+          amount=payment["amount"], currency=d.p.currency)
 
 
 def _order(d: _Demo, n: int, ordered: int, status: str, lines: list[tuple[str, str, int, int]],
@@ -451,7 +450,7 @@ def demo_items(tenant_slug: str, today: date) -> list[Item]:
 
     payments = {item["id"]: item for res, item in d.items if res == "payments"}
     for pay_id, seq in zip(paid, (41, 42, 43, 37, 48), strict=False):
-        _invoice(d, payments[pay_id], seq, link=pay_id != "pay-1004")
+        _invoice(d, payments[pay_id], seq)
 
     # Entry passes: the one bought with the order (3 entries used) and an expired one.
     uses = [{"used_at": d.at(d.week_day(dropin.weekday, week), dropin.start, 5),

@@ -260,8 +260,10 @@ class Gateways:
         return gateway if isinstance(gateway, StripeCheckout) else None
 
 
-def from_environ(tenants: TenantRegistry, environ: Mapping[str, str]) -> Gateways:
-    """Build every tenant's gateway from its file and the environment."""
+def from_environ(tenants: TenantRegistry, environ: Mapping[str, str],
+                 fallback: Callable[[Tenant], Gateway] | None = None) -> Gateways:
+    """Build every tenant's gateway from its file and the environment; `fallback` gives one
+    to a tenant with online payments that has none (the demo's own payment page)."""
     api_base = environ.get(STRIPE_API_BASE) or None
     found: dict[str, Gateway] = {}
     for tenant in tenants:
@@ -273,6 +275,8 @@ def from_environ(tenants: TenantRegistry, environ: Mapping[str, str]) -> Gateway
         elif tenant.config.payment_page_url and _signing_key(tenant):
             found[tenant.slug] = ProviderPage(tenant.config.payment_page_url,
                                               _signing_key(tenant) or b"")
+        elif tenant.config.features.online_payments and fallback is not None:
+            found[tenant.slug] = fallback(tenant)
         elif tenant.config.features.online_payments:
             log.warning("%s: online_payments is on but there is no gateway: set %s, or "
                         "payment_page_url and %s", tenant.slug,

@@ -61,14 +61,17 @@ async def payment_page(request: Request) -> Response:
         started = request.query_params.get("started", "")
         recently = started.isdigit() and 0 <= v.now.timestamp() - int(started) \
             < STARTED_GRACE_SECONDS
-        waiting = detail.payment.status == "unpaid" and (detail.waiting(v.now) or recently)
+        returned = request.query_params.get("checkout")
+        # Back from the payment page without paying: offer the ways to pay again at once.
+        waiting = (detail.payment.status == "unpaid" and returned != "cancelled"
+                   and (detail.waiting(v.now) or recently))
         return {
             "detail": detail, "gateway": gateway if detail.payable else None,
             "bank": bank_transfer.instructions(tenant, detail.payment, today)
             if detail.payable else None,
             "pay_token": _pay_token(v, external_id), "waiting": waiting,
             "refresh": REFRESH_SECONDS if waiting else None,
-            "returned": request.query_params.get("checkout"),
+            "returned": returned,
             "started_at": int(v.now.timestamp()),
         }
 

@@ -10,6 +10,7 @@ from starlette.staticfiles import StaticFiles
 from widget_server import (
     account_views,
     assets,
+    demo_pay,
     dev_mail,
     login_views,
     makeup_views,
@@ -148,6 +149,9 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         routes += [
             Route("/demo/{tenant}", pages.demo_provider_page, name="demo_provider"),
             Route("/dev/mail", dev_mail.inbox, name="dev_mail"),
+            # The demo's stand-in for a provider's payment page ("Pay online" without Stripe).
+            Route(demo_pay.PATH, demo_pay.pay_page, methods=["GET"], name="demo_pay"),
+            Route(demo_pay.PATH, demo_pay.pay_submit, methods=["POST"], name="demo_pay_submit"),
             Route("/dev/mail/{message_id:int}", dev_mail.message, name="dev_mail_message"),
         ]
     return routes
