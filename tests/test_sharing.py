@@ -259,7 +259,8 @@ def test_a_slovak_family_invites_in_slovak(demo, mailbox):
     jana = sign_in(demo, mailbox, "jana.kovacova@example.com", "demo-sk")
     share(jana, "bk-1001", "otec@example.com", "parent", "full")
     invite = mail_to(mailbox, "otec@example.com")[0]
-    assert invite["Subject"] == "Jana Kováčová s vami zdieľa rezerváciu pre Ema Kováčová"
+    # The child's name stands in the nominative, in brackets (not "pre Ema Kováčová").
+    assert invite["Subject"] == "Jana Kováčová s vami zdieľa rezerváciu (Ema Kováčová)"
     assert "Máte plný prístup" in body(invite)
     page = jana.open("bookings/bk-1001/sharing").text
     assert "Kto vidí túto rezerváciu" in page and 'lang="sk"' in page
