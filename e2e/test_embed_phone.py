@@ -10,6 +10,7 @@ import re
 from playwright.sync_api import Frame, Page, expect
 
 from e2e.test_login_in_iframe import greeting, log_in
+from e2e.test_payments import log_in_any_language
 from e2e.test_profile_journeys import section_link
 
 SARAH = "sarah.thompson@example.com"  # two children, payments, invoices, credit, sessions
@@ -216,3 +217,46 @@ def test_booking_tabs_fit_a_350px_frame(open_context, provider_sites, inbox):
         overflow = frame_of(page).evaluate(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"{overflow}px wider than the 350px frame"
+
+
+SPLIT_WORDS = """(selector) => [...document.querySelectorAll(selector)].flatMap(el => {
+    // Each word of the element's text must sit on one line (it may break between words, and
+    // at a <wbr>, which ends a text node).
+    const split = [], range = document.createRange();
+    const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+    for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+        let at = 0;
+        for (const word of text.textContent.split(" ")) {
+            range.setStart(text, at); range.setEnd(text, at + word.length);
+            const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+            if (tops.size > 1) split.push(word);
+            at += word.length + 1;
+        }
+    }
+    return split;
+})"""
+
+
+def test_long_addresses_and_the_iban_never_split_beside_their_buttons(
+        open_context, provider_sites, inbox, widget):
+    page = open_context("phone").new_page()
+    page.set_viewport_size({"width": 350, "height": 700})
+    page.goto(provider_sites.url("provider.test", "/my-profile"))
+    frame = widget_of(page)
+    log_in(frame, inbox, SARAH)
+    expect(frame.get_by_role("heading", level=1)).to_have_text(greeting("Sarah Thompson"))
+    frame_of(page).goto(widget.url("bookings/bk-1001/sharing"))
+    expect(frame_of(page).locator(".cp-share-list strong").last).to_have_text(
+        "margaret.thompson@example.com")
+    assert frame_of(page).evaluate(SPLIT_WORDS, ".cp-share-list strong") == []
+
+    page = open_context("phone").new_page()
+    page.set_viewport_size({"width": 350, "height": 700})
+    page.goto(provider_sites.url("provider.test", "/piruetka"))
+    log_in_any_language(widget_of(page), inbox, "jana.kovacova@example.com")
+    expect(widget_of(page).locator("nav.cp-members")).to_be_attached()
+    frame_of(page).goto(widget.url("orders", tenant="demo-sk"))
+    frame_of(page).locator("a[href*='/payments/']").first.click()
+    iban = frame_of(page).locator(".cp-bank .cp-copyable").nth(1)
+    expect(iban).to_have_text(re.compile(r"^SK\d\d( \d{4})+$"))
+    assert frame_of(page).evaluate(SPLIT_WORDS, ".cp-bank .cp-copyable") == []
