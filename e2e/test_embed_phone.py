@@ -127,7 +127,7 @@ def test_in_page_links_scroll_the_providers_page_to_their_target(
     page = open_context("phone").new_page()
     page.goto(provider_sites.url("provider.test", "/long-page"))
     widget = widget_of(page)
-    log_in(widget, inbox, "priya.shah@example.com")
+    log_in(widget, inbox, "tom.oconnor@example.com")
     section_link(widget, "Benefits").click()
     expect(widget.get_by_role("heading", level=1)).to_have_text(re.compile("Benefits"))
 
@@ -258,5 +258,35 @@ def test_long_addresses_and_the_iban_never_split_beside_their_buttons(
     frame_of(page).goto(widget.url("orders", tenant="demo-sk"))
     frame_of(page).locator("a[href*='/payments/']").first.click()
     iban = frame_of(page).locator(".cp-bank .cp-copyable").nth(1)
-    expect(iban).to_have_text(re.compile(r"^SK\d\d( \d{4})+$"))
+    expect(iban).to_have_text("SK3112000000198742637541")  # copied without spaces
+    assert iban.locator(".cp-group").count() == 6  # shown in groups of four
     assert frame_of(page).evaluate(SPLIT_WORDS, ".cp-bank .cp-copyable") == []
+
+
+def test_the_sessions_tab_is_a_compact_list_on_a_phone(
+        open_context, provider_sites, inbox, widget, shoot):
+    page = open_context("phone").new_page()
+    page.goto(provider_sites.url("provider.test", "/my-profile"))
+    frame = widget_of(page)
+    log_in(frame, inbox, SARAH)
+    expect(frame.get_by_role("heading", level=1)).to_have_text(greeting("Sarah Thompson"))
+    frame_of(page).goto(widget.url("bookings/bk-1001/sessions"))
+    expect(frame.locator("#upcoming-title")).to_be_visible()
+    heights = frame_of(page).evaluate("""() => ({
+        upcoming: [...document.querySelectorAll('.cp-sessions:not(.cp-sessions-past) > li')]
+            .map(e => e.getBoundingClientRect().height),
+        past: [...document.querySelectorAll('.cp-sessions-past > li')]
+            .map(e => e.getBoundingClientRect().height),
+        actions: [...document.querySelectorAll('.cp-row-actions')].map(e => {
+            const tops = [...e.children].map(a => Math.round(a.getBoundingClientRect().top));
+            return new Set(tops).size; }),
+    })""")
+    assert len(heights["upcoming"]) == 9 and len(heights["past"]) == 6
+    # Each upcoming session fits in 85-115 px (it took 150-170 px with stacked buttons),
+    # its actions on one line; each past one in a short line or two.
+    assert max(heights["upcoming"]) <= 120, heights["upcoming"]
+    assert set(heights["actions"]) == {1}
+    assert max(heights["past"]) <= 70, heights["past"]
+    cancel = frame.get_by_role("link", name=re.compile("^Cancel, ")).first
+    expect(cancel).to_be_visible()
+    shoot(page, "phone-sessions-compact")

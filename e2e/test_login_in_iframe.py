@@ -205,7 +205,8 @@ def test_the_hosted_link_asks_before_it_logs_in(open_context, provider_sites, wi
     expect(page.get_by_role("heading", level=1)).to_have_text(greeting("Laura Bennett"))
 
     page.goto(hosted)  # a used link does not work twice
-    expect(page.get_by_role("heading", name="This login link has already been used")).to_be_visible()
+    used = page.get_by_role("heading", name="This login link has already been used")
+    expect(used).to_be_visible()
 
 
 def test_a_site_not_in_allowed_origins_cannot_frame_the_widget(open_context, provider_sites,

@@ -45,8 +45,8 @@
     frame.src = source(frame.cp, !frames.length);
     frame.title = box.dataset.title || "Client Profile";
     // Kept by the frame across its pages: tells the widget this page's origin (Firefox has no
-    // ancestorOrigins) and that this snippet shows its sections when it is narrow.
-    frame.name = "cp " + loc.origin;
+    // ancestorOrigins) and, for the first widget, that this page shows its sections in a bar.
+    frame.name = "cp" + !frames.length + " " + loc.origin;
     frame.allow = "payment";
     frame.style.cssText = "width:100%;border:0;display:block;min-height:480px";
     frame.l = 0;  // counts screens: the first one never scrolls the page

@@ -52,6 +52,7 @@ def text_of(page_html: str) -> str:
     body = page_html.split("<body", 1)[1].split(">", 1)[1] if "<body" in page_html \
         else page_html
     body = re.sub(r"<(svg|style|script)\b.*?</\1>", " ", body, flags=re.S)
+    body = re.sub(r"<wbr>", "", body)  # a break opportunity, not a space
     body = re.sub(r"<[^>]+>", " ", body)
     return re.sub(r"\s+", " ", html.unescape(body)).strip()
 

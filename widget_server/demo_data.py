@@ -215,7 +215,7 @@ PROFILES = {"demo": SPLASH, "demo-sk": PIRUETKA}
 
 def demo_logins() -> dict[str, list[tuple[str, str]]]:
     """Whom a newcomer can log in as, per demo tenant: (who, e-mail address)."""
-    return {slug: [(f"{p.family1.name} (most to see: children, payments, make-ups)", p.family1.email),
+    return {slug: [(f"{p.family1.name} (the most to see)", p.family1.email),
                    (f"{p.family2.name} (unpaid term)", p.family2.email),
                    ("A grandparent (one booking shared with them)", p.grandparent)]
             for slug, p in PROFILES.items()}

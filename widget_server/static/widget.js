@@ -45,9 +45,10 @@
   // Framed, the iframe is as tall as its content and the provider's page scrolls, so a bar
   // fixed to the iframe's bottom would sit at the very end: the sections go on top instead,
   // or, when the snippet embeds us (it names our frame), in a bar of its own on its page.
-  var named = name.slice(0, 3) === "cp " && name.slice(3);  // set by the snippet
-  root.className += " cp-embedded" + (named ? " cp-hosted" : "");
-  var ancestors = loc.ancestorOrigins, origin = (ancestors && ancestors[0]) || named;
+  var named = name.split(" ");  // "cptrue <origin>" from the snippet, for its first widget
+  root.className += " cp-embedded" + (named[0] === "cptrue" ? " cp-hosted" : "");
+  var ancestors = loc.ancestorOrigins;
+  var origin = (ancestors && ancestors[0]) || (/^cp/.test(named[0]) && named[1]);
   if (root.dataset.parentOrigins.split(" ").indexOf(origin) < 0) return;
   post = function (message) { parent.postMessage(message, origin); };
   if (root.dataset.route) post(JSON.parse(root.dataset.route));
