@@ -350,3 +350,21 @@ def test_unknown_tenant_is_a_friendly_404(client):
     response = client.get("/t/nobody/login")
     assert response.status_code == 404
     assert "no client profile at this address" in response.text
+
+
+def test_a_login_link_opened_while_logged_in_says_what_it_is(parent, mailbox):
+    """The link pages show to someone already logged in too (they opened an older login
+    e-mail, or a newer one): their forms work, and say why the link no longer logs in,
+    never "This page has expired"."""
+    parent.request_code(SARAH)
+    first = mailbox.wait_for(1)[0]
+    parent.request_code(SARAH)
+    second = mailbox.wait_for(2)[1]
+    assert parent.enter_code(SARAH, code_of(second)).status_code == 303
+    parent.open("login/link")  # the page the e-mailed link opens: the token in its fragment
+    older = parent.post("login/link", {"token": token_of(first)})
+    assert older.status_code == 410 and "A newer login e-mail was sent" in older.text
+    again = parent.post("login", {"email": SARAH})  # "Send me a new login link" on it
+    assert again.status_code == 200 and "Check your inbox" in again.text
+    third = mailbox.wait_for(3)[2]
+    assert parent.enter_code(SARAH, code_of(third)).status_code == 303

@@ -12,7 +12,7 @@ from widget_server import auth, outbox, ratelimit, web_sessions
 from widget_server.auth import LoginFailed
 from widget_server.i18n import gettext as _
 from widget_server.profile_url import hinted_email, profile_url
-from widget_server.security import check_csrf, client_ip
+from widget_server.security import Forbidden, check_csrf, client_ip
 from widget_server.widget import Visit, in_db, locale_for, render, visit
 
 WINDOW = timedelta(minutes=15)
@@ -50,11 +50,24 @@ async def login_form(request: Request) -> Response:
     return response
 
 
+def _check_login_form(v: Visit, token: str | None) -> None:
+    """Login forms are made before there is a session, so their token is bound to none; the
+    same pages shown to someone already logged in (opening a login e-mail's link again, asking
+    for a new link from it) carry a token bound to their session, which is as good."""
+    if v.logged_in:
+        try:
+            check_csrf(v.signer, v.tenant.slug, v.sid, token)
+            return
+        except Forbidden:
+            pass
+    check_csrf(v.signer, v.tenant.slug, None, token)
+
+
 async def login_submit(request: Request) -> Response:
     """Always the same answer, whether or not the e-mail is known (no account enumeration)."""
     v = await visit(request)
     form = await _form(request)
-    check_csrf(v.signer, v.tenant.slug, None, form.get("csrf_token"))
+    _check_login_form(v, form.get("csrf_token"))
     email = auth.normalise_email(form.get("email", ""))
     if "@" not in email or len(email) > 320:
         return render(v, "widget/login.html", {
@@ -106,7 +119,7 @@ def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, s
 async def code_submit(request: Request) -> Response:
     v = await visit(request)
     form = await _form(request)
-    check_csrf(v.signer, v.tenant.slug, None, form.get("csrf_token"))
+    _check_login_form(v, form.get("csrf_token"))
     email = auth.normalise_email(form.get("email", ""))
     code = form.get("code", "")
 
@@ -177,7 +190,7 @@ async def link_page(request: Request) -> Response:
 async def link_submit(request: Request) -> Response:
     v = await visit(request)
     form = await _form(request)
-    check_csrf(v.signer, v.tenant.slug, None, form.get("csrf_token"))
+    _check_login_form(v, form.get("csrf_token"))
 
     def work(session: Session) -> str:
         identity = auth.login_with_link(session, v.signer, v.tenant.slug,
