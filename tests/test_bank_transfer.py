@@ -82,7 +82,7 @@ def test_a_slovak_school_shows_the_transfer_details_and_a_pay_by_square_code(jan
     assert "Suma EUR 60,00" in transfer  # typed into a Slovak banking app as 60,00
     assert "Variabilný symbol 2026001005" in transfer
     assert "Splatnosť 12. 11. 2026" in transfer
-    assert "Naskenujte v bankovej aplikácii" in transfer
+    assert "Naskenujte kód v aplikácii svojej banky" in transfer
     assert '<title>PAY by square</title>' in page
 
     # Slovak banking apps read PAY by square: decode the picture, then its payload with the
@@ -189,7 +189,7 @@ def test_each_detail_is_selectable_text_with_a_copy_button_for_scripts(jana):
 
 def test_saying_the_transfer_was_sent_tells_the_provider_once(demo, jana):
     page = jana.open("payments/pay-1005")
-    assert "Prevod som odoslal(a)" in page.text
+    assert "Prevod je odoslaný" in page.text
     refused = jana.client.post("/t/demo-sk/payments/pay-1005/bank-transfer",
                                data={"csrf_token": "forged"}, follow_redirects=False)
     assert refused.status_code == 403
@@ -197,7 +197,7 @@ def test_saying_the_transfer_was_sent_tells_the_provider_once(demo, jana):
     assert done.status_code == 303 and done.headers["location"].endswith("payments/pay-1005")
     again = jana.open("payments/pay-1005").text
     assert "Prevod oznámený, čaká na potvrdenie" in text_of(again)
-    assert "Prevod som odoslal(a)" not in again
+    assert "Prevod je odoslaný" not in again
     assert jana.post("payments/pay-1005/bank-transfer", {}).status_code == 303  # harmless
     with Session(demo.state.engine) as db:
         events = db.exec(select(WebhookDelivery.event_type)).all()
@@ -268,7 +268,7 @@ def test_money_reads_right_in_each_language(demo, mailbox, jana):
     english = text_of(sarah.open("payments/pay-1005").text)
     assert "£54.00" in english and "was due 12 Nov 2026" in english
     slovak = text_of(jana.open("payments/pay-1005").text)
-    assert "60,00 €" in slovak and "bolo splatné 12. 11. 2026" in slovak
+    assert "60,00 €" in slovak and "bola splatná 12. 11. 2026" in slovak
     assert money(5400, "GBP", "en_GB") == "£54.00" and money(6000, "EUR", "sk") == "60,00\xa0€"
     assert money(6000, "EUR", "en_GB") == "€60.00"
     # The bare amount for a banking app's amount field: no symbol, no grouping.

@@ -319,7 +319,7 @@ def test_a_slovak_family_reads_slovak_dates_and_euros(demo, mailbox):
     orders = text_of(jana.open("orders").text)
     assert "Objednávka OBJ-5001" in orders and "23 %" in orders
     benefits = text_of(jana.open("benefits").text)
-    assert "Máte 2 náhradné hodiny na rezerváciu." in benefits
+    assert "Môžete si rezervovať 2 náhradné hodiny." in benefits
 
 
 def test_a_client_who_reads_english_gets_english_at_a_slovak_school(demo, mailbox):

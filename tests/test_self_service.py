@@ -212,7 +212,7 @@ def test_a_view_only_share_sees_no_buttons_and_cannot_act(school, mailbox):
         words = text_of(opened.text)  # grandma has no account: the school's language
         assert opened.status_code == 403
         assert "Túto rezerváciu vidíte, ale nemôžete ju meniť" in words
-        assert "požiadajte majiteľa účtu" in words and "vypršal" not in words
+        assert "požiadajte vlastníka rezervácie" in words and "vypršal" not in words
     assert school.one(Attendance, Attendance.external_id == "a-0").status == "expected"
 
 
