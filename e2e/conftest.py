@@ -197,6 +197,7 @@ def widget(certificates, mailbox, tenants_dir, fake_stripe,
         "WIDGET_LOGIN_EMAILS_PER_IP": "1000",
         # Many stories log in the richest demo families; the limit itself has its own tests.
         "WIDGET_LOGIN_EMAILS_PER_ADDRESS": "100",
+        "WIDGET_LOGIN_CODES_PER_IP": "1000",
     }
     for command in ([WIDGET_CLI, "migrate"],
                     [PYTHON, "-c", LOAD_DEMO, env["WIDGET_DATABASE_URL"]]):

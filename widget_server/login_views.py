@@ -16,7 +16,6 @@ from widget_server.security import Forbidden, check_csrf, client_ip
 from widget_server.widget import Visit, in_db, locale_for, render, visit
 
 WINDOW = timedelta(minutes=15)
-CODES_PER_IP = 30
 
 
 class RateLimited(Exception):
@@ -124,8 +123,8 @@ async def code_submit(request: Request) -> Response:
     code = form.get("code", "")
 
     def work(session: Session) -> tuple[str | None, LoginFailed | None]:
-        if not ratelimit.allow(session, f"code-ip:{client_ip(request)}", CODES_PER_IP,
-                               WINDOW, v.now):
+        if not ratelimit.allow(session, f"code-ip:{client_ip(request)}",
+                               request.app.state.settings.login_codes_per_ip, WINDOW, v.now):
             raise RateLimited
         try:
             identity = auth.login_with_code(session, v.signer, v.tenant.slug, email, code, v.now)

@@ -44,6 +44,8 @@ class Settings:
     login_emails_per_ip: int = 20
     # ... and one address (a parent retrying, or someone pestering that inbox).
     login_emails_per_address: int = 5
+    # Codes one IP may type per 15 minutes, right or wrong.
+    login_codes_per_ip: int = 30
     # The WhatsApp Business Cloud API (tests point it at a local fake).
     whatsapp_api_url: str = "https://graph.facebook.com"
     # Extra environment read for per-tenant secrets (API keys, webhook secrets).
@@ -73,6 +75,7 @@ class Settings:
             scheduler_interval=_float(env, "WIDGET_SCHEDULER_INTERVAL", 60.0),
             login_emails_per_ip=_int(env, "WIDGET_LOGIN_EMAILS_PER_IP", 20),
             login_emails_per_address=_int(env, "WIDGET_LOGIN_EMAILS_PER_ADDRESS", 5),
+            login_codes_per_ip=_int(env, "WIDGET_LOGIN_CODES_PER_IP", 30),
             whatsapp_api_url=env.get("WIDGET_WHATSAPP_API_URL",
                                      "https://graph.facebook.com").rstrip("/"),
             environ=env,
