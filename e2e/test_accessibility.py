@@ -49,7 +49,7 @@ def test_every_reachable_screen_passes_axe_on_phones_and_computers(
     page.goto(provider_sites.url("provider.test", PAGES[tenant]))
     frame_locator = page.frame_locator("iframe[title='Client Profile']")
     log_in_any_language(frame_locator, inbox, RICH[tenant])
-    expect(frame_locator.locator("h1")).to_be_visible()
+    expect(frame_locator.locator("nav.cp-nav")).to_be_attached()  # logged in
     root = f"/t/{tenant}/"
     start = widget.url("", tenant=tenant)
     queue = [start] + [start.rstrip("/") + extra for extra in AFTER_ACTIONS]
