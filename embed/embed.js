@@ -5,14 +5,16 @@
  * it); no dependencies; ES5 (minified with calmjs.parse). Safe to load twice. Messages, all
  * prefixed "cp:" (see README):
  *   iframe -> page  {type:"cp:height", height}  content height in px (ignored unless 0 < h < 50000)
- *   iframe -> page  {type:"cp:route", path, nav, label, color}  the widget's current screen, for
- *                   deep links, and its sections [[label, path, current]] for the bottom bar
+ *   iframe -> page  {type:"cp:route", path, nav, label, bar, link, on}  the widget's screen, for
+ *                   deep links; its sections [[label, path, aria-current]] for the bottom bar,
+ *                   the bar's name and its inline styles in the tenant's theme
  *   iframe -> page  {type:"cp:scroll", top}     a new screen (top 0) or an in-page link's target:
  *                   bring that point of the widget into view (never on the first screen)
  *   page -> iframe  {type:"cp:navigate", path}  a section chosen in the bottom bar
  * A message counts only if it comes from this snippet's own iframe window AND from the
- * widget's exact origin; the snippet posts only to that origin. Login tokens arrive in this page's URL fragment (#cp-login=...), go to
- * the iframe in ITS fragment (never in a URL a server logs), and leave the address bar at once.
+ * widget's exact origin; the snippet posts only to that origin. Login tokens arrive in this
+ * page's URL fragment (#cp-login=...), go to the iframe in ITS fragment (never in a URL a
+ * server logs), and leave the address bar at once.
  */
 (function () {
   var doc = document, loc = location, hist = history, Params = URLSearchParams;
@@ -60,7 +62,8 @@
     var f = frames[0];
     if (!bar) return;
     var r = f.getBoundingClientRect();
-    bar.style.display = nav.length && r.width < 768 && r.top < innerHeight - 99 && r.bottom > 99 ? "flex" : "none";
+    var show = nav.length && r.width < 768 && r.top < innerHeight - 99 && r.bottom > 99;
+    bar.style.display = show ? "flex" : "none";
   }
   addEventListener("scroll", place);
   addEventListener("resize", place);
