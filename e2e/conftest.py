@@ -425,3 +425,20 @@ def inbox(mailbox) -> Inbox:
     box.mark()
     return box
 
+
+
+def settled(page: Page) -> None:
+    """Wait until the framed widget's new screen has loaded and the provider's page has
+    finished scrolling it into view (cp:scroll): a click aimed while the page still scrolls
+    lands where the target was, not where it is."""
+    for frame in page.frames[1:]:
+        frame.wait_for_load_state()
+    page.wait_for_function("""() => new Promise(done => {
+        let last = scrollY, calm = 0;
+        const tick = () => {
+            calm = scrollY === last ? calm + 1 : 0;
+            last = scrollY;
+            calm >= 5 ? done(true) : requestAnimationFrame(tick);
+        };
+        requestAnimationFrame(tick);
+    })""")

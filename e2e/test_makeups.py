@@ -14,6 +14,8 @@ import re
 
 from playwright.sync_api import FrameLocator, Page, expect
 
+from e2e.conftest import settled
+
 MONIKA = "monika.ziakova@example.com"  # demo-sk: Bianka in the full beginners' ballet
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -49,10 +51,12 @@ def test_cancel_a_session_and_book_a_make_up_on_a_phone(
 
     cancel = widget.locator("a[href$='/cancel']").first  # the soonest that can still go
     cancelled_session = re.search(r"/sessions/([^/]+)/cancel", cancel.get_attribute("href"))[1]
+    settled(page)
     cancel.click()  # tap one
     submit = widget.locator("form[action$='/cancel'] button[type=submit]")
     expect(submit).to_be_visible()
     shoot(page, "phone-makeups-2-confirm-cancel")
+    settled(page)
     submit.click()  # tap two
 
     done = widget.locator(".cp-done")
@@ -61,6 +65,7 @@ def test_cancel_a_session_and_book_a_make_up_on_a_phone(
     expect(row).to_have_attribute("data-status", "excused")
     shoot(page, "phone-makeups-3-cancelled")
 
+    settled(page)
     done.locator("a[href*='/makeups/']").click()  # straight to the make-up's options
     options = widget.locator("a[href*='/makeups/'][href*='/sessions/']")
     expect(options.first).to_be_visible()
@@ -68,10 +73,12 @@ def test_cancel_a_session_and_book_a_make_up_on_a_phone(
     shoot(page, "phone-makeups-4-options")
     chosen = re.search(r"/sessions/([^/?]+)$", options.first.get_attribute("href"))[1]
     assert chosen != cancelled_session
+    settled(page)
     options.first.click()
     confirm = widget.locator("form[action*='/makeups/'] button[type=submit]")
     expect(confirm).to_be_visible()
     shoot(page, "phone-makeups-5-confirm-makeup")
+    settled(page)
     confirm.click()
 
     booked = widget.locator(f"#session-{chosen}")
@@ -84,17 +91,20 @@ def test_cancel_a_session_and_book_a_make_up_on_a_phone(
 
     # Reschedule the next Saturday in one step (the extra Friday class has room), then look
     # at the same screens on a desktop: one login, as every demo address gets only a few.
+    settled(page)
     widget.locator("a[href$='/move']").first.click()
     move_here = widget.locator("form[action$='/move'] button[type=submit]")
     expect(move_here.first).to_be_visible()
     target = widget.locator("form[action$='/move'] input[name=to]").first.get_attribute("value")
     shoot(page, "phone-makeups-7-reschedule")
+    settled(page)
     move_here.first.click()
     moved = widget.locator(f"#session-{target}")
     expect(moved).to_have_attribute("data-status", "scheduled")
     expect(moved.locator(".cp-badge[data-tone=purple]")).to_be_visible()  # "rescheduled"
     page.set_viewport_size({"width": 1280, "height": 800})
     shoot(page, "desktop-makeups-1-sessions")
+    settled(page)
     widget.locator("a[href$='/cancel']").first.click()
     shoot(page, "desktop-makeups-2-confirm-cancel")
     widget.locator("form[action$='/cancel'] button[type=submit]").click()
