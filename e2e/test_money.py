@@ -11,8 +11,7 @@
 Families: the two whose payments change here are new, pushed the way the school's booking
 system sends them (`push`, the sync code behind `/api/v1`), so no other browser story sees
 their data move: the demo's only unpaid booking payments (Sarah's and James's) are other
-stories' data, and a payment through the session's fake Stripe is taken back off its
-`deliveries`, which test_payments counts. Story 3 only reads Sarah Thompson's and Jana
+stories' data. Story 3 only reads Sarah Thompson's and Jana
 Kováčová's first orders.
 """
 
@@ -169,22 +168,18 @@ def test_a_co_parent_with_full_access_pays_the_shared_booking_a_viewer_cannot(
     expect(pay_online).to_be_visible()
     shoot(page, "phone-money-coparent-to-pay")
 
-    deliveries = len(fake_stripe.deliveries)
-    try:
-        settled(page)
-        with page.expect_popup() as opened:
-            pay_online.click()
-        gateway = opened.value
-        expect(gateway.get_by_role("heading", name="Pay 48.00 GBP")).to_be_visible()
-        checkout = fake_stripe.calls[-1].form
-        assert checkout["customer_email"] == coparent  # his own address, not Rachel's
-        assert checkout["metadata"]["payment_id"] == payment
-        gateway.get_by_role("button", name="Pay").click()
-        expect(gateway).to_have_url(re.compile(r"/my-profile"))
-        assert fake_stripe.deliveries[deliveries:] == [("checkout.session.completed", 200)]
-    finally:
-        # The fake is the session's: test_payments counts the deliveries it made itself.
-        del fake_stripe.deliveries[deliveries:]
+    deliveries = len(fake_stripe.deliveries)  # the fake serves the whole run
+    settled(page)
+    with page.expect_popup() as opened:
+        pay_online.click()
+    gateway = opened.value
+    expect(gateway.get_by_role("heading", name="Pay 48.00 GBP")).to_be_visible()
+    checkout = fake_stripe.calls[-1].form
+    assert checkout["customer_email"] == coparent  # his own address, not Rachel's
+    assert checkout["metadata"]["payment_id"] == payment
+    gateway.get_by_role("button", name="Pay").click()
+    expect(gateway).to_have_url(re.compile(r"/my-profile"))
+    assert fake_stripe.deliveries[deliveries:] == [("checkout.session.completed", 200)]
     expect(his.get_by_role("heading", name="Paid. Thank you!")).to_be_visible(timeout=15_000)
     expect(his.get_by_role("link", name="Receipt (PDF)")).to_have_count(0)  # the family's
     section_link(his, "Orders").click()

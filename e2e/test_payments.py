@@ -49,6 +49,7 @@ def test_pay_online_in_a_new_tab_and_see_it_paid_in_the_frame(
     assert_accessible(widget_frame(page), "payment")
     shoot(page, "phone-payment-to-pay")
 
+    before = len(fake_stripe.deliveries)  # the fake serves the whole run
     with page.expect_popup() as opened:
         widget.get_by_role("button", name="Pay £96.00 online").click()
     gateway = opened.value
@@ -63,7 +64,7 @@ def test_pay_online_in_a_new_tab_and_see_it_paid_in_the_frame(
     # The gateway sends the client back to the provider's page, on this payment...
     expect(gateway).to_have_url(re.compile(r"/my-profile"))
     expect(widget_of(gateway).get_by_role("heading", name="Paid. Thank you!")).to_be_visible()
-    assert fake_stripe.deliveries == [("checkout.session.completed", 200)]
+    assert fake_stripe.deliveries[before:] == [("checkout.session.completed", 200)]
     # ...and the first tab's widget has turned paid by itself.
     expect(widget.get_by_role("heading", name="Paid. Thank you!")).to_be_visible(timeout=15_000)
     expect(widget.get_by_role("link", name="Receipt (PDF)")).to_be_visible()
