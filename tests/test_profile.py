@@ -224,6 +224,28 @@ def test_a_class_the_provider_cancelled_reads_cancelled_even_if_attendance_was_n
     assert "Add " not in section(page, "upcoming-title")  # nothing to put in a calendar
 
 
+def test_a_booking_the_provider_cancelled_says_its_sessions_are_no_longer_booked(api, app,
+                                                                                mailbox):
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    api.put("programmes", "p1", {"name": "Otters"})
+    api.put("sessions", "s1", {"programme_id": "p1", "starts_at": "2026-12-01T09:00:00Z",
+                               "ends_at": "2026-12-01T09:45:00Z"})
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
+    api.put("attendance", "t1", {"booking_id": "b1", "session_id": "s1"})
+    freeze(app)
+    ann = browser(app, mailbox, "ann@example.com")
+    booked = ann.open("bookings/b1/sessions").text
+    assert "no longer booked" not in booked and "cp-sessions-void" not in booked
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1",
+                               "status": "cancelled"})
+    page = ann.open("bookings/b1/sessions").text
+    assert "This booking is cancelled, so these sessions are no longer booked." in section(
+        page, "upcoming-title")
+    assert 'class="cp-sessions cp-sessions-void"' in page
+    assert "cp-text-action" not in page  # nothing to cancel or move
+
+
 # --- benefits, orders, account ----------------------------------------------------------------
 
 def test_benefits_answer_do_i_still_have_a_make_up_and_where_did_my_credit_go(sarah):
