@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fake_stripe import FakeStripe
+from receiver import Receiver
 from smtp import Mailbox
 from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
@@ -135,3 +138,19 @@ def api(client) -> Api:
     return Api(client)
 
 
+@pytest.fixture
+def stripe() -> Iterator[FakeStripe]:
+    """Stripe's API and hosted checkout, faked on loopback (fake_stripe.py)."""
+    fake = FakeStripe()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A provider's webhook endpoint on loopback, recording what it is sent."""
+    hooks = Receiver()
+    hooks.start()
+    yield hooks
+    hooks.stop()

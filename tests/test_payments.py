@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, signature
+from fake_stripe import SECRET_KEY, WEBHOOK_SECRET, signature
 from payment_support import (
     PROVIDER_SECRET,
     gateway_url,
@@ -19,7 +18,6 @@ from payment_support import (
     paying_settings,
 )
 from profile_support import JAMES, JANA, NOW, SARAH, browser, freeze, load_demo_families, text_of
-from receiver import Receiver
 from sqlmodel import Session, select
 
 from widget_server import gateways
@@ -38,22 +36,6 @@ from widget_server.webhooks import signing_keys
 
 OVERDUE = "pay-1005"  # Sarah's £54.00 instalment for Mia's Improvers, due 12 Nov
 ORDER_PAYMENT = "pay-1007"  # Sarah's £18.00 for order SPL-5002
-
-
-@pytest.fixture
-def stripe() -> Iterator[FakeStripe]:
-    fake = FakeStripe()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hooks = Receiver()
-    hooks.start()
-    yield hooks
-    hooks.stop()
 
 
 @pytest.fixture

@@ -4,14 +4,10 @@ else reaches them, whatever id they try."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
-from fake_stripe import FakeStripe
 from payment_support import gateway_url, new_tab, pay_token, paying_settings
 from profile_support import GRANDMA, JANA, SARAH, browser, freeze, load_demo_families, section
 from profile_support import text_of as words
-from receiver import Receiver
 
 DAD = "dad.thompson@example.com"
 IMPROVERS = "bk-1002"  # Mia's; pay-1005 (£54.00, overdue) is still to pay
@@ -19,22 +15,6 @@ OVERDUE = "pay-1005"
 FIRST_INSTALMENT = "pay-1002"  # paid
 ORDER_PAYMENT = "pay-1007"  # the family's order, not the booking's
 OTHER_FAMILY = "pay-1010"  # James's
-
-
-@pytest.fixture
-def stripe() -> Iterator[FakeStripe]:
-    fake = FakeStripe()
-    fake.start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hooks = Receiver()
-    hooks.start()
-    yield hooks
-    hooks.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from datetime import datetime, timedelta
 from typing import Any, Iterator
 
 import pytest
-from receiver import Receiver
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -56,14 +55,6 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     engine.dispose()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    hooks = Receiver()
-    hooks.start()
-    yield hooks
-    hooks.stop()
 
 
 def tenant(slug: str = "demo", *, url: str | None, secret: str | None = SECRET) -> Tenant:
