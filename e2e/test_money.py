@@ -77,19 +77,6 @@ def push_family(widget, tenant: str, n: int, email: str, parent: str, child: str
     return f"pay-{n}"
 
 
-def sekcia(widget: FrameLocator, name: str):
-    """`section_link` for the Slovak school, whose section navigation is called "Sekcie"."""
-    page = widget.owner.page
-    tabs = widget.get_by_role("navigation", name="Sekcie").get_by_role("link", name=name)
-    bar = page.get_by_role("navigation", name="Sekcie").get_by_role("button", name=name)
-    for _ in range(50):
-        for entry in (bar, tabs):
-            if entry.is_visible():
-                return entry
-        page.wait_for_timeout(100)
-    raise AssertionError(f"no section {name!r} in the bar or the tabs")
-
-
 def mail(inbox, email: str, subject: str, timeout: float = 10.0):
     """The first message to `email` whose subject matches `subject` (a regex) since the test
     began, waiting for it if need be (share notices and login codes may arrive in any order,
@@ -209,7 +196,7 @@ def test_a_slovak_parent_reports_the_transfer_and_it_stops_being_overdue(
     payment = push_family(widget, "demo-sk", 9201, EVA, "Eva Mrázová", "Tobiáš Mráz",
                           "prog-strecing-online", 4500, "EUR", due=-5, reference="2026009201")
     page, w = logged_in(open_context, provider_sites, inbox, EVA, "/piruetka")
-    sekcia(w, "Objednávky").click()
+    section_link(w, "Objednávky", "Sekcie").click()
     to_pay = w.locator("#to-pay")
     expect(to_pay).to_contain_text("45,00 €")
     expect(to_pay).to_contain_text("Po splatnosti")  # overdue
@@ -238,7 +225,7 @@ def test_a_slovak_parent_reports_the_transfer_and_it_stops_being_overdue(
     page.reload()
     w = widget_of(page)
     expect(w.locator("section[data-state=reported]")).to_be_visible()
-    sekcia(w, "Objednávky").click()
+    section_link(w, "Objednávky", "Sekcie").click()
     row = w.locator("#to-pay li").filter(has_text="45,00 €")
     expect(row).to_contain_text("Prevod oznámený")
     expect(row).to_contain_text("čaká na potvrdenie")
@@ -270,7 +257,7 @@ def test_a_promo_order_shows_vat_on_what_was_charged_and_the_credit(
     shoot(page, "phone-money-order-vat")
 
     page, w = logged_in(open_context, provider_sites, inbox, JANA, "/piruetka")
-    sekcia(w, "Objednávky").click()
+    section_link(w, "Objednávky", "Sekcie").click()
     settled(page)
     w.locator("#orders").get_by_role("link", name="Objednávka OBJ-5001").click()
     expect(w.get_by_role("heading", level=1)).to_have_text("Objednávka OBJ-5001")

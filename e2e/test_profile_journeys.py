@@ -28,13 +28,14 @@ def assert_accessible(frame: Frame, screen: str) -> None:
     assert not bad, f"{screen}: " + "; ".join(bad)
 
 
-def section_link(widget, name: str):
+def section_link(widget, name: str, sections: str = "Sections"):
     """The section navigation's entry: tabs in the widget, or, on a phone inside the provider's
     page, the bar the snippet fixes to the bottom of that page (a bar at the bottom of the
-    screen too when the profile is opened on its own)."""
+    screen too when the profile is opened on its own). `sections` names the navigation in the
+    school's language ("Sekcie" in Slovak)."""
     page = widget.owner.page if hasattr(widget, "owner") else widget
-    tabs = widget.get_by_role("navigation", name="Sections").get_by_role("link", name=name)
-    bar = page.get_by_role("navigation", name="Sections").get_by_role("button", name=name)
+    tabs = widget.get_by_role("navigation", name=sections).get_by_role("link", name=name)
+    bar = page.get_by_role("navigation", name=sections).get_by_role("button", name=name)
     for _ in range(50):
         for entry in (bar, tabs):
             if entry.is_visible():
