@@ -243,13 +243,16 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
         return [False] * len(searches)
     ends = [s.until for s in searches]
     latest = None if None in ends else max(e for e in ends if e is not None)
+    # Led by the members' bookings (attendance by booking is indexed), never by the tenant's
+    # whole attendance table.
+    bookings = select(Booking.id).where(
+        Booking.tenant == tenant, Booking.attendee_id.in_({s.attendee_id for s in searches}))
     places = db.exec(
         select(Booking.attendee_id, Attendance.id, Attendance.status, ClassSession.id,
                ClassSession.starts_at, ClassSession.ends_at)
         .join(Attendance, Attendance.session_id == ClassSession.id)
         .join(Booking, Booking.id == Attendance.booking_id)
-        .where(Attendance.tenant == tenant,
-               Booking.attendee_id.in_({s.attendee_id for s in searches}),
+        .where(Attendance.booking_id.in_(bookings),
                Attendance.status.in_((*capacity.COUNTING, EXCUSED)),
                ClassSession.cancelled == false(), ClassSession.ends_at > now)).all()
     where = [ClassSession.tenant == tenant, ClassSession.programme_id.in_(programmes),
