@@ -35,7 +35,9 @@ def log_in(widget: FrameLocator, inbox, email: str) -> None:
 
 
 def open_sessions(widget: FrameLocator) -> None:
+    settled(widget.owner.page)
     widget.locator("a.cp-stretch").first.click()  # the child's booking
+    settled(widget.owner.page)
     widget.locator("nav.cp-tabs a[href$='/sessions']").click()
     expect(widget.locator("#upcoming-title")).to_be_visible()
 

@@ -129,9 +129,11 @@ def test_a_co_parent_with_full_access_pays_the_shared_booking_a_viewer_cannot(
     # Rachel shares Leo's booking: his father at full access, an aunt to look at it.
     owner, mine = logged_in(open_context, provider_sites, inbox, RACHEL)
     expect(mine.get_by_role("heading", level=1)).to_have_text(greeting("Rachel Moore"))
+    settled(mine.owner.page)
     mine.locator("a.cp-stretch").first.click()
     expect(mine.get_by_role("heading", level=1)).to_have_text("Water Safety Online")
     settled(owner)
+    settled(mine.owner.page)
     mine.locator("nav.cp-tabs a[href$='/sharing']").click()
     share(mine, inbox, coparent, "parent", "full")
     share(mine, inbox, viewer, "other", "view")
@@ -179,6 +181,7 @@ def test_a_co_parent_with_full_access_pays_the_shared_booking_a_viewer_cannot(
 
     # The aunt sees the booking, but no payment and no way to pay.
     aunt_page, hers = logged_in(open_context, provider_sites, inbox, viewer)
+    settled(hers.owner.page)
     hers.locator("a.cp-stretch").first.click()
     expect(hers.get_by_role("heading", level=1)).to_have_text("Water Safety Online")
     expect(hers.locator("#payments-title")).to_have_count(0)

@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Frame, FrameLocator, Page, expect
 
+from e2e.conftest import settled
 from e2e.test_login_in_iframe import ask_for_code, enter_code, greeting, log_in, login_link
 from e2e.test_payments import log_in_any_language
 from widget_server import sync
@@ -95,7 +96,9 @@ def test_every_reschedule_leads_to_a_session_to_move_to(
     expect(w.get_by_role("heading", level=1)).to_have_text(greeting("Sarah Thompson"))
 
     # Oliver's beginners: every Saturday has the Sunday group to move to.
+    settled(w.owner.page)
     w.locator("a.cp-stretch").first.click()
+    settled(w.owner.page)
     w.locator("nav.cp-tabs a[href$='/sessions']").click()
     expect(w.locator("#upcoming-title")).to_be_visible()
     shoot(page, "phone-states-1-sessions")
@@ -155,8 +158,10 @@ def test_book_a_make_up_counts_only_bookable_ones_and_never_offers_the_cancelled
     expect(w.get_by_role("heading", level=1)).to_have_text(greeting("Emily Clarke"))
     expect(w.locator(".cp-quick-link[href*='/benefits']")).to_have_count(0)  # nothing to book
 
+    settled(w.owner.page)
     w.locator("a.cp-stretch").first.click()  # Grace's booking
     expect(w.locator(".cp-tile[href*='/benefits']")).to_contain_text("No make-ups to book")
+    settled(w.owner.page)
     w.locator("nav.cp-tabs a[href$='/sessions']").click()
     expect(w.locator("#upcoming-title")).to_be_visible()
     expect(w.locator("#makeups-title")).to_have_count(0)

@@ -13,6 +13,8 @@ import uuid
 
 from playwright.sync_api import FrameLocator, Page, expect
 
+from e2e.conftest import settled
+
 ZUZANA = "zuzana.stastna@example.com"  # demo-sk, daughter Lea
 CODE = re.compile(r"\b(\d{6})\b")
 
@@ -41,9 +43,11 @@ def test_share_a_booking_and_see_it_from_the_second_adults_login(
     owner.goto(provider_sites.url("provider.test", "/piruetka"))
     widget = widget_of(owner)
     log_in(widget, inbox, ZUZANA)
+    settled(widget.owner.page)
     widget.locator("a.cp-stretch").first.click()  # her daughter's booking
     expect(widget.locator("h1")).to_be_visible()
     programme = widget.locator("h1").inner_text()
+    settled(widget.owner.page)
     widget.locator("nav.cp-tabs a[href$='/sharing']").click()
     expect(widget.locator("#shared-title")).to_be_visible()
     widget.locator("#share-email").fill(grandma)
@@ -66,6 +70,7 @@ def test_share_a_booking_and_see_it_from_the_second_adults_login(
     card = theirs.locator("li.cp-booking")
     expect(card).to_have_count(1)
     expect(card).to_contain_text(programme)
+    settled(card.page)
     card.locator("a.cp-stretch").click()
     expect(theirs.locator("h1")).to_have_text(programme)
     expect(theirs.locator(".cp-booking-head")).to_contain_text("Lea")
@@ -86,7 +91,9 @@ def test_the_sharing_screen_on_a_desktop(open_context, provider_sites, inbox, sh
     page.goto(provider_sites.url("provider.test", "/piruetka"))
     widget = widget_of(page)
     log_in(widget, inbox, "tomas.kral@example.com")
+    settled(widget.owner.page)
     widget.locator("a.cp-stretch").first.click()
+    settled(widget.owner.page)
     widget.locator("nav.cp-tabs a[href$='/sharing']").click()
     expect(widget.locator("#invite-title")).to_be_visible()
     shoot(page, "desktop-sharing")
