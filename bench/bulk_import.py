@@ -42,11 +42,12 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from widget_server.api.bulk_import import import_lines  # noqa: E402
+from widget_server.api.resources import RESOURCES  # noqa: E402
 from widget_server.app import create_app  # noqa: E402
-from widget_server.bulk_import import import_lines  # noqa: E402
-from widget_server.db import make_engine, migrate, session_scope  # noqa: E402
-from widget_server.resources import RESOURCES  # noqa: E402
-from widget_server.settings import PROJECT_DIR, Settings  # noqa: E402
+from widget_server.core.db import make_engine, migrate, session_scope  # noqa: E402
+from widget_server.core.settings import Settings  # noqa: E402
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS  # noqa: E402
 
 TENANT = "demo"
 API_KEY = "bench-key"
@@ -254,7 +255,7 @@ def run_http(database: str, url: str, data: DataSet) -> Run:
     """Time one POST /api/v1/import of the whole body through the app (TestClient)."""
     # No outbox drainers (nor SMTP) in a benchmark: they would only compete for the CPU.
     settings = Settings(database_url=url, secret_keys=("bench",),
-                        tenants_dir=PROJECT_DIR / "tenants", send_in_process=False,
+                        tenants_dir=DEMO_TENANTS, send_in_process=False,
                         environ={"WIDGET_API_KEY_DEMO": API_KEY})
     if len(data.body) > settings.max_import_bytes:
         sys.exit(f"HTTP body of {len(data.body):,} bytes exceeds max_import_bytes "

@@ -18,10 +18,10 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from widget_server import assets  # noqa: E402
 from widget_server.app import create_app  # noqa: E402
-from widget_server.db import migrate  # noqa: E402
-from widget_server.settings import Settings  # noqa: E402
+from widget_server.core.db import migrate  # noqa: E402
+from widget_server.core.settings import Settings  # noqa: E402
+from widget_server.web import assets
 
 
 def gz(data: bytes) -> int:

@@ -32,11 +32,11 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from smtp import Mailbox, free_port  # noqa: E402
 
-from widget_server import login_views  # noqa: E402
+from widget_server.api.sync import upsert  # noqa: E402
 from widget_server.app import create_app  # noqa: E402
-from widget_server.db import migrate, session_scope  # noqa: E402
-from widget_server.settings import Settings  # noqa: E402
-from widget_server.sync import upsert  # noqa: E402
+from widget_server.auth import views as login_views  # noqa: E402
+from widget_server.core.db import migrate, session_scope  # noqa: E402
+from widget_server.core.settings import Settings  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

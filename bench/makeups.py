@@ -39,9 +39,9 @@ from sqlalchemy import create_engine, func, insert, select, text
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from widget_server import access, capacity, makeups  # noqa: E402
-from widget_server.db import make_engine, migrate  # noqa: E402
-from widget_server.models import (  # noqa: E402
+from widget_server.core import access  # noqa: E402
+from widget_server.core.db import make_engine, migrate  # noqa: E402
+from widget_server.core.models import (  # noqa: E402
     Attendance,
     Attendee,
     Booking,
@@ -49,13 +49,15 @@ from widget_server.models import (  # noqa: E402
     MakeupCredit,
     Programme,
 )
-from widget_server.models import Session as ClassSession  # noqa: E402
-from widget_server.notices import Notices  # noqa: E402
-from widget_server.rules import Refused  # noqa: E402
-from widget_server.settings import PROJECT_DIR, Settings  # noqa: E402
-from widget_server.signing import Signer  # noqa: E402
-from widget_server.templating import make_templates  # noqa: E402
-from widget_server.tenants import load_tenants  # noqa: E402
+from widget_server.core.models import Session as ClassSession  # noqa: E402
+from widget_server.core.settings import Settings  # noqa: E402
+from widget_server.core.signing import Signer  # noqa: E402
+from widget_server.core.tenants import load_tenants  # noqa: E402
+from widget_server.delivery.notices import Notices  # noqa: E402
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS  # noqa: E402
+from widget_server.selfservice import capacity, makeups  # noqa: E402
+from widget_server.selfservice.rules import Refused  # noqa: E402
+from widget_server.web.templating import make_templates  # noqa: E402
 
 TENANT = "demo-sk"
 NOW = datetime(2026, 11, 22, 12, tzinfo=UTC)
@@ -260,7 +262,7 @@ def run(url: str, label: str, args) -> None:
         engine.dispose()
     print(f"  (built in {time.perf_counter() - started:.1f} s)")
     settings = Settings(database_url=url, secret_keys=("bench",), base_url="http://bench")
-    tenants = load_tenants(PROJECT_DIR / "tenants", {}, demo=True)
+    tenants = load_tenants(DEMO_TENANTS, {}, demo=True)
     tenant = tenants.get(TENANT)
     notices = Notices(make_templates(settings.templates_dir, settings.tenants_dir).env,
                       settings, Signer(("bench",)), tenant)

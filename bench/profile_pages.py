@@ -32,10 +32,10 @@ from sqlalchemy import create_engine, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from widget_server import models as m  # noqa: E402
-from widget_server.auth import Identity  # noqa: E402
-from widget_server.db import migrate, session_scope  # noqa: E402
-from widget_server.web_sessions import start  # noqa: E402
+from widget_server.auth.login import Identity  # noqa: E402
+from widget_server.core import models as m  # noqa: E402
+from widget_server.core.db import migrate, session_scope  # noqa: E402
+from widget_server.web.web_sessions import start  # noqa: E402
 
 PYTHON = sys.executable
 TENANT = "demo"

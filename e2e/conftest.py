@@ -28,6 +28,8 @@ from playwright.sync_api import BrowserContext, BrowserType, ConsoleMessage, Pag
 
 E2E_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = E2E_DIR.parent
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS  # noqa: E402
+
 sys.path.insert(0, str(PROJECT_DIR / "tests"))
 
 from fake_stripe import FakeStripe  # noqa: E402
@@ -50,8 +52,8 @@ VIEWPORTS: dict[str, dict[str, Any]] = {
 LOAD_DEMO = """
 import sys
 from datetime import date
-from widget_server.db import make_engine, session_scope
-from widget_server.demo_data import load_demo
+from widget_server.core.db import make_engine, session_scope
+from widget_server.demo.data import load_demo
 engine = make_engine(sys.argv[1])
 with session_scope(engine) as session:
     for slug in ("demo", "demo-sk"):
@@ -124,7 +126,7 @@ def tenants_dir(tmp_path_factory, provider_port) -> Path:
     """The repository's tenant files, with `demo` framable by provider.test and other.test
     (and deliberately not by rogue.test), its profile page being provider.test/my-profile."""
     directory = tmp_path_factory.mktemp("tenants")
-    for path in (PROJECT_DIR / "tenants").glob("*.toml"):
+    for path in DEMO_TENANTS.glob("*.toml"):
         shutil.copy(path, directory / path.name)
     demo = directory / "demo.toml"
     origins = [f"https://provider.test:{provider_port}", f"https://other.test:{provider_port}"]

@@ -12,10 +12,11 @@ import pytest
 from playwright.sync_api import Page
 
 from widget_server.app import create_app
-from widget_server.notices import Notices
-from widget_server.settings import PROJECT_DIR, Settings
+from widget_server.core.settings import PACKAGE_DIR, Settings
+from widget_server.delivery.notices import Notices
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
-EMAILS = PROJECT_DIR / "templates" / "email"
+EMAILS = PACKAGE_DIR / "templates" / "email"
 START = datetime(2026, 12, 5, 9, 0, tzinfo=UTC)
 LONG_EMAIL = "margaret.thompson-fitzgerald.grandparent@a-very-long-family-domain.example.com"
 CHILD = SimpleNamespace(name="Maximilian-Alexander Thompson-Fitzgerald")
@@ -54,7 +55,7 @@ def emails(tmp_path_factory) -> dict[str, Path]:
     directory = tmp_path_factory.mktemp("emails")
     settings = Settings(database_url=f"sqlite:///{directory / 'unused.db'}",
                         secret_keys=("emails",), base_url="https://profile.example.com",
-                        tenants_dir=PROJECT_DIR / "tenants", smtp_host="127.0.0.1",
+                        tenants_dir=DEMO_TENANTS, smtp_host="127.0.0.1",
                         smtp_port=2525, smtp_tls="none")  # never used: nothing is sent
     app = create_app(settings)
     files = {}

@@ -13,7 +13,7 @@ Families: Sarah Thompson and the grandparent Margaret (demo) only look; the demo
 Emily Clarke (her profile speaks English) and Martin Baláž, whom no other browser story uses,
 are the ones whose data changes. Where a state needs the school's side (a session starting
 within the cutoff, a make-up that runs out within the hour, a booking the school cancelled),
-the test pushes it the way the booking system does, through the sync code (`widget_server.sync`,
+the test pushes it the way the booking system does, through the sync code (`widget_server.api.sync`,
 what `/api/v1` runs) into the e2e server's database.
 """
 
@@ -30,9 +30,9 @@ from playwright.sync_api import Frame, FrameLocator, Page, expect
 from e2e.conftest import settled
 from e2e.test_login_in_iframe import ask_for_code, enter_code, greeting, log_in, login_link
 from e2e.test_payments import log_in_any_language
-from widget_server import sync
-from widget_server.db import make_engine, session_scope
-from widget_server.demo_data import demo_items
+from widget_server.api import sync
+from widget_server.core.db import make_engine, session_scope
+from widget_server.demo.data import demo_items
 
 SARAH = "sarah.thompson@example.com"  # demo: Oliver (beginners), Mia (improvers, online)
 MARGARET = "margaret.thompson@example.com"  # demo: Oliver's booking shared to look at

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 from visitor import Visitor
 
-from widget_server.models import OutboxMessage, WebhookDelivery
+from widget_server.core.models import OutboxMessage, WebhookDelivery
 
 CODE = re.compile(r"\b(\d{6})\b")
 

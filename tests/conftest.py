@@ -16,12 +16,19 @@ from sqlalchemy import create_engine, text
 from starlette.testclient import TestClient
 
 from widget_server.app import create_app
-from widget_server.db import migrate
-from widget_server.settings import PROJECT_DIR, Settings
+from widget_server.core.db import migrate
+from widget_server.core.settings import Settings
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
 API_KEYS = {"demo": "test-key-demo", "demo-sk": "test-key-demo-sk"}
 POSTGRES_URL = os.environ.get("WIDGET_TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+
+
+@pytest.fixture(autouse=True)
+def demo_tenants_folder(monkeypatch):
+    """Commands read from the environment find the demo tenants, wherever pytest runs from."""
+    monkeypatch.setenv("WIDGET_TENANTS_DIR", str(DEMO_TENANTS))
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +91,7 @@ def settings(database_url, mailbox) -> Settings:
         database_url=database_url,
         secret_keys=("test-secret-new", "test-secret-old"),
         base_url="http://testserver",
-        tenants_dir=PROJECT_DIR / "tenants",
+        tenants_dir=DEMO_TENANTS,
         smtp_host="127.0.0.1",
         smtp_port=mailbox.port,
         smtp_tls="none",

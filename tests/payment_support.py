@@ -18,7 +18,8 @@ from pypdf import PdfReader
 from receiver import Receiver
 from starlette.testclient import TestClient
 
-from widget_server.settings import PROJECT_DIR, Settings
+from widget_server.core.settings import Settings
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
 # The provider's webhook signing secret (Standard Webhooks), also the key that signs the
 # parameters sent to a provider's own payment page.
@@ -30,7 +31,7 @@ def tenants_copy(directory: Path, **changes: dict[str, object]) -> Path:
     """The repository's tenant files with single-line keys changed, per slug:
     `tenants_copy(tmp, demo={"webhook_url": url})`; a value of None removes the key."""
     directory.mkdir(parents=True, exist_ok=True)
-    for path in (PROJECT_DIR / "tenants").glob("*.toml"):
+    for path in DEMO_TENANTS.glob("*.toml"):
         shutil.copy(path, directory / path.name)
     for slug, edits in changes.items():
         path = directory / f"{slug}.toml"

@@ -12,8 +12,8 @@ from sqlalchemy import event
 from starlette.testclient import TestClient
 from visitor import Visitor
 
-from widget_server.db import session_scope
-from widget_server.demo_data import load_demo
+from widget_server.core.db import session_scope
+from widget_server.demo.data import load_demo
 
 # A Sunday noon in Bristol (GMT) and Bratislava (CET+1): the demo's "week 0" Saturday class
 # is on 28 November, the online class on Wednesday 25 November at 18:00 London time.

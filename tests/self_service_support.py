@@ -12,11 +12,11 @@ from typing import Any
 from profile_support import browser, freeze
 from sqlmodel import Session, select
 
-from widget_server import access as scope
-from widget_server import sync
-from widget_server.db import session_scope
-from widget_server.models import OutboxMessage, WebhookDelivery
-from widget_server.notices import Notices
+from widget_server.api import sync
+from widget_server.core import access as scope
+from widget_server.core.db import session_scope
+from widget_server.core.models import OutboxMessage, WebhookDelivery
+from widget_server.delivery.notices import Notices
 
 # A Sunday noon: 13:00 in Bratislava.
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)

@@ -23,8 +23,8 @@ from profile_support import (
 )
 from sqlmodel import Session, select
 
-from widget_server.account import region_of, wants
-from widget_server.models import Client, EmailChange
+from widget_server.account.details import region_of, wants
+from widget_server.core.models import Client, EmailChange
 
 NEW = "sarah.t@example.net"
 

@@ -29,9 +29,9 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from widget_server.app import create_app
-from widget_server.bank_transfer import epc_qr, pay_by_square
-from widget_server.formatting import money, money_number
-from widget_server.models import Payment, WebhookDelivery
+from widget_server.core.formatting import money, money_number
+from widget_server.core.models import Payment, WebhookDelivery
+from widget_server.money.bank_transfer import epc_qr, pay_by_square
 
 PIRUETKA_IBAN = "SK3112000000198742637541"
 SHOWN_IBAN = "SK31 1200 0000 1987 4263 7541"  # on screen in groups of four, as banks print it

@@ -12,9 +12,9 @@ from account_support import sign_in
 from profile_support import NOW, freeze, section
 from sqlmodel import Session
 
-from widget_server.access import Access
-from widget_server.benefits import load_benefits
-from widget_server.models import Client
+from widget_server.core.access import Access
+from widget_server.core.models import Client
+from widget_server.profile.benefits import load_benefits
 
 PARENT = "kim@example.com"
 

@@ -62,7 +62,7 @@ def test_mixed_good_and_bad_lines(api):
 
 
 def test_batches_commit_as_they_go(settings, monkeypatch):
-    import widget_server.bulk_import as bulk
+    import widget_server.api.bulk_import as bulk
 
     # No outbox sender in this app, so every commit counted is the import's own.
     app = create_app(replace(settings, send_in_process=False))

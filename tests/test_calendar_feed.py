@@ -12,7 +12,7 @@ from profile_support import JAMES, SARAH, browser, freeze, load_demo_families
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from widget_server.models import CalendarFeed
+from widget_server.core.models import CalendarFeed
 
 FEED_URL = re.compile(r'value="(http://testserver/t/demo/calendar/[\w-]+\.ics)"')
 

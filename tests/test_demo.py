@@ -6,10 +6,10 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from widget_server.db import session_scope
-from widget_server.demo_data import DEMO_TENANTS, demo_items, load_demo
-from widget_server.resources import RESOURCES
-from widget_server.sync import list_items
+from widget_server.api.resources import RESOURCES
+from widget_server.api.sync import list_items
+from widget_server.core.db import session_scope
+from widget_server.demo.data import DEMO_TENANTS, demo_items, load_demo
 
 
 def dump(engine) -> dict:
@@ -96,11 +96,11 @@ def test_demo_shows_whatsapp_and_webhooks_in_its_viewer_instead_of_failing(setti
 
     from starlette.testclient import TestClient
 
-    from widget_server import whatsapp
     from widget_server.app import create_app
-    from widget_server.models import OutboxMessage
-    from widget_server.webhooks import WEBHOOK, enqueue_event
-    from widget_server.whatsapp import WHATSAPP
+    from widget_server.core.models import OutboxMessage
+    from widget_server.delivery import whatsapp
+    from widget_server.delivery.webhooks import WEBHOOK, enqueue_event
+    from widget_server.delivery.whatsapp import WHATSAPP
 
     demo = create_app(replace(settings, demo=True, environ={}, scheduler_interval=0))
     tenant = demo.state.tenants.get("demo-sk")

@@ -12,11 +12,12 @@ from conftest import API_KEYS
 from samples import load_base
 from starlette.testclient import TestClient
 
-from widget_server import assets
 from widget_server.app import create_app
 from widget_server.cli import main
-from widget_server.profile_url import hinted_email, profile_url
-from widget_server.settings import PROJECT_DIR
+from widget_server.core.profile_url import hinted_email, profile_url
+from widget_server.core.settings import PACKAGE_DIR
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
+from widget_server.web import assets
 
 
 def test_snippet_and_widget_script_fit_the_2kb_budget():
@@ -113,7 +114,7 @@ def test_link_handed_over_in_the_fragment_shows_continue_without_touching_the_to
 
 @pytest.fixture
 def custom_domain_app(settings, tmp_path):
-    for path in (PROJECT_DIR / "tenants").glob("*.toml"):
+    for path in DEMO_TENANTS.glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)
     toml = tmp_path / "demo.toml"
     toml.write_text('hosts = ["profile.splashswim.example"]\n' + toml.read_text())
@@ -135,7 +136,7 @@ def test_custom_domain_serves_only_its_own_tenant(custom_domain_app):
 
 
 def test_tenant_template_overrides_shadow_the_default(settings, tmp_path):
-    for path in (PROJECT_DIR / "tenants").glob("*.toml"):
+    for path in DEMO_TENANTS.glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)
     override = tmp_path / "demo" / "templates" / "widget" / "login.html"
     override.parent.mkdir(parents=True)
@@ -156,7 +157,7 @@ def test_theme_arrives_as_css_custom_properties(client):
 
 
 def test_snippet_source_documents_its_messages_and_ships_minified():
-    source = (PROJECT_DIR / "embed" / "embed.js").read_text()
+    source = (PACKAGE_DIR / "static" / "embed.js").read_text()
     header = source.split("*/", 1)[0]
     for message in ("cp:height", "cp:route", "cp:scroll", "cp:navigate"):
         assert message in header, message

@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from widget_server import i18n
-from widget_server.formatting import (
+from widget_server.core import i18n
+from widget_server.core.formatting import (
     a_date,
     a_time,
     long_day,
@@ -23,7 +22,7 @@ from widget_server.formatting import (
     to_decimal,
 )
 
-LOCALE_DIR = Path(i18n.__file__).parent / "locale"
+LOCALE_DIR = i18n.LOCALE_DIR
 LONDON, BRATISLAVA = "Europe/London", "Europe/Bratislava"
 
 

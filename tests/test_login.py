@@ -14,11 +14,11 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 from visitor import Visitor, code_of, hosted_link, link_of, token_of
 
-from widget_server import auth
-from widget_server.auth import LoginFailed
-from widget_server.db import session_scope
-from widget_server.models import LoginChallenge, utcnow
-from widget_server.signing import FORM, LOGIN_LINK, Signer
+from widget_server.auth import login as auth
+from widget_server.auth.login import LoginFailed
+from widget_server.core.db import session_scope
+from widget_server.core.models import LoginChallenge, utcnow
+from widget_server.core.signing import FORM, LOGIN_LINK, Signer
 
 SARAH = "sarah@example.com"
 

@@ -14,10 +14,11 @@ import pytest
 from self_service_support import NOW, School
 from sqlmodel import Session, select
 
-from widget_server import capacity, makeups, options, scheduler
-from widget_server.models import Attendance, MakeupCredit, MakeupWaitlist
-from widget_server.models import Session as ClassSession
-from widget_server.rules import Refused
+from widget_server import scheduler
+from widget_server.core.models import Attendance, MakeupCredit, MakeupWaitlist
+from widget_server.core.models import Session as ClassSession
+from widget_server.selfservice import capacity, makeups, options
+from widget_server.selfservice.rules import Refused
 
 DAY = timedelta(days=1)
 
@@ -299,7 +300,7 @@ def test_cancelling_a_make_up_gives_the_credit_back(school):
     s.session("jazz", "jazz", 3 * DAY, capacity=4)
     booked = book(s, "ema@example.com", "mk-1", "jazz")
     who = s.access("ema@example.com")
-    from widget_server import self_service
+    from widget_server.selfservice import places as self_service
 
     done = s.run(lambda db: self_service.cancel(db, s.tenant, who, booked.booking.external_id,
                                                 "jazz", NOW))

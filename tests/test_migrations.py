@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-import widget_server.models  # noqa: F401
+import widget_server.core.models  # noqa: F401
 
 
 def test_migrations_match_models(database_url):

@@ -15,21 +15,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
 
-from widget_server import outbox
-from widget_server.db import make_engine, session_scope
-from widget_server.mailer import LocalViewerTransport, SmtpTransport, make_transport
-from widget_server.models import OutboxMessage, utcnow
-from widget_server.outbox import (
+from widget_server.core.db import make_engine, session_scope
+from widget_server.core.models import OutboxMessage, utcnow
+from widget_server.core.settings import Settings, SettingsError
+from widget_server.core.tenants import load_tenants
+from widget_server.delivery import outbox
+from widget_server.delivery.mailer import LocalViewerTransport, SmtpTransport, make_transport
+from widget_server.delivery.outbox import (
     MAX_ATTEMPTS,
     OutboxDrainer,
     drain_once,
     enqueue_email,
     run_worker,
 )
-from widget_server.settings import PROJECT_DIR, Settings, SettingsError
-from widget_server.tenants import load_tenants
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
-TENANTS = load_tenants(PROJECT_DIR / "tenants", {}, demo=True)
+TENANTS = load_tenants(DEMO_TENANTS, {}, demo=True)
 
 
 @pytest.fixture
@@ -231,9 +232,9 @@ def test_retries_back_off_and_a_message_that_never_goes_through_ends_failed_but_
 
 def test_in_the_demo_mail_is_logged_and_stays_readable_in_the_outbox(engine, caplog):
     queue(engine)
-    with caplog.at_level(logging.INFO, logger="widget_server.mailer"):
+    with caplog.at_level(logging.INFO, logger="widget_server.delivery.mailer"):
         assert asyncio.run(drain_once(engine, LocalViewerTransport())) == 1
-    [line] = [r.getMessage() for r in caplog.records if r.name == "widget_server.mailer"]
+    [line] = [r.getMessage() for r in caplog.records if r.name == "widget_server.delivery.mailer"]
     assert "parent0@example.com" in line and "Your sign-in link #0" in line
     [row] = rows(engine)
     assert row.payload["text"] == "Hello 0"

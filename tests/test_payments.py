@@ -20,19 +20,19 @@ from payment_support import (
 from profile_support import JAMES, JANA, NOW, SARAH, browser, freeze, load_demo_families, text_of
 from sqlmodel import Session, select
 
-from widget_server import gateways
-from widget_server.gateways import canonical, sign_params
-from widget_server.models import (
+from widget_server.core.models import (
     GatewayEvent,
     Payment,
     PaymentCheckout,
     PaymentTransaction,
     WebSession,
 )
-from widget_server.settings import PROJECT_DIR
-from widget_server.signing import PAY
-from widget_server.tenants import load_tenants
-from widget_server.webhooks import signing_keys
+from widget_server.core.signing import PAY
+from widget_server.core.tenants import load_tenants
+from widget_server.delivery.webhooks import signing_keys
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
+from widget_server.money import gateways
+from widget_server.money.gateways import canonical, sign_params
 
 OVERDUE = "pay-1005"  # Sarah's £54.00 instalment for Mia's Improvers, due 12 Nov
 ORDER_PAYMENT = "pay-1007"  # Sarah's £18.00 for order SPL-5002
@@ -315,7 +315,7 @@ def test_a_payment_paid_meanwhile_through_the_sync_api_is_not_charged_twice(demo
 
 
 def test_each_tenant_gets_the_gateway_its_file_and_environment_give_it(settings):
-    plain = load_tenants(PROJECT_DIR / "tenants", {})
+    plain = load_tenants(DEMO_TENANTS, {})
     env = {"WIDGET_STRIPE_SECRET_KEY_DEMO": SECRET_KEY,
            "WIDGET_STRIPE_SECRET_KEY_DEMO_SK": SECRET_KEY}
     found = gateways.from_environ(plain, env)

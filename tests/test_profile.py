@@ -20,7 +20,7 @@ from profile_support import (
 )
 from sqlmodel import Session, select
 
-from widget_server.models import WebSession
+from widget_server.core.models import WebSession
 
 OLIVER, MIA = "at-1001-1", "at-1001-2"
 BEGINNERS, IMPROVERS, ONLINE, OLD_TERM = "bk-1001", "bk-1002", "bk-1003", "bk-1004"

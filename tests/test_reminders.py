@@ -15,10 +15,11 @@ from self_service_support import NOW, School
 from sqlmodel import Session, select
 from whatsapp_fake import FakeCloudApi
 
-from widget_server import reminders, whatsapp
-from widget_server.models import OutboxMessage, Reminder
-from widget_server.outbox import drain_once
-from widget_server.tenants import TenantRegistry
+from widget_server.core.models import OutboxMessage, Reminder
+from widget_server.core.tenants import TenantRegistry
+from widget_server.delivery import whatsapp
+from widget_server.delivery.outbox import drain_once
+from widget_server.selfservice import reminders
 
 DAY, HOUR = timedelta(days=1), timedelta(hours=1)
 ENV = {"WIDGET_WHATSAPP_TOKEN_DEMO_SK": "EAAG-test-token",

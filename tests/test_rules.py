@@ -8,14 +8,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from widget_server import rules
-from widget_server.formatting import a_time, local
-from widget_server.models import Programme
-from widget_server.models import Session as ClassSession
-from widget_server.settings import PROJECT_DIR
-from widget_server.tenants import load_tenants
+from widget_server.core.formatting import a_time, local
+from widget_server.core.models import Programme
+from widget_server.core.models import Session as ClassSession
+from widget_server.core.tenants import load_tenants
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
+from widget_server.selfservice import rules
 
-TENANTS = load_tenants(PROJECT_DIR / "tenants", {}, demo=True)
+TENANTS = load_tenants(DEMO_TENANTS, {}, demo=True)
 PIRUETKA = TENANTS.get("demo-sk")  # Europe/Bratislava, cutoff 6 h by default
 SECOND = timedelta(seconds=1)
 

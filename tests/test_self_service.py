@@ -11,8 +11,8 @@ import pytest
 from profile_support import freeze, text_of
 from self_service_support import School, form_action, links
 
-from widget_server.models import Attendance, AttendanceOrigin, Booking, MakeupCredit, Payment
-from widget_server.models import Session as ClassSession
+from widget_server.core.models import Attendance, AttendanceOrigin, Booking, MakeupCredit, Payment
+from widget_server.core.models import Session as ClassSession
 
 DAY = timedelta(days=1)
 
@@ -226,7 +226,7 @@ def test_a_co_parent_with_full_access_can_cancel(school, mailbox):
 
 def test_every_action_is_written_with_its_webhook_in_one_transaction(school, ema, monkeypatch):
     """If queueing the webhook fails, the cancellation is not kept either."""
-    from widget_server import webhooks
+    from widget_server.delivery import webhooks
 
     def broken(*args, **kwargs):
         raise RuntimeError("outbox unavailable")

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from self_service_support import School
 
-from widget_server.models import Attendance, EntryPass, MakeupCredit
+from widget_server.core.models import Attendance, EntryPass, MakeupCredit
 
 DAY = timedelta(days=1)
 GETS = [

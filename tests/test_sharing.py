@@ -13,10 +13,10 @@ from account_support import body, events, mail_to, sign_in, subjects
 from profile_support import GRANDMA, NOW, SARAH, freeze, load_demo_families, section, text_of
 from sqlmodel import Session, select
 
-from widget_server import access as scope
-from widget_server.access import Access
-from widget_server.models import Booking, BookingShare, Client
-from widget_server.sharing import recipients_for_booking
+from widget_server.account.sharing import recipients_for_booking
+from widget_server.core import access as scope
+from widget_server.core.access import Access
+from widget_server.core.models import Booking, BookingShare, Client
 
 BEGINNERS = "bk-1001"  # Oliver's; shared with grandma (view) in the demo data
 IMPROVERS = "bk-1002"  # Mia's

@@ -7,14 +7,13 @@ Piruetka"), and no verb may take a gender from a name it cannot know ("aby ... v
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from babel.messages.pofile import read_po
 
-from widget_server import i18n
+from widget_server.core import i18n
 
-CATALOGUE = Path(i18n.__file__).parent / "locale" / "sk" / "LC_MESSAGES" / "messages.po"
+CATALOGUE = i18n.LOCALE_DIR / "sk" / "LC_MESSAGES" / "messages.po"
 NAMES = r"%\((?:name|child|owner|member|invitee|provider|person|attendee)\)s"
 PREPOSITIONS = ("pre", "pri", "o", "s", "so", "na", "v", "vo", "k", "ku", "u", "od", "do",
                 "z", "zo", "bez", "cez", "za", "po", "medzi", "nad", "pod", "pred")

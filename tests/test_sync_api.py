@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from samples import BASE, FRESH, load_base
 
-from widget_server.resources import RESOURCES
+from widget_server.api.resources import RESOURCES
 
 CONTRACT = ["clients", "attendees", "programmes", "sessions", "bookings", "attendance",
             "payments", "invoices", "orders", "entry-passes", "discounts", "credits", "shares"]

@@ -10,8 +10,9 @@ import pytest
 
 from widget_server.app import create_app
 from widget_server.cli import main
-from widget_server.settings import PROJECT_DIR, Settings
-from widget_server.tenants import TenantError, hash_api_key, load_tenants
+from widget_server.core.settings import Settings
+from widget_server.core.tenants import TenantError, hash_api_key, load_tenants
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
 GOOD = """
 slug = "{slug}"
@@ -40,7 +41,7 @@ def problems(directory: Path) -> list[str]:
 
 
 def test_shipped_tenant_files_are_valid():
-    registry = load_tenants(PROJECT_DIR / "tenants", {}, demo=True)
+    registry = load_tenants(DEMO_TENANTS, {}, demo=True)
     assert {t.slug for t in registry} == {"demo", "demo-sk"}
     assert registry.get("demo-sk").config.currency == "EUR"
     assert registry.get("demo").config.timezone == "Europe/London"
@@ -122,13 +123,14 @@ def test_tenants_check_warns_about_poor_contrast(tenants_dir, monkeypatch, capsy
 
 
 def test_serving_without_a_secret_key_is_refused(tmp_path):
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", secret_keys=())
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/x.db", secret_keys=(),
+                        tenants_dir=DEMO_TENANTS)
     with pytest.raises(ValueError, match="WIDGET_SECRET_KEYS"):
         create_app(settings)
     create_app(replace(settings, demo=True)).state.engine.dispose()
 
 
 def test_shipped_files_copy_cleanly(tmp_path):
-    for path in (PROJECT_DIR / "tenants").glob("*.toml"):
+    for path in DEMO_TENANTS.glob("*.toml"):
         shutil.copy(path, tmp_path / path.name)
     assert len(load_tenants(tmp_path, {}, demo=True)) == 2

@@ -11,8 +11,8 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from widget_server import vat
-from widget_server.invoices import Document, Line
+from widget_server.money import vat
+from widget_server.money.invoices import Document, Line
 
 RATES = [Decimal(r) for r in ("0", "5", "9.5", "10", "12", "19", "20", "21", "23", "27")]
 

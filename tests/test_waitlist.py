@@ -11,7 +11,7 @@ from profile_support import freeze, text_of
 from self_service_support import NOW, School, form_action
 
 from widget_server import scheduler
-from widget_server.models import MakeupCredit, MakeupWaitlist
+from widget_server.core.models import MakeupCredit, MakeupWaitlist
 
 DAY = timedelta(days=1)
 

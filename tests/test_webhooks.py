@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
@@ -23,14 +24,15 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.concurrency import run_in_threadpool
 from starlette.testclient import TestClient
 
-from widget_server import cli, outbox, webhooks
+from widget_server import cli
 from widget_server.app import create_app
-from widget_server.db import make_engine, session_scope
-from widget_server.models import Client, OutboxMessage, WebhookDelivery, utcnow
-from widget_server.outbox import drain_once, run_worker
-from widget_server.settings import PROJECT_DIR, Settings
-from widget_server.tenants import Tenant, TenantRegistry, load_tenants
-from widget_server.webhooks import (
+from widget_server.core.db import make_engine, session_scope
+from widget_server.core.models import Client, OutboxMessage, WebhookDelivery, utcnow
+from widget_server.core.settings import Settings
+from widget_server.core.tenants import Tenant, TenantRegistry, load_tenants
+from widget_server.delivery import outbox, webhooks
+from widget_server.delivery.outbox import drain_once, run_worker
+from widget_server.delivery.webhooks import (
     ACCOUNT_UPDATED,
     EVENT_TYPES,
     SESSION_CANCELLED,
@@ -38,10 +40,12 @@ from widget_server.webhooks import (
     WebhookSender,
     enqueue_event,
 )
+from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"an older signing key, 32 bytes!!").decode()
-TENANTS = load_tenants(PROJECT_DIR / "tenants", {}, demo=True)
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+TENANTS = load_tenants(DEMO_TENANTS, {}, demo=True)
 
 
 @pytest.fixture
@@ -419,7 +423,7 @@ def test_the_deliveries_api_needs_the_key_and_a_valid_page(client, api):
 def receiving_tenants(tmp_path, receiver):
     """The demo tenant files, with the demo provider's webhooks going to the receiver."""
     directory = tmp_path / "tenants"
-    shutil.copytree(PROJECT_DIR / "tenants", directory)
+    shutil.copytree(DEMO_TENANTS, directory)
     path = directory / "demo.toml"
     text = path.read_text(encoding="utf-8")
     path.write_text(re.sub(r'(?m)^webhook_url = ".*"$', f'webhook_url = "{receiver.url}"', text),

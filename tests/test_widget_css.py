@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-import widget_server
+from widget_server.core.settings import PACKAGE_DIR
 
-CSS = (Path(widget_server.__file__).parent / "static" / "widget.css").read_text()
+CSS = (PACKAGE_DIR / "static" / "widget.css").read_text()
 
 
 def luminance(colour: str) -> float:

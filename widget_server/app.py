@@ -13,21 +13,24 @@ from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from widget_server import assets, demo_pay, gateways, scheduler
-from widget_server.db import make_engine
-from widget_server.error_pages import widget_error
-from widget_server.errors import AppError
-from widget_server.mailer import LocalViewerDelivery, make_transport
-from widget_server.models import utcnow
-from widget_server.outbox import OutboxDrainer
+from widget_server import scheduler
+from widget_server.core.db import make_engine
+from widget_server.core.errors import AppError
+from widget_server.core.models import utcnow
+from widget_server.core.settings import Settings
+from widget_server.core.signing import Signer
+from widget_server.core.tenants import load_tenants
+from widget_server.delivery.mailer import LocalViewerDelivery, make_transport
+from widget_server.delivery.outbox import OutboxDrainer
+from widget_server.delivery.webhooks import WEBHOOK, WebhookSender
+from widget_server.delivery.whatsapp import WHATSAPP, WhatsAppSender
+from widget_server.demo import pay as demo_pay
+from widget_server.money import gateways
 from widget_server.routes import build_routes
-from widget_server.security import SecurityHeaders
-from widget_server.settings import Settings
-from widget_server.signing import Signer
-from widget_server.templating import make_templates
-from widget_server.tenants import load_tenants
-from widget_server.webhooks import WEBHOOK, WebhookSender
-from widget_server.whatsapp import WHATSAPP, WhatsAppSender
+from widget_server.web import assets
+from widget_server.web.error_pages import widget_error
+from widget_server.web.security import SecurityHeaders
+from widget_server.web.templating import make_templates
 
 log = logging.getLogger("widget_server")
 

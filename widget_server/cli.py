@@ -6,11 +6,12 @@ import argparse
 import logging
 import secrets
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from widget_server.settings import Settings, SettingsError
-from widget_server.tenants import TenantError, check_file, contrast_warnings
+from widget_server.core.settings import Settings, SettingsError
+from widget_server.core.tenants import TenantError, check_file, contrast_warnings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_migrate() -> int:
-    from widget_server.db import migrate
+    from widget_server.core.db import migrate
 
     settings = Settings.from_environ()
     migrate(settings.database_url)
@@ -93,9 +94,9 @@ def run_tenants_check(settings: Settings) -> int:
 
 def run_profile_url(settings: Settings, slug: str, email: str) -> int:
     """Print the profile URL a provider's e-mail to this client should link to."""
-    from widget_server.profile_url import profile_url
-    from widget_server.signing import Signer
-    from widget_server.tenants import load_tenants
+    from widget_server.core.profile_url import profile_url
+    from widget_server.core.signing import Signer
+    from widget_server.core.tenants import load_tenants
 
     tenant = load_tenants(settings.tenants_dir, settings.environ).get(slug)
     if tenant is None:
@@ -110,12 +111,12 @@ def run_outbox_worker(interval: float) -> int:
     """Send queued e-mails and webhooks until stopped."""
     import asyncio
 
-    from widget_server.mailer import make_transport
-    from widget_server.outbox import EMAIL
+    from widget_server.core.tenants import load_tenants
+    from widget_server.delivery.mailer import make_transport
+    from widget_server.delivery.outbox import EMAIL
+    from widget_server.delivery.webhooks import WEBHOOK, WebhookSender
+    from widget_server.delivery.whatsapp import WHATSAPP, WhatsAppSender
     from widget_server.scheduler import run_worker
-    from widget_server.tenants import load_tenants
-    from widget_server.webhooks import WEBHOOK, WebhookSender
-    from widget_server.whatsapp import WHATSAPP, WhatsAppSender
 
     settings = Settings.from_environ()
     # Webhooks are signed with each tenant's secret, so the worker needs the tenant files too.
@@ -151,8 +152,9 @@ def run_demo(host: str, port: int) -> int:
     import uvicorn
 
     from widget_server.app import create_app
-    from widget_server.db import make_engine, migrate, session_scope
-    from widget_server.demo_data import DEMO_TENANTS, load_demo
+    from widget_server.core.db import make_engine, migrate, session_scope
+    from widget_server.demo import TENANTS_DIR as DEMO_TENANTS_DIR
+    from widget_server.demo.data import DEMO_TENANTS, load_demo
 
     env = Settings.from_environ()
     keys = env.secret_keys or (demo_secret(Path("var/demo-secret-key")),)
@@ -161,6 +163,9 @@ def run_demo(host: str, port: int) -> int:
     settings = Settings.from_environ(demo=True, secret_keys=keys,
                                      base_url=f"http://localhost:{port}",
                                      frame_origins=(f"http://127.0.0.1:{port}",))
+    if not any(settings.tenants_dir.glob("*.toml")):
+        # Run from anywhere (an installed wheel, an empty folder): the bundled demo tenants.
+        settings = replace(settings, tenants_dir=DEMO_TENANTS_DIR)
     migrate(settings.database_url)
     app = create_app(settings)
     engine = make_engine(settings.database_url)

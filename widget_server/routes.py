@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from widget_server import (
-    account_views,
-    assets,
-    demo_pay,
-    dev_mail,
-    login_views,
-    makeup_views,
-    pages,
-    payment_views,
-    profile,
-    session_views,
-    sharing_views,
-    sync_api,
-    webhook_api,
-)
-from widget_server.settings import Settings
+from widget_server.account import sharing_views
+from widget_server.account import views as account_views
+from widget_server.api import views as sync_api
+from widget_server.api import webhook_views as webhook_api
+from widget_server.auth import views as login_views
+from widget_server.core.settings import PACKAGE_DIR, Settings
+from widget_server.demo import mail as dev_mail
+from widget_server.demo import pay as demo_pay
+from widget_server.money import views as payment_views
+from widget_server.profile import views as profile
+from widget_server.selfservice import makeup_views, session_views
+from widget_server.web import assets, pages
 
-STATIC_DIR = Path(__file__).resolve().parent / "static"
+STATIC_DIR = PACKAGE_DIR / "static"
 
 
 def build_routes(settings: Settings) -> list[Route | Mount]:

@@ -20,15 +20,16 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 
-from widget_server import makeups, outbox, reminders, waitlist
-from widget_server.db import make_engine, session_scope
-from widget_server.models import utcnow
-from widget_server.notices import Notices
-from widget_server.outbox import Channel, Sender
-from widget_server.settings import Settings
-from widget_server.signing import Signer
-from widget_server.templating import make_templates
-from widget_server.tenants import Tenant
+from widget_server.core.db import make_engine, session_scope
+from widget_server.core.models import utcnow
+from widget_server.core.settings import Settings
+from widget_server.core.signing import Signer
+from widget_server.core.tenants import Tenant
+from widget_server.delivery import outbox
+from widget_server.delivery.notices import Notices
+from widget_server.delivery.outbox import Channel, Sender
+from widget_server.selfservice import makeups, reminders, waitlist
+from widget_server.web.templating import make_templates
 
 log = logging.getLogger("widget_server.scheduler")
 WAITING_PER_ROUND = 500

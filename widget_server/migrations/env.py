@@ -4,8 +4,8 @@ from alembic import context
 from sqlalchemy import pool
 from sqlmodel import SQLModel
 
-import widget_server.models  # noqa: F401  (registers the tables)
-from widget_server.db import make_engine
+import widget_server.core.models  # noqa: F401  (registers the tables)
+from widget_server.core.db import make_engine
 
 config = context.config
 target_metadata = SQLModel.metadata

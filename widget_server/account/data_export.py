@@ -1,0 +1,91 @@
+"""'Download all my data': everything the profile holds about a family, as one JSON document.
+
+Items are written as the provider sync API writes them (the same field names and provider
+ids), so the file reads like the provider's own records of the family. Invoice PDFs are left
+out (the file says which invoices have one; they download from the Orders tab).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, select
+
+from widget_server.account import details as account
+from widget_server.api.resources import RESOURCES
+from widget_server.api.sync import jsonable, serialize
+from widget_server.core.access import Access
+from widget_server.core.models import (
+    Attendance,
+    Attendee,
+    Booking,
+    BookingShare,
+    Client,
+    CreditEntry,
+    Discount,
+    EntryPass,
+    Invoice,
+    MakeupCredit,
+    Order,
+    Payment,
+    Programme,
+)
+from widget_server.core.models import Session as ClassSession
+from widget_server.core.tenants import Tenant
+
+# Family-level resources: every row whose client_id is the family's.
+FAMILY = (("attendees", Attendee), ("bookings", Booking), ("makeup_credits", MakeupCredit),
+          ("payments", Payment), ("invoices", Invoice), ("orders", Order),
+          ("entry_passes", EntryPass), ("discounts", Discount), ("credits", CreditEntry))
+
+
+def _items(db: Session, resource: str, rows: list) -> list[dict[str, Any]]:
+    return serialize(db, RESOURCES[resource], rows)
+
+
+def export(db: Session, tenant: Tenant, access: Access, now: datetime) -> dict[str, Any]:
+    """The person's data: their family's records, and what other families share with them."""
+    client = db.exec(select(Client).where(Client.tenant == access.tenant,
+                                          Client.id == access.client_id)).first() \
+        if access.client_id is not None else None
+    document: dict[str, Any] = {
+        "exported_at": jsonable(now),
+        "provider": {"name": tenant.name, "address": tenant.config.address},
+        "login_email": access.email,
+        "shared_with_me": [asdict(s) for s in account.shared_with_me(db, access)],
+    }
+    if client is None:
+        return document
+    document["client"] = _items(db, "clients", [client])[0]
+    document["settings"] = {
+        "notifications": account.preferences(client),
+        "deletion_requested_at": jsonable(client.deletion_requested_at),
+    }
+    bookings = select(Booking.id).where(Booking.tenant == access.tenant,
+                                        Booking.client_id == client.id)
+    for key, model in FAMILY:
+        rows = list(db.exec(select(model).where(model.tenant == access.tenant,
+                                                model.client_id == client.id)
+                            .order_by(model.id)).all())
+        document[key] = _items(db, key.replace("_", "-"), rows)
+    for invoice in document["invoices"]:
+        invoice["has_pdf"] = invoice.pop("pdf_base64") is not None
+    attendance = list(db.exec(select(Attendance).where(Attendance.tenant == access.tenant,
+                                                       Attendance.booking_id.in_(bookings))
+                              .order_by(Attendance.id)).all())
+    document["attendance"] = _items(db, "attendance", attendance)
+    document["programmes"] = _items(db, "programmes", list(db.exec(
+        select(Programme).where(Programme.tenant == access.tenant, Programme.id.in_(
+            select(Booking.programme_id).where(Booking.id.in_(bookings))))
+        .order_by(Programme.id)).all()))
+    document["sessions"] = _items(db, "sessions", list(db.exec(
+        select(ClassSession).where(ClassSession.tenant == access.tenant, ClassSession.id.in_(
+            select(Attendance.session_id).where(Attendance.booking_id.in_(bookings))))
+        .order_by(ClassSession.starts_at, ClassSession.id)).all()))
+    document["shares"] = _items(db, "shares", list(db.exec(
+        select(BookingShare).where(BookingShare.tenant == access.tenant,
+                                   BookingShare.booking_id.in_(bookings))
+        .order_by(BookingShare.id)).all()))
+    return document

@@ -1,0 +1,2 @@
+"""The provider's side: the sync API, its resources, bulk import, idempotency, OpenAPI,
+webhook deliveries."""

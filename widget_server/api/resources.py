@@ -1,0 +1,373 @@
+"""What the provider sync API accepts: one schema per resource, and how it maps to tables.
+
+Each resource is written with the provider's own ids; references to other resources are
+fields ending in `_id` that hold the provider's id of the other item.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Callable, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+)
+
+from widget_server.core import models as m
+
+ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~-]+$")]
+Money = Annotated[StrictInt, Field(ge=0, le=10**12, description="Amount in minor units")]
+SignedMoney = Annotated[StrictInt, Field(ge=-(10**12), le=10**12)]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+Text = Annotated[str, Field(max_length=200)]
+Url = Annotated[str, Field(max_length=1000, pattern=r"^https?://")]
+
+
+class Input(BaseModel):
+    """Every resource body: unknown fields are refused, `id` may repeat the URL's id."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    id: ExternalId | None = None
+
+
+class ClientIn(Input):
+    email: EmailStr = Field(max_length=320)
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    locale: Annotated[str, Field(max_length=16,
+                                 pattern=r"^[a-zA-Z]{2,3}([_-][A-Za-z0-9]+)?$")] | None = None
+    notify_email: StrictBool = True
+    notify_whatsapp: StrictBool = False
+    address: Annotated[str, Field(max_length=400, description=(
+        "Billing address, printed on the client's invoices"))] | None = None
+    company_name: Annotated[str, Field(max_length=200, description=(
+        "The company the client's invoices are made out to, if any"))] | None = None
+    company_number: Annotated[str, Field(max_length=32, description=(
+        "The buyer's company registration number (in Slovakia the IČO)"))] | None = None
+    tax_id: Annotated[str, Field(max_length=32, description=(
+        "The buyer's tax id where it differs from the VAT id (in Slovakia the DIČ)"))] | None = None
+    vat_id: Annotated[str, Field(max_length=32, description=(
+        "The buyer's VAT identification number (in Slovakia the IČ DPH)"))] | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+class AttendeeIn(Input):
+    client_id: ExternalId
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    birth_date: date | None = None
+
+
+class Addon(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: ExternalId
+    name: Text
+    price: Money
+
+
+class ProgrammeIn(Input):
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: Annotated[str, Field(max_length=5000)] | None = None
+    venue: Text | None = None
+    venue_address: Annotated[str, Field(max_length=400)] | None = None
+    online: StrictBool = False
+    instructor: Text | None = None
+    schedule: Text | None = None
+    price: Money | None = None
+    currency: Currency | None = None
+    makeup_policy: Literal["none", "same_programme", "programme_group"] = "none"
+    makeup_group: Annotated[str, Field(max_length=64)] | None = None
+    makeup_validity_days: Annotated[StrictInt, Field(ge=1, le=730)] | None = None
+    cancel_cutoff_hours: Annotated[StrictInt, Field(ge=0, le=336)] | None = None
+    addons: list[Addon] = Field(default_factory=list, max_length=50)
+    min_age: Annotated[StrictInt, Field(ge=0, le=120, description=(
+        "The youngest age (in whole years) the programme is for; make-ups from other "
+        "programmes are offered only to children this old"))] | None = None
+    max_age: Annotated[StrictInt, Field(ge=0, le=120, description=(
+        "The oldest age (in whole years, inclusive) the programme is for"))] | None = None
+
+    @field_validator("max_age")
+    @classmethod
+    def _not_below_min_age(cls, value: int | None, info) -> int | None:
+        youngest = info.data.get("min_age")
+        if value is not None and youngest is not None and value < youngest:
+            raise ValueError("cannot be below min_age")
+        return value
+
+
+class SessionIn(Input):
+    programme_id: ExternalId
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    capacity: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
+    location: Text | None = None
+    livestream_url: Url | None = None
+    cancelled: StrictBool = False
+
+    @field_validator("ends_at")
+    @classmethod
+    def _after_start(cls, value: datetime, info) -> datetime:
+        start = info.data.get("starts_at")
+        if start and value <= start:
+            raise ValueError("must be after starts_at")
+        return value
+
+
+class BookingIn(Input):
+    client_id: ExternalId
+    attendee_id: ExternalId
+    programme_id: ExternalId
+    status: Literal["pending", "confirmed", "cancelled", "finished"] = "confirmed"
+    price: Money | None = None
+    currency: Currency | None = None
+    addons: list[ExternalId] = Field(default_factory=list, max_length=50)
+    booked_at: AwareDatetime | None = None
+
+
+class AttendanceIn(Input):
+    booking_id: ExternalId
+    session_id: ExternalId
+    status: Literal[
+        "expected", "attended", "excused", "missed", "cancelled_by_provider"
+    ] = "expected"
+    makeup: StrictBool = False
+
+
+class MakeupCreditIn(Input):
+    client_id: ExternalId
+    attendee_id: ExternalId
+    source_attendance_id: ExternalId | None = None
+    expires_at: AwareDatetime | None = None
+    used_attendance_id: ExternalId | None = None
+    used_at: AwareDatetime | None = None
+
+
+class PaymentIn(Input):
+    client_id: ExternalId
+    booking_id: ExternalId | None = None
+    order_id: ExternalId | None = None
+    description: Text | None = None
+    amount: Money
+    currency: Currency
+    due_date: date | None = None
+    status: Literal["unpaid", "pending", "paid", "refunded", "cancelled"] = "unpaid"
+    method: Literal["card", "bank_transfer", "cash", "credit", "other"] | None = None
+    bank_reference: Annotated[str, Field(max_length=64)] | None = None
+    paid_at: AwareDatetime | None = None
+
+
+class InvoiceIn(Input):
+    client_id: ExternalId
+    payment_id: ExternalId | None = None
+    order_id: ExternalId | None = None
+    number: Annotated[str, Field(min_length=1, max_length=64)]
+    issue_date: date
+    supply_date: date | None = Field(default=None, description=(
+        "When the goods or services were supplied, if not on the issue date"))
+    amount: Money | None = None
+    currency: Currency | None = None
+    pdf_base64: Annotated[str, Field(max_length=10_000_000)] | None = None
+    url: Url | None = None
+
+    @field_validator("pdf_base64")
+    @classmethod
+    def _pdf(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64") from None
+        if not raw.startswith(b"%PDF-"):
+            raise ValueError("must be a PDF document (starting with %PDF-)")
+        return value
+
+
+class OrderItemIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["product", "entry_pass", "session", "bundle", "booking", "other"] = "product"
+    quantity: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
+    unit_price: Money
+    vat_rate: Annotated[Decimal, Field(ge=0, le=100, max_digits=5, decimal_places=2)] = Decimal(0)
+    vat_amount: Money = 0
+
+
+class OrderIn(Input):
+    client_id: ExternalId
+    number: Annotated[str, Field(max_length=64)] | None = None
+    ordered_at: AwareDatetime
+    status: Literal["unpaid", "paid", "cancelled", "refunded"] = "unpaid"
+    currency: Currency
+    promo_code: Annotated[str, Field(max_length=64)] | None = None
+    discount_amount: Money = 0
+    items: list[OrderItemIn] = Field(default_factory=list, max_length=500)
+
+
+class EntryPassUseIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    used_at: AwareDatetime
+    session_id: ExternalId | None = None
+    note: Text | None = None
+
+
+class EntryPassIn(Input):
+    client_id: ExternalId
+    attendee_id: ExternalId | None = None
+    order_id: ExternalId | None = None
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    total_entries: Annotated[StrictInt, Field(ge=1, le=10_000)]
+    used_entries: Annotated[StrictInt, Field(ge=0, le=10_000)] = 0
+    valid_until: date | None = None
+    status: Literal["active", "used_up", "expired", "cancelled"] = "active"
+    programme_id: ExternalId | None = Field(
+        default=None, description="The programme whose sessions clients may book with the pass "
+        "in the portal; without it the pass is shown but books nothing there")
+    uses: list[EntryPassUseIn] = Field(default_factory=list, max_length=10_000)
+
+    @field_validator("used_entries")
+    @classmethod
+    def _not_more_than_total(cls, value: int, info) -> int:
+        total = info.data.get("total_entries")
+        if total is not None and value > total:
+            raise ValueError("cannot exceed total_entries")
+        return value
+
+
+class DiscountIn(Input):
+    client_id: ExternalId
+    attendee_id: ExternalId | None = Field(
+        default=None, description="Leave empty for a family-level discount"
+    )
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    kind: Literal["percent", "amount"] = "percent"
+    value: Annotated[StrictInt, Field(ge=0, le=10**9)]
+    currency: Currency | None = None
+    valid_from: date | None = None
+    valid_until: date | None = None
+    used: StrictBool = False
+
+
+class CreditIn(Input):
+    client_id: ExternalId
+    amount: SignedMoney = Field(description="Positive when credit is added, negative when spent")
+    currency: Currency
+    occurred_at: AwareDatetime
+    description: Text | None = None
+    booking_id: ExternalId | None = None
+    order_id: ExternalId | None = None
+
+
+class ShareIn(Input):
+    booking_id: ExternalId
+    email: EmailStr = Field(max_length=320)
+    relation: Literal["parent", "grandparent", "older_child", "other"] = "other"
+    access: Literal["full", "view"] = "view"
+    status: Literal["pending", "active", "revoked"] = "active"
+
+    @field_validator("email")
+    @classmethod
+    def _lower(cls, value: str) -> str:
+        return value.lower()
+
+
+@dataclass(frozen=True)
+class Children:
+    """A nested list stored in its own table, replaced wholesale on every write."""
+
+    field: str
+    model: type
+    parent_column: str
+    refs: dict[str, type] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Resource:
+    name: str
+    model: type
+    schema: type[Input]
+    refs: dict[str, type] = field(default_factory=dict)  # API field -> referenced model
+    children: Children | None = None
+    # Fields whose stored form differs: API name -> (column, to_column, from_column)
+    codecs: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = field(
+        default_factory=dict
+    )
+
+    @property
+    def singular(self) -> str:
+        return self.model.__name__
+
+
+def _b64decode(value: str | None) -> bytes | None:
+    return base64.b64decode(value) if value is not None else None
+
+
+def _b64encode(value: bytes | None) -> str | None:
+    return base64.b64encode(value).decode() if value is not None else None
+
+
+RESOURCES: dict[str, Resource] = {
+    r.name: r
+    for r in [
+        Resource("clients", m.Client, ClientIn),
+        Resource("attendees", m.Attendee, AttendeeIn, {"client_id": m.Client}),
+        Resource("programmes", m.Programme, ProgrammeIn),
+        Resource("sessions", m.Session, SessionIn, {"programme_id": m.Programme}),
+        Resource(
+            "bookings",
+            m.Booking,
+            BookingIn,
+            {"client_id": m.Client, "attendee_id": m.Attendee, "programme_id": m.Programme},
+        ),
+        Resource("attendance", m.Attendance, AttendanceIn,
+                 {"booking_id": m.Booking, "session_id": m.Session}),
+        Resource(
+            "makeup-credits",
+            m.MakeupCredit,
+            MakeupCreditIn,
+            {"client_id": m.Client, "attendee_id": m.Attendee,
+             "source_attendance_id": m.Attendance, "used_attendance_id": m.Attendance},
+        ),
+        Resource("payments", m.Payment, PaymentIn,
+                 {"client_id": m.Client, "booking_id": m.Booking, "order_id": m.Order}),
+        Resource(
+            "invoices",
+            m.Invoice,
+            InvoiceIn,
+            {"client_id": m.Client, "payment_id": m.Payment, "order_id": m.Order},
+            codecs={"pdf_base64": ("pdf", _b64decode, _b64encode)},
+        ),
+        Resource("orders", m.Order, OrderIn, {"client_id": m.Client},
+                 children=Children("items", m.OrderItem, "order_id")),
+        Resource(
+            "entry-passes",
+            m.EntryPass,
+            EntryPassIn,
+            {"client_id": m.Client, "attendee_id": m.Attendee, "order_id": m.Order,
+             "programme_id": m.Programme},
+            children=Children("uses", m.EntryPassUse, "entry_pass_id", {"session_id": m.Session}),
+        ),
+        Resource("discounts", m.Discount, DiscountIn,
+                 {"client_id": m.Client, "attendee_id": m.Attendee}),
+        Resource("credits", m.CreditEntry, CreditIn,
+                 {"client_id": m.Client, "booking_id": m.Booking, "order_id": m.Order}),
+        Resource("shares", m.BookingShare, ShareIn, {"booking_id": m.Booking}),
+    ]
+}
+
+# Which resource owns each model, for messages like "no clients with id 'c-9'".
+RESOURCE_OF_MODEL = {r.model: r.name for r in RESOURCES.values()}

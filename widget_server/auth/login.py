@@ -1,0 +1,214 @@
+"""Passwordless login: one e-mail with a one-time code and a signed link, either logs in once.
+
+Each login e-mail is backed by a `LoginChallenge` row. Logging in consumes it with one
+conditional UPDATE, so two simultaneous attempts with the same code or link cannot both win.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, case, update
+from sqlmodel import Session, select
+
+from widget_server.core.models import Booking, BookingShare, Client, LoginChallenge
+from widget_server.core.signing import LOGIN_LINK, Signer
+
+CODE_LIFETIME = timedelta(minutes=15)
+MAX_CODE_ATTEMPTS = 5
+CODE_PURPOSE = "login-code"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who is logging in: a client of the tenant, or an adult a booking is shared with."""
+
+    email: str
+    client_id: int | None
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class LoginMail:
+    """What goes into the login e-mail."""
+
+    email: str
+    code: str
+    link_token: str
+    client_id: int | None
+    locale: str | None
+
+
+class LoginFailed(Exception):
+    """Why a code or link did not log in, each told to the person in its own words:
+    `wrong_code` (tries left), `used_up` (five wrong codes burned it), `expired` (15 minutes
+    passed), `used` (it already logged in), `superseded` (a newer e-mail was sent), `ended`
+    (a code that is used or expired) or `invalid` (a link that was cut off or changed)."""
+
+    def __init__(self, reason: str, *, email: str | None = None, attempts_left: int = 0):
+        super().__init__(reason)
+        self.reason = reason
+        self.email = email
+        self.attempts_left = attempts_left
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_identity(session: Session, tenant: str, email: str) -> Identity | None:
+    """A client with this e-mail, or someone a booking is shared with (still active)."""
+    client = session.exec(
+        select(Client.id, Client.locale).where(Client.tenant == tenant, Client.email == email)
+    ).first()
+    if client is not None:
+        return Identity(email, client[0], client[1])
+    shared = session.exec(
+        select(BookingShare.id)
+        .join(Booking, Booking.id == BookingShare.booking_id)
+        .where(BookingShare.tenant == tenant, BookingShare.email == email,
+               BookingShare.status.in_(["pending", "active"]), Booking.tenant == tenant)
+    ).first()
+    return Identity(email, None) if shared is not None else None
+
+
+def request_login(session: Session, signer: Signer, tenant: str, email: str,
+                  now: datetime) -> LoginMail | None:
+    """Start a login: supersede older codes, store a new one; None when nobody has this e-mail.
+
+    A challenge row is written for unknown addresses too, so both cases do the same work."""
+    email = normalise_email(email)
+    session.exec(
+        update(LoginChallenge)
+        .where(LoginChallenge.tenant == tenant, LoginChallenge.email == email,
+               LoginChallenge.ended_at.is_(None))
+        .values(ended_at=now, ended_reason="superseded")
+    )
+    code = f"{secrets.randbelow(10**6):06d}"
+    nonce = secrets.token_urlsafe(16)
+    challenge = LoginChallenge(tenant=tenant, email=email, code_hash="", created_at=now,
+                               link_nonce=_digest(nonce), expires_at=now + CODE_LIFETIME)
+    session.add(challenge)
+    session.flush()
+    challenge.code_hash = signer.mac(CODE_PURPOSE, f"{challenge.id}:{code}")
+    identity = find_identity(session, tenant, email)
+    if identity is None:
+        return None
+    token = signer.sign(LOGIN_LINK, {"t": tenant, "c": challenge.id, "n": nonce})
+    return LoginMail(email=email, code=code, link_token=token, client_id=identity.client_id,
+                     locale=identity.locale)
+
+
+def login_with_code(session: Session, signer: Signer, tenant: str, email: str, code: str,
+                    now: datetime) -> Identity:
+    """Check a code; a wrong one counts an attempt, and the fifth burns the code."""
+    email = normalise_email(email)
+    challenge = session.exec(
+        select(LoginChallenge)
+        .where(LoginChallenge.tenant == tenant, LoginChallenge.email == email,
+               LoginChallenge.ended_at.is_(None))
+        .order_by(LoginChallenge.created_at.desc(), LoginChallenge.id.desc())
+    ).first()
+    if challenge is None:
+        raise LoginFailed(_why_none_open(session, tenant, email), email=email)
+    if challenge.expires_at <= now:
+        raise LoginFailed("expired", email=email)
+    code = "".join(ch for ch in code if ch.isdigit())
+    if not signer.mac_matches(CODE_PURPOSE, f"{challenge.id}:{code}", challenge.code_hash):
+        attempts = _count_wrong_attempt(session, challenge.id, now)
+        left = max(MAX_CODE_ATTEMPTS - attempts, 0)
+        raise LoginFailed("wrong_code" if left else "used_up", email=email, attempts_left=left)
+    return _consume(session, tenant, challenge, now)
+
+
+def _why_none_open(session: Session, tenant: str, email: str) -> str:
+    """Why an address has no code to try: "used_up" when its newest code was burned by wrong
+    tries, else "ended" (used, run out or never sent, not told apart: "already used" would
+    tell anyone who types an address that its owner logged in; unknown addresses burn alike)."""
+    newest = session.exec(
+        select(LoginChallenge.ended_reason)
+        .where(LoginChallenge.tenant == tenant, LoginChallenge.email == email)
+        .order_by(LoginChallenge.created_at.desc(), LoginChallenge.id.desc())
+    ).first()
+    return "used_up" if newest == "burned" else "ended"
+
+
+def _ended(challenge: LoginChallenge, now: datetime) -> str | None:
+    """Why a login e-mail's link no longer works, or None if it still does."""
+    if challenge.ended_at is not None:
+        return {"burned": "used_up", "superseded": "superseded"}.get(
+            challenge.ended_reason or "", "used")
+    return "expired" if challenge.expires_at <= now else None
+
+
+def peek_link(session: Session, signer: Signer, tenant: str, token: str,
+              now: datetime) -> tuple[str | None, str | None]:
+    """Why a link would not log in (a `LoginFailed` reason; None if it would), and its
+    e-mail; changes nothing (safe for GET/HEAD)."""
+    challenge = _challenge_of_link(session, signer, tenant, token)
+    if challenge is None:
+        return "invalid", None
+    return _ended(challenge, now), challenge.email
+
+
+def login_with_link(session: Session, signer: Signer, tenant: str, token: str,
+                    now: datetime) -> Identity:
+    challenge = _challenge_of_link(session, signer, tenant, token)
+    if challenge is None:
+        raise LoginFailed("invalid")
+    problem = _ended(challenge, now)
+    if problem:
+        raise LoginFailed(problem, email=challenge.email)
+    return _consume(session, tenant, challenge, now)
+
+
+def _challenge_of_link(session: Session, signer: Signer, tenant: str,
+                       token: str) -> LoginChallenge | None:
+    payload = signer.check(LOGIN_LINK, token)
+    if not isinstance(payload, dict) or payload.get("t") != tenant:
+        return None
+    challenge = session.exec(
+        select(LoginChallenge).where(LoginChallenge.id == payload.get("c"),
+                                     LoginChallenge.tenant == tenant)
+    ).first()
+    if challenge is None or challenge.link_nonce != _digest(str(payload.get("n"))):
+        return None
+    return challenge
+
+
+def _consume(session: Session, tenant: str, challenge: LoginChallenge, now: datetime) -> Identity:
+    """Mark the challenge used; only the request whose UPDATE changes the row logs in."""
+    result = session.exec(
+        update(LoginChallenge)
+        .where(LoginChallenge.id == challenge.id, LoginChallenge.ended_at.is_(None),
+               LoginChallenge.expires_at > now,
+               LoginChallenge.attempts < MAX_CODE_ATTEMPTS)
+        .values(ended_at=now, ended_reason="consumed")
+    )
+    if result.rowcount != 1:
+        raise LoginFailed("used", email=challenge.email)
+    identity = find_identity(session, tenant, challenge.email)
+    if identity is None:  # the client was deleted since the e-mail went out
+        raise LoginFailed("invalid", email=challenge.email)
+    return identity
+
+
+def _count_wrong_attempt(session: Session, challenge_id: int, now: datetime) -> int:
+    burn = LoginChallenge.attempts + 1 >= MAX_CODE_ATTEMPTS
+    session.exec(
+        update(LoginChallenge)
+        .where(and_(LoginChallenge.id == challenge_id, LoginChallenge.ended_at.is_(None)))
+        .values(attempts=LoginChallenge.attempts + 1,
+                ended_at=case((burn, now), else_=None),
+                ended_reason=case((burn, "burned"), else_=None))
+    )
+    return session.exec(
+        select(LoginChallenge.attempts).where(LoginChallenge.id == challenge_id)
+    ).one()
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

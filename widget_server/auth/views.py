@@ -1,0 +1,229 @@
+"""Login pages: ask for the e-mail, take the code or the link, log out."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from widget_server.auth import login as auth
+from widget_server.auth.login import LoginFailed
+from widget_server.core import ratelimit
+from widget_server.core.i18n import gettext as _
+from widget_server.core.profile_url import hinted_email, profile_url
+from widget_server.delivery import outbox
+from widget_server.web import web_sessions
+from widget_server.web.security import Forbidden, check_csrf, client_ip
+from widget_server.web.visit import Visit, in_db, locale_for, render, visit
+
+WINDOW = timedelta(minutes=15)
+
+
+class RateLimited(Exception):
+    pass
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _home(visit: Visit) -> str:
+    return str(visit.request.url_for("home", tenant=visit.tenant.slug))
+
+
+def _too_many(visit: Visit, email: str = "") -> Response:
+    return render(visit, "widget/login.html", {
+        "email": email,
+        "error": _("Too many attempts. Please wait 15 minutes and try again."),
+    }, status_code=429)
+
+
+async def login_form(request: Request) -> Response:
+    v = await visit(request)
+    if v.logged_in:
+        return RedirectResponse(_home(v), status_code=303)
+    email = request.query_params.get("email", "") or hinted_email(
+        v.signer, v.tenant, request.query_params.get("hint"))
+    response = render(v, "widget/login.html", {"email": email})
+    web_sessions.set_probe(response, request)
+    return response
+
+
+def _check_login_form(v: Visit, token: str | None) -> None:
+    """Login forms are made before there is a session, so their token is bound to none; the
+    same pages shown to someone already logged in (opening a login e-mail's link again, asking
+    for a new link from it) carry a token bound to their session, which is as good."""
+    if v.logged_in:
+        try:
+            check_csrf(v.signer, v.tenant.slug, v.sid, token)
+            return
+        except Forbidden:
+            pass
+    check_csrf(v.signer, v.tenant.slug, None, token)
+
+
+async def login_submit(request: Request) -> Response:
+    """Always the same answer, whether or not the e-mail is known (no account enumeration)."""
+    v = await visit(request)
+    form = await _form(request)
+    _check_login_form(v, form.get("csrf_token"))
+    email = auth.normalise_email(form.get("email", ""))
+    if "@" not in email or len(email) > 320:
+        return render(v, "widget/login.html", {
+            "email": email, "error": _("Please enter the e-mail address you used for booking."),
+        }, status_code=422)
+    if not web_sessions.probe_returned(request):
+        return render(v, "widget/cookies_blocked.html", {"email": email})
+    app = request.app
+
+    def work(session: Session) -> None:
+        ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}",
+                                app.state.settings.login_emails_per_ip, WINDOW, v.now)
+        email_ok = ratelimit.allow(session, f"login-email:{v.tenant.slug}:{email}",
+                                   app.state.settings.login_emails_per_address, WINDOW, v.now)
+        if not (ip_ok and email_ok):
+            raise RateLimited
+        mail = auth.request_login(session, v.signer, v.tenant.slug, email, v.now)
+        if mail is not None:
+            outbox.enqueue_email(session, v.tenant, to=mail.email, kind="login",
+                                 **login_email(request, v, mail))
+
+    try:
+        await in_db(request, work)
+    except RateLimited:
+        return _too_many(v, email)
+    drainer = getattr(app.state, "drainer", None)
+    if drainer is not None:
+        drainer.wake()
+    return render(v, "widget/check_inbox.html", {"email": email})
+
+
+def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, str]:
+    """Subject, text and HTML of the login e-mail, in the client's language."""
+    templates = request.app.state.templates
+    link = profile_url(request.app.state.settings, v.signer, v.tenant,
+                       login_token=mail.link_token)
+    from widget_server.core import i18n
+
+    i18n.activate(locale_for(v.tenant, mail.locale))
+    context = {"tenant": v.tenant, "theme": v.tenant.config.theme, "code": mail.code,
+               "link": link, "WIDGET_PROFILE_URL": link, "minutes": 15}
+    return {
+        "subject": _("Your login code: %(code)s") % {"code": mail.code},
+        "text": templates.get_template("email/login.txt").render(context),
+        "html": templates.get_template("email/login.html").render(context),
+    }
+
+
+async def code_submit(request: Request) -> Response:
+    v = await visit(request)
+    form = await _form(request)
+    _check_login_form(v, form.get("csrf_token"))
+    email = auth.normalise_email(form.get("email", ""))
+    code = form.get("code", "")
+
+    def work(session: Session) -> tuple[str | None, LoginFailed | None]:
+        if not ratelimit.allow(session, f"code-ip:{client_ip(request)}",
+                               request.app.state.settings.login_codes_per_ip, WINDOW, v.now):
+            raise RateLimited
+        try:
+            identity = auth.login_with_code(session, v.signer, v.tenant.slug, email, code, v.now)
+        except LoginFailed as failed:
+            return None, failed  # the attempt count must be committed, so no raise here
+        return web_sessions.start(session, v.tenant.slug, identity, v.now), None
+
+    try:
+        sid, failed = await in_db(request, work)
+    except RateLimited:
+        return _too_many(v, email)
+    if failed is not None:
+        if failed.reason == "wrong_code":
+            message = _("That code is not right. Please check the e-mail and try again.")
+            return render(v, "widget/check_inbox.html", {
+                "email": email, "error": message, "attempts_left": failed.attempts_left,
+            }, status_code=422)
+        return render(v, "widget/login.html", {
+            "email": email, "error": _code_ended(failed.reason), "resend": True,
+        }, status_code=422)
+    return _logged_in(v, sid)
+
+
+def _code_ended(reason: str) -> str:
+    """Why a code no longer works, in the words of the person typing it."""
+    if reason == "used_up":
+        return _("A wrong code was entered five times, so this code is used up. "
+                 "We can send you a new one.")
+    if reason == "expired":
+        return _("That code has expired: codes work for 15 minutes. We can send you a new one.")
+    return _("That code no longer works: codes work once, for 15 minutes. "
+             "We can send you a new one.")
+
+
+def _logged_in(v: Visit, sid: str) -> Response:
+    response = RedirectResponse(_home(v) + "?welcome=1", status_code=303)
+    web_sessions.set_cookie(response, v.request, sid)
+    return response
+
+
+async def link_page(request: Request) -> Response:
+    """GET (and HEAD) only show a Continue button: mail scanners prefetch links."""
+    v = await visit(request)
+    token = request.query_params.get("token", "")
+    if not token:
+        # Handed over by the embed snippet in the fragment, which only the page's script reads.
+        response = render(v, "widget/link_continue.html", {"token": "", "email": None,
+                                                           "deep_link": False})
+        web_sessions.set_probe(response, request)
+        return response
+    problem, email = await in_db(request, lambda s: auth.peek_link(s, v.signer, v.tenant.slug,
+                                                                   token, v.now))
+    if problem:
+        return render(v, "widget/link_invalid.html", {"email": email or "", "reason": problem},
+                      status_code=410)
+    response = render(v, "widget/link_continue.html", {"token": token, "email": email,
+                                                       "deep_link": False})
+    web_sessions.set_probe(response, request)
+    return response
+
+
+async def link_submit(request: Request) -> Response:
+    v = await visit(request)
+    form = await _form(request)
+    _check_login_form(v, form.get("csrf_token"))
+
+    def work(session: Session) -> str:
+        identity = auth.login_with_link(session, v.signer, v.tenant.slug,
+                                        form.get("token", ""), v.now)
+        return web_sessions.start(session, v.tenant.slug, identity, v.now)
+
+    try:
+        sid = await in_db(request, work)
+    except LoginFailed as failed:
+        return render(v, "widget/link_invalid.html", {"email": failed.email or "",
+                                                      "reason": failed.reason},
+                      status_code=410)
+    return _logged_in(v, sid)
+
+
+async def logout(request: Request) -> Response:
+    v = await visit(request)
+    form = await _form(request)
+    check_csrf(v.signer, v.tenant.slug, v.sid if v.logged_in else None, form.get("csrf_token"))
+    everywhere = request.url.path.endswith("/everywhere")
+    if v.logged_in:
+        ws = v.web_session
+
+        def work(session: Session) -> None:
+            if everywhere:
+                web_sessions.end_everywhere(session, v.tenant.slug, ws.email, v.now)
+            else:
+                web_sessions.end(session, v.tenant.slug, v.sid, v.now)
+
+        await in_db(request, work)
+    login = str(request.url_for("login", tenant=v.tenant.slug)) + "?logged_out=1"
+    response = RedirectResponse(login, status_code=303)
+    web_sessions.clear_cookie(response, request)
+    return response

@@ -1,0 +1,207 @@
+"""What a logged-in person may see: the one place that scopes profile queries.
+
+A person is an e-mail address at one tenant. They see their own family's bookings (when the
+address belongs to a client) and the bookings shared with that address through an *active*
+share of the same tenant. Family-level records (orders, payments, benefits, credit) belong to
+the client alone: an adult a booking is shared with sees the booking, not the family's money.
+A share's access level decides what else: "view" only looks (and gets the booking's e-mails);
+"full" (a co-parent) also sees the booking's payments and may act on it (`can_act`).
+Every profile query takes its WHERE clause from here; anything else is a NotFound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, union_all
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from widget_server.core.errors import NotFound
+from widget_server.core.models import (
+    Attendee,
+    Booking,
+    BookingShare,
+    Client,
+    MakeupCredit,
+    Payment,
+    Programme,
+    WebSession,
+)
+
+FULL, VIEW = "full", "view"
+
+
+@dataclass(frozen=True)
+class Access:
+    """Who is looking: the tenant, their e-mail, and their client id if they are a client."""
+
+    tenant: str
+    email: str
+    client_id: int | None
+
+    @classmethod
+    def of(cls, web_session: WebSession) -> "Access":
+        return cls(web_session.tenant, web_session.email, web_session.client_id)
+
+    def owns(self, booking: Booking) -> bool:
+        return self.client_id is not None and booking.client_id == self.client_id
+
+
+def for_email(session: Session, tenant: str, email: str) -> Access:
+    """The access of an e-mail address (for requests without a login, like calendar feeds)."""
+    client_id = session.exec(
+        select(Client.id).where(Client.tenant == tenant, Client.email == email)).first()
+    return Access(tenant, email, client_id)
+
+
+def shared_with(access: Access, level: str | None = None):
+    """The ids of bookings shared with this person (active shares only; of one level if given)."""
+    query = select(BookingShare.booking_id).where(
+        BookingShare.tenant == access.tenant, BookingShare.email == access.email,
+        BookingShare.status == "active")
+    return query.where(BookingShare.access == level) if level else query
+
+
+def visible_bookings(access: Access) -> ColumnElement[bool]:
+    """Bookings of the person's family, and bookings shared with them."""
+    own = Booking.client_id == access.client_id if access.client_id is not None else false()
+    return and_(Booking.tenant == access.tenant,
+                or_(own, Booking.id.in_(shared_with(access))))
+
+
+def family(model: Any, access: Access) -> ColumnElement[bool]:
+    """Rows of a family-level table (orders, payments, credits...) that are the person's."""
+    if access.client_id is None:
+        return false()
+    return and_(model.tenant == access.tenant, model.client_id == access.client_id)
+
+
+def visible_payments(access: Access) -> ColumnElement[bool]:
+    """Payments the person sees and may pay: the family's, and those of a booking shared with
+    them at full access (a co-parent pays the booking's fees, not the family's other money)."""
+    # One list of ids, each half read by an index (the family's by client, the shared ones by
+    # booking): an OR of the two reads the tenant's every payment. Aliases keep the
+    # subquery its own when the outer query joins these tables too.
+    mine, theirs, booking = aliased(Payment), aliased(Payment), aliased(Booking)
+    shared = (select(theirs.id)
+              .join(booking, booking.id == theirs.booking_id)
+              .where(theirs.booking_id.in_(shared_with(access, FULL)),  # the tenant's shares
+                     booking.client_id == theirs.client_id))
+    ids = shared if access.client_id is None else union_all(
+        select(mine.id).where(mine.tenant == access.tenant,
+                              mine.client_id == access.client_id), shared)
+    # Both halves are the tenant's already (its client, its shares); naming the tenant again
+    # would lead SQLite's planner to the tenant's whole index instead of these ids.
+    return Payment.id.in_(ids)
+
+
+def visible_members(access: Access) -> ColumnElement[bool]:
+    """Family members the person may switch between: their own, and those of shared bookings."""
+    booked = select(Booking.attendee_id).where(visible_bookings(access))
+    own = Attendee.client_id == access.client_id if access.client_id is not None else false()
+    return and_(Attendee.tenant == access.tenant, or_(own, Attendee.id.in_(booked)))
+
+
+def visible_makeups(access: Access) -> ColumnElement[bool]:
+    """Make-up credits the person sees: the family's, and those of a child whose booking is
+    shared with them (the owner's credits for that child)."""
+    return _makeups(access)
+
+
+def actionable_makeups(access: Access) -> ColumnElement[bool]:
+    """Make-up credits the person may spend: the family's, and those of a child shared with
+    them at full access."""
+    return _makeups(access, FULL)
+
+
+def _makeups(access: Access, level: str | None = None) -> ColumnElement[bool]:
+    # As `visible_payments`: one id list, each half read by an index, not an OR that reads
+    # the tenant's every credit; both halves are the tenant's (its client, its shares).
+    mine, theirs, booking = aliased(MakeupCredit), aliased(MakeupCredit), aliased(Booking)
+    shared = (select(theirs.id)
+              .join(booking, and_(booking.client_id == theirs.client_id,
+                                  booking.attendee_id == theirs.attendee_id))
+              .where(booking.id.in_(shared_with(access, level))))
+    ids = shared if access.client_id is None else union_all(
+        select(mine.id).where(mine.tenant == access.tenant,
+                              mine.client_id == access.client_id), shared)
+    return MakeupCredit.id.in_(ids)
+
+
+@dataclass(frozen=True)
+class BookingView:
+    """A booking with what every booking page shows about it."""
+
+    booking: Booking
+    programme: Programme
+    attendee: Attendee
+    owned: bool
+    # How a booking someone else owns reaches this person: "full" or "view" (None if owned,
+    # or when the loader did not ask).
+    share_access: str | None = None
+
+    @property
+    def price(self) -> int | None:
+        return self.booking.price if self.booking.price is not None else self.programme.price
+
+    def currency(self, fallback: str) -> str:
+        return self.booking.currency or self.programme.currency or fallback
+
+    @property
+    def addons(self) -> list[dict]:
+        """The booked add-ons, named and priced from the programme's list."""
+        offered = {a.get("id"): a for a in self.programme.addons or []}
+        return [offered[i] for i in self.booking.addons or [] if i in offered]
+
+
+def get_booking(session: Session, access: Access, external_id: str) -> BookingView:
+    """A booking the person may see, by its provider id; NotFound for anything else."""
+    row = session.exec(
+        select(Booking, Programme, Attendee, _share_level(access))
+        .join(Programme, Programme.id == Booking.programme_id)
+        .join(Attendee, Attendee.id == Booking.attendee_id)
+        .where(visible_bookings(access), Booking.external_id == external_id)
+    ).first()
+    if row is None:
+        raise NotFound("There is no such booking in your profile.")
+    booking, programme, attendee, level = row
+    owned = access.owns(booking)
+    return BookingView(booking, programme, attendee, owned, None if owned else level or VIEW)
+
+
+def _share_level(access: Access):
+    """The best level among the person's active shares of the booking: "full" sorts before
+    "view", so MIN picks full when the provider set up more than one share."""
+    return (select(func.min(BookingShare.access))
+            .where(BookingShare.booking_id == Booking.id, BookingShare.tenant == access.tenant,
+                   BookingShare.email == access.email, BookingShare.status == "active")
+            .correlate(Booking).scalar_subquery())
+
+
+def can_act(access: Access, booking: BookingView | Booking,
+            session: Session | None = None) -> bool:
+    """Whether the person may act on a booking they can see (cancel a session, book a make-up,
+    pay): its family, or an adult it is shared with at full access; view-only shares look.
+
+    A `BookingView` from `get_booking` already knows; a plain `Booking` needs `session`."""
+    if isinstance(booking, BookingView):
+        if booking.owned:
+            return True
+        if booking.share_access is not None:
+            return booking.share_access == FULL
+        booking = booking.booking
+    if access.owns(booking):
+        return True
+    if session is None:
+        raise ValueError("can_act needs a database session to check a plain Booking's shares")
+    return session.exec(
+        shared_with(access, FULL).where(BookingShare.booking_id == booking.id)).first() is not None
+
+
+def client_of(session: Session, access: Access) -> Client | None:
+    if access.client_id is None:
+        return None
+    return session.exec(select(Client).where(Client.tenant == access.tenant,
+                                             Client.id == access.client_id)).first()

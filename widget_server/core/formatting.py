@@ -1,0 +1,149 @@
+"""Dates, times and money as the visitor reads them: Babel, their language, the tenant's clock.
+
+Datetimes are stored in UTC and shown in the tenant's time zone (a swimming class at 09:00 in
+Bristol is at 09:00 for every parent, wherever their phone is). Money is stored in minor units
+and becomes a `Decimal` with the currency's own number of decimals before Babel formats it.
+Templates get these as filters; the language is the one `i18n.activate` chose for the page.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime, format_interval, format_skeleton
+from babel.dates import format_time as babel_time
+from babel.numbers import (
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_currency_precision,
+)
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
+
+from widget_server.core import i18n
+
+
+def to_decimal(amount: int, currency: str) -> Decimal:
+    """Minor units as a Decimal in the currency's unit (9600 GBP -> 96.00)."""
+    return Decimal(amount).scaleb(-get_currency_precision(currency))
+
+
+def money(amount: int, currency: str, locale: str) -> str:
+    return format_currency(to_decimal(amount, currency), currency, locale=locale)
+
+
+def money_number(amount: int, currency: str, locale: str) -> str:
+    """The amount alone, as typed into a banking app: `54.00` / `90,00` (no symbol, no grouping)."""
+    digits = get_currency_precision(currency)
+    pattern = "0." + "0" * digits if digits else "0"
+    return format_decimal(to_decimal(amount, currency), format=pattern, locale=locale,
+                          group_separator=False)
+
+
+def local(moment: datetime, tz: str) -> datetime:
+    return moment.astimezone(ZoneInfo(tz))
+
+
+def local_today(now: datetime, tz: str) -> date:
+    """Today's date where the provider is (what "overdue" and "expired" are measured by)."""
+    return local(now, tz).date()
+
+
+def short_day(moment: datetime | date, tz: str, locale: str) -> str:
+    """`Sat 28 Nov` / `so 28. 11.`"""
+    if isinstance(moment, datetime):
+        return format_skeleton("MMMEd", moment, tzinfo=ZoneInfo(tz), locale=locale)
+    return format_skeleton("MMMEd", moment, locale=locale)
+
+
+def part(moment: datetime, pattern: str, tz: str, locale: str) -> str:
+    """One stand-alone part of a date (`ccc` -> `Sat`, `d` -> `28`, `LLL` -> `Nov`)."""
+    return format_datetime(moment, pattern, tzinfo=ZoneInfo(tz), locale=locale)
+
+
+def long_day(moment: datetime | date, tz: str, locale: str) -> str:
+    """`Saturday 28 November 2026` / `Sobota 28. novembra 2026`."""
+    day = local(moment, tz).date() if isinstance(moment, datetime) else moment
+    text = format_date(day, "full", locale=locale)
+    return text[:1].upper() + text[1:]
+
+
+def a_date(day: date | datetime, tz: str, locale: str) -> str:
+    """`28 Nov 2026` / `28. 11. 2026`."""
+    if isinstance(day, datetime):
+        day = local(day, tz).date()
+    return format_date(day, "medium", locale=locale)
+
+
+def a_time(moment: datetime, tz: str, locale: str) -> str:
+    return babel_time(moment, "short", tzinfo=ZoneInfo(tz), locale=locale)
+
+
+def a_datetime(moment: datetime, tz: str, locale: str) -> str:
+    return format_datetime(moment, "medium", tzinfo=ZoneInfo(tz), locale=locale)
+
+
+def time_range(start: datetime, end: datetime, tz: str, locale: str) -> str:
+    """`09:00–09:45` / `9:00 – 9:45`."""
+    return format_interval(start, end, "Hm", tzinfo=ZoneInfo(tz), locale=locale)
+
+
+def soon(moment: datetime, now: datetime, tz: str, locale: str) -> str:
+    """`Today` or `Tomorrow` where the provider is; otherwise nothing."""
+    days = (local(moment, tz).date() - local(now, tz).date()).days
+    if days == 0:
+        return i18n.gettext("Today")
+    if days == 1:
+        return i18n.gettext("Tomorrow")
+    return ""
+
+
+def relative_day(moment: datetime, now: datetime, tz: str, locale: str) -> str:
+    """`Today`, `Tomorrow`, or the short day."""
+    return soon(moment, now, tz, locale) or short_day(moment, tz, locale)
+
+
+def number(value: Decimal | int, locale: str) -> str:
+    return format_decimal(value, locale=locale)
+
+
+def percent(value: Decimal | int, locale: str) -> str:
+    """A percentage given in whole numbers (10 -> `10%` / `10 %`)."""
+    return format_percent(Decimal(value) / 100, locale=locale, decimal_quantization=False)
+
+
+def _tz(context: Context) -> str:
+    tenant = context.get("tenant")
+    return tenant.config.timezone if tenant is not None else "UTC"
+
+
+def install(env: Environment) -> None:
+    """Register the filters (`{{ amount|money(currency) }}`, `{{ starts_at|day }}` ...)."""
+
+    def filter_with_tz(function):
+        @pass_context
+        def apply(context: Context, value, *args):
+            if value is None:
+                return ""
+            return function(value, *args, _tz(context), i18n.active_locale())
+        return apply
+
+    env.filters["money"] = lambda amount, currency: (
+        "" if amount is None else money(amount, currency, i18n.active_locale()))
+    env.filters["money_number"] = lambda amount, currency: (
+        "" if amount is None else money_number(amount, currency, i18n.active_locale()))
+    env.filters["day"] = filter_with_tz(short_day)
+    env.filters["longday"] = filter_with_tz(long_day)
+    env.filters["datepart"] = filter_with_tz(part)
+    env.filters["date"] = filter_with_tz(a_date)
+    env.filters["time"] = filter_with_tz(a_time)
+    env.filters["datetime"] = filter_with_tz(a_datetime)
+    env.filters["timerange"] = filter_with_tz(time_range)
+    env.filters["relday"] = filter_with_tz(relative_day)
+    env.filters["soon"] = filter_with_tz(soon)
+    env.filters["number"] = lambda value: number(value, i18n.active_locale())
+    env.filters["percent"] = lambda value: percent(value, i18n.active_locale())
+

@@ -1,0 +1,73 @@
+"""Translations from gettext catalogues (`widget_server/locale/<lang>/LC_MESSAGES/messages.po`).
+
+Catalogues are read with Babel at start-up, so adding a language is adding one `.po` file.
+Templates call `_()` / `ngettext()`; the language of the page being rendered is held in a
+context variable, so one Jinja environment serves every language at once.
+"""
+
+from __future__ import annotations
+
+import io
+from contextvars import ContextVar
+from functools import lru_cache
+from pathlib import Path
+
+from babel import Locale
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import NullTranslations, Translations
+from jinja2 import Environment
+
+LOCALE_DIR = Path(__file__).resolve().parents[1] / "locale"
+_current: ContextVar[NullTranslations] = ContextVar("translations",
+                                                   default=NullTranslations())  # noqa: B039
+_current_locale: ContextVar[str] = ContextVar("locale", default="en_GB")
+
+
+@lru_cache(maxsize=None)
+def translations(language: str) -> NullTranslations:
+    """The catalogue of a language (`sk`, `sk_SK` and `sk-SK` all find `sk`)."""
+    for candidate in (language.replace("-", "_"), language.split("_")[0].split("-")[0]):
+        po = LOCALE_DIR / candidate / "LC_MESSAGES" / "messages.po"
+        if po.exists():
+            with po.open("rb") as handle:
+                catalog = read_po(handle, locale=candidate)
+            buffer = io.BytesIO()
+            write_mo(buffer, catalog)
+            buffer.seek(0)
+            return Translations(buffer)
+    return NullTranslations()
+
+
+def normalise(locale: str | None, fallback: str) -> str:
+    """A Babel locale name for a client's locale, else the tenant's."""
+    for value in (locale, fallback):
+        if value:
+            try:
+                return str(Locale.parse(value.replace("-", "_")))
+            except (ValueError, LookupError):
+                continue
+    return "en_GB"
+
+
+def activate(locale: str) -> None:
+    """Make `locale` the language of whatever renders next in this context."""
+    _current_locale.set(locale)
+    _current.set(translations(locale))
+
+
+def active_locale() -> str:
+    return _current_locale.get()
+
+
+def gettext(message: str) -> str:
+    return _current.get().ugettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _current.get().ungettext(singular, plural, n)
+
+
+def install(env: Environment) -> None:
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]

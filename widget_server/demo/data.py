@@ -1,0 +1,496 @@
+"""Demo data for the two fictional tenants, pushed through the real provider sync code.
+
+`demo_items(tenant, today)` builds the items a booking system would send to the sync API:
+families, programmes with weekly sessions, bookings and attendance, make-up credits, payments,
+invoices, orders, entry passes, discounts, prepaid credit and a shared booking. Everything is
+placed relative to `today` (sessions at fixed local wall-clock times in the tenant's time
+zone), so the demo never goes stale, and the result is the same for the same `today`.
+`load_demo` upserts the items, so loading twice with the same `today` changes nothing.
+
+Week 0 is a programme's first session on or after today: weeks -6..-1 are past (attendance
+recorded), weeks 0..7 are upcoming. The beginners programme (the first) is exactly full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from widget_server.api import sync
+
+DEMO_TENANTS = ("demo", "demo-sk")
+WEEKS = range(-6, 8)
+EARLIER_TERM = range(-20, -9)  # the previous term, attended by the finished booking
+CATCH_UP_WEEK = 2  # the extra make-up class of the beginners programme
+
+Item = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Prog:
+    """A programme and its weekly slot (weekday 0 = Monday, local wall-clock time)."""
+
+    key: str
+    weekday: int
+    start: str
+    minutes: int
+    capacity: int
+    location: str
+    body: dict[str, Any]
+    livestream_url: str | None = None
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    phone: str | None = None
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What differs between the demo tenants. Programmes: beginners (full), the second
+    child's, online, drop-in (used with the entry pass)."""
+
+    tz: str
+    currency: str
+    locale: str
+    vat: str
+    credit_from_missed: bool
+    programmes: tuple[Prog, Prog, Prog, Prog]
+    catch_up: tuple[int, str]  # weekday and local start of the beginners' make-up class
+    family1: Person
+    children1: tuple[tuple[str, int], tuple[str, int]]  # (name, age)
+    grandparent: str
+    family2: Person
+    child2: tuple[str, int]
+    fillers: tuple[tuple[Person, str, int], ...]  # parent, child, age
+    goods: tuple[tuple[str, int, int], ...]  # name, quantity, unit price incl. VAT
+    pass_item: tuple[str, int]
+    later_item: tuple[str, int]
+    text: dict[str, str] = field(default_factory=dict)
+    whatsapp: bool = False  # clients with a phone number get WhatsApp reminders
+    # A second weekly group (weekday, local start) of the beginners' and the second child's
+    # programmes, with free places: somewhere to reschedule to and to book make-ups in.
+    second_groups: tuple[tuple[int, str], tuple[int, str]] = ((6, "09:30"), (6, "10:30"))
+
+
+def _prog(key: str, slot: tuple[int, str, int], capacity: int, location: str,
+          livestream_url: str | None = None, **body: Any) -> Prog:
+    return Prog(key, *slot, capacity, location, body, livestream_url)
+
+
+_SPLASH_VENUE = {"venue": "Harbourside Leisure Centre",
+                 "venue_address": "Cumberland Road, Bristol BS1 6XG, United Kingdom"}
+_SPLASH_MAKEUPS = {"makeup_policy": "same_programme", "makeup_validity_days": 60,
+                   "cancel_cutoff_hours": 2}
+
+SPLASH = Profile(
+    tz="Europe/London", currency="GBP", locale="en-GB", vat="20", credit_from_missed=False,
+    programmes=(
+        _prog("beginners", (5, "09:00", 45), 8, "Learner pool", **_SPLASH_VENUE,
+              **_SPLASH_MAKEUPS, name="Beginners (Stage 1)",
+              description="Water confidence, floating and first strokes for children aged "
+              "5-7 who are new to swimming. Two teachers, at most eight children.",
+              instructor="Hannah Brooks", schedule="Saturdays 09:00-09:45", price=9600,
+              min_age=5, max_age=7,
+              addons=[{"id": "addon-towel", "name": "Towel hire", "price": 150},
+                      {"id": "addon-photos", "name": "Progress photo pack", "price": 900}]),
+        _prog("improvers", (5, "10:00", 45), 10, "Main pool, lanes 1-3", **_SPLASH_VENUE,
+              **_SPLASH_MAKEUPS, name="Improvers (Stage 3)",
+              description="Front crawl, backstroke and breathing technique for confident "
+              "swimmers aged 8-10, working towards the 25 m badge.",
+              instructor="Tom Reeves", schedule="Saturdays 10:00-10:45", price=10800,
+              min_age=8, max_age=10),
+        _prog("water-safety", (2, "18:00", 30), 25, "Online (video call)",
+              "https://meet.example.com/splash-water-safety", **_SPLASH_MAKEUPS,
+              name="Water Safety Online", online=True, venue="Online",
+              description="A live video class on staying safe at pools, rivers and the "
+              "seaside, with quizzes and games. Join from home with a grown-up.",
+              instructor="Hannah Brooks", schedule="Wednesdays 18:00-18:30", price=4800),
+        _prog("family-swim", (6, "14:00", 60), 30, "Main pool", **_SPLASH_VENUE,
+              name="Family Fun Swim", makeup_policy="none", cancel_cutoff_hours=0,
+              description="Relaxed swim for the whole family with floats and inflatables. "
+              "Pay per visit or use a 10-visit pass.",
+              instructor="Lifeguard on duty", schedule="Sundays 14:00-15:00", price=600),
+    ),
+    catch_up=(2, "16:30"),
+    family1=Person("Sarah Thompson", "sarah.thompson@example.com", "+44 7700 900123"),
+    children1=(("Oliver Thompson", 7), ("Mia Thompson", 9)),
+    grandparent="margaret.thompson@example.com",
+    family2=Person("James Patel", "james.patel@example.com", "+44 7700 900456"),
+    child2=("Aisha Patel", 6),
+    fillers=(
+        (Person("Emma Wilson", "emma.wilson@example.com"), "Isla Wilson", 6),
+        (Person("Daniel Hughes", "daniel.hughes@example.com"), "Jack Hughes", 7),
+        (Person("Priya Shah", "priya.shah@example.com"), "Arjun Shah", 6),
+        (Person("Laura Bennett", "laura.bennett@example.com"), "Freya Bennett", 5),
+        (Person("Tom O'Connor", "tom.oconnor@example.com"), "Finn O'Connor", 7),
+        (Person("Chloe Evans", "chloe.evans@example.com"), "Ruby Evans", 6),
+    ),
+    goods=(("Splash silicone swim cap", 2, 800), ("Junior anti-fog goggles", 1, 1400)),
+    pass_item=("Family Fun Swim 10-visit pass", 5000),
+    later_item=("Splash kit bag", 1800),
+    text={
+        "instalment": "instalment {n} of 2", "order": "Order {number}", "promo": "SPLASH10",
+        "order_no": "SPL-{n}", "invoice_no": "INV-{year}-{seq:04d}", "reference": "SPLASH-{n}",
+        "topup": "Top-up", "spent_order": "Used for order {number}",
+        "spent_booking": "Used for {programme}", "sibling": "Sibling discount",
+        "loyalty": "Loyalty discount", "early_bird": "Early bird", "old_pass": "5-visit pass",
+    },
+)
+
+_PIRUETKA_VENUE = {"venue": "Tanečné štúdio Piruetka",
+                   "venue_address": "Obchodná 12, 811 06 Bratislava"}
+_BALET = {"makeup_policy": "programme_group", "makeup_group": "balet",
+          "makeup_validity_days": 90, "cancel_cutoff_hours": 6}
+
+PIRUETKA = Profile(
+    tz="Europe/Bratislava", currency="EUR", locale="sk", vat="23", credit_from_missed=True,
+    whatsapp=True,
+    programmes=(
+        _prog("pripravka", (5, "09:00", 45), 8, "Sála A", **_PIRUETKA_VENUE, **_BALET,
+              name="Baletná prípravka (5 – 7 rokov)",
+              description="Prvé baletné krôčiky hravou formou: držanie tela, rytmus, "
+              "koordinácia a radosť z pohybu. Najviac osem detí v skupine.",
+              instructor="Mgr. Katarína Novotná", schedule="Soboty 09:00 – 09:45", price=9000,
+              min_age=5, max_age=7,
+              addons=[{"id": "addon-kostym", "name": "Kostým na vianočné vystúpenie",
+                       "price": 2500}]),
+        _prog("klasicky-balet", (2, "16:30", 60), 12, "Sála A", **_PIRUETKA_VENUE, **_BALET,
+              name="Klasický balet (8 – 11 rokov)",
+              description="Základy klasickej baletnej techniky pri tyči aj na voľnom "
+              "priestore, príprava na vystúpenia.",
+              instructor="Mgr. art. Zuzana Hrušková", schedule="Stredy 16:30 – 17:30",
+              price=12000, min_age=8, max_age=11),
+        _prog("strecing-online", (3, "17:30", 30), 20, "Online (videohovor)",
+              "https://meet.example.com/piruetka-strecing", name="Detský strečing online",
+              online=True, venue="Online", makeup_policy="programme_group",
+              makeup_group="strecing", makeup_validity_days=90, cancel_cutoff_hours=6,
+              description="Živá online hodina strečingu a posilňovania pre deti, "
+              "ktorú zvládnete doma v obývačke.",
+              instructor="Bc. Lenka Šimková", schedule="Štvrtky 17:30 – 18:00", price=4500),
+        _prog("moderny-tanec", (6, "10:00", 60), 16, "Sála B", **_PIRUETKA_VENUE,
+              name="Moderný tanec – voľné vstupy", makeup_policy="none",
+              description="Nedeľné hodiny moderného tanca pre deti od 6 rokov. "
+              "Platí sa za vstup alebo permanentkou.",
+              instructor="Michal Ďurica", schedule="Nedele 10:00 – 11:00", price=700),
+    ),
+    catch_up=(4, "16:00"),
+    family1=Person("Jana Kováčová", "jana.kovacova@example.com", "+421 905 123 456"),
+    children1=(("Ema Kováčová", 7), ("Sofia Kováčová", 9)),
+    grandparent="maria.kovacova@example.com",
+    family2=Person("Peter Horváth", "peter.horvath@example.com", "+421 908 765 432"),
+    child2=("Lukáš Horváth", 6),
+    fillers=(
+        (Person("Lucia Nováková", "lucia.novakova@example.com"), "Nina Nováková", 6),
+        (Person("Martin Baláž", "martin.balaz@example.com"), "Tamara Balážová", 7),
+        (Person("Zuzana Šťastná", "zuzana.stastna@example.com"), "Lea Šťastná", 5),
+        (Person("Tomáš Kráľ", "tomas.kral@example.com"), "Viktória Kráľová", 6),
+        (Person("Emily Clarke", "emily.clarke@example.com", locale="en"), "Grace Clarke", 7),
+        (Person("Monika Žiaková", "monika.ziakova@example.com"), "Bianka Žiaková", 6),
+    ),
+    goods=(("Baletky (textilné)", 1, 1490), ("Baletný dres s krátkym rukávom", 1, 2290)),
+    pass_item=("Permanentka na 10 vstupov – Moderný tanec", 6000),
+    second_groups=((1, "16:30"), (0, "16:30")),
+    later_item=("Vak na baletné potreby", 1590),
+    text={
+        "instalment": "{n}. splátka", "order": "Objednávka {number}", "promo": "PIRUETKA10",
+        "order_no": "OBJ-{n}", "invoice_no": "FA{year}{seq:03d}", "reference": "{year}00{n}",
+        "topup": "Dobitie kreditu", "spent_order": "Úhrada objednávky {number}",
+        "spent_booking": "Úhrada: {programme}", "sibling": "Súrodenecká zľava",
+        "loyalty": "Zľava za vernosť", "early_bird": "Zľava za skorý zápis",
+        "old_pass": "Permanentka na 5 vstupov",
+    },
+)
+
+PROFILES = {"demo": SPLASH, "demo-sk": PIRUETKA}
+
+
+def demo_logins() -> dict[str, list[tuple[str, str]]]:
+    """Whom a newcomer can log in as, per demo tenant: (who, e-mail address)."""
+    return {slug: [(f"{p.family1.name} (the most to see)", p.family1.email),
+                   (f"{p.family2.name} (unpaid term)", p.family2.email),
+                   ("A grandparent (one booking shared with them)", p.grandparent)]
+            for slug, p in PROFILES.items()}
+
+
+def _years_ago(today: date, years: int, days: int) -> date:
+    """A birth date about `years` years before today (29 February falls back to the 28th)."""
+    try:
+        return today.replace(year=today.year - years) - timedelta(days=days)
+    except ValueError:
+        return today.replace(year=today.year - years, day=28) - timedelta(days=days)
+
+
+def _vat_included(gross: int, rate: str) -> int:
+    """The VAT inside a VAT-inclusive amount, rounded half up, in integer arithmetic."""
+    r = int(rate)
+    return (2 * gross * r + 100 + r) // (2 * (100 + r))
+
+
+@dataclass
+class _Demo:
+    """Collects one tenant's items, with helpers for its dates and time zone."""
+
+    p: Profile
+    today: date
+    items: list[Item] = field(default_factory=list)
+    sessions: dict[tuple[str, int], str] = field(default_factory=dict)  # (prog, week) -> id
+    cancelled: set[str] = field(default_factory=set)
+
+    def add(self, resource: str, item_id: str, **fields: Any) -> str:
+        self.items.append((resource, {"id": item_id, **fields}))
+        return item_id
+
+    def day(self, offset: int) -> date:
+        return self.today + timedelta(days=offset)
+
+    def at(self, day: date, hhmm: str, minutes: int = 0) -> str:
+        """Local wall-clock time on `day` (plus minutes) as an ISO UTC timestamp."""
+        local = datetime.combine(day, time.fromisoformat(hhmm), tzinfo=ZoneInfo(self.p.tz))
+        moment = (local + timedelta(minutes=minutes)).astimezone(UTC)
+        return moment.isoformat().replace("+00:00", "Z")
+
+    def week_day(self, weekday: int, week: int) -> date:
+        first = self.today + timedelta(days=(weekday - self.today.weekday()) % 7)
+        return first + timedelta(weeks=week)
+
+    def ref(self, n: int, day: date) -> str:
+        return self.p.text["reference"].format(n=n, year=day.year)
+
+
+def _sessions(d: _Demo, prog: Prog, weeks: Iterable[int], *, cancelled: tuple[int, ...] = (),
+              slot: tuple[int, str] | None = None, capacity: int | None = None) -> None:
+    """Weekly sessions of a programme; `slot` (weekday, start) overrides its usual one."""
+    weekday, start = slot or (prog.weekday, prog.start)
+    for week in weeks:
+        day = d.week_day(weekday, week)
+        session_id = d.add("sessions", f"ses-{prog.key}-{day.isoformat()}",
+                           programme_id=f"prog-{prog.key}", starts_at=d.at(day, start),
+                           ends_at=d.at(day, start, prog.minutes),
+                           capacity=capacity or prog.capacity, location=prog.location,
+                           livestream_url=prog.livestream_url, cancelled=week in cancelled)
+        if week in cancelled:
+            d.cancelled.add(session_id)
+        if slot is None:
+            d.sessions[(prog.key, week)] = session_id
+
+
+def _attendance(d: _Demo, booking_id: str, prog: Prog, weeks: Iterable[int],
+                overrides: dict[int, str] | None = None) -> None:
+    """One row per session of the booking's programme: past attended, future expected."""
+    for week in weeks:
+        session_id = d.sessions[(prog.key, week)]
+        status = (overrides or {}).get(week, "attended" if week < 0 else "expected")
+        if session_id in d.cancelled:
+            status = "cancelled_by_provider"
+        d.add("attendance", _att_id(booking_id, session_id), booking_id=booking_id,
+              session_id=session_id, status=status)
+
+
+def _att_id(booking_id: str, session_id: str) -> str:
+    return f"att-{booking_id.removeprefix('bk-')}-{session_id.removeprefix('ses-')}"
+
+
+def _family(d: _Demo, n: int, parent: Person, children: list[tuple[str, int]]) -> None:
+    d.add("clients", f"cl-{n}", email=parent.email, name=parent.name, phone=parent.phone,
+          locale=parent.locale or d.p.locale,
+          notify_whatsapp=d.p.whatsapp and parent.phone is not None)
+    for i, (child, age) in enumerate(children):
+        d.add("attendees", f"at-{n}-{i + 1}", client_id=f"cl-{n}", name=child,
+              birth_date=_years_ago(d.today, age, 40 + 37 * (n % 7) + 90 * i).isoformat())
+
+
+def _booking(d: _Demo, n: int, client: int, attendee: str, prog: Prog, booked: int,
+             status: str = "confirmed", addons: tuple[str, ...] = ()) -> str:
+    return d.add("bookings", f"bk-{n}", client_id=f"cl-{client}", attendee_id=attendee,
+                 programme_id=f"prog-{prog.key}", status=status, price=prog.body["price"],
+                 currency=d.p.currency, addons=list(addons),
+                 booked_at=d.at(d.day(booked), "20:15", 3 * n % 50))
+
+
+def _payment(d: _Demo, n: int, client: int, amount: int, description: str, *,
+             booking: str | None = None, order: str | None = None, paid: int | None = None,
+             due: int | None = None, method: str = "bank_transfer") -> str:
+    """A payment: `paid` and `due` are day offsets from today."""
+    day = d.day(due if paid is None else paid)
+    return d.add(
+        "payments", f"pay-{n}", client_id=f"cl-{client}", booking_id=booking, order_id=order,
+        description=description, amount=amount, currency=d.p.currency,
+        due_date=day.isoformat(), status="unpaid" if paid is None else "paid", method=method,
+        bank_reference=d.ref(n, day) if method == "bank_transfer" else None,
+        paid_at=None if paid is None else d.at(day, "10:40", n % 60))
+
+
+def _invoice(d: _Demo, payment: dict[str, Any], seq: int) -> None:
+    """An invoice without a file or link: the portal makes its PDF from the demo's data, so
+    every invoice in the demo opens (a link to the fictional schools' sites would not)."""
+    issued = date.fromisoformat(payment["paid_at"][:10])
+    number = d.p.text["invoice_no"].format(year=issued.year, seq=seq)
+    d.add("invoices", f"inv-{seq}", client_id=payment["client_id"], payment_id=payment["id"],
+          order_id=payment["order_id"], number=number, issue_date=issued.isoformat(),
+          amount=payment["amount"], currency=d.p.currency)
+
+
+def _order(d: _Demo, n: int, ordered: int, status: str, lines: list[tuple[str, str, int, int]],
+           promo: str | None = None) -> tuple[str, int]:
+    """An order of (name, kind, quantity, unit price) lines; returns its number and total."""
+    items = [{"name": name, "kind": kind, "quantity": qty, "unit_price": price,
+              "vat_rate": d.p.vat if kind == "product" else "0",
+              "vat_amount": _vat_included(qty * price, d.p.vat if kind == "product" else "0")}
+             for name, kind, qty, price in lines]
+    subtotal = sum(qty * price for _, _, qty, price in lines)
+    discount = subtotal // 10 if promo else 0
+    number = d.p.text["order_no"].format(n=n)
+    d.add("orders", f"ord-{n}", client_id="cl-1001", number=number,
+          ordered_at=d.at(d.day(ordered), "10:31"), status=status, currency=d.p.currency,
+          promo_code=promo, discount_amount=discount, items=items)
+    return number, subtotal - discount
+
+
+def demo_items(tenant_slug: str, today: date) -> list[Item]:
+    """Every demo item of one tenant, as (resource name, item), in dependency order."""
+    p = PROFILES[tenant_slug]
+    d = _Demo(p, today)
+    text, cur = p.text, p.currency
+    beginners, second, online, dropin = p.programmes
+    (child_a, _), (child_b, _) = p.children1
+    first_a, first_b = child_a.split()[0], child_b.split()[0]
+
+    _family(d, 1001, p.family1, list(p.children1))
+    _family(d, 1002, p.family2, [p.child2])
+    for i, (parent, child, age) in enumerate(p.fillers):
+        _family(d, 1003 + i, parent, [(child, age)])
+
+    for prog in p.programmes:
+        d.add("programmes", f"prog-{prog.key}", currency=cur, **prog.body)
+    _sessions(d, beginners, WEEKS, cancelled=(-4,))
+    _sessions(d, beginners, [CATCH_UP_WEEK], slot=p.catch_up, capacity=4)
+    _sessions(d, beginners, range(0, 8), slot=p.second_groups[0], capacity=6)
+    _sessions(d, second, range(0, 8), slot=p.second_groups[1], capacity=8)
+    _sessions(d, second, list(EARLIER_TERM) + list(WEEKS), cancelled=(3,))
+    _sessions(d, online, WEEKS)
+    _sessions(d, dropin, WEEKS)
+
+    # Bookings: family 1, family 2, then the fillers that make the beginners class full.
+    bk_a = _booking(d, 1001, 1001, "at-1001-1", beginners, -60,
+                    addons=(beginners.body["addons"][0]["id"],))
+    bk_b = _booking(d, 1002, 1001, "at-1001-2", second, -58)
+    bk_online = _booking(d, 1003, 1001, "at-1001-2", online, -55)
+    bk_old = _booking(d, 1004, 1001, "at-1001-2", second, -150, status="finished")
+    _booking(d, 1005, 1001, "at-1001-1", online, -62, status="cancelled")
+    bk_2 = _booking(d, 1010, 1002, "at-1002-1", beginners, -45)
+    fillers = [_booking(d, 1021 + i, 1003 + i, f"at-{1003 + i}-1", beginners, -70 + i)
+               for i in range(len(p.fillers))]
+
+    second_source = -1 if p.credit_from_missed else -4
+    _attendance(d, bk_a, beginners, WEEKS, {-5: "excused", -3: "excused", -1: "missed"})
+    _attendance(d, bk_b, second, WEEKS, {-2: "missed", 5: "excused"})
+    _attendance(d, bk_online, online, WEEKS, {-6: "excused"})
+    _attendance(d, bk_old, second, EARLIER_TERM, {-17: "excused", -13: "missed"})
+    _attendance(d, bk_2, beginners, WEEKS)
+    for i, bk in enumerate(fillers):
+        _attendance(d, bk, beginners, WEEKS, {-1 - i % 6: "missed" if i % 2 else "excused"})
+    catch_up = d.week_day(p.catch_up[0], CATCH_UP_WEEK)
+    makeup = d.add("attendance", _att_id(bk_a, f"ses-{beginners.key}-{catch_up}"),
+                   booking_id=bk_a, session_id=f"ses-{beginners.key}-{catch_up}", makeup=True)
+
+    # Make-up credits of the first child: one used, two available; one expired for the second.
+    validity = beginners.body["makeup_validity_days"]  # both children's programmes agree
+
+    def credit(n: int, booking: str, prog: Prog, week: int, attendee: str, **used: Any) -> None:
+        source = d.sessions[(prog.key, week)]
+        expires = d.week_day(prog.weekday, week) + timedelta(days=validity)
+        d.add("makeup-credits", f"mk-{n}", client_id="cl-1001", attendee_id=attendee,
+              source_attendance_id=_att_id(booking, source), expires_at=d.at(expires, "23:59"),
+              **used)
+
+    credit(1, bk_a, beginners, -5, "at-1001-1", used_attendance_id=makeup,
+           used_at=d.at(d.day(-3), "21:05"))
+    credit(2, bk_a, beginners, -3, "at-1001-1")
+    credit(3, bk_a, beginners, second_source, "at-1001-1")
+    credit(4, bk_old, second, -17, "at-1001-2")
+
+    # Orders: goods and an entry pass (paid, partly with prepaid credit), and a later one.
+    lines = [(name, "product", qty, price) for name, qty, price in p.goods]
+    order_no, order_total = _order(d, 5001, -30, "paid", lines + [
+        (p.pass_item[0], "entry_pass", 1, p.pass_item[1])], promo=text["promo"])
+    later = [(p.later_item[0], "product", 1, p.later_item[1])]
+    later_no, later_total = _order(d, 5002, -2, "unpaid", later)
+
+    # Payments: one paid per booking of family 1, an overdue instalment, two unpaid.
+    price_a = beginners.body["price"] + beginners.body["addons"][0]["price"]
+    price_b, price_online = second.body["price"], online.body["price"]
+    half = price_b // 2
+    paid = [
+        _payment(d, 1001, 1001, price_a, f"{beginners.body['name']} – {first_a}",
+                 booking=bk_a, paid=-59, method="card"),
+        _payment(d, 1002, 1001, half, f"{second.body['name']} – {first_b}, "
+                 + text["instalment"].format(n=1), booking=bk_b, paid=-55),
+        _payment(d, 1003, 1001, price_online, f"{online.body['name']} – {first_b}",
+                 booking=bk_online, paid=-54, method="card"),
+        _payment(d, 1004, 1001, price_b, f"{second.body['name']} – {first_b}",
+                 booking=bk_old, paid=-148),
+        _payment(d, 1006, 1001, order_total - 1200, text["order"].format(number=order_no),
+                 order="ord-5001", paid=-30, method="card"),
+    ]
+    _payment(d, 1005, 1001, price_b - half, f"{second.body['name']} – {first_b}, "
+             + text["instalment"].format(n=2), booking=bk_b, due=-10)
+    _payment(d, 1007, 1001, later_total, text["order"].format(number=later_no),
+             order="ord-5002", due=5)
+    _payment(d, 1010, 1002, beginners.body["price"],
+             f"{beginners.body['name']} – {p.child2[0].split()[0]}", booking=bk_2, due=14)
+
+    payments = {item["id"]: item for res, item in d.items if res == "payments"}
+    for pay_id, seq in zip(paid, (41, 42, 43, 37, 48), strict=False):
+        _invoice(d, payments[pay_id], seq)
+
+    # Entry passes: the one bought with the order (3 entries used) and an expired one.
+    uses = [{"used_at": d.at(d.week_day(dropin.weekday, week), dropin.start, 5),
+             "session_id": d.sessions[(dropin.key, week)], "note": name}
+            for week, name in ((-3, first_a), (-2, first_b), (-1, first_a))]
+    d.add("entry-passes", "pass-3001", client_id="cl-1001", order_id="ord-5001",
+          name=p.pass_item[0], total_entries=10, used_entries=3,
+          valid_until=d.day(91).isoformat(), status="active",
+          programme_id=f"prog-{dropin.key}", uses=uses)
+    old_uses = [{"used_at": d.at(d.week_day(dropin.weekday, week), dropin.start, 5),
+                 "note": first_a} for week in range(-19, -15)]
+    d.add("entry-passes", "pass-3000", client_id="cl-1001", name=text["old_pass"],
+          total_entries=5, used_entries=4, valid_until=d.day(-40).isoformat(),
+          status="expired", uses=old_uses)
+
+    # Discounts, prepaid credit and the grandparent's view of the first child's booking.
+    d.add("discounts", "disc-1", client_id="cl-1001", name=text["sibling"], kind="percent",
+          value=10, valid_from=d.day(-90).isoformat(), valid_until=d.day(182).isoformat())
+    d.add("discounts", "disc-2", client_id="cl-1001", attendee_id="at-1001-2",
+          name=text["loyalty"], kind="amount", value=500, currency=cur,
+          valid_from=d.day(-20).isoformat(), valid_until=d.day(120).isoformat())
+    d.add("discounts", "disc-3", client_id="cl-1001", name=text["early_bird"], kind="percent",
+          value=15, valid_from=d.day(-120).isoformat(), valid_until=d.day(-30).isoformat())
+    d.add("credits", "cr-1", client_id="cl-1001", amount=5000, currency=cur,
+          occurred_at=d.at(d.day(-61), "18:30"), description=text["topup"])
+    d.add("credits", "cr-2", client_id="cl-1001", amount=-1200, currency=cur,
+          occurred_at=d.at(d.day(-30), "10:32"), order_id="ord-5001",
+          description=text["spent_order"].format(number=order_no))
+    d.add("credits", "cr-3", client_id="cl-1001", amount=-800, currency=cur,
+          occurred_at=d.at(d.day(-7), "09:30"), booking_id=bk_online,
+          description=text["spent_booking"].format(programme=online.body["name"]))
+    d.add("shares", "sh-1", booking_id=bk_a, email=p.grandparent, relation="grandparent",
+          access="view", status="active")
+    return d.items
+
+
+def load_demo(session: Session, tenant_slug: str, today: date) -> int:
+    """Upsert every demo item of one tenant through the sync code; the caller commits."""
+    resolver = sync.RefResolver(session, tenant_slug)
+    items = demo_items(tenant_slug, today)
+    for resource, item in items:
+        sync.upsert(session, tenant_slug, resource, item["id"], item, resolver)
+    return len(items)

@@ -1,0 +1,1 @@
+"""Payments, gateways, bank transfer, orders, invoices and receipts, purchases."""

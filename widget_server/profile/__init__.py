@@ -1,0 +1,1 @@
+"""What a family sees: home, a booking's dashboard and sessions, benefits, calendar."""

@@ -1,0 +1,173 @@
+"""A booking's dashboard and its sessions: what is next, what happened, what is owed.
+
+Each loader is a fixed handful of set-based queries, however many sessions a booking has.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import false, func, true
+from sqlmodel import Session, select
+
+from widget_server.core import access as scope
+from widget_server.core.access import Access, BookingView
+from widget_server.core.errors import NotFound
+from widget_server.core.models import Attendance, AttendanceOrigin, Booking, EntryPass, Payment
+from widget_server.core.models import Session as ClassSession
+from widget_server.money.orders import transfer_reported
+
+# Online sessions show their join link from shortly before the start until the end.
+LIVESTREAM_OPENS = timedelta(minutes=15)
+ACTIVE = ("pending", "confirmed")
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session of a booking, as the family sees it."""
+
+    attendance_id: str
+    booking_id: int
+    session: ClassSession
+    status: str  # scheduled, attended, excused, missed, cancelled, unrecorded
+    makeup: bool
+    by_family: bool = False  # excused because the family cancelled it here
+
+    @property
+    def label(self) -> str:
+        """The status in the family's words: a place they cancelled is "you cancelled"."""
+        return "you_cancelled" if self.status == "excused" and self.by_family else self.status
+
+    @property
+    def starts_at(self) -> datetime:
+        return self.session.starts_at
+
+    def upcoming(self, now: datetime) -> bool:
+        return self.session.ends_at > now
+
+    def livestream_open(self, now: datetime) -> bool:
+        """Whether the join link is shown now (15 minutes before the start until the end)."""
+        return (self.status == "scheduled" and bool(self.session.livestream_url)
+                and self.session.starts_at - LIVESTREAM_OPENS <= now < self.session.ends_at)
+
+    def in_progress(self, now: datetime) -> bool:
+        return self.session.starts_at <= now < self.session.ends_at
+
+
+def display_status(recorded: str, session: ClassSession, now: datetime) -> str:
+    """What to call an attendance: a provider cancellation wins; an unmarked past one says so."""
+    if session.cancelled or recorded == "cancelled_by_provider":
+        return "cancelled"
+    if recorded == "expected":
+        return "scheduled" if session.ends_at > now else "unrecorded"
+    return recorded
+
+
+def _row(attendance: Attendance, session: ClassSession, now: datetime,
+         cancelled_at: datetime | None = None) -> SessionRow:
+    return SessionRow(attendance.external_id, attendance.booking_id, session,
+                      display_status(attendance.status, session, now), attendance.makeup,
+                      cancelled_at is not None)
+
+
+def rows_of_booking(db: Session, booking: Booking, now: datetime) -> list[SessionRow]:
+    """Every session of one booking, in time order (one query)."""
+    found = db.exec(
+        select(Attendance, ClassSession, AttendanceOrigin.cancelled_at)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
+        .where(Attendance.tenant == booking.tenant, Attendance.booking_id == booking.id)
+        .order_by(ClassSession.starts_at, ClassSession.id)
+    ).all()
+    return [_row(a, s, now, cancelled) for a, s, cancelled in found]
+
+
+def next_sessions(db: Session, tenant: str, booking_ids, now: datetime) -> dict[int, SessionRow]:
+    """The next session still to come of each booking in `booking_ids` (a subquery)."""
+    rank = func.row_number().over(partition_by=Attendance.booking_id,
+                                  order_by=(ClassSession.starts_at, ClassSession.id))
+    ranked = (
+        select(Attendance.id.label("attendance_id"), rank.label("rank"))
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(Attendance.tenant == tenant, Attendance.booking_id.in_(booking_ids),
+               Attendance.status == "expected", ClassSession.cancelled == false(),
+               ClassSession.ends_at > now)
+        .subquery()
+    )
+    found = db.exec(
+        select(Attendance, ClassSession)
+        .join(ranked, ranked.c.attendance_id == Attendance.id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(ranked.c.rank == 1)
+    ).all()
+    return {a.booking_id: _row(a, s, now) for a, s in found}
+
+
+@dataclass
+class Dashboard:
+    """The programme dashboard of one booking."""
+
+    view: BookingView
+    next: SessionRow | None
+    counts: Counter = field(default_factory=Counter)
+    total: int = 0
+    payments: list[Payment] = field(default_factory=list)
+    makeups_available: int = 0
+    reported: set[int] = field(default_factory=set)  # payments with a transfer on its way
+    entry_pass: EntryPass | None = None  # nothing booked: the family's pass for this programme
+
+    @property
+    def past_total(self) -> int:
+        return sum(self.counts[s] for s in ("attended", "missed", "excused", "unrecorded"))
+
+
+def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> Dashboard:
+    view = scope.get_booking(db, access, external_id)
+    rows = rows_of_booking(db, view.booking, now)
+    upcoming = [r for r in rows if r.status == "scheduled"]
+    # The booking's money is the family's, and a co-parent's (full share); view-only shares
+    # see neither payments nor a make-up count to spend.
+    acts = true() if scope.can_act(access, view) else false()
+    payments = db.exec(
+        select(Payment).where(Payment.tenant == access.tenant,
+                              Payment.client_id == view.booking.client_id,
+                              Payment.booking_id == view.booking.id, acts)
+        .order_by(Payment.due_date, Payment.id)
+    ).all()
+    makeups = 0  # those with a session to book: counted by `self_service.dashboard`
+    reported = {p.id for p in payments if transfer_reported(p, now.date())}
+    return Dashboard(view, upcoming[0] if upcoming else None, Counter(r.status for r in rows),
+                     len(rows), list(payments), makeups, reported)
+
+
+@dataclass
+class Sessions:
+    """The sessions tab: upcoming first (soonest first), then past (latest first)."""
+
+    view: BookingView
+    upcoming: list[SessionRow]
+    past: list[SessionRow]
+
+
+def sessions(db: Session, access: Access, external_id: str, now: datetime) -> Sessions:
+    view = scope.get_booking(db, access, external_id)
+    rows = rows_of_booking(db, view.booking, now)
+    return Sessions(view, [r for r in rows if r.upcoming(now)],
+                    [r for r in reversed(rows) if not r.upcoming(now)])
+
+
+def one_session(db: Session, access: Access, booking_id: str, session_id: str,
+                now: datetime) -> tuple[BookingView, SessionRow]:
+    """One session of a visible booking, by the session's provider id."""
+    view = scope.get_booking(db, access, booking_id)
+    found = db.exec(
+        select(Attendance, ClassSession)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .where(Attendance.tenant == access.tenant, Attendance.booking_id == view.booking.id,
+               ClassSession.external_id == session_id)
+    ).first()
+    if found is None:
+        raise NotFound("There is no such session in this booking.")
+    return view, _row(*found, now)

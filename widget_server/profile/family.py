@@ -1,0 +1,173 @@
+"""The home page: the family members, the chosen member's bookings, and the family's totals.
+
+The chosen member is remembered on the server-side session row, not in a cookie (unreliable in
+a partitioned iframe) nor only in the URL (the snippet reopens the iframe at the bare profile
+address after every reload of the provider's page, so a URL-only choice would be forgotten).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from sqlalchemy import and_, case, false, func, or_, update
+from sqlmodel import Session, select
+
+from widget_server.core import access as scope
+from widget_server.core.access import Access, BookingView
+from widget_server.core.errors import NotFound
+from widget_server.core.formatting import local_today
+from widget_server.core.models import (
+    Attendee,
+    Booking,
+    CreditEntry,
+    Discount,
+    Order,
+    Payment,
+    Programme,
+    WebSession,
+)
+from widget_server.money.orders import awaiting_report
+from widget_server.profile.bookings import ACTIVE, SessionRow, next_sessions
+
+
+@dataclass(frozen=True)
+class Member:
+    """A family member the visitor can switch to."""
+
+    external_id: str
+    name: str
+
+    @property
+    def initials(self) -> str:
+        parts = [p for p in self.name.split() if p[:1].isalpha()]
+        return "".join(p[0] for p in (parts[:1] + parts[1:][-1:])).upper() or "?"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.split() else self.name
+
+
+@dataclass(frozen=True)
+class BookingCard:
+    view: BookingView
+    next: SessionRow | None
+
+
+@dataclass(frozen=True)
+class Due:
+    """What the family owes in one currency."""
+
+    currency: str
+    amount: int
+    payments: int
+    overdue: int
+
+
+@dataclass
+class Home:
+    members: list[Member]
+    selected: Member | None
+    active: list[BookingCard] = field(default_factory=list)
+    past: list[BookingCard] = field(default_factory=list)
+    due: list[Due] = field(default_factory=list)
+    makeups_available: int = 0
+    unpaid_orders: int = 0
+    family_discounts: list[Discount] = field(default_factory=list)
+    credit: list[tuple[str, int]] = field(default_factory=list)
+
+    @property
+    def next_up(self) -> BookingCard | None:
+        """The chosen member's booking whose next session is the soonest."""
+        coming = [c for c in self.active if c.next is not None]
+        return min(coming, key=lambda c: c.next.starts_at) if coming else None
+
+
+def members_of(db: Session, access: Access) -> list[Member]:
+    """Own family first (in the provider's order), then children of shared bookings."""
+    own_first = (Attendee.client_id != access.client_id) if access.client_id else None
+    rows = db.exec(
+        select(Attendee.external_id, Attendee.name).where(scope.visible_members(access))
+        .order_by(*([own_first] if own_first is not None else []), Attendee.id)
+    ).all()
+    return [Member(external_id, name) for external_id, name in rows]
+
+
+def choose(members: list[Member], requested: str | None, remembered: str | None) -> Member | None:
+    """The member asked for (NotFound if not the visitor's), else the remembered, else the
+    first."""
+    by_id = {m.external_id: m for m in members}
+    if requested is not None:
+        if requested not in by_id:
+            raise NotFound("There is no such family member in your profile.")
+        return by_id[requested]
+    return by_id.get(remembered or "") or (members[0] if members else None)
+
+
+def remember(db: Session, web_session: WebSession, member: Member) -> None:
+    if web_session.selected_member != member.external_id:
+        db.exec(update(WebSession).where(WebSession.id == web_session.id)
+                .values(selected_member=member.external_id))
+
+
+def load_home(db: Session, access: Access, web_session: WebSession, requested: str | None,
+              now: datetime, tz: str) -> Home:
+    """Everything the home page shows, in a fixed number of queries."""
+    members = members_of(db, access)
+    selected = choose(members, requested, web_session.selected_member)
+    if requested is not None and selected is not None:
+        remember(db, web_session, selected)
+    home = Home(members, selected)
+    home.active, home.past = _bookings(db, access, selected, now)
+    home.due = _due(db, access, local_today(now, tz))
+    # makeups_available: filled in by the caller (`makeups.ready_for_member`), which knows
+    # the tenant's rules for which make-ups have a session to book.
+    home.unpaid_orders = db.exec(
+        select(func.count()).select_from(Order)
+        .where(scope.family(Order, access), Order.status == "unpaid")).one()
+    today = local_today(now, tz)
+    home.family_discounts = list(db.exec(
+        select(Discount).where(
+            scope.family(Discount, access), Discount.attendee_id.is_(None),
+            Discount.used == false(),
+            or_(Discount.valid_until.is_(None), Discount.valid_until >= today),
+            or_(Discount.valid_from.is_(None), Discount.valid_from <= today))
+        .order_by(Discount.id)).all())
+    home.credit = [(currency, int(total)) for currency, total in db.exec(
+        select(CreditEntry.currency, func.sum(CreditEntry.amount))
+        .where(scope.family(CreditEntry, access))
+        .group_by(CreditEntry.currency).order_by(CreditEntry.currency)).all()]
+    return home
+
+
+def _bookings(db: Session, access: Access, member: Member | None,
+              now: datetime) -> tuple[list[BookingCard], list[BookingCard]]:
+    """The member's bookings (active, then past) with each one's next session: two queries."""
+    of_member = and_(scope.visible_bookings(access),
+                     Attendee.external_id == (member.external_id if member else ""))
+    rows = db.exec(
+        select(Booking, Programme, Attendee)
+        .join(Programme, Programme.id == Booking.programme_id)
+        .join(Attendee, Attendee.id == Booking.attendee_id)
+        .where(of_member)
+        .order_by(Booking.booked_at.is_(None), Booking.booked_at.desc(), Booking.id.desc())
+    ).all()
+    ids = select(Booking.id).join(Attendee, Attendee.id == Booking.attendee_id).where(of_member)
+    upcoming = next_sessions(db, access.tenant, ids, now)
+    cards = [BookingCard(BookingView(b, p, a, access.owns(b)), upcoming.get(b.id))
+             for b, p, a in rows]
+    active = [c for c in cards if c.view.booking.status in ACTIVE]
+    active.sort(key=lambda c: (c.next is None, c.next.starts_at if c.next else now))
+    return active, [c for c in cards if c.view.booking.status not in ACTIVE]
+
+
+def _due(db: Session, access: Access, today: date) -> list[Due]:
+    rows = db.exec(
+        select(Payment.currency, func.sum(Payment.amount), func.count(),
+               func.sum(case((Payment.due_date < today, 1), else_=0)))
+        .where(scope.visible_payments(access), Payment.status == "unpaid",
+               awaiting_report(today))
+        .group_by(Payment.currency).order_by(Payment.currency)
+    ).all()
+    return [Due(currency, int(amount), int(count), int(overdue or 0))
+            for currency, amount, count, overdue in rows]

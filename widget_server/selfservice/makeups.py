@@ -1,0 +1,525 @@
+"""Make-up credits: earned by an excused (or, per policy, missed) place, spent on a session of
+the same programme or programme group that really has a free place.
+
+A credit comes with its rules: which programmes (`rules.makeup_policy`), until when
+(`expires_at`), and never the very session it was earned in. Booking one takes a place with
+`capacity.lock` held, spends the credit with a conditional UPDATE (so two tabs cannot spend it
+twice), and queues the provider's webhook and the family's e-mail in the same transaction.
+
+Missed sessions earn credits when the tenant says so (`[makeups] from_missed`): the scheduler
+looks for missed places without one every round (`issue_for_missed`), so a provider's push of
+"missed" through the sync API becomes a credit within a minute, whatever path it came by.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import exists, false, update
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from widget_server.core import access as scope
+from widget_server.core.access import Access
+from widget_server.core.errors import NotFound
+from widget_server.core.formatting import local_today
+from widget_server.core.models import (
+    Attendance,
+    Attendee,
+    Booking,
+    Client,
+    MakeupCredit,
+    MakeupWaitlist,
+    Programme,
+)
+from widget_server.core.models import Session as ClassSession
+from widget_server.core.tenants import Tenant
+from widget_server.delivery import webhooks
+from widget_server.delivery.notices import Notices
+from widget_server.profile.bookings import ACTIVE
+from widget_server.selfservice import capacity, options, rules, session_mail, waitlist
+from widget_server.selfservice.rules import Refused
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a credit came from: the place it was earned with (all None if the provider's
+    credit names none)."""
+
+    attendance: Attendance | None
+    session: ClassSession | None
+    programme: Programme | None
+    booking: Booking | None
+
+
+@dataclass
+class CreditPage:
+    """A credit and what can be done with it now."""
+
+    credit: MakeupCredit
+    attendee: Attendee
+    source: Source
+    state: str  # available, used, expired
+    found: options.Page | None = None
+    why_none: str | None = None  # not_allowed, or an options.STAGES reason
+    entry: MakeupWaitlist | None = None
+    offered: tuple[ClassSession, Programme] | None = None
+
+    @property
+    def can_wait(self) -> bool:
+        """The waiting list is for credits whose every eligible session is full."""
+        return self.state == "available" and self.why_none == "full"
+
+
+def state_of(credit: MakeupCredit, now: datetime) -> str:
+    if credit.used_attendance_id is not None or credit.used_at is not None:
+        return "used"
+    if credit.expires_at is not None and credit.expires_at <= now:
+        return "expired"
+    return "available"
+
+
+def get_credit(db: Session, access: Access, external_id: str) -> tuple[MakeupCredit, Attendee]:
+    """A credit the person may spend (the family's, or a fully shared child's); else NotFound."""
+    row = db.exec(
+        select(MakeupCredit, Attendee).join(Attendee, Attendee.id == MakeupCredit.attendee_id)
+        .where(scope.actionable_makeups(access), MakeupCredit.external_id == external_id)
+    ).first()
+    if row is None:
+        raise NotFound("There is no such make-up in your profile.")
+    return row
+
+
+def source_of(db: Session, credit: MakeupCredit) -> Source:
+    if credit.source_attendance_id is None:
+        return Source(None, None, None, None)
+    row = db.exec(
+        select(Attendance, ClassSession, Programme, Booking)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .join(Programme, Programme.id == ClassSession.programme_id)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .where(Attendance.id == credit.source_attendance_id)
+    ).first()
+    return Source(*row) if row else Source(None, None, None, None)
+
+
+@dataclass(frozen=True)
+class Pool:
+    """What deciding where credits may go needs, read once for any number of credits: the
+    programmes of the credits' make-up groups, the programmes each member is booked in
+    (for credits that name no source), and the members' birth dates."""
+
+    programmes: list[Programme]
+    booked: dict[int, set[int]]  # attendee id -> programme ids of running bookings
+    born: dict[int, date | None]  # attendee id -> birth date
+
+
+def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
+             sources: dict[int, Source]) -> Pool:
+    """At most three queries, however many credits."""
+    groups = {s.programme.makeup_group for s in sources.values()
+              if s.programme is not None and s.programme.makeup_group}
+    members = {c.attendee_id for c in credits}
+    unsourced = {c.attendee_id for c in credits if sources[c.id].programme is None}
+    booked: dict[int, set[int]] = {}
+    if unsourced:
+        for attendee_id, programme_id in db.exec(select(Booking.attendee_id,
+                                                        Booking.programme_id).where(
+                Booking.tenant == tenant.slug, Booking.attendee_id.in_(unsourced),
+                Booking.status.in_(ACTIVE))).all():
+            booked.setdefault(attendee_id, set()).add(programme_id)
+    wanted = {p for ids in booked.values() for p in ids}
+    programmes = list(db.exec(select(Programme).where(
+        Programme.tenant == tenant.slug,
+        Programme.makeup_group.in_(groups) | Programme.id.in_(wanted))).all()
+    ) if groups or wanted else []
+    born = dict(db.exec(select(Attendee.id, Attendee.birth_date)
+                        .where(Attendee.id.in_(members))).all()) if groups else {}
+    return Pool(programmes, booked, born)
+
+
+def eligible_programmes(tenant: Tenant, credit: MakeupCredit, source: Source, pool: Pool,
+                        today: date) -> list[Programme]:
+    """Where the credit may be spent: its programme, or also the other programmes of its
+    make-up group that take make-ups and whose ages fit the child today. A provider's credit
+    that names no source is good in the member's booked programmes."""
+    if source.programme is None:
+        booked = pool.booked.get(credit.attendee_id, set())
+        return [p for p in pool.programmes
+                if p.id in booked and rules.makeup_policy(tenant, p) != "none"]
+    policy = rules.makeup_policy(tenant, source.programme)
+    if policy == "none":
+        return []
+    group = source.programme.makeup_group
+    if policy == "same_programme" or not group:
+        return [source.programme]
+    born = pool.born.get(credit.attendee_id)
+    others = [p for p in pool.programmes if p.makeup_group == group
+              and p.id != source.programme.id and rules.makeup_policy(tenant, p) != "none"
+              and rules.age_fits(p, born, today)]
+    return [source.programme, *others]
+
+
+def _search(tenant: Tenant, credit: MakeupCredit, source: Source, pool: Pool,
+            now: datetime) -> options.Search:
+    programmes = eligible_programmes(tenant, credit, source, pool,
+                                     local_today(now, tenant.config.timezone))
+    return options.Search(
+        tenant=tenant.slug, attendee_id=credit.attendee_id, now=now, until=credit.expires_at,
+        cutoffs={p.id: rules.cutoff_hours(tenant, p) for p in programmes},
+        exclude=(source.session.id,) if source.session else (), skip_excused=True)
+
+
+def search_for(db: Session, tenant: Tenant, credit: MakeupCredit, source: Source,
+               now: datetime) -> options.Search:
+    """Where one credit may be booked now."""
+    pool = pool_for(db, tenant, [credit], {credit.id: source})
+    return _search(tenant, credit, source, pool, now)
+
+
+def sources_of(db: Session, credits: list[MakeupCredit]) -> dict[int, Source]:
+    """Each credit's source (one query)."""
+    ids = {c.source_attendance_id for c in credits if c.source_attendance_id is not None}
+    rows = db.exec(
+        select(Attendance, ClassSession, Programme, Booking)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .join(Programme, Programme.id == ClassSession.programme_id)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .where(Attendance.id.in_(ids))).all() if ids else []
+    by_place = {row[0].id: Source(*row) for row in rows}
+    nothing = Source(None, None, None, None)
+    return {c.id: by_place.get(c.source_attendance_id, nothing) for c in credits}
+
+
+def searches_for(db: Session, tenant: Tenant, credits: list[MakeupCredit], now: datetime,
+                 sources: dict[int, Source] | None = None) -> list[options.Search]:
+    """Where each credit may be booked now, in a fixed handful of queries however many."""
+    if not credits:
+        return []
+    sources = sources if sources is not None else sources_of(db, credits)
+    pool = pool_for(db, tenant, credits, sources)
+    return [_search(tenant, c, sources[c.id], pool, now) for c in credits]
+
+
+def with_options(db: Session, tenant: Tenant, credits: list[MakeupCredit],
+                 now: datetime) -> set[int]:
+    """The ids of the credits that have at least one session to book now: a page offers
+    "Book a make-up" only where it leads to a session."""
+    found = options.have_options(db, searches_for(db, tenant, credits, now))
+    return {c.id for c, yes in zip(credits, found, strict=True) if yes}
+
+
+def spendable(db: Session, access: Access, now: datetime,
+              *where: Any) -> tuple[list[MakeupCredit], dict[int, Source]]:
+    """The unused, unexpired credits the person may spend (narrowed by `where`), soonest to
+    run out first, with their sources (one query)."""
+    place, session, programme, booking = (aliased(Attendance), aliased(ClassSession),
+                                          aliased(Programme), aliased(Booking))
+    rows = db.exec(
+        select(MakeupCredit, place, session, programme, booking)
+        .outerjoin(place, place.id == MakeupCredit.source_attendance_id)
+        .outerjoin(session, session.id == place.session_id)
+        .outerjoin(programme, programme.id == session.programme_id)
+        .outerjoin(booking, booking.id == place.booking_id)
+        .where(scope.actionable_makeups(access), MakeupCredit.used_attendance_id.is_(None),
+               (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now), *where)
+        .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id)
+    ).all()
+    return ([row[0] for row in rows],
+            {row[0].id: Source(*row[1:]) if row[3] is not None
+             else Source(None, None, None, None) for row in rows})
+
+
+def ready_for_member(db: Session, tenant: Tenant, access: Access, now: datetime,
+                     member_ref: str | None) -> int:
+    """How many make-ups of one family member (by provider id) have a session to book."""
+    if member_ref is None:
+        return 0
+    return len(ready(db, tenant, access, now, MakeupCredit.attendee_id.in_(
+        select(Attendee.id).where(Attendee.tenant == tenant.slug,
+                                  Attendee.external_id == member_ref))))
+
+
+def ready(db: Session, tenant: Tenant, access: Access, now: datetime,
+          *where: Any) -> list[MakeupCredit]:
+    """The spendable credits (narrowed by `where`) that have a session to book now."""
+    credits, sources = spendable(db, access, now, *where)
+    found = options.have_options(db, searches_for(db, tenant, credits, now, sources))
+    return [c for c, yes in zip(credits, found, strict=True) if yes]
+
+
+def load_credit(db: Session, tenant: Tenant, access: Access, external_id: str, now: datetime,
+                page: int = 1) -> CreditPage:
+    """A credit's page: its options (a page of them), or why there are none, and its place
+    on the waiting list."""
+    credit, attendee = get_credit(db, access, external_id)
+    source = source_of(db, credit)
+    view = CreditPage(credit, attendee, source, state_of(credit, now))
+    view.entry = waitlist.entry_of(db, credit.id)
+    if view.entry is not None and waitlist.holding(view.entry, now):
+        view.offered = db.exec(
+            select(ClassSession, Programme)
+            .join(Programme, Programme.id == ClassSession.programme_id)
+            .where(ClassSession.id == view.entry.offered_session_id)).first()
+    if view.state != "available":
+        return view
+    search = search_for(db, tenant, credit, source, now)
+    if not search.cutoffs:
+        view.why_none = "not_allowed"
+        return view
+    view.found = options.find(db, search, page, tz=tenant.config.timezone)
+    if not view.found.total:
+        view.why_none = options.why_none(db, search)
+    return view
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A make-up place just booked, for the confirmation and the redirect."""
+
+    attendance: Attendance
+    booking: Booking
+    session: ClassSession
+    programme: Programme
+
+
+def book(db: Session, tenant: Tenant, access: Access, credit_ref: str, session_ref: str,
+         now: datetime, notices: Notices, *, entry: MakeupWaitlist | None = None) -> Booked:
+    """Spend a credit on a session, or raise Refused with the rule that stops it.
+
+    With `entry`, the place is the one held for that waiting-list entry (not counted twice)."""
+    credit, attendee = get_credit(db, access, credit_ref)
+    target = db.exec(select(ClassSession).where(ClassSession.tenant == tenant.slug,
+                                                ClassSession.external_id == session_ref)).first()
+    if target is None:
+        raise NotFound("There is no such session.")
+    source = source_of(db, credit)
+    search = search_for(db, tenant, credit, source, now)
+    if not search.cutoffs:
+        raise Refused("not_allowed")
+    # Everything above may be stale; from here on this transaction holds the locks, and what
+    # decides is read afresh: the credit, the session, the child's places, the count.
+    capacity.lock(db, Attendee, attendee.id)
+    target = capacity.lock_session(db, target.id)
+    credit = db.exec(select(MakeupCredit).where(MakeupCredit.id == credit.id)
+                     .execution_options(populate_existing=True)).one()
+    state = state_of(credit, now)
+    if state != "available":
+        raise Refused(f"credit_{state}")
+    if entry is not None:
+        entry = waitlist.entry_of(db, credit.id)
+    held = waitlist.holding(entry, now) and entry.offered_session_id == target.id
+    reason = options.why_not(db, search, target)
+    if reason == "full" and held:
+        reason = None if capacity.room_for_one(db, target, now, except_entry=entry.id) else "full"
+    if reason is not None:
+        raise Refused(reason)
+    if not held:
+        credit, source = _soonest_for(db, tenant, credit, source, target, now)
+    programme = db.get(Programme, target.programme_id)
+    booking = _booking_for(db, credit, source, programme)
+    place = capacity.take_place(db, booking, target, now, makeup=True)
+    spent = db.exec(
+        update(MakeupCredit)
+        .where(MakeupCredit.id == credit.id, MakeupCredit.used_attendance_id.is_(None))
+        .values(used_attendance_id=place.id, used_at=now, updated_at=now)
+        .execution_options(synchronize_session=False))
+    if spent.rowcount != 1:
+        raise Refused("credit_used")
+    waitlist.end(db, credit.id, now, "taken" if held else "closed")
+    webhooks.enqueue_event(db, tenant, webhooks.MAKEUP_BOOKED, client_id=credit.client_id,
+                           at=now, data=_event(attendee, credit, target, place))
+    session_mail.makeup_booked(db, notices, db.get(Client, credit.client_id), attendee, target,
+                               programme, booking.external_id)
+    return Booked(place, booking, target, programme)
+
+
+def _soonest_for(db: Session, tenant: Tenant, credit: MakeupCredit, source: Source,
+                 target: ClassSession, now: datetime) -> tuple[MakeupCredit, Source]:
+    """The member's credit that runs out first among those that could book `target` (the
+    chosen one if none runs out sooner): a family never loses a credit to expiry because
+    another, longer one was spent first."""
+    sooner = list(db.exec(
+        select(MakeupCredit).where(
+            MakeupCredit.tenant == credit.tenant, MakeupCredit.client_id == credit.client_id,
+            MakeupCredit.attendee_id == credit.attendee_id, MakeupCredit.id != credit.id,
+            MakeupCredit.used_attendance_id.is_(None), MakeupCredit.used_at.is_(None),
+            MakeupCredit.expires_at > now, MakeupCredit.expires_at >= target.starts_at,
+            *([MakeupCredit.expires_at < credit.expires_at] if credit.expires_at else []))
+        .order_by(MakeupCredit.expires_at, MakeupCredit.id)).all())
+    if not sooner:
+        return credit, source
+    sources = sources_of(db, sooner)
+    pool = pool_for(db, tenant, sooner, sources)
+    for other in sooner:
+        search = _search(tenant, other, sources[other.id], pool, now)
+        if target.programme_id in search.cutoffs and target.id not in search.exclude:
+            return other, sources[other.id]
+    return credit, source
+
+
+def _booking_for(db: Session, credit: MakeupCredit, source: Source,
+                 programme: Programme) -> Booking:
+    """The member's booking of the session's programme, else the one the credit came from."""
+    own = db.exec(select(Booking).where(
+        Booking.tenant == credit.tenant, Booking.attendee_id == credit.attendee_id,
+        Booking.programme_id == programme.id, Booking.status.in_(ACTIVE))
+        .order_by(Booking.id)).first()
+    if own is not None:
+        return own
+    if source.booking is not None:
+        return source.booking
+    fallback = db.exec(select(Booking).where(
+        Booking.tenant == credit.tenant, Booking.attendee_id == credit.attendee_id,
+        Booking.status.in_(ACTIVE)).order_by(Booking.id)).first()
+    if fallback is None:
+        raise Refused("not_allowed")
+    return fallback
+
+
+def _event(attendee: Attendee, credit: MakeupCredit, session: ClassSession,
+           place: Attendance) -> dict:
+    """The data of makeup.booked and makeup.cancelled."""
+    return {"attendee_id": attendee.external_id, "makeup_credit_id": credit.external_id,
+            "session_id": session.external_id, "attendance_id": place.external_id,
+            "starts_at": session.starts_at}
+
+
+def return_credit(db: Session, tenant: Tenant, place: Attendance, session: ClassSession,
+                  now: datetime) -> MakeupCredit | None:
+    """A cancelled make-up gives its credit back (the caller has already excused the place)."""
+    credit = db.exec(select(MakeupCredit).where(MakeupCredit.tenant == tenant.slug,
+                                                MakeupCredit.used_attendance_id == place.id)
+                     ).first()
+    if credit is None:
+        return None
+    db.exec(update(MakeupCredit).where(MakeupCredit.id == credit.id)
+            .values(used_attendance_id=None, used_at=None, updated_at=now)
+            .execution_options(synchronize_session=False))
+    attendee = db.get(Attendee, credit.attendee_id)
+    webhooks.enqueue_event(db, tenant, webhooks.MAKEUP_CANCELLED, client_id=credit.client_id,
+                           at=now, data=_event(attendee, credit, session, place))
+    return credit
+
+
+def issue(db: Session, tenant: Tenant, place: Attendance, booking: Booking,
+          session: ClassSession, programme: Programme, now: datetime) -> MakeupCredit | None:
+    """A credit for a regular place that was excused (or missed), when the policy allows and
+    it would still be usable; at most one per place."""
+    if place.makeup or rules.makeup_policy(tenant, programme) == "none":
+        return None
+    expires = rules.credit_expiry(tenant, programme, session)
+    if expires <= now:
+        return None
+    already = db.exec(select(MakeupCredit.id).where(
+        MakeupCredit.tenant == tenant.slug, MakeupCredit.source_attendance_id == place.id)
+    ).first()
+    if already is not None:
+        return None
+    credit = MakeupCredit(tenant=tenant.slug, external_id=capacity.new_id("mc"),
+                          client_id=booking.client_id, attendee_id=booking.attendee_id,
+                          source_attendance_id=place.id, expires_at=expires,
+                          created_at=now, updated_at=now)
+    db.add(credit)
+    db.flush()
+    return credit
+
+
+def issue_for_missed(db: Session, tenant: Tenant, now: datetime, limit: int = 500) -> int:
+    """Credits for places the provider marked missed, when the tenant gives them (one round
+    of the scheduler). Each place is locked first, so two schedulers never issue twice."""
+    if not tenant.config.makeups.from_missed or not tenant.config.features.makeups:
+        return 0
+    earned = aliased(MakeupCredit)
+    oldest = now - _longest_validity(db, tenant)
+    rows = db.exec(
+        select(Attendance, Booking, ClassSession, Programme)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .join(ClassSession, ClassSession.id == Attendance.session_id)
+        .join(Programme, Programme.id == ClassSession.programme_id)
+        .where(Attendance.tenant == tenant.slug, Attendance.status == "missed",
+               Attendance.makeup == false(), ClassSession.starts_at > oldest,
+               Programme.makeup_policy != "none",
+               ~exists().where(earned.source_attendance_id == Attendance.id))
+        .order_by(Attendance.id).limit(limit)
+    ).all()
+    issued = 0
+    for place, booking, session, programme in rows:
+        if not capacity.lock(db, Attendance, place.id):
+            continue
+        still = db.exec(select(Attendance.status).where(Attendance.id == place.id)).one()
+        if still == "missed" and issue(db, tenant, place, booking, session, programme,
+                                       now) is not None:
+            issued += 1
+    return issued
+
+
+def _longest_validity(db: Session, tenant: Tenant) -> timedelta:
+    days = db.exec(select(Programme.makeup_validity_days).where(
+        Programme.tenant == tenant.slug, Programme.makeup_validity_days.is_not(None))).all()
+    return timedelta(days=max([tenant.config.makeups.validity_days, *days]) + 1)
+
+
+# --- the waiting list -------------------------------------------------------------------------
+
+def join_waitlist(db: Session, tenant: Tenant, access: Access, credit_ref: str,
+                  now: datetime) -> MakeupWaitlist:
+    """Queue a credit for the next free place; only when every eligible session is full."""
+    credit, _ = get_credit(db, access, credit_ref)
+    state = state_of(credit, now)
+    if state != "available":
+        raise Refused(f"credit_{state}")
+    search = search_for(db, tenant, credit, source_of(db, credit), now)
+    reason = options.why_none(db, search) if search.cutoffs else "not_allowed"
+    if reason != "full":
+        raise Refused(reason or "places_free")
+    return waitlist.join(db, credit, now)
+
+
+def leave_waitlist(db: Session, access: Access, credit_ref: str, now: datetime) -> bool:
+    """Leave the queue; a place held for this credit goes to the next in line (the
+    scheduler's next round)."""
+    credit, _ = get_credit(db, access, credit_ref)
+    return waitlist.end(db, credit.id, now, "left")
+
+
+def take_offer(db: Session, tenant: Tenant, access: Access, credit_ref: str, now: datetime,
+               notices: Notices) -> Booked:
+    """Book the place held for this credit (the one click in the offer e-mail)."""
+    credit, _ = get_credit(db, access, credit_ref)
+    entry = waitlist.entry_of(db, credit.id)
+    if not waitlist.holding(entry, now):
+        raise Refused("offer_expired")
+    session = db.get(ClassSession, entry.offered_session_id)
+    return book(db, tenant, access, credit_ref, session.external_id, now, notices, entry=entry)
+
+
+def offer_place(db: Session, tenant: Tenant, notices: Notices, entry_id: int,
+                now: datetime) -> bool:
+    """Hold the soonest free place for one waiting credit and e-mail the offer; False if
+    there is none (or the entry no longer waits). Called for the queue in order, so the first
+    to join is offered first; a hold counts as taken, so no two are offered one place."""
+    entry = db.get(MakeupWaitlist, entry_id)
+    if entry is None or entry.status != "waiting":
+        return False
+    credit = db.exec(select(MakeupCredit).where(MakeupCredit.id == entry.credit_id)
+                     .execution_options(populate_existing=True)).one()
+    if state_of(credit, now) != "available":
+        waitlist.end(db, credit.id, now, "closed")
+        return False
+    search = search_for(db, tenant, credit, source_of(db, credit), now)
+    option = options.first(db, search) if search.cutoffs else None
+    if option is None:
+        return False
+    capacity.lock(db, Attendee, credit.attendee_id)
+    session = capacity.lock_session(db, option.session.id)
+    if session is None or options.why_not(db, search, session) is not None:
+        return False
+    if not waitlist.hold(db, entry, session.id, now):
+        return False
+    session_mail.waitlist_offer(db, notices, db.get(Client, credit.client_id), credit,
+                                db.get(Attendee, credit.attendee_id), session,
+                                option.programme, now + waitlist.HOLD)
+    return True

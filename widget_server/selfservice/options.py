@@ -1,0 +1,286 @@
+"""Sessions a family member could be booked into: the rules every self-service booking shares.
+
+A session is an option when it belongs to one of the allowed programmes, is not cancelled, is
+still before its booking cutoff, starts before the credit or pass runs out, is not one the
+member already has a place in (nor, for a make-up, one they were excused from: the session just
+cancelled is never offered back), does not overlap another of the member's sessions, and has a
+real free place (see `capacity`). When nothing qualifies, `why_none` says which rule left
+nothing, in that order, so the page can say why instead of showing an empty list; `why_not`
+checks one session by the same rules (the re-check made under the lock when booking).
+
+Options are listed soonest first, a page at a time, never silently cut short: the page knows
+how many there are in all. `have_options` answers "is there at least one?" for many searches
+at once in two queries, so a page can offer only the buttons that lead somewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, false, func, or_, true
+from sqlalchemy.sql import ColumnElement
+from sqlmodel import Session, select
+
+from widget_server.core.formatting import local
+from widget_server.core.models import Attendance, Booking, Programme
+from widget_server.core.models import Session as ClassSession
+from widget_server.selfservice import capacity
+
+PER_PAGE = 20
+# What leaves nothing, checked in this order; "none_scheduled" also covers "nothing allowed".
+STAGES = ("none_scheduled", "past_cutoff", "already_booked", "clash", "full")
+
+
+@dataclass(frozen=True)
+class Search:
+    """Where to look for one family member: programmes (with their cutoff hours), until when."""
+
+    tenant: str
+    attendee_id: int
+    cutoffs: dict[int, int]  # programme row id -> cutoff hours
+    now: datetime
+    until: datetime | None = None
+    exclude: tuple[int, ...] = ()  # session ids never offered (e.g. the one a credit is for)
+    ignore_attendance: int | None = None  # the place being moved away from (a reschedule)
+    skip_excused: bool = False  # never offer a session the member was excused from (make-ups)
+
+
+@dataclass(frozen=True)
+class Option:
+    session: ClassSession
+    programme: Programme
+    free: int | None  # None: no limit
+
+
+@dataclass(frozen=True)
+class Week:
+    """Options of one local week (Monday first)."""
+
+    starts: date
+    options: list[Option]
+
+
+@dataclass
+class Page:
+    options: list[Option]
+    total: int
+    page: int
+    per_page: int = PER_PAGE
+    weeks: list[Week] = field(default_factory=list)
+
+    @property
+    def pages(self) -> int:
+        return max((self.total + self.per_page - 1) // self.per_page, 1)
+
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.options else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.options) - 1 if self.options else 0
+
+
+EXCUSED = "excused"
+
+
+def _statuses(search: Search) -> tuple[str, ...]:
+    return capacity.COUNTING + ((EXCUSED,) if search.skip_excused else ())
+
+
+def _busy(db: Session, search: Search
+          ) -> tuple[set[int], list[tuple[datetime, datetime]], set[int]]:
+    """The member's own places from now on: sessions already booked, times taken, and (when
+    the search skips them) sessions the member was excused from."""
+    conditions = [Attendance.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
+                  Attendance.status.in_(_statuses(search)), ClassSession.cancelled == false(),
+                  ClassSession.ends_at > search.now]
+    if search.until is not None:
+        conditions.append(ClassSession.starts_at <= search.until + timedelta(days=1))
+    if search.ignore_attendance is not None:
+        conditions.append(Attendance.id != search.ignore_attendance)
+    rows = db.exec(
+        select(ClassSession.id, ClassSession.starts_at, ClassSession.ends_at, Attendance.status)
+        .join(Attendance, Attendance.session_id == ClassSession.id)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .where(*conditions)
+    ).all()
+    held = [r for r in rows if r[3] != EXCUSED]
+    return ({r[0] for r in held}, [(r[1], r[2]) for r in held],
+            {r[0] for r in rows if r[3] == EXCUSED})
+
+
+def _conditions(db: Session, search: Search) -> dict[str, ColumnElement[bool]]:
+    """Each rule as a condition on ClassSession, keyed by the reason it gives when it fails."""
+    booked, times, excused = _busy(db, search)
+    scheduled = [ClassSession.tenant == search.tenant,
+                 ClassSession.programme_id.in_(list(search.cutoffs) or [-1]),
+                 capacity.open_sessions(), ClassSession.starts_at > search.now]
+    if search.until is not None:
+        scheduled.append(ClassSession.starts_at <= search.until)
+    if search.exclude or excused:
+        scheduled.append(ClassSession.id.not_in({*search.exclude, *excused}))
+    by_hours: dict[int, list[int]] = {}
+    for programme, hours in search.cutoffs.items():
+        by_hours.setdefault(hours, []).append(programme)
+    cutoff = or_(false(), *[
+        and_(ClassSession.programme_id.in_(programmes),
+             ClassSession.starts_at > search.now + timedelta(hours=hours))
+        for hours, programmes in by_hours.items()])
+    clash = or_(false(), *[and_(ClassSession.starts_at < ends, ClassSession.ends_at > starts)
+                           for starts, ends in times])
+    return {
+        "none_scheduled": and_(*scheduled),
+        "past_cutoff": cutoff,
+        "already_booked": ClassSession.id.not_in(booked) if booked else true(),
+        "clash": ~clash if times else true(),
+        "full": capacity.has_room(search.now),
+    }
+
+
+def _all(rules: dict[str, ColumnElement[bool]]) -> ColumnElement[bool]:
+    return and_(*rules.values())
+
+
+def find(db: Session, search: Search, page: int = 1, per_page: int = PER_PAGE,
+         tz: str = "UTC") -> Page:
+    """One page of options, soonest first, grouped by local week; with the total."""
+    rules = _conditions(db, search)
+    where = _all(rules)
+    total = db.exec(select(func.count()).select_from(ClassSession).where(where)).one()
+    pages = max((total + per_page - 1) // per_page, 1)
+    page = min(max(page, 1), pages)
+    rows = db.exec(
+        select(ClassSession, Programme, capacity.attendance_taken(ClassSession.id)
+               + capacity.holds_taken(ClassSession.id, search.now))
+        .join(Programme, Programme.id == ClassSession.programme_id)
+        .where(where)
+        .order_by(ClassSession.starts_at, ClassSession.id)
+        .offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    options = [Option(s, p, capacity.free_places(s, taken)) for s, p, taken in rows]
+    return Page(options, total, page, per_page, by_week(options, tz))
+
+
+def first(db: Session, search: Search) -> Option | None:
+    """The soonest option, if any."""
+    found = find(db, search, per_page=1)
+    return found.options[0] if found.options else None
+
+
+def by_week(options: Sequence[Option], tz: str) -> list[Week]:
+    weeks: list[Week] = []
+    for option in options:
+        day = local(option.session.starts_at, tz).date()
+        monday = day - timedelta(days=day.weekday())
+        if not weeks or weeks[-1].starts != monday:
+            weeks.append(Week(monday, []))
+        weeks[-1].options.append(option)
+    return weeks
+
+
+def why_none(db: Session, search: Search, session_id: int | None = None) -> str | None:
+    """The first rule that leaves no option (for one session, if given); None if some remain.
+
+    One query: how many sessions pass each rule together with all the rules before it."""
+    rules = _conditions(db, search)
+    passed, counts = [], [func.count()]
+    for reason in STAGES[1:]:
+        passed.append(rules[reason])
+        counts.append(func.sum(case((and_(*passed), 1), else_=0)))
+    query = select(*counts).select_from(ClassSession).where(rules[STAGES[0]])
+    if session_id is not None:
+        query = query.where(ClassSession.id == session_id)
+    row = db.exec(query).one()
+    for reason, count in zip(STAGES, row, strict=True):
+        if not count:
+            return reason
+    return None
+
+
+def why_not(db: Session, search: Search, session: ClassSession) -> str | None:
+    """Why one session is not an option, by the same rules, or None if it is one. Cheaper than
+    `why_none` for a single session (two small queries), which matters under a lock."""
+    if (session.tenant != search.tenant or session.programme_id not in search.cutoffs
+            or session.cancelled or session.starts_at <= search.now
+            or (search.until is not None and session.starts_at > search.until)
+            or session.id in search.exclude):
+        return "none_scheduled"
+    if session.starts_at <= search.now + timedelta(hours=search.cutoffs[session.programme_id]):
+        return "past_cutoff"
+    conditions = [Attendance.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
+                  Attendance.status.in_(_statuses(search)), ClassSession.cancelled == false(),
+                  ClassSession.starts_at < session.ends_at,
+                  ClassSession.ends_at > session.starts_at]
+    if search.ignore_attendance is not None:
+        conditions.append(Attendance.id != search.ignore_attendance)
+    found = db.exec(
+        select(ClassSession.id, Attendance.status)
+        .join(Attendance, Attendance.session_id == ClassSession.id)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .where(*conditions)).all()
+    overlapping = {sid for sid, status in found if status != EXCUSED}
+    if session.id not in overlapping and (session.id, EXCUSED) in set(found):
+        return "none_scheduled"
+    if session.id in overlapping:
+        return "already_booked"
+    if overlapping:
+        return "clash"
+    return None if capacity.room_for_one(db, session, search.now) else "full"
+
+
+def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
+    """Whether each search has at least one option, by the rules of `find`, in two queries
+    however many searches there are (all of one tenant, at one moment): the members' places,
+    and the sessions with a free place; each search's own rules are then checked here."""
+    if not searches:
+        return []
+    tenant, now = searches[0].tenant, searches[0].now
+    programmes = {p for s in searches for p in s.cutoffs}
+    if not programmes:
+        return [False] * len(searches)
+    ends = [s.until for s in searches]
+    latest = None if None in ends else max(e for e in ends if e is not None)
+    # Led by the members' bookings (attendance by booking is indexed), never by the tenant's
+    # whole attendance table.
+    bookings = select(Booking.id).where(
+        Booking.tenant == tenant, Booking.attendee_id.in_({s.attendee_id for s in searches}))
+    places = db.exec(
+        select(Booking.attendee_id, Attendance.id, Attendance.status, ClassSession.id,
+               ClassSession.starts_at, ClassSession.ends_at)
+        .join(Attendance, Attendance.session_id == ClassSession.id)
+        .join(Booking, Booking.id == Attendance.booking_id)
+        .where(Attendance.booking_id.in_(bookings),
+               Attendance.status.in_((*capacity.COUNTING, EXCUSED)),
+               ClassSession.cancelled == false(), ClassSession.ends_at > now)).all()
+    where = [ClassSession.tenant == tenant, ClassSession.programme_id.in_(programmes),
+             capacity.open_sessions(), ClassSession.starts_at > now, capacity.has_room(now)]
+    if latest is not None:
+        where.append(ClassSession.starts_at <= latest)
+    candidates = db.exec(
+        select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at,
+               ClassSession.ends_at).where(*where)
+        .order_by(ClassSession.starts_at, ClassSession.id)).all()
+    return [_any(search, places, candidates) for search in searches]
+
+
+def _any(search: Search, places: Sequence, candidates: Sequence) -> bool:
+    """The rules of `_conditions` for one search, over rows already read."""
+    mine = [p for p in places
+            if p[0] == search.attendee_id and p[1] != search.ignore_attendance]
+    booked = {p[3] for p in mine if p[2] != EXCUSED}
+    times = [(p[4], p[5]) for p in mine if p[2] != EXCUSED]
+    never = {*search.exclude, *(p[3] for p in mine if p[2] == EXCUSED and search.skip_excused)}
+    for session_id, programme_id, starts, ends in candidates:
+        if search.until is not None and starts > search.until:
+            break  # soonest first: the rest start later still
+        hours = search.cutoffs.get(programme_id)
+        if (hours is None or starts <= search.now + timedelta(hours=hours)
+                or session_id in never or session_id in booked
+                or any(starts < taken_end and ends > taken_start
+                       for taken_start, taken_end in times)):
+            continue
+        return True
+    return False

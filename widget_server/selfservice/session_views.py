@@ -1,0 +1,154 @@
+"""Pages that change a booking's places: cancel a session (confirm, then do), move it to
+another session, and add an add-on. Each handler resolves the visitor, calls one function of
+`self_service`, and renders or redirects; a rule saying no re-renders the page with its reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from widget_server import scheduler
+from widget_server.core.access import Access
+from widget_server.profile.views import logged_in_page
+from widget_server.selfservice import places as self_service
+from widget_server.selfservice.rules import Refused, window
+from widget_server.web.security import check_csrf
+from widget_server.web.visit import Visit, in_db, visit
+
+
+async def form_of(request: Request, v: Visit) -> dict[str, str]:
+    """The posted form, once its CSRF token checks out for this visitor's session."""
+    form = await request.form()
+    check_csrf(v.signer, v.tenant.slug, v.sid, str(form.get("csrf_token") or ""))
+    return {k: value for k, value in form.items() if isinstance(value, str)}
+
+
+def login_redirect(request: Request, v: Visit) -> Response:
+    return RedirectResponse(request.url_for("login", tenant=v.tenant.slug), status_code=303)
+
+
+def redirect(request: Request, name: str, query: dict[str, str] | None = None,
+             **params: str) -> Response:
+    url = str(request.url_for(name, **params))
+    return RedirectResponse(url + ("?" + urlencode(query) if query else ""), status_code=303)
+
+
+def page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
+
+
+# --- cancel -------------------------------------------------------------------------------
+
+def _cancel_page(booking: str, session: str, error: str | None = None):
+    def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
+        place = self_service.get_place(db, who, booking, session)
+        reason = self_service.changeable(v.tenant, place, v.now)
+        return {"place": place, "view": place.view, "reason": reason, "error": error,
+                "window": window(v.tenant, place.programme, place.session, v.now),
+                "earns": self_service.earns_credit(v.tenant, place, v.now)}
+    return load
+
+
+async def cancel_page(request: Request) -> Response:
+    """The confirm step: what cancelling this session means, and the button that does it."""
+    booking, session = request.path_params["booking"], request.path_params["session"]
+    return await logged_in_page(request, "widget/session_cancel.html", "bookings",
+                                _cancel_page(booking, session))
+
+
+async def cancel_submit(request: Request) -> Response:
+    v = await visit(request)
+    if not v.logged_in:
+        return login_redirect(request, v)
+    await form_of(request, v)
+    booking, session = request.path_params["booking"], request.path_params["session"]
+    who = Access.of(v.web_session)
+    try:
+        done = await in_db(request, lambda db: self_service.cancel(db, v.tenant, who, booking,
+                                                                   session, v.now))
+    except Refused as refused:
+        return await logged_in_page(request, "widget/session_cancel.html", "bookings",
+                                    _cancel_page(booking, session, refused.reason),
+                                    status_code=409, v=v)
+    scheduler.wake(request.app)
+    query = {"done": "cancelled", "day": session}
+    if done.credit is not None:
+        query["credit"] = done.credit.external_id
+    if done.returned:
+        query["returned"] = done.returned
+    return redirect(request, "booking_sessions", query, tenant=v.tenant.slug, booking=booking)
+
+
+# --- move ---------------------------------------------------------------------------------
+
+def _move_page(booking: str, session: str, page: int, error: str | None = None):
+    def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
+        place, found, why = self_service.reschedule_options(db, v.tenant, who, booking,
+                                                            session, v.now, page)
+        return {"place": place, "view": place.view, "found": found, "why_none": why,
+                "error": error}
+    return load
+
+
+async def move_page(request: Request) -> Response:
+    """The sessions this place could move to, a week at a time; one tap moves it."""
+    booking, session = request.path_params["booking"], request.path_params["session"]
+    return await logged_in_page(request, "widget/session_move.html", "bookings",
+                                _move_page(booking, session, page_number(request)))
+
+
+async def move_submit(request: Request) -> Response:
+    v = await visit(request)
+    if not v.logged_in:
+        return login_redirect(request, v)
+    form = await form_of(request, v)
+    booking, session = request.path_params["booking"], request.path_params["session"]
+    who = Access.of(v.web_session)
+    try:
+        _, target = await in_db(request, lambda db: self_service.reschedule(
+            db, v.tenant, who, booking, session, form.get("to", ""), v.now))
+    except Refused as refused:
+        return await logged_in_page(request, "widget/session_move.html", "bookings",
+                                    _move_page(booking, session, 1, refused.reason),
+                                    status_code=409, v=v)
+    scheduler.wake(request.app)
+    return redirect(request, "booking_sessions", {"done": "moved", "day": target.external_id},
+                    tenant=v.tenant.slug, booking=booking)
+
+
+# --- add-ons ------------------------------------------------------------------------------
+
+def _addons_page(booking: str, error: str | None = None):
+    def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
+        view, offered = self_service.addons_of(db, who, booking)
+        return {"view": view, "offered": offered, "error": error}
+    return load
+
+
+async def addons_page(request: Request) -> Response:
+    return await logged_in_page(request, "widget/addons.html", "bookings",
+                                _addons_page(request.path_params["booking"]))
+
+
+async def addons_submit(request: Request) -> Response:
+    v = await visit(request)
+    if not v.logged_in:
+        return login_redirect(request, v)
+    form = await form_of(request, v)
+    booking = request.path_params["booking"]
+    who = Access.of(v.web_session)
+    try:
+        _, addon, _ = await in_db(request, lambda db: self_service.add_addon(
+            db, v.tenant, who, booking, form.get("addon", ""), v.now))
+    except Refused as refused:
+        return await logged_in_page(request, "widget/addons.html", "bookings",
+                                    _addons_page(booking, refused.reason), status_code=409, v=v)
+    scheduler.wake(request.app)
+    return redirect(request, "booking", {"done": "addon", "addon": addon["id"]},
+                    tenant=v.tenant.slug, booking=booking)

@@ -1,0 +1,85 @@
+"""What every widget page shares: its tenant, its visitor's session, and how it is rendered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from widget_server.core import i18n
+from widget_server.core.db import in_db  # noqa: F401  (re-exported for views)
+from widget_server.core.errors import NotFound
+from widget_server.core.models import WebSession
+from widget_server.core.signing import Signer
+from widget_server.core.tenants import Tenant
+from widget_server.web import web_sessions
+from widget_server.web.security import csrf_token
+
+
+@dataclass
+class Visit:
+    """One request to a widget page."""
+
+    request: Request
+    tenant: Tenant
+    sid: str | None
+    web_session: WebSession | None
+    now: datetime
+
+    @property
+    def signer(self) -> Signer:
+        return self.request.app.state.signer
+
+    @property
+    def logged_in(self) -> bool:
+        return self.web_session is not None
+
+
+def tenant_of(request: Request) -> Tenant:
+    """The tenant in the path; on a tenant's custom domain, only that tenant."""
+    tenants = request.app.state.tenants
+    tenant = tenants.get(request.path_params.get("tenant", ""))
+    own = tenants.by_host(request.url.hostname or "")
+    if tenant is None or (own is not None and own is not tenant):
+        raise NotFound("There is no client profile at this address.")
+    return tenant
+
+
+async def visit(request: Request) -> Visit:
+    """Resolve tenant and session (sliding its expiry) for a widget page."""
+    tenant = tenant_of(request)
+    sid = web_sessions.read_sid(request)
+    now = request.app.state.clock()
+    web_session = None
+    if sid:
+        web_session = await in_db(request, lambda s: web_sessions.load(s, tenant.slug, sid, now))
+    return Visit(request, tenant, sid, web_session, now)
+
+
+def locale_for(tenant: Tenant, client_locale: str | None = None) -> str:
+    return i18n.normalise(client_locale, tenant.config.locale)
+
+
+def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *,
+           status_code: int = 200, locale: str | None = None) -> Response:
+    """Render a widget page in the tenant's theme and language, tenant overrides first."""
+    request, tenant = visit.request, visit.tenant
+    templates = request.app.state.templates
+    active = locale or locale_for(tenant)
+    i18n.activate(active)
+    name = templates.env.select_template([f"tenant:{tenant.slug}/templates/{template}",
+                                          template])
+    sid = visit.sid if visit.logged_in else None
+    return templates.TemplateResponse(request, name, {
+        "tenant": tenant,
+        "theme": tenant.config.theme,
+        "lang": active.split("_")[0],
+        "csrf_token": csrf_token(visit.signer, tenant.slug, sid),
+        "logged_in": visit.logged_in,
+        "parent_origins": " ".join([*tenant.config.allowed_origins,
+                                    *request.app.state.settings.frame_origins]),
+        **(context or {}),
+    }, status_code=status_code)

@@ -1,0 +1,110 @@
+"""Server-side sessions for logged-in browsers, and the cookie that names them.
+
+The cookie only carries a random id; the row is what makes a session valid, so logging out
+(here or everywhere) really ends it. Inside a cross-site iframe the cookie must be
+`Partitioned` (CHIPS) to survive third-party cookie blocking; Starlette cannot write that
+attribute below Python 3.14, so the header is written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+from starlette.requests import Request
+from starlette.responses import Response
+
+from widget_server.auth.login import Identity
+from widget_server.core.models import WebSession
+
+IDLE_LIFETIME = timedelta(days=30)
+TOUCH_EVERY = timedelta(minutes=5)  # sliding expiry without a write on every page
+PROBE_COOKIE = "cp_probe"
+
+
+def _hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def start(session: Session, tenant: str, identity: Identity, now: datetime) -> str:
+    """A new session (a new id at every login, so no fixation); returns the cookie value."""
+    sid = secrets.token_urlsafe(32)
+    session.add(WebSession(sid_hash=_hash(sid), tenant=tenant, email=identity.email,
+                           client_id=identity.client_id, created_at=now, last_seen_at=now,
+                           expires_at=now + IDLE_LIFETIME))
+    return sid
+
+
+def load(session: Session, tenant: str, sid: str | None, now: datetime) -> WebSession | None:
+    """The live session named by the cookie, for this tenant only; slides its expiry."""
+    if not sid:
+        return None
+    row = session.exec(
+        select(WebSession).where(WebSession.sid_hash == _hash(sid), WebSession.tenant == tenant,
+                                 WebSession.revoked_at.is_(None), WebSession.expires_at > now)
+    ).first()
+    if row is not None and now - row.last_seen_at > TOUCH_EVERY:
+        row.last_seen_at = now
+        row.expires_at = now + IDLE_LIFETIME
+        session.add(row)
+    return row
+
+
+def end(session: Session, tenant: str, sid: str, now: datetime) -> None:
+    session.exec(update(WebSession)
+                 .where(WebSession.sid_hash == _hash(sid), WebSession.tenant == tenant)
+                 .values(revoked_at=now))
+
+
+def end_everywhere(session: Session, tenant: str, email: str, now: datetime) -> int:
+    """Revoke every session of this person at this tenant; returns how many."""
+    result = session.exec(update(WebSession)
+                          .where(WebSession.tenant == tenant, WebSession.email == email,
+                                 WebSession.revoked_at.is_(None))
+                          .values(revoked_at=now))
+    return result.rowcount
+
+
+# --- the cookie -------------------------------------------------------------------------------
+
+def _secure_context(request: Request) -> bool:
+    """HTTPS, or localhost, which browsers treat as secure (so Secure cookies work in the demo)."""
+    return request.url.scheme == "https" or request.url.hostname in ("localhost", "127.0.0.1")
+
+
+def cookie_name(request: Request) -> str:
+    return "__Host-cp_sid" if request.url.scheme == "https" else "cp_sid"
+
+
+def read_sid(request: Request) -> str | None:
+    return request.cookies.get(cookie_name(request))
+
+
+def _cookie(request: Request, name: str, value: str, max_age: int) -> bytes:
+    if _secure_context(request):
+        attributes = "Path=/; Secure; HttpOnly; SameSite=None; Partitioned"
+    else:  # plain http on a non-local host: what the browser accepts (first-party only)
+        attributes = "Path=/; HttpOnly; SameSite=Lax"
+    return f"{name}={value}; Max-Age={max_age}; {attributes}".encode()
+
+
+def set_cookie(response: Response, request: Request, sid: str) -> None:
+    response.raw_headers.append(
+        (b"set-cookie", _cookie(request, cookie_name(request), sid,
+                                int(IDLE_LIFETIME.total_seconds()))))
+
+
+def clear_cookie(response: Response, request: Request) -> None:
+    response.raw_headers.append((b"set-cookie", _cookie(request, cookie_name(request), "", 0)))
+
+
+def set_probe(response: Response, request: Request) -> None:
+    """A harmless cookie set by the login page; if it does not come back, cookies are blocked."""
+    response.raw_headers.append((b"set-cookie", _cookie(request, PROBE_COOKIE, "1", 3600)))
+
+
+def probe_returned(request: Request) -> bool:
+    return request.cookies.get(PROBE_COOKIE) == "1"
