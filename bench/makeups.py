@@ -45,11 +45,11 @@ from widget_server.core.models import (  # noqa: E402
     Attendance,
     Attendee,
     Booking,
+    ClassSession,  # noqa: E402
     Client,
     MakeupCredit,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession  # noqa: E402
 from widget_server.core.settings import Settings  # noqa: E402
 from widget_server.core.signing import Signer  # noqa: E402
 from widget_server.core.tenants import load_tenants  # noqa: E402

@@ -32,8 +32,8 @@ from sqlalchemy import create_engine, insert, select
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from widget_server.auth.login import Identity  # noqa: E402
 from widget_server.core import models as m  # noqa: E402
+from widget_server.core.access import Identity  # noqa: E402
 from widget_server.core.db import migrate, session_scope  # noqa: E402
 from widget_server.web.web_sessions import start  # noqa: E402
 
@@ -69,13 +69,13 @@ def build(url: str, clients: int, attendance: int) -> None:
              "online": False, "makeup_policy": "same_programme", "addons": []}
             for p in range(programmes)])
         programme_ids = dict(db.execute(select(m.Programme.external_id, m.Programme.id)).all())
-        db.execute(insert(m.Session), [
+        db.execute(insert(m.ClassSession), [
             {**stamp, "external_id": f"s{p}-{w}", "programme_id": programme_ids[f"p{p}"],
              "starts_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10),
              "ends_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10, minutes=45),
              "capacity": 12, "cancelled": False}
             for p in range(programmes) for w in range(sessions_per)])
-        rows = db.execute(select(m.Session.id, m.Session.programme_id)).all()
+        rows = db.execute(select(m.ClassSession.id, m.ClassSession.programme_id)).all()
         by_programme: dict[int, list[int]] = {}
         for session_id, programme_id in rows:
             by_programme.setdefault(programme_id, []).append(session_id)

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from widget_server.core.formatting import a_time, local
-from widget_server.core.models import Programme
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import ClassSession, Programme
 from widget_server.core.tenants import load_tenants
 from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 from widget_server.selfservice import rules

@@ -11,8 +11,14 @@ import pytest
 from profile_support import freeze, text_of
 from self_service_support import School, form_action, links
 
-from widget_server.core.models import Attendance, AttendanceOrigin, Booking, MakeupCredit, Payment
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import (
+    Attendance,
+    AttendanceOrigin,
+    Booking,
+    ClassSession,
+    MakeupCredit,
+    Payment,
+)
 
 DAY = timedelta(days=1)
 

@@ -22,6 +22,7 @@ from widget_server.core.models import (
     Attendee,
     Booking,
     BookingShare,
+    ClassSession,
     Client,
     CreditEntry,
     Discount,
@@ -32,7 +33,6 @@ from widget_server.core.models import (
     Payment,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.core.tenants import Tenant
 
 # Family-level resources: every row whose client_id is the family's.

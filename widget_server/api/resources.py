@@ -326,7 +326,7 @@ RESOURCES: dict[str, Resource] = {
         Resource("clients", m.Client, ClientIn),
         Resource("attendees", m.Attendee, AttendeeIn, {"client_id": m.Client}),
         Resource("programmes", m.Programme, ProgrammeIn),
-        Resource("sessions", m.Session, SessionIn, {"programme_id": m.Programme}),
+        Resource("sessions", m.ClassSession, SessionIn, {"programme_id": m.Programme}),
         Resource(
             "bookings",
             m.Booking,
@@ -334,7 +334,7 @@ RESOURCES: dict[str, Resource] = {
             {"client_id": m.Client, "attendee_id": m.Attendee, "programme_id": m.Programme},
         ),
         Resource("attendance", m.Attendance, AttendanceIn,
-                 {"booking_id": m.Booking, "session_id": m.Session}),
+                 {"booking_id": m.Booking, "session_id": m.ClassSession}),
         Resource(
             "makeup-credits",
             m.MakeupCredit,
@@ -359,7 +359,8 @@ RESOURCES: dict[str, Resource] = {
             EntryPassIn,
             {"client_id": m.Client, "attendee_id": m.Attendee, "order_id": m.Order,
              "programme_id": m.Programme},
-            children=Children("uses", m.EntryPassUse, "entry_pass_id", {"session_id": m.Session}),
+            children=Children("uses", m.EntryPassUse, "entry_pass_id",
+                              {"session_id": m.ClassSession}),
         ),
         Resource("discounts", m.Discount, DiscountIn,
                  {"client_id": m.Client, "attendee_id": m.Attendee}),

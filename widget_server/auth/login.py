@@ -14,21 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, case, update
 from sqlmodel import Session, select
 
+from widget_server.core.access import Identity
 from widget_server.core.models import Booking, BookingShare, Client, LoginChallenge
 from widget_server.core.signing import LOGIN_LINK, Signer
 
 CODE_LIFETIME = timedelta(minutes=15)
 MAX_CODE_ATTEMPTS = 5
 CODE_PURPOSE = "login-code"
-
-
-@dataclass(frozen=True)
-class Identity:
-    """Who is logging in: a client of the tenant, or an adult a booking is shared with."""
-
-    email: str
-    client_id: int | None
-    locale: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,15 @@ FULL, VIEW = "full", "view"
 
 
 @dataclass(frozen=True)
+class Identity:
+    """Who is logging in: a client of the tenant, or an adult a booking is shared with."""
+
+    email: str
+    client_id: int | None
+    locale: str | None = None
+
+
+@dataclass(frozen=True)
 class Access:
     """Who is looking: the tenant, their e-mail, and their client id if they are a client."""
 

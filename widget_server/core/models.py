@@ -104,7 +104,7 @@ class Programme(TenantRow, table=True):
     max_age: Optional[int] = None
 
 
-class Session(TenantRow, table=True):
+class ClassSession(TenantRow, table=True):
     """One occurrence of a programme (times in UTC)."""
 
     __tablename__ = "session"

@@ -99,7 +99,7 @@ EVENT_TYPES: dict[str, EventType] = {event.name: event for event in (
 # The provider's id for each `<name>_id` key, looked up by `provider_ids`.
 REFERENCES: dict[str, type] = {
     "client": m.Client, "attendee": m.Attendee, "programme": m.Programme,
-    "session": m.Session, "booking": m.Booking, "attendance": m.Attendance,
+    "session": m.ClassSession, "booking": m.Booking, "attendance": m.Attendance,
     "makeup_credit": m.MakeupCredit, "order": m.Order, "payment": m.Payment,
     "entry_pass": m.EntryPass, "share": m.BookingShare,
 }

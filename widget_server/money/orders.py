@@ -15,6 +15,7 @@ from widget_server.core.formatting import local_today
 from widget_server.core.models import (
     Attendee,
     Booking,
+    ClassSession,
     CreditEntry,
     EntryPass,
     EntryPassUse,
@@ -24,7 +25,6 @@ from widget_server.core.models import (
     Payment,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.money import vat
 
 TO_PAY = ("unpaid", "pending")

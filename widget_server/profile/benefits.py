@@ -22,6 +22,7 @@ from widget_server.core.models import (
     Attendance,
     Attendee,
     Booking,
+    ClassSession,
     CreditEntry,
     Discount,
     EntryPass,
@@ -30,7 +31,6 @@ from widget_server.core.models import (
     Order,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.core.tenants import Tenant
 from widget_server.profile.bookings import ACTIVE
 from widget_server.selfservice import makeups

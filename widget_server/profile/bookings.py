@@ -15,8 +15,14 @@ from sqlmodel import Session, select
 from widget_server.core import access as scope
 from widget_server.core.access import Access, BookingView
 from widget_server.core.errors import NotFound
-from widget_server.core.models import Attendance, AttendanceOrigin, Booking, EntryPass, Payment
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import (
+    Attendance,
+    AttendanceOrigin,
+    Booking,
+    ClassSession,
+    EntryPass,
+    Payment,
+)
 from widget_server.money.orders import transfer_reported
 
 # Online sessions show their join link from shortly before the start until the end.

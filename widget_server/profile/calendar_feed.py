@@ -21,8 +21,14 @@ from sqlmodel import Session, select
 from widget_server.core import access as scope
 from widget_server.core.access import Access
 from widget_server.core.i18n import gettext as _
-from widget_server.core.models import Attendance, Attendee, Booking, CalendarFeed, Programme
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import (
+    Attendance,
+    Attendee,
+    Booking,
+    CalendarFeed,
+    ClassSession,
+    Programme,
+)
 from widget_server.profile.bookings import ACTIVE, display_status
 
 KEEP_PAST = timedelta(days=30)

@@ -27,8 +27,13 @@ from sqlalchemy import false, func, update
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
-from widget_server.core.models import Attendance, AttendanceOrigin, Booking, MakeupWaitlist
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import (
+    Attendance,
+    AttendanceOrigin,
+    Booking,
+    ClassSession,
+    MakeupWaitlist,
+)
 
 # Attendance that holds a place. "missed" still took it: nobody else could have come.
 COUNTING = ("expected", "attended", "missed")

@@ -18,12 +18,12 @@ from widget_server.core.formatting import local_today
 from widget_server.core.models import (
     Attendance,
     Attendee,
+    ClassSession,
     EntryPass,
     MakeupCredit,
     MakeupWaitlist,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.core.tenants import Tenant
 from widget_server.selfservice import makeups, passes, waitlist
 

@@ -16,8 +16,7 @@ from starlette.responses import Response
 from widget_server import scheduler
 from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
-from widget_server.core.models import Programme
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import ClassSession, Programme
 from widget_server.delivery.notices import Notices
 from widget_server.profile.views import logged_in_page
 from widget_server.selfservice import makeups, passes

@@ -29,12 +29,12 @@ from widget_server.core.models import (
     Attendance,
     Attendee,
     Booking,
+    ClassSession,
     Client,
     MakeupCredit,
     MakeupWaitlist,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices

@@ -24,8 +24,7 @@ from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
 from widget_server.core.formatting import local
-from widget_server.core.models import Attendance, Booking, Programme
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import Attendance, Booking, ClassSession, Programme
 from widget_server.selfservice import capacity
 
 PER_PAGE = 20

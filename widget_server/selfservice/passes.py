@@ -24,11 +24,11 @@ from widget_server.core.models import (
     AttendanceOrigin,
     Attendee,
     Booking,
+    ClassSession,
     EntryPass,
     EntryPassUse,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile.bookings import ACTIVE

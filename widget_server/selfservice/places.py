@@ -25,11 +25,11 @@ from widget_server.core.models import (
     AttendanceOrigin,
     Attendee,
     Booking,
+    ClassSession,
     MakeupCredit,
     Payment,
     Programme,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile import bookings

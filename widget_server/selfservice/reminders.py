@@ -24,12 +24,12 @@ from widget_server.core.models import (
     Attendance,
     Attendee,
     Booking,
+    ClassSession,
     Client,
     MakeupCredit,
     Programme,
     Reminder,
 )
-from widget_server.core.models import Session as ClassSession
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import whatsapp
 from widget_server.delivery.notices import Notices

@@ -14,8 +14,7 @@ from datetime import date, datetime, time, timedelta
 
 from widget_server.core.errors import AppError
 from widget_server.core.formatting import local
-from widget_server.core.models import Programme
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import ClassSession, Programme
 from widget_server.core.tenants import Tenant
 
 POLICIES = ("none", "same_programme", "programme_group")  # narrowest first

@@ -16,8 +16,14 @@ from widget_server.account import details as account
 from widget_server.core.formatting import a_date, a_time, short_day
 from widget_server.core.i18n import active_locale
 from widget_server.core.i18n import gettext as _
-from widget_server.core.models import Attendee, Client, MakeupCredit, OutboxMessage, Programme
-from widget_server.core.models import Session as ClassSession
+from widget_server.core.models import (
+    Attendee,
+    ClassSession,
+    Client,
+    MakeupCredit,
+    OutboxMessage,
+    Programme,
+)
 from widget_server.core.profile_url import screen_url
 from widget_server.delivery.notices import Notices
 

@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from widget_server.auth.login import Identity
+from widget_server.core.access import Identity
 from widget_server.core.models import WebSession
 
 IDLE_LIFETIME = timedelta(days=30)
