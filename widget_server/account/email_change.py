@@ -1,21 +1,22 @@
 """Changing the login e-mail: a 6-digit code goes to the NEW address, and only that code
 makes the change, so nobody can move an account to an address they do not read.
 
-The code is kept as a keyed hash, lives 15 minutes, and five wrong tries burn it, as login
-codes do. On the change the old address is told, stops logging in (its unused login codes
-are ended), and everything that followed it moves to the new one: this client's sessions,
-calendar link, and bookings other families shared with it.
+The code is kept as a keyed hash, lives 15 minutes, and five wrong tries burn it: the same
+one-time codes as logging in (`auth.codes`). On the change the old address is told, stops
+logging in (its unused login codes are ended), and everything that followed it moves to the
+new one: this client's sessions, calendar link, and bookings other families shared with it.
 """
 
 from __future__ import annotations
 
-import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, update
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from widget_server.account.details import push_change, valid_address
+from widget_server.auth import codes
+from widget_server.auth.codes import CODE_LIFETIME  # account views show it in minutes
 from widget_server.core import ratelimit
 from widget_server.core.i18n import gettext as _
 from widget_server.core.models import (
@@ -26,14 +27,11 @@ from widget_server.core.models import (
     LoginChallenge,
     WebSession,
 )
-from widget_server.core.signing import Signer
+from widget_server.core.signing import EMAIL_CHANGE_CODE, Signer
 from widget_server.core.tenants import Tenant
 from widget_server.delivery.notices import Notices
 
-CODE_LIFETIME = timedelta(minutes=15)
-MAX_ATTEMPTS = 5
 REQUESTS_PER_HOUR = 5
-PURPOSE = "email-change-code"
 
 
 class EmailChangeFailed(Exception):
@@ -58,15 +56,9 @@ def start(db: Session, signer: Signer, tenant: Tenant, client: Client, new_email
     if not ratelimit.allow(db, f"email-change:{tenant.slug}:{client.id}", REQUESTS_PER_HOUR,
                            timedelta(hours=1), now):
         raise EmailChangeFailed("too_many")
-    db.exec(update(EmailChange)
-            .where(EmailChange.client_id == client.id, EmailChange.ended_at.is_(None))
-            .values(ended_at=now, ended_reason="superseded"))
-    code = f"{secrets.randbelow(10**6):06d}"
-    change = EmailChange(tenant=tenant.slug, client_id=client.id, new_email=address,
-                         code_hash="", created_at=now, expires_at=now + CODE_LIFETIME)
-    db.add(change)
-    db.flush()
-    change.code_hash = signer.mac(PURPOSE, f"{change.id}:{code}")
+    codes.supersede(db, EmailChange, now, EmailChange.client_id == client.id)
+    change = EmailChange(tenant=tenant.slug, client_id=client.id, new_email=address)
+    code = codes.issue(db, signer, EMAIL_CHANGE_CODE, change, now)
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     notices.send(db, address, "email_change_code", client.locale,
                  lambda: _("Your code to confirm this e-mail address: %(code)s") % {"code": code},
@@ -90,16 +82,12 @@ def confirm(db: Session, signer: Signer, tenant: Tenant, client: Client, code: s
     change = pending(db, client, now)
     if change is None:
         raise EmailChangeFailed("expired")
-    code = "".join(ch for ch in code if ch.isdigit())
-    if not signer.mac_matches(PURPOSE, f"{change.id}:{code}", change.code_hash):
-        left = MAX_ATTEMPTS - _count_wrong_attempt(db, change.id, now)
-        raise EmailChangeFailed("wrong_code" if left > 0 else "expired", max(left, 0))
+    if not codes.matches(signer, EMAIL_CHANGE_CODE, change, code):
+        left = codes.count_wrong_try(db, change, now)
+        raise EmailChangeFailed("wrong_code" if left else "expired", left)
     if _taken(db, tenant.slug, change.new_email, client.id):
         raise EmailChangeFailed("taken")
-    used = db.exec(update(EmailChange)
-                   .where(EmailChange.id == change.id, EmailChange.ended_at.is_(None))
-                   .values(ended_at=now, ended_reason="confirmed"))
-    if used.rowcount != 1:  # a second tab confirmed it a moment ago
+    if not codes.use(db, change, now, "confirmed"):  # a second tab confirmed it a moment ago
         raise EmailChangeFailed("expired")
     old, new = client.email, change.new_email
     client.email = new
@@ -123,22 +111,10 @@ def _follow(db: Session, tenant: str, client: Client, old: str, new: str,
     db.exec(update(BookingShare).where(BookingShare.tenant == tenant, BookingShare.email == old,
                                        BookingShare.status != "revoked")
             .values(email=new, updated_at=now))
-    db.exec(update(LoginChallenge).where(LoginChallenge.tenant == tenant,
-                                         LoginChallenge.email == old,
-                                         LoginChallenge.ended_at.is_(None))
-            .values(ended_at=now, ended_reason="superseded"))
+    codes.supersede(db, LoginChallenge, now,
+                    LoginChallenge.tenant == tenant, LoginChallenge.email == old)
 
 
 def _taken(db: Session, tenant: str, address: str, client_id: int | None) -> bool:
     return db.exec(select(Client.id).where(Client.tenant == tenant, Client.email == address,
                                            Client.id != client_id)).first() is not None
-
-
-def _count_wrong_attempt(db: Session, change_id: int, now: datetime) -> int:
-    burn = EmailChange.attempts + 1 >= MAX_ATTEMPTS
-    db.exec(update(EmailChange)
-            .where(and_(EmailChange.id == change_id, EmailChange.ended_at.is_(None)))
-            .values(attempts=EmailChange.attempts + 1,
-                    ended_at=case((burn, now), else_=None),
-                    ended_reason=case((burn, "burned"), else_=None)))
-    return db.exec(select(EmailChange.attempts).where(EmailChange.id == change_id)).one()

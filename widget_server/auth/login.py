@@ -1,7 +1,8 @@
 """Passwordless login: one e-mail with a one-time code and a signed link, either logs in once.
 
-Each login e-mail is backed by a `LoginChallenge` row. Logging in consumes it with one
-conditional UPDATE, so two simultaneous attempts with the same code or link cannot both win.
+Each login e-mail is backed by a `LoginChallenge` row, its code handled by `auth.codes`.
+Logging in consumes it with one conditional UPDATE, so two simultaneous attempts with the same
+code or link cannot both win.
 """
 
 from __future__ import annotations
@@ -9,18 +10,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, case, update
 from sqlmodel import Session, select
 
+from widget_server.auth import codes
 from widget_server.core.access import Identity
 from widget_server.core.models import Booking, BookingShare, Client, LoginChallenge
-from widget_server.core.signing import LOGIN_LINK, Signer
-
-CODE_LIFETIME = timedelta(minutes=15)
-MAX_CODE_ATTEMPTS = 5
-CODE_PURPOSE = "login-code"
+from widget_server.core.signing import LOGIN_CODE, LOGIN_LINK, Signer
 
 
 @dataclass(frozen=True)
@@ -73,19 +70,11 @@ def request_login(session: Session, signer: Signer, tenant: str, email: str,
 
     A challenge row is written for unknown addresses too, so both cases do the same work."""
     email = normalise_email(email)
-    session.exec(
-        update(LoginChallenge)
-        .where(LoginChallenge.tenant == tenant, LoginChallenge.email == email,
-               LoginChallenge.ended_at.is_(None))
-        .values(ended_at=now, ended_reason="superseded")
-    )
-    code = f"{secrets.randbelow(10**6):06d}"
+    codes.supersede(session, LoginChallenge, now,
+                    LoginChallenge.tenant == tenant, LoginChallenge.email == email)
     nonce = secrets.token_urlsafe(16)
-    challenge = LoginChallenge(tenant=tenant, email=email, code_hash="", created_at=now,
-                               link_nonce=_digest(nonce), expires_at=now + CODE_LIFETIME)
-    session.add(challenge)
-    session.flush()
-    challenge.code_hash = signer.mac(CODE_PURPOSE, f"{challenge.id}:{code}")
+    challenge = LoginChallenge(tenant=tenant, email=email, link_nonce=_digest(nonce))
+    code = codes.issue(session, signer, LOGIN_CODE, challenge, now)
     identity = find_identity(session, tenant, email)
     if identity is None:
         return None
@@ -106,12 +95,10 @@ def login_with_code(session: Session, signer: Signer, tenant: str, email: str, c
     ).first()
     if challenge is None:
         raise LoginFailed(_why_none_open(session, tenant, email), email=email)
-    if challenge.expires_at <= now:
+    if codes.expired(challenge, now):
         raise LoginFailed("expired", email=email)
-    code = "".join(ch for ch in code if ch.isdigit())
-    if not signer.mac_matches(CODE_PURPOSE, f"{challenge.id}:{code}", challenge.code_hash):
-        attempts = _count_wrong_attempt(session, challenge.id, now)
-        left = max(MAX_CODE_ATTEMPTS - attempts, 0)
+    if not codes.matches(signer, LOGIN_CODE, challenge, code):
+        left = codes.count_wrong_try(session, challenge, now)
         raise LoginFailed("wrong_code" if left else "used_up", email=email, attempts_left=left)
     return _consume(session, tenant, challenge, now)
 
@@ -125,15 +112,15 @@ def _why_none_open(session: Session, tenant: str, email: str) -> str:
         .where(LoginChallenge.tenant == tenant, LoginChallenge.email == email)
         .order_by(LoginChallenge.created_at.desc(), LoginChallenge.id.desc())
     ).first()
-    return "used_up" if newest == "burned" else "ended"
+    return "used_up" if newest == codes.BURNED else "ended"
 
 
 def _ended(challenge: LoginChallenge, now: datetime) -> str | None:
     """Why a login e-mail's link no longer works, or None if it still does."""
     if challenge.ended_at is not None:
-        return {"burned": "used_up", "superseded": "superseded"}.get(
+        return {codes.BURNED: "used_up", codes.SUPERSEDED: "superseded"}.get(
             challenge.ended_reason or "", "used")
-    return "expired" if challenge.expires_at <= now else None
+    return "expired" if codes.expired(challenge, now) else None
 
 
 def peek_link(session: Session, signer: Signer, tenant: str, token: str,
@@ -173,33 +160,12 @@ def _challenge_of_link(session: Session, signer: Signer, tenant: str,
 
 def _consume(session: Session, tenant: str, challenge: LoginChallenge, now: datetime) -> Identity:
     """Mark the challenge used; only the request whose UPDATE changes the row logs in."""
-    result = session.exec(
-        update(LoginChallenge)
-        .where(LoginChallenge.id == challenge.id, LoginChallenge.ended_at.is_(None),
-               LoginChallenge.expires_at > now,
-               LoginChallenge.attempts < MAX_CODE_ATTEMPTS)
-        .values(ended_at=now, ended_reason="consumed")
-    )
-    if result.rowcount != 1:
+    if not codes.use(session, challenge, now, "consumed"):
         raise LoginFailed("used", email=challenge.email)
     identity = find_identity(session, tenant, challenge.email)
     if identity is None:  # the client was deleted since the e-mail went out
         raise LoginFailed("invalid", email=challenge.email)
     return identity
-
-
-def _count_wrong_attempt(session: Session, challenge_id: int, now: datetime) -> int:
-    burn = LoginChallenge.attempts + 1 >= MAX_CODE_ATTEMPTS
-    session.exec(
-        update(LoginChallenge)
-        .where(and_(LoginChallenge.id == challenge_id, LoginChallenge.ended_at.is_(None)))
-        .values(attempts=LoginChallenge.attempts + 1,
-                ended_at=case((burn, now), else_=None),
-                ended_reason=case((burn, "burned"), else_=None))
-    )
-    return session.exec(
-        select(LoginChallenge.attempts).where(LoginChallenge.id == challenge_id)
-    ).one()
 
 
 def _digest(value: str) -> str:

@@ -28,6 +28,11 @@ LOGIN_HINT = Purpose("client-profile.login-hint.v1", 7 * 24 * 60 * 60)
 # "Pay online" opens a new top-level tab, where the iframe's partitioned session cookie is
 # not sent: the button carries this token instead, naming the session and the payment.
 PAY = Purpose("client-profile.pay.v1", 2 * 60 * 60)
+# Keyed hashes of one-time codes (`Signer.mac`), one purpose per kind of code so a login
+# code's hash is no use for changing the e-mail and the other way round. The strings are part
+# of the stored hashes: changing one voids every code already sent.
+LOGIN_CODE = "login-code"
+EMAIL_CHANGE_CODE = "email-change-code"
 
 
 class _Serializer(URLSafeTimedSerializer):
