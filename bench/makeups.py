@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from widget_server.core import access  # noqa: E402
 from widget_server.core.db import make_engine, migrate  # noqa: E402
+from widget_server.core.errors import Refused  # noqa: E402
 from widget_server.core.models import (  # noqa: E402
     Attendance,
     Attendee,
@@ -56,7 +57,6 @@ from widget_server.core.tenants import load_tenants  # noqa: E402
 from widget_server.delivery.notices import Notices  # noqa: E402
 from widget_server.demo import TENANTS_DIR as DEMO_TENANTS  # noqa: E402
 from widget_server.selfservice import capacity, makeups  # noqa: E402
-from widget_server.selfservice.rules import Refused  # noqa: E402
 from widget_server.web.templating import make_templates  # noqa: E402
 
 TENANT = "demo-sk"

@@ -15,7 +15,7 @@ from profile_support import SARAH, browser, freeze, load_demo_families, text_of
 from starlette.testclient import TestClient
 
 from widget_server.app import create_app
-from widget_server.demo import pay as demo_pay
+from widget_server.demo import pay_views as demo_pay
 from widget_server.money.gateways import sign_params
 
 OVERDUE = "pay-1005"  # Sarah's £54.00 instalment, overdue

@@ -15,9 +15,9 @@ from self_service_support import NOW, School
 from sqlmodel import Session, select
 
 from widget_server import scheduler
+from widget_server.core.errors import Refused
 from widget_server.core.models import Attendance, ClassSession, MakeupCredit, MakeupWaitlist
 from widget_server.selfservice import capacity, makeups, options
-from widget_server.selfservice.rules import Refused
 
 DAY = timedelta(days=1)
 

@@ -12,9 +12,9 @@ from profile_support import text_of
 from self_service_support import NOW, School, form_action, links
 from sqlmodel import Session
 
+from widget_server.core.errors import Refused
 from widget_server.core.models import Attendance, Booking, EntryPass, EntryPassUse
 from widget_server.selfservice import passes
-from widget_server.selfservice.rules import Refused
 
 DAY = timedelta(days=1)
 

@@ -24,7 +24,7 @@ from widget_server.delivery.mailer import LocalViewerDelivery, make_transport
 from widget_server.delivery.outbox import OutboxDrainer
 from widget_server.delivery.webhooks import WEBHOOK, WebhookSender
 from widget_server.delivery.whatsapp import WHATSAPP, WhatsAppSender
-from widget_server.demo import pay as demo_pay
+from widget_server.demo import pay_views as demo_pay
 from widget_server.money import gateways
 from widget_server.routes import build_routes
 from widget_server.web import assets

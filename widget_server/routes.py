@@ -11,8 +11,9 @@ from widget_server.api import views as sync_api
 from widget_server.api import webhook_views as webhook_api
 from widget_server.auth import views as login_views
 from widget_server.core.settings import PACKAGE_DIR, Settings
-from widget_server.demo import mail as dev_mail
-from widget_server.demo import pay as demo_pay
+from widget_server.demo import mail_views as dev_mail
+from widget_server.demo import pay_views as demo_pay
+from widget_server.demo import views as demo_views
 from widget_server.money import views as payment_views
 from widget_server.profile import views as profile
 from widget_server.selfservice import makeup_views, session_views
@@ -66,9 +67,9 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         Route("/t/{tenant}/passes/{entry_pass}/sessions/{session}", makeup_views.pass_book,
               methods=["POST"], name="entry_pass_book"),
         Route("/t/{tenant}/benefits", profile.benefits, name="benefits"),
-        Route("/t/{tenant}/orders", profile.orders, name="orders"),
-        Route("/t/{tenant}/account", profile.account, name="account"),
-        Route("/t/{tenant}/account/calendar", profile.calendar_link, methods=["POST"],
+        Route("/t/{tenant}/orders", payment_views.orders_page, name="orders"),
+        Route("/t/{tenant}/account", account_views.account, name="account"),
+        Route("/t/{tenant}/account/calendar", account_views.calendar_link, methods=["POST"],
               name="calendar_link"),
         Route("/t/{tenant}/calendar/{token}.ics", profile.calendar_feed_file,
               name="calendar_feed"),
@@ -122,7 +123,7 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         Route("/hooks/stripe/{tenant}", payment_views.stripe_webhook, methods=["POST"],
               name="stripe_webhook"),
         # The provider sync API.
-        Route("/api/v1/openapi.json", pages.openapi_json, name="api_openapi"),
+        Route("/api/v1/openapi.json", sync_api.openapi_json, name="api_openapi"),
         Route("/api/v1/profile-url", sync_api.profile_url_for, name="api_profile_url"),
         Route("/api/v1/import", sync_api.bulk_import, methods=["POST"], name="api_import"),
         # Before the generic resource routes, which would take these paths for a resource.
@@ -138,10 +139,10 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         Route("/api/v1/{resource}/{external_id}", sync_api.delete_item, methods=["DELETE"],
               name="api_delete"),
     ]
-    routes.append(Route("/", pages.root, name="root"))
+    routes.append(Route("/", demo_views.index if settings.demo else pages.root, name="root"))
     if settings.demo:
         routes += [
-            Route("/demo/{tenant}", pages.demo_provider_page, name="demo_provider"),
+            Route("/demo/{tenant}", demo_views.provider_page, name="demo_provider"),
             Route("/dev/mail", dev_mail.inbox, name="dev_mail"),
             # The demo's stand-in for a provider's payment page ("Pay online" without Stripe).
             Route(demo_pay.PATH, demo_pay.pay_page, methods=["GET"], name="demo_pay"),

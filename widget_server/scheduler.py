@@ -17,8 +17,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from anyio import to_thread
 from sqlalchemy.engine import Engine
-from starlette.concurrency import run_in_threadpool
 
 from widget_server.core.db import make_engine, session_scope
 from widget_server.core.models import utcnow
@@ -29,6 +29,7 @@ from widget_server.delivery import outbox
 from widget_server.delivery.notices import Notices
 from widget_server.delivery.outbox import Channel, Sender
 from widget_server.selfservice import makeups, reminders, waitlist
+from widget_server.web.forms import wake_senders
 from widget_server.web.templating import make_templates
 
 log = logging.getLogger("widget_server.scheduler")
@@ -102,7 +103,7 @@ class Scheduler:
         while True:
             self._wake.clear()
             try:
-                done = await run_in_threadpool(run_once, self.engine, self.tenants,
+                done = await to_thread.run_sync(run_once, self.engine, self.tenants,
                                                self.notices_for, self.clock())
                 if sum(done.values()):
                     log.info("scheduler: %s", dict(done))
@@ -117,24 +118,9 @@ class Scheduler:
 def for_app(app) -> Scheduler:
     """The web process's scheduler: the app's clock, and its drainers woken after a round."""
     state = app.state
-
-    def wake_drainers() -> None:
-        for name in ("drainer", "webhook_drainer", "whatsapp_drainer"):
-            drainer = getattr(state, name, None)
-            if drainer is not None:
-                drainer.wake()
-
     return Scheduler(state.engine, state.tenants, lambda tenant: Notices.of(app, tenant),
                      interval=state.settings.scheduler_interval, clock=lambda: state.clock(),
-                     after=wake_drainers)
-
-
-def wake(app) -> None:
-    """After a page freed a place: let the waiting list hear of it now."""
-    for name in ("scheduler", "drainer", "webhook_drainer"):
-        running = getattr(app.state, name, None)
-        if running is not None:
-            running.wake()
+                     after=lambda: wake_senders(app))
 
 
 async def run_worker(settings: Settings, tenants: Iterable[Tenant],

@@ -14,29 +14,8 @@ from widget_server.account.sharing import ShareRefused
 from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.delivery.notices import Notices
-from widget_server.profile.views import logged_in_page
-from widget_server.web.security import check_csrf
-from widget_server.web.visit import Visit, in_db, visit
-
-
-def wake_senders(request: Request) -> None:
-    """Send what the action queued now rather than at the next poll."""
-    for name in ("drainer", "webhook_drainer"):
-        drainer = getattr(request.app.state, name, None)
-        if drainer is not None:
-            drainer.wake()
-
-
-async def posted(request: Request) -> tuple[Visit, dict[str, str]] | Response:
-    """A logged-in form post with a good CSRF token: the visit and the form's fields;
-    a redirect to the login page when the session has ended."""
-    v = await visit(request)
-    form = await request.form()
-    fields = {k: v for k, v in form.items() if isinstance(v, str)}
-    if not v.logged_in:  # nothing changes without a session, so no token to check
-        return RedirectResponse(request.url_for("login", tenant=v.tenant.slug), status_code=303)
-    check_csrf(v.signer, v.tenant.slug, v.sid, fields.get("csrf_token"))
-    return v, fields
+from widget_server.web.forms import posted, wake_senders
+from widget_server.web.visit import Visit, in_db, logged_in_page, visit
 
 
 def _sharing_on(v: Visit) -> None:
@@ -85,7 +64,7 @@ async def add_share(request: Request) -> Response:
         status = 429 if refused.reason == "too_many_invites" else 422
         return await sharing_page(request, form=form, error=refused.reason, status_code=status,
                                   v=v)
-    wake_senders(request)
+    wake_senders(request.app)
     url = request.url_for("booking_sharing", tenant=v.tenant.slug, booking=booking_id)
     return RedirectResponse(url.include_query_params(added=share_id), status_code=303)
 
@@ -103,7 +82,7 @@ async def revoke_share(request: Request) -> Response:
         return sharing.revoke_share(db, v.tenant, who, booking_id, share_id, v.now)
 
     share = await in_db(request, work)
-    wake_senders(request)
+    wake_senders(request.app)
     if share.email == who.email:  # left a booking shared with them: it is gone from view
         url = request.url_for("home", tenant=v.tenant.slug).include_query_params(left=1)
     else:

@@ -1,28 +1,27 @@
-"""The account tab's forms: details, notices, the login e-mail, the data download and the
-request to delete the account. The page itself is `profile.account`."""
+"""The account tab: its page, and its forms (details, notices, the calendar address, the login
+e-mail, the data download and the request to delete the account)."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from widget_server.account import data_export, email_change
-from widget_server.account import details as account
+from widget_server.account import data_export, details, email_change
 from widget_server.account.details import InvalidDetails
 from widget_server.account.email_change import EmailChangeFailed
-from widget_server.account.sharing_views import posted, wake_senders
 from widget_server.core import access as scope
 from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.core.formatting import local_today
-from widget_server.core.models import Client
+from widget_server.core.models import Attendee, Client
 from widget_server.delivery.notices import Notices
-from widget_server.profile.views import _account, logged_in_page
-from widget_server.web.visit import Visit, in_db, visit
+from widget_server.profile import calendar_feed, family
+from widget_server.web.forms import posted, redirect, wake_senders
+from widget_server.web.visit import Visit, in_db, logged_in_page, visit
 
 
 def _client(db: Session, who: Access) -> Client:
@@ -31,6 +30,44 @@ def _client(db: Session, who: Access) -> Client:
     if client is None:
         raise NotFound("Only the family's own login has these settings.")
     return client
+
+
+def _page_data(db: Session, who: Access, v: Visit) -> dict[str, Any]:
+    members = db.exec(select(Attendee).where(scope.family(Attendee, who))
+                      .order_by(Attendee.id)).all()
+    return {"members": [(family.Member(a.external_id, a.name), a.birth_date) for a in members],
+            "feed": calendar_feed.current(db, who.tenant, who.email), "feed_url": None,
+            "phone_example": details.phone_example(v.tenant.config.locale),
+            **details.page_data(db, who, v.now)}
+
+
+async def account(request: Request) -> Response:
+    """Who is logged in, the calendar address, and logging out."""
+    return await logged_in_page(request, "widget/account.html", "account", _page_data)
+
+
+async def calendar_link(request: Request) -> Response:
+    """Get a (new) calendar address, shown once on the page that answers; or turn it off."""
+    got = await posted(request)
+    if isinstance(got, Response):
+        return got
+    v, form = got
+    if form.get("action") == "off":
+        await in_db(request, lambda db: calendar_feed.revoke(db, v.tenant.slug,
+                                                             v.web_session.email, v.now))
+        return redirect(request, "account", {"calendar": "off"}, "calendar",
+                        tenant=v.tenant.slug)
+    token = await in_db(request, lambda db: calendar_feed.issue(db, v.tenant.slug,
+                                                                v.web_session.email, v.now))
+    feed_url = str(request.url_for("calendar_feed", tenant=v.tenant.slug, token=token))
+
+    def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
+        # The answer to a POST, with a secret in it: not an address to put in the parent's URL.
+        return {**_page_data(db, who, v), "feed_url": feed_url, "deep_link": False,
+                "webcal_url": "webcal://" + feed_url.split("://", 1)[1]}
+
+    return await logged_in_page(request, "widget/account.html", "account", load)
+
 
 
 def _saved(request: Request, v: Visit, what: str, anchor: str) -> Response:
@@ -42,7 +79,7 @@ async def _account_page(request: Request, v: Visit, status_code: int,
                         **extra: Any) -> Response:
     """The account page again, answering a form that could not be saved."""
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
-        return {**_account(db, who, v), "deep_link": False, **extra}
+        return {**_page_data(db, who, v), "deep_link": False, **extra}
 
     return await logged_in_page(request, "widget/account.html", "account", load,
                        status_code=status_code, v=v)
@@ -56,7 +93,7 @@ async def save_details(request: Request) -> Response:
     who = Access.of(v.web_session)
 
     def work(db: Session) -> dict[str, Any]:
-        return account.update_details(db, v.tenant, _client(db, who), name=form.get("name", ""),
+        return details.update_details(db, v.tenant, _client(db, who), name=form.get("name", ""),
                                       phone=form.get("phone", ""), now=v.now)
 
     try:
@@ -64,7 +101,7 @@ async def save_details(request: Request) -> Response:
     except InvalidDetails as bad:
         return await _account_page(request, v, 422, details_errors=bad.errors,
                                    details_form=form)
-    wake_senders(request)
+    wake_senders(request.app)
     return _saved(request, v, "details", "details")
 
 
@@ -74,11 +111,11 @@ async def save_notifications(request: Request) -> Response:
         return got
     v, form = got
     who = Access.of(v.web_session)
-    chosen = {(kind, channel) for kind in account.KINDS for channel in account.CHANNELS
+    chosen = {(kind, channel) for kind in details.KINDS for channel in details.CHANNELS
               if form.get(f"{kind}.{channel}") == "on"}
-    await in_db(request, lambda db: account.update_notifications(
+    await in_db(request, lambda db: details.update_notifications(
         db, v.tenant, _client(db, who), chosen, v.now))
-    wake_senders(request)
+    wake_senders(request.app)
     return _saved(request, v, "notifications", "notifications")
 
 
@@ -100,7 +137,7 @@ async def start_email_change(request: Request) -> Response:
         status = 429 if failed.reason == "too_many" else 422
         return await _account_page(request, v, status, email_error=failed.reason,
                                    email_form=form.get("email", ""))
-    wake_senders(request)
+    wake_senders(request.app)
     return RedirectResponse(request.url_for("account_email", tenant=v.tenant.slug),
                             status_code=303)
 
@@ -139,7 +176,7 @@ async def confirm_email_change(request: Request) -> Response:
     failed = await in_db(request, work)
     if failed is not None:
         return await email_code_page(request, error=failed, v=v)
-    wake_senders(request)
+    wake_senders(request.app)
     return _saved(request, v, "email", "details")
 
 
@@ -174,7 +211,7 @@ async def request_deletion(request: Request) -> Response:
     v, _form = got
     who = Access.of(v.web_session)
     notices = Notices.of(request.app, v.tenant)
-    await in_db(request, lambda db: account.request_deletion(db, v.tenant, _client(db, who),
+    await in_db(request, lambda db: details.request_deletion(db, v.tenant, _client(db, who),
                                                              notices, v.now))
-    wake_senders(request)
+    wake_senders(request.app)
     return _saved(request, v, "deletion", "delete")

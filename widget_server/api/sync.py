@@ -7,8 +7,7 @@ Plain functions that take a database session and a tenant slug; the HTTP layer l
 from __future__ import annotations
 
 import base64
-from datetime import date, datetime, timezone
-from decimal import Decimal
+from datetime import datetime, timezone
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +24,7 @@ from widget_server.core.errors import (
     field_error,
     pydantic_errors,
 )
+from widget_server.core.wire import jsonable
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -293,13 +293,3 @@ def serialize(session: Session, resource: Resource, rows: list) -> list[dict[str
     return out
 
 
-def jsonable(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f") if value == value.to_integral() else str(value)
-    return value

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response
 
 from widget_server.api import idempotency, sync
 from widget_server.api.bulk_import import import_lines
+from widget_server.api.openapi import document
 from widget_server.api.resources import RESOURCES
 from widget_server.auth.login import find_identity
 from widget_server.core.db import in_db
@@ -169,3 +170,7 @@ async def bulk_import(request: Request) -> Response:
     body = await read_body(request, request.app.state.settings.max_import_bytes)
     report = await in_db(request, lambda s: import_lines(s, tenant.slug, body.splitlines()))
     return JSONResponse(report, status_code=200)
+
+
+async def openapi_json(request: Request) -> Response:
+    return JSONResponse(document())

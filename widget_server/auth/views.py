@@ -15,6 +15,7 @@ from widget_server.core.i18n import gettext as _
 from widget_server.core.profile_url import hinted_email, profile_url
 from widget_server.delivery import outbox
 from widget_server.web import web_sessions
+from widget_server.web.forms import wake_senders
 from widget_server.web.security import Forbidden, check_csrf, client_ip
 from widget_server.web.visit import Visit, in_db, locale_for, render, visit
 
@@ -95,9 +96,7 @@ async def login_submit(request: Request) -> Response:
         await in_db(request, work)
     except RateLimited:
         return _too_many(v, email)
-    drainer = getattr(app.state, "drainer", None)
-    if drainer is not None:
-        drainer.wake()
+    wake_senders(app)
     return render(v, "widget/check_inbox.html", {"email": email})
 
 

@@ -8,10 +8,10 @@ from typing import Any, Callable, Iterator
 
 from alembic import command
 from alembic.config import Config
+from anyio import to_thread
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
-from starlette.concurrency import run_in_threadpool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 
@@ -58,7 +58,7 @@ async def in_db(request: Any, work: Callable[[Session], Any]) -> Any:
         with session_scope(engine) as session:
             return work(session)
 
-    return await run_in_threadpool(run)
+    return await to_thread.run_sync(run)
 
 
 def alembic_config(database_url: str) -> Config:

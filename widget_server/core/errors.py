@@ -81,3 +81,17 @@ def pydantic_errors(exc, prefix: tuple = ()) -> list[dict[str, Any]]:
             reason = "unknown field"
         out.append(field_error(prefix + tuple(error["loc"]), reason))
     return out
+
+
+class Refused(AppError):
+    """A self-service action the rules do not allow now; `reason` names which rule.
+
+    Pages turn the reason into a sentence in the visitor's language; a form that hears it
+    shows its page again with that sentence (409)."""
+
+    status = 409
+    title = "Not possible"
+
+    def __init__(self, reason: str, detail: str | None = None):
+        super().__init__(detail or reason.replace("_", " "))
+        self.reason = reason

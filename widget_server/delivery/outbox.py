@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable, Protocol, Sequence
 
+from anyio import to_thread
 from sqlalchemy import and_, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
-from starlette.concurrency import run_in_threadpool
 
 from widget_server.core.db import make_engine, session_scope
 from widget_server.core.models import OutboxMessage, utcnow
@@ -220,12 +220,12 @@ async def drain_once(
 ) -> int:
     """Claim and send up to `limit` due messages of the channel; return how many were sent."""
     clock: Callable[[], datetime] = (lambda: now) if now is not None else utcnow
-    ids = await run_in_threadpool(_candidates, engine, channel, clock(), limit)
+    ids = await to_thread.run_sync(_candidates, engine, channel, clock(), limit)
     sent = 0
     for message_id in ids:
         # Claimed one at a time and committed before sending, so a lease only has to cover
         # one send, and a crash mid-round strands at most one message until its lease ends.
-        message = await run_in_threadpool(_claim, engine, channel, message_id, clock())
+        message = await to_thread.run_sync(_claim, engine, channel, message_id, clock())
         if message is None:
             continue
         try:
@@ -238,7 +238,7 @@ async def drain_once(
         else:
             attempt = Attempt(clock(), result=result)
             sent += 1
-        await run_in_threadpool(_finish, engine, channel, message, attempt)
+        await to_thread.run_sync(_finish, engine, channel, message, attempt)
     return sent
 
 

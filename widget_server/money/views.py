@@ -31,9 +31,16 @@ from widget_server.core.signing import PAY
 from widget_server.money import bank_transfer, invoices, invoices_pdf, payments, purchases
 from widget_server.money.gateways import BadSignature, GatewayError
 from widget_server.money.orders import load_order, load_orders
-from widget_server.profile.views import logged_in_page
-from widget_server.web.security import check_csrf
-from widget_server.web.visit import Visit, in_db, locale_for, render, tenant_of, visit
+from widget_server.web.forms import posted, redirect, wake_senders
+from widget_server.web.visit import (
+    Visit,
+    in_db,
+    locale_for,
+    logged_in_page,
+    render,
+    tenant_of,
+    visit,
+)
 
 log = logging.getLogger("widget_server.money.payments")
 
@@ -164,17 +171,23 @@ async def checkout(request: Request) -> Response:
 async def bank_transfer_sent(request: Request) -> Response:
     """"I have sent the transfer": the payment shows as reported, awaiting the provider's
     confirmation, and the provider hears of it."""
-    v = await visit(request)
-    if not v.logged_in:
-        return RedirectResponse(request.url_for("login", tenant=v.tenant.slug), status_code=303)
-    form = await request.form()
-    check_csrf(v.signer, v.tenant.slug, v.sid, str(form.get("csrf_token") or ""))
+    got = await posted(request)
+    if isinstance(got, Response):
+        return got
+    v, _form = got
     external_id = request.path_params["payment"]
     who = Access.of(v.web_session)
     await in_db(request, lambda db: payments.announce_bank_transfer(db, v.tenant, who,
                                                                     external_id, v.now))
-    url = request.url_for("payment", tenant=v.tenant.slug, payment=external_id)
-    return RedirectResponse(str(url), status_code=303)
+    wake_senders(request.app)  # the provider hears of it now (webhook)
+    return redirect(request, "payment", tenant=v.tenant.slug, payment=external_id)
+
+
+async def orders_page(request: Request) -> Response:
+    """Every order of the family, newest first."""
+    return await logged_in_page(request, "widget/orders.html", "orders", lambda db, who, v: {
+        "orders": load_orders(db, who, v.now, v.tenant.config.timezone)})
+
 
 
 async def order_page(request: Request) -> Response:

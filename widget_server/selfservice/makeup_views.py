@@ -13,19 +13,15 @@ from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import Response
 
-from widget_server import scheduler
 from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.core.models import ClassSession, Programme
 from widget_server.delivery.notices import Notices
-from widget_server.profile.views import logged_in_page
 from widget_server.selfservice import makeups, passes
 from widget_server.selfservice.makeup_hub import load_hub
-from widget_server.selfservice.rules import Refused
-from widget_server.selfservice.session_views import form_of, login_redirect, page_number, redirect
-from widget_server.web.visit import Visit, in_db, visit
-
-Loader = Callable[[Session, Access, Visit], dict[str, Any]]
+from widget_server.selfservice.session_views import page_number
+from widget_server.web.forms import act, redirect
+from widget_server.web.visit import Loader, Visit, logged_in_page
 
 
 async def hub(request: Request) -> Response:
@@ -72,25 +68,6 @@ async def confirm_page(request: Request) -> Response:
     return await logged_in_page(request, "widget/makeup_confirm.html", "bookings", load)
 
 
-async def _post(request: Request, action: Callable[[Session, Visit, Access, dict], Any],
-                on_refused: Callable[[str], tuple[str, Loader]],
-                on_done: Callable[[Visit, Any], Response]) -> Response:
-    """A make-up form: log-in and CSRF checks, the action in one transaction, then redirect
-    (or the page again with the rule's reason, 409)."""
-    v = await visit(request)
-    if not v.logged_in:
-        return login_redirect(request, v)
-    form = await form_of(request, v)
-    who = Access.of(v.web_session)
-    try:
-        result = await in_db(request, lambda db: action(db, v, who, form))
-    except Refused as refused:
-        template, load = on_refused(refused.reason)
-        return await logged_in_page(request, template, "bookings", load, status_code=409, v=v)
-    scheduler.wake(request.app)
-    return on_done(v, result)
-
-
 def _booked(request: Request) -> Callable[[Visit, makeups.Booked], Response]:
     return lambda v, done: redirect(
         request, "booking_sessions", {"done": "makeup", "day": done.session.external_id},
@@ -99,7 +76,7 @@ def _booked(request: Request) -> Callable[[Visit, makeups.Booked], Response]:
 
 async def book(request: Request) -> Response:
     credit, session = request.path_params["credit"], request.path_params["session"]
-    return await _post(
+    return await act(
         request,
         lambda db, v, who, form: makeups.book(db, v.tenant, who, credit, session, v.now,
                                               Notices.of(request.app, v.tenant)),
@@ -110,7 +87,7 @@ async def book(request: Request) -> Response:
 async def take_offer(request: Request) -> Response:
     """The one click that books the place held from the waiting list."""
     credit = request.path_params["credit"]
-    return await _post(
+    return await act(
         request,
         lambda db, v, who, form: makeups.take_offer(db, v.tenant, who, credit, v.now,
                                                     Notices.of(request.app, v.tenant)),
@@ -120,7 +97,7 @@ async def take_offer(request: Request) -> Response:
 
 async def join_waitlist(request: Request) -> Response:
     credit = request.path_params["credit"]
-    return await _post(
+    return await act(
         request, lambda db, v, who, form: makeups.join_waitlist(db, v.tenant, who, credit, v.now),
         lambda reason: ("widget/makeup.html", _credit_page(credit, 1, reason)),
         lambda v, _: redirect(request, "makeup", {"done": "waiting"}, tenant=v.tenant.slug,
@@ -129,7 +106,7 @@ async def join_waitlist(request: Request) -> Response:
 
 async def leave_waitlist(request: Request) -> Response:
     credit = request.path_params["credit"]
-    return await _post(
+    return await act(
         request, lambda db, v, who, form: makeups.leave_waitlist(db, who, credit, v.now),
         lambda reason: ("widget/makeup.html", _credit_page(credit, 1, reason)),
         lambda v, _: redirect(request, "makeup", {"done": "left"}, tenant=v.tenant.slug,
@@ -172,7 +149,7 @@ async def pass_book(request: Request) -> Response:
         member[0] = form.get("member") or None
         return passes.book(db, v.tenant, who, pass_ref, session, member[0], v.now)
 
-    return await _post(
+    return await act(
         request, action,
         lambda reason: ("widget/pass.html", _pass_page(pass_ref, member[0], 1, reason)),
         lambda v, done: redirect(request, "booking_sessions",

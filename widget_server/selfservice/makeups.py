@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from widget_server.core import access as scope
 from widget_server.core.access import Access
-from widget_server.core.errors import NotFound
+from widget_server.core.errors import NotFound, Refused
 from widget_server.core.formatting import local_today
 from widget_server.core.models import (
     Attendance,
@@ -40,7 +40,6 @@ from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices
 from widget_server.profile.bookings import ACTIVE
 from widget_server.selfservice import capacity, options, rules, session_mail, waitlist
-from widget_server.selfservice.rules import Refused
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from widget_server.core import access as scope
 from widget_server.core.access import Access
-from widget_server.core.errors import NotFound
+from widget_server.core.errors import NotFound, Refused
 from widget_server.core.formatting import local_today
 from widget_server.core.models import (
     AttendanceOrigin,
@@ -33,7 +33,6 @@ from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile.bookings import ACTIVE
 from widget_server.selfservice import capacity, options, rules
-from widget_server.selfservice.rules import Refused
 
 
 def state_of(entry_pass: EntryPass, today) -> str:

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from widget_server.core import access as scope
 from widget_server.core.access import Access, BookingView
-from widget_server.core.errors import NotFound, ViewOnly
+from widget_server.core.errors import NotFound, Refused, ViewOnly
 from widget_server.core.formatting import local_today
 from widget_server.core.models import (
     Attendance,
@@ -35,7 +35,6 @@ from widget_server.delivery import webhooks
 from widget_server.profile import bookings
 from widget_server.profile.bookings import ACTIVE, Dashboard, Sessions
 from widget_server.selfservice import capacity, makeups, options, passes, rules
-from widget_server.selfservice.rules import Refused
 
 
 @dataclass(frozen=True)

@@ -12,25 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from widget_server.core.errors import AppError
 from widget_server.core.formatting import local
 from widget_server.core.models import ClassSession, Programme
 from widget_server.core.tenants import Tenant
 
 POLICIES = ("none", "same_programme", "programme_group")  # narrowest first
-
-
-class Refused(AppError):
-    """A self-service action the rules do not allow now; `reason` names which rule.
-
-    Pages turn the reason into a sentence in the visitor's language."""
-
-    status = 409
-    title = "Not possible"
-
-    def __init__(self, reason: str, detail: str | None = None):
-        super().__init__(detail or reason.replace("_", " "))
-        self.reason = reason
 
 
 def cutoff_hours(tenant: Tenant, programme: Programme) -> int:

@@ -1,41 +1,21 @@
 """Pages that change a booking's places: cancel a session (confirm, then do), move it to
 another session, and add an add-on. Each handler resolves the visitor, calls one function of
-`self_service`, and renders or redirects; a rule saying no re-renders the page with its reason.
+`places`, and renders or redirects; a rule saying no re-renders the page with its reason.
 """
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 
-from widget_server import scheduler
 from widget_server.core.access import Access
-from widget_server.profile.views import logged_in_page
 from widget_server.selfservice import places as self_service
-from widget_server.selfservice.rules import Refused, window
-from widget_server.web.security import check_csrf
-from widget_server.web.visit import Visit, in_db, visit
-
-
-async def form_of(request: Request, v: Visit) -> dict[str, str]:
-    """The posted form, once its CSRF token checks out for this visitor's session."""
-    form = await request.form()
-    check_csrf(v.signer, v.tenant.slug, v.sid, str(form.get("csrf_token") or ""))
-    return {k: value for k, value in form.items() if isinstance(value, str)}
-
-
-def login_redirect(request: Request, v: Visit) -> Response:
-    return RedirectResponse(request.url_for("login", tenant=v.tenant.slug), status_code=303)
-
-
-def redirect(request: Request, name: str, query: dict[str, str] | None = None,
-             **params: str) -> Response:
-    url = str(request.url_for(name, **params))
-    return RedirectResponse(url + ("?" + urlencode(query) if query else ""), status_code=303)
+from widget_server.selfservice.rules import window
+from widget_server.web.forms import act, redirect
+from widget_server.web.visit import Visit, logged_in_page
 
 
 def page_number(request: Request) -> int:
@@ -63,26 +43,22 @@ async def cancel_page(request: Request) -> Response:
 
 
 async def cancel_submit(request: Request) -> Response:
-    v = await visit(request)
-    if not v.logged_in:
-        return login_redirect(request, v)
-    await form_of(request, v)
     booking, session = request.path_params["booking"], request.path_params["session"]
-    who = Access.of(v.web_session)
-    try:
-        done = await in_db(request, lambda db: self_service.cancel(db, v.tenant, who, booking,
-                                                                   session, v.now))
-    except Refused as refused:
-        return await logged_in_page(request, "widget/session_cancel.html", "bookings",
-                                    _cancel_page(booking, session, refused.reason),
-                                    status_code=409, v=v)
-    scheduler.wake(request.app)
-    query = {"done": "cancelled", "day": session}
-    if done.credit is not None:
-        query["credit"] = done.credit.external_id
-    if done.returned:
-        query["returned"] = done.returned
-    return redirect(request, "booking_sessions", query, tenant=v.tenant.slug, booking=booking)
+
+    def cancelled(v: Visit, done: self_service.Cancelled) -> Response:
+        query = {"done": "cancelled", "day": session}
+        if done.credit is not None:
+            query["credit"] = done.credit.external_id
+        if done.returned:
+            query["returned"] = done.returned
+        return redirect(request, "booking_sessions", query, tenant=v.tenant.slug,
+                        booking=booking)
+
+    return await act(
+        request, lambda db, v, who, form: self_service.cancel(db, v.tenant, who, booking,
+                                                              session, v.now),
+        lambda reason: ("widget/session_cancel.html", _cancel_page(booking, session, reason)),
+        cancelled)
 
 
 # --- move ---------------------------------------------------------------------------------
@@ -104,22 +80,14 @@ async def move_page(request: Request) -> Response:
 
 
 async def move_submit(request: Request) -> Response:
-    v = await visit(request)
-    if not v.logged_in:
-        return login_redirect(request, v)
-    form = await form_of(request, v)
     booking, session = request.path_params["booking"], request.path_params["session"]
-    who = Access.of(v.web_session)
-    try:
-        _, target = await in_db(request, lambda db: self_service.reschedule(
-            db, v.tenant, who, booking, session, form.get("to", ""), v.now))
-    except Refused as refused:
-        return await logged_in_page(request, "widget/session_move.html", "bookings",
-                                    _move_page(booking, session, 1, refused.reason),
-                                    status_code=409, v=v)
-    scheduler.wake(request.app)
-    return redirect(request, "booking_sessions", {"done": "moved", "day": target.external_id},
-                    tenant=v.tenant.slug, booking=booking)
+    return await act(
+        request, lambda db, v, who, form: self_service.reschedule(
+            db, v.tenant, who, booking, session, form.get("to", ""), v.now),
+        lambda reason: ("widget/session_move.html", _move_page(booking, session, 1, reason)),
+        lambda v, moved: redirect(request, "booking_sessions",
+                                  {"done": "moved", "day": moved[1].external_id},
+                                  tenant=v.tenant.slug, booking=booking))
 
 
 # --- add-ons ------------------------------------------------------------------------------
@@ -137,18 +105,10 @@ async def addons_page(request: Request) -> Response:
 
 
 async def addons_submit(request: Request) -> Response:
-    v = await visit(request)
-    if not v.logged_in:
-        return login_redirect(request, v)
-    form = await form_of(request, v)
     booking = request.path_params["booking"]
-    who = Access.of(v.web_session)
-    try:
-        _, addon, _ = await in_db(request, lambda db: self_service.add_addon(
-            db, v.tenant, who, booking, form.get("addon", ""), v.now))
-    except Refused as refused:
-        return await logged_in_page(request, "widget/addons.html", "bookings",
-                                    _addons_page(booking, refused.reason), status_code=409, v=v)
-    scheduler.wake(request.app)
-    return redirect(request, "booking", {"done": "addon", "addon": addon["id"]},
-                    tenant=v.tenant.slug, booking=booking)
+    return await act(
+        request, lambda db, v, who, form: self_service.add_addon(
+            db, v.tenant, who, booking, form.get("addon", ""), v.now),
+        lambda reason: ("widget/addons.html", _addons_page(booking, reason)),
+        lambda v, added: redirect(request, "booking", {"done": "addon", "addon": added[1]["id"]},
+                                  tenant=v.tenant.slug, booking=booking))

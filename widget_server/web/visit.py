@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
+from sqlmodel import Session
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 
+from widget_server.core import access as scope
 from widget_server.core import i18n
+from widget_server.core.access import Access
 from widget_server.core.db import in_db  # noqa: F401  (re-exported for views)
 from widget_server.core.errors import NotFound
-from widget_server.core.models import WebSession
+from widget_server.core.formatting import local_today
+from widget_server.core.models import Client, WebSession
 from widget_server.core.signing import Signer
 from widget_server.core.tenants import Tenant
 from widget_server.web import web_sessions
@@ -83,3 +87,26 @@ def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *
                                     *request.app.state.settings.frame_origins]),
         **(context or {}),
     }, status_code=status_code)
+
+
+Loader = Callable[[Session, Access, Visit], dict[str, Any]]
+
+
+async def logged_in_page(request: Request, template: str, section: str, load: Loader,
+                         *, status_code: int = 200, v: Visit | None = None) -> Response:
+    """A logged-in page: load its data (and the client) in one transaction, then render."""
+    v = v or await visit(request)
+    if not v.logged_in:
+        return RedirectResponse(request.url_for("login", tenant=v.tenant.slug), status_code=303)
+    who = Access.of(v.web_session)
+
+    def work(db: Session) -> dict[str, Any]:
+        return {"client": scope.client_of(db, who), **load(db, who, v)}
+
+    data = await in_db(request, work)
+    client: Client | None = data["client"]
+    return render(v, template, {
+        "section": section, "now": v.now, "email": v.web_session.email,
+        "today": local_today(v.now, v.tenant.config.timezone),
+        "person_name": client.name if client else v.web_session.email, **data,
+    }, status_code=status_code, locale=locale_for(v.tenant, client.locale if client else None))
