@@ -28,7 +28,7 @@ from widget_server.core.tenants import Tenant
 from widget_server.delivery import outbox
 from widget_server.delivery.notices import Notices
 from widget_server.delivery.outbox import Channel, Sender
-from widget_server.selfservice import makeups, reminders, waitlist
+from widget_server.selfservice import credits, makeup_waitlist, reminders, waitlist
 from widget_server.web.forms import wake_senders
 from widget_server.web.templating import make_templates
 
@@ -46,7 +46,7 @@ def offer_free_places(engine: Engine, tenant: Tenant, notices: Notices, now: dat
     offered = 0
     for entry_id in queued:
         with session_scope(engine) as db:
-            offered += makeups.offer_place(db, tenant, notices, entry_id, now)
+            offered += makeup_waitlist.offer_place(db, tenant, notices, entry_id, now)
     return offered
 
 
@@ -57,7 +57,7 @@ def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
     for tenant in tenants:
         notices = notices_for(tenant)
         with session_scope(engine) as db:
-            done["credits"] += makeups.issue_for_missed(db, tenant, now)
+            done["credits"] += credits.issue_for_missed(db, tenant, now)
         done["offers"] += offer_free_places(engine, tenant, notices, now)
         with session_scope(engine) as db:
             done["reminders"] += reminders.schedule_reminders(db, tenant, notices, now)

@@ -17,7 +17,7 @@ from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.core.models import ClassSession, Programme
 from widget_server.delivery.notices import Notices
-from widget_server.selfservice import makeups, passes
+from widget_server.selfservice import makeup_waitlist, makeups, passes
 from widget_server.selfservice.makeup_hub import load_hub
 from widget_server.selfservice.session_views import page_number
 from widget_server.web.forms import act, redirect
@@ -89,7 +89,7 @@ async def take_offer(request: Request) -> Response:
     credit = request.path_params["credit"]
     return await act(
         request,
-        lambda db, v, who, form: makeups.take_offer(db, v.tenant, who, credit, v.now,
+        lambda db, v, who, form: makeup_waitlist.take_offer(db, v.tenant, who, credit, v.now,
                                                     Notices.of(request.app, v.tenant)),
         lambda reason: ("widget/makeup.html", _credit_page(credit, 1, reason)),
         _booked(request))
@@ -98,7 +98,8 @@ async def take_offer(request: Request) -> Response:
 async def join_waitlist(request: Request) -> Response:
     credit = request.path_params["credit"]
     return await act(
-        request, lambda db, v, who, form: makeups.join_waitlist(db, v.tenant, who, credit, v.now),
+        request,
+        lambda db, v, who, form: makeup_waitlist.join_waitlist(db, v.tenant, who, credit, v.now),
         lambda reason: ("widget/makeup.html", _credit_page(credit, 1, reason)),
         lambda v, _: redirect(request, "makeup", {"done": "waiting"}, tenant=v.tenant.slug,
                               credit=credit))
@@ -107,7 +108,7 @@ async def join_waitlist(request: Request) -> Response:
 async def leave_waitlist(request: Request) -> Response:
     credit = request.path_params["credit"]
     return await act(
-        request, lambda db, v, who, form: makeups.leave_waitlist(db, who, credit, v.now),
+        request, lambda db, v, who, form: makeup_waitlist.leave_waitlist(db, who, credit, v.now),
         lambda reason: ("widget/makeup.html", _credit_page(credit, 1, reason)),
         lambda v, _: redirect(request, "makeup", {"done": "left"}, tenant=v.tenant.slug,
                               credit=credit))

@@ -14,10 +14,10 @@ looks for missed places without one every round (`issue_for_missed`), so a provi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import exists, false, update
+from sqlalchemy import update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -39,7 +39,7 @@ from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices
 from widget_server.profile.bookings import ACTIVE
-from widget_server.selfservice import capacity, options, rules, session_mail, waitlist
+from widget_server.selfservice import capacity, credits, options, rules, session_mail, waitlist
 
 
 @dataclass(frozen=True)
@@ -268,9 +268,7 @@ def load_credit(db: Session, tenant: Tenant, access: Access, external_id: str, n
     if not search.cutoffs:
         view.why_none = "not_allowed"
         return view
-    view.found = options.find(db, search, page, tz=tenant.config.timezone)
-    if not view.found.total:
-        view.why_none = options.why_none(db, search)
+    view.found, view.why_none = options.find_or_why(db, search, page, tenant.config.timezone)
     return view
 
 
@@ -329,7 +327,7 @@ def book(db: Session, tenant: Tenant, access: Access, credit_ref: str, session_r
         raise Refused("credit_used")
     waitlist.end(db, credit.id, now, "taken" if held else "closed")
     webhooks.enqueue_event(db, tenant, webhooks.MAKEUP_BOOKED, client_id=credit.client_id,
-                           at=now, data=_event(attendee, credit, target, place))
+                           at=now, data=credits.event_data(attendee, credit, target, place))
     session_mail.makeup_booked(db, notices, db.get(Client, credit.client_id), attendee, target,
                                programme, booking.external_id)
     return Booked(place, booking, target, programme)
@@ -376,149 +374,3 @@ def _booking_for(db: Session, credit: MakeupCredit, source: Source,
     if fallback is None:
         raise Refused("not_allowed")
     return fallback
-
-
-def _event(attendee: Attendee, credit: MakeupCredit, session: ClassSession,
-           place: Attendance) -> dict:
-    """The data of makeup.booked and makeup.cancelled."""
-    return {"attendee_id": attendee.external_id, "makeup_credit_id": credit.external_id,
-            "session_id": session.external_id, "attendance_id": place.external_id,
-            "starts_at": session.starts_at}
-
-
-def return_credit(db: Session, tenant: Tenant, place: Attendance, session: ClassSession,
-                  now: datetime) -> MakeupCredit | None:
-    """A cancelled make-up gives its credit back (the caller has already excused the place)."""
-    credit = db.exec(select(MakeupCredit).where(MakeupCredit.tenant == tenant.slug,
-                                                MakeupCredit.used_attendance_id == place.id)
-                     ).first()
-    if credit is None:
-        return None
-    db.exec(update(MakeupCredit).where(MakeupCredit.id == credit.id)
-            .values(used_attendance_id=None, used_at=None, updated_at=now)
-            .execution_options(synchronize_session=False))
-    attendee = db.get(Attendee, credit.attendee_id)
-    webhooks.enqueue_event(db, tenant, webhooks.MAKEUP_CANCELLED, client_id=credit.client_id,
-                           at=now, data=_event(attendee, credit, session, place))
-    return credit
-
-
-def issue(db: Session, tenant: Tenant, place: Attendance, booking: Booking,
-          session: ClassSession, programme: Programme, now: datetime) -> MakeupCredit | None:
-    """A credit for a regular place that was excused (or missed), when the policy allows and
-    it would still be usable; at most one per place."""
-    if place.makeup or rules.makeup_policy(tenant, programme) == "none":
-        return None
-    expires = rules.credit_expiry(tenant, programme, session)
-    if expires <= now:
-        return None
-    already = db.exec(select(MakeupCredit.id).where(
-        MakeupCredit.tenant == tenant.slug, MakeupCredit.source_attendance_id == place.id)
-    ).first()
-    if already is not None:
-        return None
-    credit = MakeupCredit(tenant=tenant.slug, external_id=capacity.new_id("mc"),
-                          client_id=booking.client_id, attendee_id=booking.attendee_id,
-                          source_attendance_id=place.id, expires_at=expires,
-                          created_at=now, updated_at=now)
-    db.add(credit)
-    db.flush()
-    return credit
-
-
-def issue_for_missed(db: Session, tenant: Tenant, now: datetime, limit: int = 500) -> int:
-    """Credits for places the provider marked missed, when the tenant gives them (one round
-    of the scheduler). Each place is locked first, so two schedulers never issue twice."""
-    if not tenant.config.makeups.from_missed or not tenant.config.features.makeups:
-        return 0
-    earned = aliased(MakeupCredit)
-    oldest = now - _longest_validity(db, tenant)
-    rows = db.exec(
-        select(Attendance, Booking, ClassSession, Programme)
-        .join(Booking, Booking.id == Attendance.booking_id)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .join(Programme, Programme.id == ClassSession.programme_id)
-        .where(Attendance.tenant == tenant.slug, Attendance.status == "missed",
-               Attendance.makeup == false(), ClassSession.starts_at > oldest,
-               Programme.makeup_policy != "none",
-               ~exists().where(earned.source_attendance_id == Attendance.id))
-        .order_by(Attendance.id).limit(limit)
-    ).all()
-    issued = 0
-    for place, booking, session, programme in rows:
-        if not capacity.lock(db, Attendance, place.id):
-            continue
-        still = db.exec(select(Attendance.status).where(Attendance.id == place.id)).one()
-        if still == "missed" and issue(db, tenant, place, booking, session, programme,
-                                       now) is not None:
-            issued += 1
-    return issued
-
-
-def _longest_validity(db: Session, tenant: Tenant) -> timedelta:
-    days = db.exec(select(Programme.makeup_validity_days).where(
-        Programme.tenant == tenant.slug, Programme.makeup_validity_days.is_not(None))).all()
-    return timedelta(days=max([tenant.config.makeups.validity_days, *days]) + 1)
-
-
-# --- the waiting list -------------------------------------------------------------------------
-
-def join_waitlist(db: Session, tenant: Tenant, access: Access, credit_ref: str,
-                  now: datetime) -> MakeupWaitlist:
-    """Queue a credit for the next free place; only when every eligible session is full."""
-    credit, _ = get_credit(db, access, credit_ref)
-    state = state_of(credit, now)
-    if state != "available":
-        raise Refused(f"credit_{state}")
-    search = search_for(db, tenant, credit, source_of(db, credit), now)
-    reason = options.why_none(db, search) if search.cutoffs else "not_allowed"
-    if reason != "full":
-        raise Refused(reason or "places_free")
-    return waitlist.join(db, credit, now)
-
-
-def leave_waitlist(db: Session, access: Access, credit_ref: str, now: datetime) -> bool:
-    """Leave the queue; a place held for this credit goes to the next in line (the
-    scheduler's next round)."""
-    credit, _ = get_credit(db, access, credit_ref)
-    return waitlist.end(db, credit.id, now, "left")
-
-
-def take_offer(db: Session, tenant: Tenant, access: Access, credit_ref: str, now: datetime,
-               notices: Notices) -> Booked:
-    """Book the place held for this credit (the one click in the offer e-mail)."""
-    credit, _ = get_credit(db, access, credit_ref)
-    entry = waitlist.entry_of(db, credit.id)
-    if not waitlist.holding(entry, now):
-        raise Refused("offer_expired")
-    session = db.get(ClassSession, entry.offered_session_id)
-    return book(db, tenant, access, credit_ref, session.external_id, now, notices, entry=entry)
-
-
-def offer_place(db: Session, tenant: Tenant, notices: Notices, entry_id: int,
-                now: datetime) -> bool:
-    """Hold the soonest free place for one waiting credit and e-mail the offer; False if
-    there is none (or the entry no longer waits). Called for the queue in order, so the first
-    to join is offered first; a hold counts as taken, so no two are offered one place."""
-    entry = db.get(MakeupWaitlist, entry_id)
-    if entry is None or entry.status != "waiting":
-        return False
-    credit = db.exec(select(MakeupCredit).where(MakeupCredit.id == entry.credit_id)
-                     .execution_options(populate_existing=True)).one()
-    if state_of(credit, now) != "available":
-        waitlist.end(db, credit.id, now, "closed")
-        return False
-    search = search_for(db, tenant, credit, source_of(db, credit), now)
-    option = options.first(db, search) if search.cutoffs else None
-    if option is None:
-        return False
-    capacity.lock(db, Attendee, credit.attendee_id)
-    session = capacity.lock_session(db, option.session.id)
-    if session is None or options.why_not(db, search, session) is not None:
-        return False
-    if not waitlist.hold(db, entry, session.id, now):
-        return False
-    session_mail.waitlist_offer(db, notices, db.get(Client, credit.client_id), credit,
-                                db.get(Attendee, credit.attendee_id), session,
-                                option.programme, now + waitlist.HOLD)
-    return True

@@ -163,6 +163,12 @@ def find(db: Session, search: Search, page: int = 1, per_page: int = PER_PAGE,
     return Page(options, total, page, per_page, by_week(options, tz))
 
 
+def find_or_why(db: Session, search: Search, page: int, tz: str) -> tuple[Page, str | None]:
+    """One page of options, and when there are none the first rule that left none."""
+    found = find(db, search, page, tz=tz)
+    return found, (None if found.total else why_none(db, search))
+
+
 def first(db: Session, search: Search) -> Option | None:
     """The soonest option, if any."""
     found = find(db, search, per_page=1)

@@ -124,9 +124,8 @@ def load(db: Session, tenant: Tenant, access: Access, pass_ref: str, member_ref:
     view = PassPage(entry_pass, state, programme, members, _member(members, member_ref))
     if state == "active" and view.member is not None and programme is not None:
         search = search_for(tenant, entry_pass, programme, view.member, now)
-        view.found = options.find(db, search, page, tz=tenant.config.timezone)
-        if not view.found.total:
-            view.why_none = options.why_none(db, search)
+        view.found, view.why_none = options.find_or_why(db, search, page,
+                                                         tenant.config.timezone)
     return view
 
 

@@ -34,7 +34,7 @@ from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile import bookings
 from widget_server.profile.bookings import ACTIVE, Dashboard, Sessions
-from widget_server.selfservice import capacity, makeups, options, passes, rules
+from widget_server.selfservice import capacity, credits, makeups, options, passes, rules
 
 
 @dataclass(frozen=True)
@@ -122,13 +122,13 @@ def cancel(db: Session, tenant: Tenant, access: Access, booking_ref: str, sessio
     attendance, session, booking = place.attendance, place.session, place.view.booking
     credit, returned = None, None
     if place.kind == "makeup":
-        given_back = makeups.return_credit(db, tenant, attendance, session, now)
+        given_back = credits.return_credit(db, tenant, attendance, session, now)
         if given_back is not None:
             return Cancelled(place, given_back, "credit")  # makeup.cancelled says it all
     elif place.kind == "pass":
         returned = "entry" if passes.give_back(db, place.origin, session, now) else None
     else:
-        credit = makeups.issue(db, tenant, attendance, booking, session, place.programme, now)
+        credit = credits.issue(db, tenant, attendance, booking, session, place.programme, now)
     webhooks.enqueue_event(db, tenant, webhooks.SESSION_CANCELLED, client_id=booking.client_id,
                            at=now, data={
                                "attendee_id": place.view.attendee.external_id,
@@ -166,8 +166,7 @@ def reschedule_options(db: Session, tenant: Tenant, access: Access, booking_ref:
     if reason:
         return place, None, reason
     search = move_search(db, tenant, place, now)
-    found = options.find(db, search, page, tz=tenant.config.timezone)
-    return place, found, None if found.total else options.why_none(db, search)
+    return place, *options.find_or_why(db, search, page, tenant.config.timezone)
 
 
 def reschedule(db: Session, tenant: Tenant, access: Access, booking_ref: str,
