@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from widget_server.auth import login as auth
 from widget_server.auth.login import LoginFailed
-from widget_server.core import ratelimit
+from widget_server.core import i18n, ratelimit
 from widget_server.core.i18n import gettext as _
 from widget_server.core.profile_url import hinted_email, profile_url
 from widget_server.delivery import outbox
@@ -66,6 +66,16 @@ def _check_login_form(v: Visit, token: str | None) -> None:
     check_csrf(v.signer, v.tenant.slug, None, token)
 
 
+def _may_send(session: Session, request: Request, v: Visit, email: str) -> bool:
+    """Within the per-IP and per-address limits of login e-mails (both are counted)."""
+    limits = request.app.state.settings
+    ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}",
+                            limits.login_emails_per_ip, WINDOW, v.now)
+    email_ok = ratelimit.allow(session, f"login-email:{v.tenant.slug}:{email}",
+                               limits.login_emails_per_address, WINDOW, v.now)
+    return ip_ok and email_ok
+
+
 async def login_submit(request: Request) -> Response:
     """Always the same answer, whether or not the e-mail is known (no account enumeration)."""
     v = await visit(request)
@@ -78,14 +88,9 @@ async def login_submit(request: Request) -> Response:
         }, status_code=422)
     if not web_sessions.probe_returned(request):
         return render(v, "widget/cookies_blocked.html", {"email": email})
-    app = request.app
 
     def work(session: Session) -> None:
-        ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}",
-                                app.state.settings.login_emails_per_ip, WINDOW, v.now)
-        email_ok = ratelimit.allow(session, f"login-email:{v.tenant.slug}:{email}",
-                                   app.state.settings.login_emails_per_address, WINDOW, v.now)
-        if not (ip_ok and email_ok):
+        if not _may_send(session, request, v, email):
             raise RateLimited
         mail = auth.request_login(session, v.signer, v.tenant.slug, email, v.now)
         if mail is not None:
@@ -96,7 +101,7 @@ async def login_submit(request: Request) -> Response:
         await in_db(request, work)
     except RateLimited:
         return _too_many(v, email)
-    wake_senders(app)
+    wake_senders(request.app)
     return render(v, "widget/check_inbox.html", {"email": email})
 
 
@@ -105,8 +110,6 @@ def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, s
     templates = request.app.state.templates
     link = profile_url(request.app.state.settings, v.signer, v.tenant,
                        login_token=mail.link_token)
-    from widget_server.core import i18n
-
     i18n.activate(locale_for(v.tenant, mail.locale))
     context = {"tenant": v.tenant, "theme": v.tenant.config.theme, "code": mail.code,
                "link": link, "WIDGET_PROFILE_URL": link, "minutes": 15}
@@ -138,16 +141,19 @@ async def code_submit(request: Request) -> Response:
         sid, failed = await in_db(request, work)
     except RateLimited:
         return _too_many(v, email)
-    if failed is not None:
-        if failed.reason == "wrong_code":
-            message = _("That code is not right. Please check the e-mail and try again.")
-            return render(v, "widget/check_inbox.html", {
-                "email": email, "error": message, "attempts_left": failed.attempts_left,
-            }, status_code=422)
-        return render(v, "widget/login.html", {
-            "email": email, "error": _code_ended(failed.reason), "resend": True,
+    return _logged_in(v, sid) if failed is None else _code_refused(v, email, failed)
+
+
+def _code_refused(v: Visit, email: str, failed: LoginFailed) -> Response:
+    """A wrong code: try again (with the tries left); a code that ended: ask for a new one."""
+    if failed.reason == "wrong_code":
+        message = _("That code is not right. Please check the e-mail and try again.")
+        return render(v, "widget/check_inbox.html", {
+            "email": email, "error": message, "attempts_left": failed.attempts_left,
         }, status_code=422)
-    return _logged_in(v, sid)
+    return render(v, "widget/login.html", {
+        "email": email, "error": _code_ended(failed.reason), "resend": True,
+    }, status_code=422)
 
 
 def _code_ended(reason: str) -> str:

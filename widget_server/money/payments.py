@@ -12,10 +12,12 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
+from widget_server.core import i18n
 from widget_server.core.access import Access
 from widget_server.core.errors import AppError, NotFound
 from widget_server.core.models import (
@@ -28,6 +30,7 @@ from widget_server.core.models import (
     PaymentCheckout,
     PaymentTransaction,
     Programme,
+    WebSession,
 )
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
@@ -138,6 +141,29 @@ class Started:
     checkout_id: int
     url: str | None
     request: CheckoutRequest | None
+
+
+class LoggedOut(Exception):
+    """The pay token's login session has ended (logged out, expired)."""
+
+
+def begin_with_pay_token(db: Session, tenant: Tenant, web_session_id: Any, external_id: str,
+                         gateway: str, now: datetime,
+                         urls: tuple[str, str]) -> tuple[Started | None, str]:
+    """"Pay online" in a new tab: the login session the pay token names, then the checkout
+    (None when there is nothing to pay) and the client's language for the pages that follow."""
+    web_session = db.exec(select(WebSession).where(
+        WebSession.id == web_session_id, WebSession.tenant == tenant.slug,
+        WebSession.revoked_at.is_(None), WebSession.expires_at > now)).first()
+    if web_session is None:
+        raise LoggedOut
+    who = Access.of(web_session)
+    client = scope.client_of(db, who)
+    locale = i18n.normalise(client.locale if client else None, tenant.config.locale)
+    try:
+        return begin_checkout(db, tenant, who, external_id, gateway, now, urls, locale), locale
+    except NotPayable:
+        return None, locale
 
 
 def begin_checkout(db: Session, tenant: Tenant, who: Access, external_id: str, gateway: str,

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -25,7 +25,6 @@ from widget_server.core.errors import NotFound
 from widget_server.core.formatting import local_today
 from widget_server.core.i18n import activate
 from widget_server.core.i18n import gettext as _
-from widget_server.core.models import WebSession
 from widget_server.core.profile_url import screen_url
 from widget_server.core.signing import PAY
 from widget_server.money import bank_transfer, invoices, invoices_pdf, payments, purchases
@@ -85,10 +84,6 @@ async def payment_page(request: Request) -> Response:
     return await logged_in_page(request, "widget/payment.html", "orders", load)
 
 
-class _LoggedOut(Exception):
-    pass
-
-
 def _problems() -> dict[str, tuple[str, str]]:
     """What the new tab says when it cannot go on to the gateway (in the active language)."""
     return {
@@ -117,12 +112,12 @@ def _problem(v: Visit, status: int, kind: str, back: str, locale: str | None = N
 async def checkout(request: Request) -> Response:
     """The new tab of "Pay online": make (or reuse) the checkout and go to the gateway."""
     tenant, now = tenant_of(request), request.app.state.clock()
-    settings, signer = request.app.state.settings, request.app.state.signer
+    settings = request.app.state.settings
     v = Visit(request, tenant, None, None, now)
     external_id = request.path_params["payment"]
     back = f"payments/{external_id}"
     form = await request.form()
-    claim = signer.check(PAY, str(form.get("pay_token") or ""))
+    claim = request.app.state.signer.check(PAY, str(form.get("pay_token") or ""))
     if not isinstance(claim, dict) or claim.get("p") != external_id:
         return _problem(v, 403, "expired", screen_url(settings, tenant, ""))
     gateway = request.app.state.gateways.for_tenant(tenant)
@@ -130,28 +125,20 @@ async def checkout(request: Request) -> Response:
         return _problem(v, 404, "unavailable", screen_url(settings, tenant, back))
     urls = (screen_url(settings, tenant, back + "?checkout=done"),
             screen_url(settings, tenant, back + "?checkout=cancelled"))
-
-    def begin(db: Session) -> tuple[payments.Started | None, str]:
-        web_session = db.exec(select(WebSession).where(
-            WebSession.id == claim.get("w"), WebSession.tenant == tenant.slug,
-            WebSession.revoked_at.is_(None), WebSession.expires_at > now)).first()
-        if web_session is None:
-            raise _LoggedOut
-        who = Access.of(web_session)
-        client = scope.client_of(db, who)
-        locale = locale_for(tenant, client.locale if client else None)
-        try:
-            return payments.begin_checkout(db, tenant, who, external_id, gateway.name, now,
-                                           urls, locale), locale
-        except payments.NotPayable:
-            return None, locale
-
     try:
-        started, locale = await in_db(request, begin)
-    except _LoggedOut:
+        started, locale = await in_db(request, lambda db: payments.begin_with_pay_token(
+            db, tenant, claim.get("w"), external_id, gateway.name, now, urls))
+    except payments.LoggedOut:
         return _problem(v, 403, "logged_out", screen_url(settings, tenant, back))
     if started is None:
         return _problem(v, 409, "paid", screen_url(settings, tenant, back), locale)
+    return await _to_gateway(v, gateway, started, back, locale)
+
+
+async def _to_gateway(v: Visit, gateway: Any, started: payments.Started, back: str,
+                      locale: str) -> Response:
+    """Ask the gateway for its page (unless a fresh checkout is reused), then go there."""
+    request, tenant = v.request, v.tenant
     url = started.url
     if started.request is not None:
         try:
@@ -160,7 +147,8 @@ async def checkout(request: Request) -> Response:
             log.error("%s: %s", tenant.slug, exc)
             await in_db(request, lambda db: payments.checkout_failed(db, tenant,
                                                                      started.checkout_id))
-            return _problem(v, 502, "gateway", screen_url(settings, tenant, back), locale)
+            back_url = screen_url(request.app.state.settings, tenant, back)
+            return _problem(v, 502, "gateway", back_url, locale)
         await in_db(request, lambda db: payments.checkout_opened(
             db, tenant, started.checkout_id, redirect, gateway.method))
         url = redirect.url
