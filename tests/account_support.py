@@ -1,10 +1,9 @@
-"""Helpers for the sharing, account and benefits stories: logging in when other e-mails are
-on their way too, reading e-mails and the webhooks the provider would receive."""
+"""Helpers for the sharing and account stories: reading the e-mails sent and the webhooks the
+provider would receive, and asking for a login code that should not come."""
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from email.message import EmailMessage
 
@@ -13,8 +12,6 @@ from starlette.testclient import TestClient
 from visitor import Visitor
 
 from widget_server.core.models import OutboxMessage, WebhookDelivery
-
-CODE = re.compile(r"\b(\d{6})\b")
 
 
 def mail_to(mailbox, address: str, count: int = 1, timeout: float = 5.0) -> list[EmailMessage]:
@@ -32,20 +29,6 @@ def mail_to(mailbox, address: str, count: int = 1, timeout: float = 5.0) -> list
 
 def body(message: EmailMessage) -> str:
     return message.get_body(("plain",)).get_content()
-
-
-def sign_in(app, mailbox, email: str, tenant: str = "demo") -> Visitor:
-    """A new browser in which `email` logged in with the code from its newest login e-mail."""
-    visitor = Visitor(TestClient(app), tenant)
-    before = len(mailbox.to(email))
-    visitor.request_code(email)
-    deadline = time.monotonic() + 5
-    while not (codes := [CODE.search(m["Subject"]) for m in mailbox.to(email)[before:]
-                         if CODE.search(m["Subject"])]):
-        assert time.monotonic() < deadline, f"no login code for {email}"
-        time.sleep(0.02)
-    assert visitor.enter_code(email, codes[-1].group(1)).status_code == 303
-    return visitor
 
 
 def subjects(mailbox, address: str, wait_for: str | None = None) -> list[str]:

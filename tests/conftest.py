@@ -1,5 +1,7 @@
-"""Shared fixtures: a migrated database (SQLite, and PostgreSQL when configured), the app,
-an HTTP client, and an `api` helper that speaks the provider sync API as a tenant."""
+"""Shared fixtures: a migrated database (SQLite, and PostgreSQL when configured), its engine,
+the app, an HTTP client, an `api` helper that speaks the provider sync API as a tenant, the
+demo families (`demo`) and Sarah logged in to them (`sarah`), and fakes of Stripe and of a
+provider's webhook endpoint."""
 
 from __future__ import annotations
 
@@ -10,13 +12,15 @@ from pathlib import Path
 
 import pytest
 from fake_stripe import FakeStripe
+from profile_support import SARAH, browser, freeze, load_demo_families
 from receiver import Receiver
 from smtp import Mailbox
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from widget_server.app import create_app
-from widget_server.core.db import migrate
+from widget_server.core.db import make_engine, migrate
 from widget_server.core.settings import Settings
 from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
@@ -72,6 +76,14 @@ def database_url(request, tmp_path) -> str:
     path = tmp_path / "widget.db"
     shutil.copy(request.getfixturevalue("sqlite_template"), path)
     return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def engine(database_url) -> Iterator[Engine]:
+    """An engine on the test database, for stories told below the app."""
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture
@@ -143,6 +155,20 @@ class Api:
 @pytest.fixture
 def api(client) -> Api:
     return Api(client)
+
+
+@pytest.fixture
+def demo(app, client):
+    """The app, started, with both demo tenants' families loaded and the clock at NOW."""
+    freeze(app)
+    load_demo_families(app)
+    return app
+
+
+@pytest.fixture
+def sarah(demo, mailbox):
+    """Sarah Thompson (demo family 1: Oliver and Mia), logged in in her own browser."""
+    return browser(demo, mailbox, SARAH)
 
 
 @pytest.fixture

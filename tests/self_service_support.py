@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from profile_support import browser, freeze
+from profile_support import NOW, browser, freeze
 from sqlmodel import Session, select
 
 from widget_server.api import sync
@@ -18,8 +18,7 @@ from widget_server.core.db import session_scope
 from widget_server.core.models import OutboxMessage, WebhookDelivery
 from widget_server.delivery.notices import Notices
 
-# A Sunday noon: 13:00 in Bratislava.
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+DAY = timedelta(days=1)  # NOW (from profile_support) is a Sunday noon: 13:00 in Bratislava
 
 
 def iso(moment: datetime) -> str:

@@ -9,15 +9,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from account_support import body, events, mail_to, no_login_mail, sign_in, subjects
+from account_support import body, events, mail_to, no_login_mail, subjects
 from profile_support import (
     GRANDMA,
     JAMES,
     JANA,
     NOW,
     SARAH,
+    browser,
     freeze,
-    load_demo_families,
     section,
     text_of,
 )
@@ -27,18 +27,6 @@ from widget_server.account.details import region_of, wants
 from widget_server.core.models import Client, EmailChange
 
 NEW = "sarah.t@example.net"
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return sign_in(demo, mailbox, SARAH)
 
 
 def post(visitor, path: str, data: dict):
@@ -110,7 +98,7 @@ def test_the_phone_hint_shows_numbers_that_are_accepted(demo, sarah, mailbox):
         assert post(sarah, "account/details", {"name": "Sarah Thompson", "phone": written}) \
             .status_code == 303
         assert client_row(demo).phone == "+" + "".join(c for c in international if c.isdigit())
-    jana = sign_in(demo, mailbox, JANA, "demo-sk")
+    jana = browser(demo, mailbox, JANA, "demo-sk")
     slovak = post(jana, "account/details", {"name": "Jana Kováčová", "phone": "12"})
     assert "+421" in re.search(r'id="phone-error">(.*?)</p>', slovak.text, re.S).group(1)
 
@@ -123,7 +111,7 @@ def test_a_name_is_needed(demo, sarah):
 
 def test_phone_numbers_are_read_in_the_schools_country(demo, mailbox):
     assert region_of("en-GB") == "GB" and region_of("sk") == "SK"
-    jana = sign_in(demo, mailbox, JANA, "demo-sk")
+    jana = browser(demo, mailbox, JANA, "demo-sk")
     assert post(jana, "account/details", {"name": "Jana Kováčová", "phone": "0905 111 222"}) \
         .status_code == 303
     assert client_row(demo, tenant="demo-sk").phone == "+421905111222"
@@ -133,7 +121,7 @@ def test_phone_numbers_are_read_in_the_schools_country(demo, mailbox):
 # --- notifications ----------------------------------------------------------------------------
 
 def test_notifications_per_kind_and_channel_reach_the_provider(demo, mailbox, api):
-    jana = sign_in(demo, mailbox, JANA, "demo-sk")  # Piruetka offers WhatsApp; Jana has a phone
+    jana = browser(demo, mailbox, JANA, "demo-sk")  # Piruetka offers WhatsApp; Jana has a phone
     page = jana.open("account").text
     assert "WhatsApp" in section(page, "notify-title")
     answer = post(jana, "account/notifications", {
@@ -200,7 +188,7 @@ def test_changing_the_login_email_needs_the_code_sent_to_the_new_address(demo, s
     assert events(demo, "account.updated")[-1]["data"] == {"client_id": "cl-1001",
                                                            "changes": {"email": NEW}}
     assert no_login_mail(demo, mailbox, SARAH)  # the old address no longer logs in
-    assert "Hello, Sarah Thompson" in sign_in(demo, mailbox, NEW).open("").text
+    assert "Hello, Sarah Thompson" in browser(demo, mailbox, NEW).open("").text
 
 
 def test_an_email_change_that_cannot_happen_says_why(demo, sarah, mailbox):
@@ -264,7 +252,7 @@ def test_download_all_my_data(demo, sarah):
 
 
 def test_a_grandparent_downloads_what_is_held_about_them(demo, mailbox):
-    data = json.loads(sign_in(demo, mailbox, GRANDMA).open("account/my-data.json").text)
+    data = json.loads(browser(demo, mailbox, GRANDMA).open("account/my-data.json").text)
     assert set(data) == {"exported_at", "provider", "login_email", "shared_with_me"}
     assert data["shared_with_me"][0] | {"share_id": None} == {
         "booking_id": "bk-1001", "share_id": None, "programme": "Beginners (Stage 1)",
@@ -302,7 +290,7 @@ ACCOUNT_POSTS = {"account/details": {"name": "X", "phone": ""},
 
 @pytest.mark.parametrize("path", ACCOUNT_POSTS)
 def test_account_forms_need_their_token(demo, sarah, mailbox, path):
-    laptop = sign_in(demo, mailbox, SARAH)
+    laptop = browser(demo, mailbox, SARAH)
     laptop.open("account")
     for token in ("", "forged", laptop.csrf):
         answer = sarah.client.post(f"/t/demo/{path}", data={"csrf_token": token,
@@ -314,7 +302,7 @@ def test_account_forms_need_their_token(demo, sarah, mailbox, path):
 
 @pytest.mark.parametrize("path", ACCOUNT_POSTS)
 def test_a_grandparent_has_no_family_account_to_change(demo, mailbox, path):
-    grandma = sign_in(demo, mailbox, GRANDMA)
+    grandma = browser(demo, mailbox, GRANDMA)
     assert post(grandma, path, ACCOUNT_POSTS[path]).status_code == 404
     assert grandma.open("account/delete").status_code == 404
     assert "Change name or phone" not in grandma.open("account").text

@@ -9,30 +9,25 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
-from account_support import body, events, mail_to, sign_in, subjects
-from profile_support import GRANDMA, NOW, SARAH, freeze, load_demo_families, section, text_of
+from account_support import body, events, mail_to, subjects
+from profile_support import (
+    BEGINNERS,
+    DAD,
+    GRANDMA,
+    IMPROVERS,
+    NOW,
+    SARAH,
+    browser,
+    freeze,
+    section,
+    text_of,
+)
 from sqlmodel import Session, select
 
 from widget_server.account.sharing import recipients_for_booking
 from widget_server.core import access as scope
 from widget_server.core.access import Access
 from widget_server.core.models import Booking, BookingShare, Client
-
-BEGINNERS = "bk-1001"  # Oliver's; shared with grandma (view) in the demo data
-IMPROVERS = "bk-1002"  # Mia's
-DAD = "dad.thompson@example.com"
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return sign_in(demo, mailbox, SARAH)
 
 
 def share(visitor, booking: str, email: str, relation: str = "parent", access: str = "full"):
@@ -91,7 +86,7 @@ def test_share_invite_log_in_see_get_emails_then_lose_access_at_once(demo, sarah
            "one more adult." in body(to_grandma)
     assert recipients(demo) == [SARAH, GRANDMA, DAD]
 
-    dad = sign_in(demo, mailbox, DAD)
+    dad = browser(demo, mailbox, DAD)
     home = dad.open("")
     assert f"Hello, {DAD}" in home.text
     assert "Beginners (Stage 1)" in section(home.text, "active-title")
@@ -142,7 +137,7 @@ def test_the_share_is_in_the_sync_api_for_the_provider(demo, sarah, api):
 
 def test_a_shared_adult_cannot_share_further_nor_remove_the_owner(demo, sarah, mailbox):
     share(sarah, BEGINNERS, DAD, "parent", "full")
-    dad = sign_in(demo, mailbox, DAD)
+    dad = browser(demo, mailbox, DAD)
     page = dad.open(f"bookings/{BEGINNERS}/sharing").text
     words = text_of(page)
     assert "Sarah Thompson shares this booking with you. Full access:" in words
@@ -181,14 +176,14 @@ def test_view_only_looks_full_access_may_act(demo, sarah, mailbox):
         with pytest.raises(ValueError):
             scope.can_act(gran, booking)  # a plain booking needs the database to tell
 
-    grandma = sign_in(demo, mailbox, GRANDMA)
+    grandma = browser(demo, mailbox, GRANDMA)
     board = grandma.open(f"bookings/{BEGINNERS}").text
     assert "view only" in text_of(board) and "payments-title" not in board
     makeups = section(grandma.open("benefits").text, "makeups-title")
     assert "2 make-up sessions are available." in makeups and "Book it" not in makeups
     assert "Mia" not in makeups  # only the shared child's
 
-    dads = section(sign_in(demo, mailbox, DAD).open("benefits").text, "makeups-title")
+    dads = section(browser(demo, mailbox, DAD).open("benefits").text, "makeups-title")
     assert dads.count("Book it") == 2
 
 
@@ -237,7 +232,7 @@ def test_a_share_the_provider_makes_logs_in_and_its_revocation_ends_access(demo,
     body_ = {"booking_id": IMPROVERS, "email": "aunt@example.com", "relation": "other",
              "access": "view", "status": "active"}
     assert api.put("shares", "prov-9", body_).status_code == 201
-    aunt = sign_in(demo, mailbox, "aunt@example.com")
+    aunt = browser(demo, mailbox, "aunt@example.com")
     assert aunt.open(f"bookings/{IMPROVERS}").status_code == 200
     assert "aunt@example.com" in recipients(demo, IMPROVERS)
     assert api.put("shares", "prov-9", body_ | {"status": "revoked"}).status_code == 200
@@ -256,7 +251,7 @@ def test_the_booking_emails_go_to_the_owner_if_they_want_them_and_every_sharer(d
 
 
 def test_a_slovak_family_invites_in_slovak(demo, mailbox):
-    jana = sign_in(demo, mailbox, "jana.kovacova@example.com", "demo-sk")
+    jana = browser(demo, mailbox, "jana.kovacova@example.com", "demo-sk")
     share(jana, "bk-1001", "otec@example.com", "parent", "full")
     invite = mail_to(mailbox, "otec@example.com")[0]
     # The child's name stands in the nominative, in brackets (not "pre Ema Kováčová").
@@ -306,7 +301,7 @@ def strangers(demo, api):
     if not (case.endswith("share") and "{share}" not in route)])  # a share id needs a route
 def test_someone_elses_booking_or_share_is_not_found(demo, strangers, mailbox, case, method,
                                                      route):
-    james = sign_in(demo, mailbox, JAMES)
+    james = browser(demo, mailbox, JAMES)
     booking, share_ = strangers[case]
     path = route.format(booking=booking, share=share_)
     james.open("account")  # a valid form token
@@ -327,7 +322,7 @@ def test_someone_elses_booking_or_share_is_not_found(demo, strangers, mailbox, c
                                    "bookings/bk-1001/sharing/sh-1/revoke"])
 @pytest.mark.parametrize("token", ["missing", "forged", "another session's"])
 def test_sharing_forms_need_their_token(demo, sarah, mailbox, route, token):
-    laptop = sign_in(demo, mailbox, SARAH)
+    laptop = browser(demo, mailbox, SARAH)
     laptop.open("account")
     csrf = {"missing": "", "forged": "forged", "another session's": laptop.csrf}[token]
     answer = sarah.client.post(f"/t/demo/{route}", data={

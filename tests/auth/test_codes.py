@@ -5,7 +5,7 @@ Each story runs for both kinds of code (a `LoginChallenge` and an `EmailChange` 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from widget_server.auth import codes
-from widget_server.core.db import make_engine, session_scope
+from widget_server.core.db import session_scope
 from widget_server.core.models import Client, EmailChange, LoginChallenge, utcnow
 from widget_server.core.signing import EMAIL_CHANGE_CODE, LOGIN_CODE, Signer
 
@@ -22,13 +22,6 @@ SIGNER = Signer(("test-secret-new", "test-secret-old"))
 NOW = utcnow()
 
 Row = LoginChallenge | EmailChange
-
-
-@pytest.fixture
-def engine(database_url) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

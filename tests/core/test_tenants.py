@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from tenant_support import GOOD, problems, write
 
 from widget_server.app import create_app
 from widget_server.cli import main
@@ -14,30 +15,11 @@ from widget_server.core.settings import Settings
 from widget_server.core.tenants import TenantError, hash_api_key, load_tenants
 from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
-GOOD = """
-slug = "{slug}"
-name = "Test School"
-[email]
-sender = "Test <t@example.com>"
-"""
-
 
 @pytest.fixture
 def tenants_dir(tmp_path) -> Path:
     (tmp_path / "good.toml").write_text(GOOD.format(slug="good"))
     return tmp_path
-
-
-def write(directory: Path, name: str, text: str) -> Path:
-    path = directory / name
-    path.write_text(text)
-    return path
-
-
-def problems(directory: Path) -> list[str]:
-    with pytest.raises(TenantError) as caught:
-        load_tenants(directory, {})
-    return caught.value.problems
 
 
 def test_shipped_tenant_files_are_valid():

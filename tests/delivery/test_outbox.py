@@ -7,18 +7,18 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from smtp import Mailbox
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from starlette.concurrency import run_in_threadpool
+from tenant_support import TENANTS
 
 from widget_server.core.db import make_engine, session_scope
 from widget_server.core.models import OutboxMessage, utcnow
 from widget_server.core.settings import Settings, SettingsError
-from widget_server.core.tenants import load_tenants
 from widget_server.delivery import outbox
 from widget_server.delivery.mailer import LocalViewerTransport, SmtpTransport, make_transport
 from widget_server.delivery.outbox import (
@@ -28,24 +28,6 @@ from widget_server.delivery.outbox import (
     enqueue_email,
     run_worker,
 )
-from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
-
-TENANTS = load_tenants(DEMO_TENANTS, {}, demo=True)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    box.start()
-    yield box
-    box.stop()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

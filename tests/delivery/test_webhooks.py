@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -23,13 +23,14 @@ from sqlmodel import Session, select
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from starlette.concurrency import run_in_threadpool
 from starlette.testclient import TestClient
+from tenant_support import TENANTS
 
 from widget_server import cli
 from widget_server.app import create_app
 from widget_server.core.db import make_engine, session_scope
 from widget_server.core.models import Client, OutboxMessage, WebhookDelivery, utcnow
 from widget_server.core.settings import Settings
-from widget_server.core.tenants import Tenant, TenantRegistry, load_tenants
+from widget_server.core.tenants import Tenant, TenantRegistry
 from widget_server.delivery import outbox, webhooks
 from widget_server.delivery.outbox import drain_once, run_worker
 from widget_server.delivery.webhooks import (
@@ -44,21 +45,13 @@ from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
 OLD_SECRET = "whsec_" + base64.b64encode(b"an older signing key, 32 bytes!!").decode()
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-TENANTS = load_tenants(DEMO_TENANTS, {}, demo=True)
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     """The API tests drain by hand, so no drainer runs inside the app."""
     return replace(settings, send_in_process=False)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 def tenant(slug: str = "demo", *, url: str | None, secret: str | None = SECRET) -> Tenant:

@@ -11,29 +11,18 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from payment_support import gateway_url, new_tab, pay_token
-from profile_support import SARAH, browser, freeze, load_demo_families, text_of
+from profile_support import OVERDUE, SARAH, browser, demo_app, freeze, load_demo_families, text_of
 from starlette.testclient import TestClient
 
-from widget_server.app import create_app
 from widget_server.demo import pay_views as demo_pay
 from widget_server.money.gateways import sign_params
-
-OVERDUE = "pay-1005"  # Sarah's £54.00 instalment, overdue
 
 
 @pytest.fixture
 def demo(settings):
-    app = create_app(replace(settings, demo=True, frame_origins=("http://127.0.0.1:8000",)))
-    with TestClient(app):
-        freeze(app)
-        load_demo_families(app)
+    """The demo families on a server run as `widget-server demo` (its own payment page on)."""
+    with demo_app(replace(settings, demo=True, frame_origins=("http://127.0.0.1:8000",))) as app:
         yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return browser(demo, mailbox, SARAH)
 
 
 def to_the_pay_page(demo, sarah) -> tuple[str, dict[str, str]]:

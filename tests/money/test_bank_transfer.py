@@ -20,15 +20,13 @@ from profile_support import (
     NOW,
     SARAH,
     browser,
+    demo_app,
     freeze,
-    load_demo_families,
     section,
     text_of,
 )
 from sqlmodel import Session, select
-from starlette.testclient import TestClient
 
-from widget_server.app import create_app
 from widget_server.core.formatting import money, money_number
 from widget_server.core.models import Payment, WebhookDelivery
 from widget_server.money.bank_transfer import epc_qr, pay_by_square
@@ -36,13 +34,6 @@ from widget_server.money.bank_transfer import epc_qr, pay_by_square
 PIRUETKA_IBAN = "SK3112000000198742637541"
 SHOWN_IBAN = "SK31 1200 0000 1987 4263 7541"  # on screen in groups of four, as banks print it
 # (groups set apart by CSS: copying takes the IBAN without spaces)
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
 
 
 @pytest.fixture
@@ -122,13 +113,9 @@ def test_references_that_are_not_variable_symbols_travel_in_their_own_fields():
 @pytest.fixture
 def austrian(settings, tmp_path, mailbox):
     """Jana at the same dance school, were it in Austria: euro, but no PAY by square."""
-    app = create_app(replace(settings, tenants_dir=tenants_copy(
-        tmp_path / "tenants", **{"demo-sk": {"country": "AT"}})))
-    with TestClient(app):
-        freeze(app)
-        load_demo_families(app)
+    with demo_app(replace(settings, tenants_dir=tenants_copy(
+            tmp_path / "tenants", **{"demo-sk": {"country": "AT"}}))) as app:
         yield browser(app, mailbox, JANA, "demo-sk")
-    app.state.engine.dispose()
 
 
 def test_other_euro_schools_show_an_epc_qr_code(austrian):

@@ -9,24 +9,9 @@ from dataclasses import replace
 
 import pytest
 from payment_support import pdf_text, tenants_copy
-from profile_support import JAMES, JANA, SARAH, browser, freeze, load_demo_families
-from starlette.testclient import TestClient
-
-from widget_server.app import create_app
+from profile_support import JAMES, JANA, SARAH, browser, demo_app
 
 UPLOADED = b"%PDF-1.4\n% the provider's own invoice\n%%EOF\n"
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return browser(demo, mailbox, SARAH)
 
 
 def download(visitor, path: str):
@@ -132,13 +117,9 @@ def test_the_payment_page_lists_its_documents(sarah):
 @pytest.fixture
 def sarah_without_invoicing(settings, tmp_path, mailbox):
     """Sarah at a Splash Swim School that has switched invoicing off."""
-    app = create_app(replace(settings, tenants_dir=tenants_copy(
-        tmp_path / "tenants", demo={"features": {"invoices": False}})))
-    with TestClient(app):
-        freeze(app)
-        load_demo_families(app)
+    with demo_app(replace(settings, tenants_dir=tenants_copy(
+            tmp_path / "tenants", demo={"features": {"invoices": False}}))) as app:
         yield browser(app, mailbox, SARAH)
-    app.state.engine.dispose()
 
 
 def test_without_invoicing_there_are_no_documents(sarah_without_invoicing):

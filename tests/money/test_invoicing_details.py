@@ -6,19 +6,12 @@ from __future__ import annotations
 
 import pytest
 from payment_support import pdf_text
-from profile_support import JANA, SARAH, browser, freeze, load_demo_families
-from test_tenants import GOOD, problems, write
+from profile_support import JANA, SARAH, browser
+from tenant_support import GOOD, problems, write
 
 JANA_COMPANY = {"address": "Hlavná 5, 040 01 Košice", "company_name": "Kováčová Design s.r.o.",
                 "company_number": "51234567", "tax_id": "2120987654",
                 "vat_id": "SK2120987654"}
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
 
 
 def pdf(visitor, path: str) -> str:

@@ -17,7 +17,16 @@ from payment_support import (
     pay_token,
     paying_settings,
 )
-from profile_support import JAMES, JANA, NOW, SARAH, browser, freeze, load_demo_families, text_of
+from profile_support import (
+    JAMES,
+    JANA,
+    NOW,
+    ORDER_PAYMENT,
+    OVERDUE,
+    SARAH,
+    browser,
+    text_of,
+)
 from sqlmodel import Session, select
 
 from widget_server.core.models import (
@@ -34,25 +43,10 @@ from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 from widget_server.money import gateways
 from widget_server.money.gateways import canonical, sign_params
 
-OVERDUE = "pay-1005"  # Sarah's £54.00 instalment for Mia's Improvers, due 12 Nov
-ORDER_PAYMENT = "pay-1007"  # Sarah's £18.00 for order SPL-5002
-
 
 @pytest.fixture
 def settings(settings, tmp_path, stripe, receiver):
     return paying_settings(settings, tmp_path / "tenants", stripe, receiver)
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return browser(demo, mailbox, SARAH)
 
 
 def start_paying(app, visitor, payment: str = OVERDUE, tenant: str = "demo"):

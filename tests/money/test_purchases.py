@@ -6,29 +6,13 @@ from __future__ import annotations
 import csv
 import io
 
-import pytest
 from profile_support import (
     JAMES,
     JANA,
-    SARAH,
     browser,
-    freeze,
-    load_demo_families,
     section,
     text_of,
 )
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return browser(demo, mailbox, SARAH)
 
 
 def test_orders_count_the_unpaid_and_put_them_first(sarah):

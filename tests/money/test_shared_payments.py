@@ -6,14 +6,20 @@ from __future__ import annotations
 
 import pytest
 from payment_support import gateway_url, new_tab, pay_token, paying_settings
-from profile_support import GRANDMA, JANA, SARAH, browser, freeze, load_demo_families, section
+from profile_support import (
+    DAD,
+    GRANDMA,
+    IMPROVERS,
+    JANA,
+    ORDER_PAYMENT,
+    OVERDUE,
+    SARAH,
+    browser,
+    section,
+)
 from profile_support import text_of as words
 
-DAD = "dad.thompson@example.com"
-IMPROVERS = "bk-1002"  # Mia's; pay-1005 (£54.00, overdue) is still to pay
-OVERDUE = "pay-1005"
 FIRST_INSTALMENT = "pay-1002"  # paid
-ORDER_PAYMENT = "pay-1007"  # the family's order, not the booking's
 OTHER_FAMILY = "pay-1010"  # James's
 
 
@@ -23,17 +29,15 @@ def settings(settings, tmp_path, stripe, receiver):
 
 
 @pytest.fixture
-def demo(app, client, api):
-    freeze(app)
-    load_demo_families(app)
-    # Mia's Improvers shared with her father at full access; an add-on of Oliver's beginners
-    # (shared with grandma, view only) still to pay.
+def demo(demo, api):
+    """The demo families; Mia's Improvers shared with her father at full access, and an add-on
+    of Oliver's beginners (shared with grandma, view only) still to pay."""
     assert api.put("shares", "sh-dad", {"booking_id": IMPROVERS, "email": DAD,
                                         "relation": "parent", "access": "full"}).status_code == 201
     assert api.put("payments", "pay-addon", {
         "client_id": "cl-1001", "booking_id": "bk-1001", "description": "Swim cap add-on",
         "amount": 900, "currency": "GBP", "due_date": "2026-11-30"}).status_code == 201
-    return app
+    return demo
 
 
 @pytest.fixture

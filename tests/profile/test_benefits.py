@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from account_support import sign_in
-from profile_support import NOW, freeze, section
+from profile_support import NOW, browser, freeze, section
 from sqlmodel import Session
 
 from widget_server.core.access import Access
@@ -118,7 +117,7 @@ def family(app, api):
 
 @pytest.fixture
 def kim(family, mailbox):
-    return sign_in(family, mailbox, PARENT)
+    return browser(family, mailbox, PARENT)
 
 
 def test_make_ups_to_book_come_first_with_their_expiry_and_a_way_to_book(kim):
@@ -177,7 +176,7 @@ def test_an_adult_a_booking_is_shared_with_sees_that_childs_make_ups_only(family
                                                                          mailbox):
     push(api, [("shares", "sh-gran", {"booking_id": "b-leo", "email": "gran@example.com",
                                       "relation": "grandparent", "access": "view"})])
-    gran = sign_in(family, mailbox, "gran@example.com")
+    gran = browser(family, mailbox, "gran@example.com")
     page = gran.open("benefits").text
     makeups = section(page, "makeups-title")
     assert "2 make-up sessions are available." in makeups

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from icalendar import Calendar
-from profile_support import JAMES, SARAH, browser, freeze, load_demo_families
+from profile_support import JAMES, browser, freeze, load_demo_families
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
@@ -19,14 +19,10 @@ FEED_URL = re.compile(r'value="(http://testserver/t/demo/calendar/[\w-]+\.ics)"'
 
 @pytest.fixture
 def demo(app, client):
+    """Only Splash Swim School's families (the shared `demo` loads Piruetka's too)."""
     freeze(app)
     load_demo_families(app, "demo")
     return app
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return browser(demo, mailbox, SARAH)
 
 
 def get_link(visitor) -> str:

@@ -14,7 +14,6 @@ from profile_support import (
     SARAH,
     browser,
     freeze,
-    load_demo_families,
     section,
     text_of,
 )
@@ -24,18 +23,6 @@ from widget_server.core.models import WebSession
 
 OLIVER, MIA = "at-1001-1", "at-1001-2"
 BEGINNERS, IMPROVERS, ONLINE, OLD_TERM = "bk-1001", "bk-1002", "bk-1003", "bk-1004"
-
-
-@pytest.fixture
-def demo(app, client):
-    freeze(app)
-    load_demo_families(app)
-    return app
-
-
-@pytest.fixture
-def sarah(demo, mailbox):
-    return browser(demo, mailbox, SARAH)
 
 
 # --- home ---------------------------------------------------------------------------------

@@ -11,15 +11,13 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from self_service_support import NOW, School
+from self_service_support import DAY, NOW, School
 from sqlmodel import Session, select
 
 from widget_server import scheduler
 from widget_server.core.errors import Refused
 from widget_server.core.models import Attendance, ClassSession, MakeupCredit, MakeupWaitlist
 from widget_server.selfservice import capacity, makeups, options
-
-DAY = timedelta(days=1)
 
 
 @pytest.fixture

@@ -4,19 +4,16 @@ capacity; the entry comes back if they cancel in time; a pass that ran out says 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 from threading import Barrier
 
 import pytest
 from profile_support import text_of
-from self_service_support import NOW, School, form_action, links
+from self_service_support import DAY, NOW, School, form_action, links
 from sqlmodel import Session
 
 from widget_server.core.errors import Refused
 from widget_server.core.models import Attendance, Booking, EntryPass, EntryPassUse
 from widget_server.selfservice import passes
-
-DAY = timedelta(days=1)
 
 
 @pytest.fixture

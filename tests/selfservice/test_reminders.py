@@ -11,7 +11,7 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from self_service_support import NOW, School
+from self_service_support import DAY, NOW, School
 from sqlmodel import Session, select
 from whatsapp_fake import FakeCloudApi
 
@@ -21,7 +21,7 @@ from widget_server.delivery import whatsapp
 from widget_server.delivery.outbox import drain_once
 from widget_server.selfservice import reminders
 
-DAY, HOUR = timedelta(days=1), timedelta(hours=1)
+HOUR = timedelta(hours=1)
 ENV = {"WIDGET_WHATSAPP_TOKEN_DEMO_SK": "EAAG-test-token",
        "WIDGET_WHATSAPP_PHONE_ID_DEMO_SK": "106540352242922"}
 

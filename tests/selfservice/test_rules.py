@@ -7,14 +7,12 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tenant_support import TENANTS
 
 from widget_server.core.formatting import a_time, local
 from widget_server.core.models import ClassSession, Programme
-from widget_server.core.tenants import load_tenants
-from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 from widget_server.selfservice import rules
 
-TENANTS = load_tenants(DEMO_TENANTS, {}, demo=True)
 PIRUETKA = TENANTS.get("demo-sk")  # Europe/Bratislava, cutoff 6 h by default
 SECOND = timedelta(seconds=1)
 

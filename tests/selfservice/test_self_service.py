@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from profile_support import freeze, text_of
-from self_service_support import School, form_action, links
+from self_service_support import DAY, School, form_action, links
 
 from widget_server.core.models import (
     Attendance,
@@ -19,8 +19,6 @@ from widget_server.core.models import (
     MakeupCredit,
     Payment,
 )
-
-DAY = timedelta(days=1)
 
 
 @pytest.fixture

@@ -3,14 +3,11 @@ every self-service form is refused without its CSRF token."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
-from self_service_support import School
+from self_service_support import DAY, School
 
 from widget_server.core.models import Attendance, EntryPass, MakeupCredit
 
-DAY = timedelta(days=1)
 GETS = [
     "bookings/{booking}/sessions/{session}/cancel",
     "bookings/{booking}/sessions/{session}/move",

@@ -8,12 +8,10 @@ from datetime import timedelta
 
 import pytest
 from profile_support import freeze, text_of
-from self_service_support import NOW, School, form_action
+from self_service_support import DAY, NOW, School, form_action
 
 from widget_server import scheduler
 from widget_server.core.models import MakeupCredit, MakeupWaitlist
-
-DAY = timedelta(days=1)
 
 
 @pytest.fixture
