@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from widget_server.app import create_app  # noqa: E402
 from widget_server.core.db import migrate  # noqa: E402
 from widget_server.core.settings import Settings  # noqa: E402
+from widget_server.demo import TENANTS_DIR  # noqa: E402
 from widget_server.web import assets
 
 
@@ -43,7 +44,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         migrate(url)
-        app = create_app(Settings(database_url=url, secret_keys=("bench",),
+        app = create_app(Settings(database_url=url, secret_keys=("bench",), tenants_dir=TENANTS_DIR,
                                   send_in_process=False))
         client = TestClient(app)
         page = client.get("/t/demo/login")

@@ -23,8 +23,9 @@ from profile_support import (
 )
 from sqlmodel import Session, select
 
-from widget_server.account.details import region_of, wants
+from widget_server.account.details import region_of
 from widget_server.core.models import Client, EmailChange
+from widget_server.delivery.preferences import wants
 
 NEW = "sarah.t@example.net"
 

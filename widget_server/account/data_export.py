@@ -34,6 +34,7 @@ from widget_server.core.models import (
     Programme,
 )
 from widget_server.core.tenants import Tenant
+from widget_server.delivery import preferences
 
 # Family-level resources: every row whose client_id is the family's.
 FAMILY = (("attendees", Attendee), ("bookings", Booking), ("makeup_credits", MakeupCredit),
@@ -60,7 +61,7 @@ def export(db: Session, tenant: Tenant, access: Access, now: datetime) -> dict[s
         return document
     document["client"] = _items(db, "clients", [client])[0]
     document["settings"] = {
-        "notifications": account.preferences(client),
+        "notifications": preferences.preferences(client),
         "deletion_requested_at": jsonable(client.deletion_requested_at),
     }
     bookings = select(Booking.id).where(Booking.tenant == access.tenant,

@@ -30,11 +30,8 @@ from widget_server.core.models import (
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices
+from widget_server.delivery.preferences import KINDS, preferences
 
-# The kinds of message a family chooses channels for, in the order the page lists them.
-KINDS = ("reminders", "makeup_offers", "payment_notices", "news")
-CHANNELS = ("email", "whatsapp")
-OPT_IN_ONLY = ("news",)  # off until the client turns it on
 MAX_NAME = 200
 
 
@@ -45,33 +42,6 @@ class InvalidDetails(Exception):
     def __init__(self, errors: dict[str, str]):
         super().__init__(", ".join(f"{k}: {v}" for k, v in errors.items()))
         self.errors = errors
-
-
-# --- who gets what ------------------------------------------------------------------------
-
-def preferences(client: Client) -> dict[str, dict[str, bool]]:
-    """Per kind of message, whether it goes by e-mail and by WhatsApp.
-
-    The provider's notify_email / notify_whatsapp switch a channel off as a whole; until the
-    client chooses, every kind but news follows them."""
-    saved = client.notifications or {}
-    chosen: dict[str, dict[str, bool]] = {}
-    for kind in KINDS:
-        default = kind not in OPT_IN_ONLY
-        own = saved.get(kind) or {}
-        chosen[kind] = {
-            "email": bool(client.notify_email and own.get("email", default)),
-            "whatsapp": bool(client.notify_whatsapp and own.get("whatsapp", default)),
-        }
-    return chosen
-
-
-def wants(client: Client, kind: str, channel: str = "email") -> bool:
-    """Whether the client wants messages of `kind` on `channel` (unknown kinds: the channel's
-    overall setting)."""
-    if kind not in KINDS:
-        return bool(client.notify_email if channel == "email" else client.notify_whatsapp)
-    return preferences(client)[kind][channel]
 
 
 def update_notifications(db: Session, tenant: Tenant, client: Client,

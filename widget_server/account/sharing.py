@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
-from widget_server.account.details import valid_address, wants
+from widget_server.account.details import valid_address
 from widget_server.core import access as scope
 from widget_server.core import ratelimit
 from widget_server.core.access import Access, BookingView
@@ -27,6 +27,7 @@ from widget_server.core.models import Booking, BookingShare, Client
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices
+from widget_server.delivery.preferences import wants
 from widget_server.web.security import Forbidden
 
 RELATIONS = ("parent", "grandparent", "older_child", "other")

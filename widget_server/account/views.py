@@ -18,6 +18,7 @@ from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.core.formatting import local_today
 from widget_server.core.models import Attendee, Client
+from widget_server.delivery import preferences
 from widget_server.delivery.notices import Notices
 from widget_server.profile import calendar_feed, family
 from widget_server.web.forms import posted, redirect, wake_senders
@@ -111,7 +112,7 @@ async def save_notifications(request: Request) -> Response:
         return got
     v, form = got
     who = Access.of(v.web_session)
-    chosen = {(kind, channel) for kind in details.KINDS for channel in details.CHANNELS
+    chosen = {(kind, channel) for kind in preferences.KINDS for channel in preferences.CHANNELS
               if form.get(f"{kind}.{channel}") == "on"}
     await in_db(request, lambda db: details.update_notifications(
         db, v.tenant, _client(db, who), chosen, v.now))

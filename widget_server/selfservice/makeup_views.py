@@ -19,8 +19,7 @@ from widget_server.core.models import ClassSession, Programme
 from widget_server.delivery.notices import Notices
 from widget_server.selfservice import makeup_waitlist, makeups, passes
 from widget_server.selfservice.makeup_hub import load_hub
-from widget_server.selfservice.session_views import page_number
-from widget_server.web.forms import act, redirect
+from widget_server.web.forms import act, page_number, redirect
 from widget_server.web.visit import Loader, Visit, logged_in_page
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
-from widget_server.account import details as account
 from widget_server.core.formatting import a_date, a_time, short_day
 from widget_server.core.i18n import normalise
 from widget_server.core.models import (
@@ -31,7 +30,7 @@ from widget_server.core.models import (
     Reminder,
 )
 from widget_server.core.tenants import Tenant
-from widget_server.delivery import whatsapp
+from widget_server.delivery import preferences, whatsapp
 from widget_server.delivery.notices import Notices
 from widget_server.profile.bookings import ACTIVE
 from widget_server.selfservice import session_mail
@@ -85,7 +84,7 @@ def _sessions(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> i
         if not claim(db, tenant.slug, "session", place.id, session.starts_at, client.id, now):
             continue
         sent += 1
-        if account.wants(client, "reminders", "email"):
+        if preferences.wants(client, "reminders", "email"):
             session_mail.session_reminder(db, notices, client, attendee, session, programme,
                                           booking.external_id)
         locale = normalise(client.locale, tenant.config.locale)
@@ -112,7 +111,7 @@ def _makeups(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> in
                      now):
             continue
         sent += 1
-        if account.wants(client, "reminders", "email"):
+        if preferences.wants(client, "reminders", "email"):
             session_mail.makeup_expiring(db, notices, client, attendee, credit)
         locale = normalise(client.locale, tenant.config.locale)
         _whatsapp(db, tenant, client, "makeup_expiring", locale, [
@@ -124,7 +123,7 @@ def _whatsapp(db: Session, tenant: Tenant, client: Client, template: str, locale
               parameters: list[str]) -> None:
     """The WhatsApp copy, if the tenant offers it and the family wants it on a usable number."""
     phone = whatsapp.phone_number(client.phone)
-    if tenant.config.features.whatsapp and phone and account.wants(client, "reminders",
+    if tenant.config.features.whatsapp and phone and preferences.wants(client, "reminders",
                                                                     "whatsapp"):
         whatsapp.enqueue(db, tenant, phone=phone, template=template, locale=locale,
                          parameters=parameters, kind=template)

@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from widget_server.account import details as account
 from widget_server.core.formatting import a_date, a_time, short_day
 from widget_server.core.i18n import active_locale
 from widget_server.core.i18n import gettext as _
@@ -25,6 +24,7 @@ from widget_server.core.models import (
     Programme,
 )
 from widget_server.core.profile_url import screen_url
+from widget_server.delivery import preferences
 from widget_server.delivery.notices import Notices
 
 
@@ -54,7 +54,7 @@ def waitlist_offer(db: Session, notices: Notices, client: Client, credit: Makeup
                    attendee: Attendee, session: ClassSession, programme: Programme,
                    hold_until: datetime) -> OutboxMessage | None:
     """A place from the waiting list, held for the family until `hold_until`."""
-    if not account.wants(client, "makeup_offers", "email"):
+    if not preferences.wants(client, "makeup_offers", "email"):
         return None
     return notices.send(
         db, client.email, "makeup_offer", client.locale,

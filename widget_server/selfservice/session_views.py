@@ -14,14 +14,8 @@ from starlette.responses import Response
 from widget_server.core.access import Access
 from widget_server.selfservice import places as self_service
 from widget_server.selfservice.rules import window
-from widget_server.web.forms import act, redirect
+from widget_server.web.forms import act, page_number, redirect
 from widget_server.web.visit import Visit, logged_in_page
-
-
-def page_number(request: Request) -> int:
-    raw = request.query_params.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
-
 
 # --- cancel -------------------------------------------------------------------------------
 

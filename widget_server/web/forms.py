@@ -37,6 +37,12 @@ async def posted(request: Request) -> tuple[Visit, dict[str, str]] | Response:
     return v, fields
 
 
+def page_number(request: Request) -> int:
+    """`?page=N` of a paged list; anything odd is the first page."""
+    raw = request.query_params.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 10_000 else 1
+
+
 def redirect(request: Request, name: str, query: dict[str, Any] | None = None,
              anchor: str | None = None, **params: str) -> Response:
     """303 to a named route, with an optional query and #anchor."""
