@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+import pytest
 from conftest import Api
 from samples import BASE
 from sqlalchemy import event
+from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from widget_server.app import create_app
+from widget_server.core.db import session_scope
+from widget_server.core.models import Client
 
 
 def ndjson(*lines) -> str:
@@ -86,3 +90,28 @@ def test_import_is_scoped_to_the_key_tenant(api):
 
 def test_import_requires_a_key(client):
     assert client.post("/api/v1/import", content=b"{}").status_code == 401
+
+
+@pytest.mark.postgres
+def test_a_batch_that_fails_leaves_no_row_of_it(app, monkeypatch):
+    """A batch is all or nothing on every database: when the server fails in the middle of
+    one (here: the database goes away on its second line), the lines before it in that batch
+    are not kept, while the batches already committed are."""
+    import widget_server.api.bulk_import as bulk
+
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 3)
+    real_upsert = bulk.upsert
+
+    def failing_upsert(session, tenant, resource, external_id, *args, **kwargs):
+        if external_id == "c4":
+            raise RuntimeError("the database went away")
+        return real_upsert(session, tenant, resource, external_id, *args, **kwargs)
+
+    monkeypatch.setattr(bulk, "upsert", failing_upsert)
+    lines = [json.dumps({"resource": "clients", "item": {
+        "id": f"c{n}", "email": f"p{n}@example.com", "name": f"P{n}"}}) for n in range(6)]
+    with pytest.raises(RuntimeError), session_scope(app.state.engine) as session:
+        bulk.import_lines(session, "demo", lines)
+    with Session(app.state.engine) as session:
+        stored = set(session.exec(select(Client.external_id).where(Client.tenant == "demo")))
+    assert stored == {"c0", "c1", "c2"}

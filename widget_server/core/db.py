@@ -38,6 +38,16 @@ def make_engine(database_url: str, **kwargs) -> Engine:
     return create_engine(url, pool_pre_ping=True, **kwargs)
 
 
+def begin_writing(session: Session) -> None:
+    """Open the write transaction now. pysqlite only begins one before a data change, so a
+    SAVEPOINT before it starts (and its RELEASE commits) a transaction of its own: a batch of
+    savepoints would not be atomic. BEGIN IMMEDIATE takes SQLite's write lock up front (waiting
+    out the busy timeout); PostgreSQL already runs every statement in the session's transaction."""
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 @contextmanager
 def session_scope(engine: Engine) -> Iterator[Session]:
     """A session that commits on success and rolls back on error."""

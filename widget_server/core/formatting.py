@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_interval, format_skeleton
 from babel.dates import format_time as babel_time
 from babel.numbers import (
@@ -26,20 +28,27 @@ from jinja2.runtime import Context
 from widget_server.core import i18n
 
 
+@lru_cache(maxsize=64)
+def babel_locale(code: str) -> Locale:
+    """The parsed locale, once per language: Babel parses a locale string again on every call,
+    and a sessions page formats hundreds of values."""
+    return Locale.parse(code)
+
+
 def to_decimal(amount: int, currency: str) -> Decimal:
     """Minor units as a Decimal in the currency's unit (9600 GBP -> 96.00)."""
     return Decimal(amount).scaleb(-get_currency_precision(currency))
 
 
 def money(amount: int, currency: str, locale: str) -> str:
-    return format_currency(to_decimal(amount, currency), currency, locale=locale)
+    return format_currency(to_decimal(amount, currency), currency, locale=babel_locale(locale))
 
 
 def money_number(amount: int, currency: str, locale: str) -> str:
     """The amount alone, as typed into a banking app: `54.00` / `90,00` (no symbol, no grouping)."""
     digits = get_currency_precision(currency)
     pattern = "0." + "0" * digits if digits else "0"
-    return format_decimal(to_decimal(amount, currency), format=pattern, locale=locale,
+    return format_decimal(to_decimal(amount, currency), format=pattern, locale=babel_locale(locale),
                           group_separator=False)
 
 
@@ -55,19 +64,19 @@ def local_today(now: datetime, tz: str) -> date:
 def short_day(moment: datetime | date, tz: str, locale: str) -> str:
     """`Sat 28 Nov` / `so 28. 11.`"""
     if isinstance(moment, datetime):
-        return format_skeleton("MMMEd", moment, tzinfo=ZoneInfo(tz), locale=locale)
-    return format_skeleton("MMMEd", moment, locale=locale)
+        return format_skeleton("MMMEd", moment, tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
+    return format_skeleton("MMMEd", moment, locale=babel_locale(locale))
 
 
 def part(moment: datetime, pattern: str, tz: str, locale: str) -> str:
     """One stand-alone part of a date (`ccc` -> `Sat`, `d` -> `28`, `LLL` -> `Nov`)."""
-    return format_datetime(moment, pattern, tzinfo=ZoneInfo(tz), locale=locale)
+    return format_datetime(moment, pattern, tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
 
 
 def long_day(moment: datetime | date, tz: str, locale: str) -> str:
     """`Saturday 28 November 2026` / `Sobota 28. novembra 2026`."""
     day = local(moment, tz).date() if isinstance(moment, datetime) else moment
-    text = format_date(day, "full", locale=locale)
+    text = format_date(day, "full", locale=babel_locale(locale))
     return text[:1].upper() + text[1:]
 
 
@@ -75,20 +84,20 @@ def a_date(day: date | datetime, tz: str, locale: str) -> str:
     """`28 Nov 2026` / `28. 11. 2026`."""
     if isinstance(day, datetime):
         day = local(day, tz).date()
-    return format_date(day, "medium", locale=locale)
+    return format_date(day, "medium", locale=babel_locale(locale))
 
 
 def a_time(moment: datetime, tz: str, locale: str) -> str:
-    return babel_time(moment, "short", tzinfo=ZoneInfo(tz), locale=locale)
+    return babel_time(moment, "short", tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
 
 
 def a_datetime(moment: datetime, tz: str, locale: str) -> str:
-    return format_datetime(moment, "medium", tzinfo=ZoneInfo(tz), locale=locale)
+    return format_datetime(moment, "medium", tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
 
 
 def time_range(start: datetime, end: datetime, tz: str, locale: str) -> str:
     """`09:00–09:45` / `9:00 – 9:45`."""
-    return format_interval(start, end, "Hm", tzinfo=ZoneInfo(tz), locale=locale)
+    return format_interval(start, end, "Hm", tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
 
 
 def soon(moment: datetime, now: datetime, tz: str, locale: str) -> str:
@@ -107,12 +116,13 @@ def relative_day(moment: datetime, now: datetime, tz: str, locale: str) -> str:
 
 
 def number(value: Decimal | int, locale: str) -> str:
-    return format_decimal(value, locale=locale)
+    return format_decimal(value, locale=babel_locale(locale))
 
 
 def percent(value: Decimal | int, locale: str) -> str:
     """A percentage given in whole numbers (10 -> `10%` / `10 %`)."""
-    return format_percent(Decimal(value) / 100, locale=locale, decimal_quantization=False)
+    return format_percent(Decimal(value) / 100, locale=babel_locale(locale),
+                          decimal_quantization=False)
 
 
 def _tz(context: Context) -> str:

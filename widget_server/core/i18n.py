@@ -39,6 +39,7 @@ def translations(language: str) -> NullTranslations:
     return NullTranslations()
 
 
+@lru_cache(maxsize=256)  # every request asks; the answers are few
 def normalise(locale: str | None, fallback: str) -> str:
     """A Babel locale name for a client's locale, else the tenant's."""
     for value in (locale, fallback):

@@ -93,7 +93,9 @@ def _busy(db: Session, search: Search
           ) -> tuple[set[int], list[tuple[datetime, datetime]], set[int]]:
     """The member's own places from now on: sessions already booked, times taken, and (when
     the search skips them) sessions the member was excused from."""
-    conditions = [Attendance.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
+    # By the member's bookings (tenant and attendee), then their places: naming the tenant on
+    # the places too would lead SQLite through the tenant's every place.
+    conditions = [Booking.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
                   Attendance.status.in_(_statuses(search)), ClassSession.cancelled == false(),
                   ClassSession.ends_at > search.now]
     if search.until is not None:
@@ -215,7 +217,7 @@ def why_not(db: Session, search: Search, session: ClassSession) -> str | None:
         return "none_scheduled"
     if session.starts_at <= search.now + timedelta(hours=search.cutoffs[session.programme_id]):
         return "past_cutoff"
-    conditions = [Attendance.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
+    conditions = [Booking.tenant == search.tenant, Booking.attendee_id == search.attendee_id,
                   Attendance.status.in_(_statuses(search)), ClassSession.cancelled == false(),
                   ClassSession.starts_at < session.ends_at,
                   ClassSession.ends_at > session.starts_at]

@@ -1,0 +1,206 @@
+"""A page's cost depends on what it shows, never on how big the tables are: every statement a
+logged-in page or a provider API list/get sends is EXPLAINed, and none may read a whole table
+that grows with clients, or a tenant's whole share of one.
+
+SQLite: `EXPLAIN QUERY PLAN` must not `SCAN` such a table (nor its index from end to end), nor
+`SEARCH` it by the tenant alone (unless it reads a LIMITed page in index order). PostgreSQL
+(CI): `EXPLAIN` with `enable_seqscan` off must show no `Seq Scan` on one (with sequential scans
+priced out, one remains only where no index fits) and no index read from end to end.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import deque
+from contextlib import contextmanager
+from typing import Iterator
+
+import pytest
+from profile_support import SARAH, browser
+from sqlalchemy import event
+
+from widget_server.api.resources import RESOURCES
+
+# Tables that grow with the number of clients (and their bookings, sessions, messages).
+GROWING = {
+    "client", "attendee", "booking", "attendance", "session", "payment", "invoice", "order",
+    "order_item", "makeup_credit", "makeup_waitlist", "booking_share", "outbox_message",
+    "web_session", "login_challenge", "email_change", "entry_pass", "entry_pass_use",
+    "payment_checkout", "payment_transaction", "credit_entry", "discount", "calendar_feed",
+    "webhook_delivery", "gateway_event", "attendance_origin", "reminder", "idempotency_record",
+    "rate_limit_counter",
+}
+SKIP_PATHS = ("/logout",)  # a POST form's address; following it as a link means nothing
+MAX_PAGES = 120
+
+
+@contextmanager
+def statements_of(app) -> Iterator[list[tuple[str, object]]]:
+    """The SELECT/UPDATE/DELETE statements (with their parameters) sent while the block runs;
+    the outbox drainers' polling runs on the same engine and is not the page's."""
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        head = statement.lstrip().split(None, 1)[0].upper()
+        if head in ("SELECT", "WITH", "UPDATE", "DELETE") and not executemany \
+                and not re.search(r"\bFROM (outbox_message|webhook_delivery)\b", statement):
+            seen.append((statement, parameters))
+
+    engine = app.state.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def aliases(statement: str) -> dict[str, str]:
+    """`attendance AS attendance_1` -> {"attendance_1": "attendance"}; tables name themselves."""
+    found = {t: t for t in GROWING}
+    for table, alias in re.findall(r'"?(\w+)"? AS "?(\w+)"?', statement):
+        if table in GROWING:
+            found[alias] = table
+    return found
+
+
+def sqlite_problems(cursor, statement: str, parameters) -> list[str]:
+    cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+    names = aliases(statement)
+    plan = [detail for *_, detail in cursor.fetchall()]
+    # A page of a list read in index order stops at its LIMIT: that reads what it shows.
+    paged = " LIMIT " in statement and not any("TEMP B-TREE" in d for d in plan)
+    out = []
+    for detail in plan:
+        scan = re.match(r"SCAN (\w+)", detail)
+        if scan and scan.group(1) in names:
+            out.append(f"{detail} ({names[scan.group(1)]})")
+        search = re.match(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+ \(tenant=\?\)$", detail)
+        if search and search.group(1) in names and not paged:
+            out.append(f"{detail}: the tenant's every row")
+    return out
+
+
+def postgres_problems(cursor, statement: str, parameters) -> list[str]:
+    # The tables here are tiny and never ANALYZEd, so which index PostgreSQL picks says little;
+    # a sequential scan (with those priced out) or an index read from end to end does.
+    cursor.execute("SET enable_seqscan = off")
+    cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
+    plan = cursor.fetchone()[0][0]["Plan"]
+    paged = " LIMIT " in statement and not any(n["Node Type"] == "Sort" for n in nodes(plan))
+    out = []
+    for node in nodes(plan):
+        table, kind = node.get("Relation Name"), node["Node Type"]
+        if table not in GROWING:
+            continue
+        bounded = node.get("Index Cond") or any(
+            c.get("Index Cond") for c in nodes(node) if c["Node Type"] == "Bitmap Index Scan")
+        if kind == "Seq Scan":
+            out.append(f"Seq Scan on {table}")
+        elif "Index" in kind and not bounded and not paged:
+            out.append(f"{kind} on {table} from end to end ({node.get('Index Name')})")
+    return out
+
+
+def nodes(plan: dict) -> Iterator[dict]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+def problems_of(app, statements: list[tuple[str, object]]) -> list[str]:
+    engine = app.state.engine
+    check = postgres_problems if engine.dialect.name == "postgresql" else sqlite_problems
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        out = []
+        for statement, parameters in statements:
+            out += [f"{p}\n    in: {' '.join(statement.split())[:400]}"
+                    for p in check(cursor, statement, parameters)]
+        raw.rollback()
+        return out
+    finally:
+        raw.close()
+
+
+def links_on(page: str, tenant: str) -> list[str]:
+    """Same-tenant addresses a page links to (absolute or not), without their #fragments."""
+    found = re.findall(rf'href="(?:https?://[^/"]+)?(/t/{tenant}/[^"#]*)', page)
+    return [html.unescape(link) for link in found]
+
+
+def crawl(app, visitor, tenant: str = "demo") -> dict[str, list[str]]:
+    """Every page reachable by links from the home page; for each, its plan problems."""
+    queue, seen, report = deque([f"/t/{tenant}/"]), {f"/t/{tenant}/"}, {}
+    while queue and len(report) < MAX_PAGES:
+        path = queue.popleft()
+        with statements_of(app) as statements:
+            response = visitor.client.get(path)
+        assert response.status_code == 200, (path, response.status_code)
+        report[path] = problems_of(app, statements)
+        if "text/html" in response.headers.get("content-type", ""):
+            for link in links_on(response.text, tenant):
+                if link not in seen and not link.endswith(SKIP_PATHS):
+                    seen.add(link)
+                    queue.append(link)
+    return report
+
+
+def by_problem(report: dict[str, list[str]]) -> dict[str, str]:
+    """Each problem once, with the first page (or request) that showed it."""
+    found: dict[str, str] = {}
+    for where, problems in report.items():
+        for problem in problems:
+            found.setdefault(problem, where)
+    return found
+
+
+@pytest.mark.postgres
+def test_every_page_a_parent_can_reach_reads_by_index(demo, sarah):
+    report = crawl(demo, sarah)
+    screens = {re.sub(r"/[\w-]+\d+", "/<id>", p.split("?")[0]) for p in report}
+    # The crawl really went everywhere: bookings, sessions, make-ups, payments, orders, account.
+    for screen in ("/t/demo/", "/t/demo/bookings/<id>/sessions", "/t/demo/makeups",
+                   "/t/demo/payments/<id>", "/t/demo/orders", "/t/demo/account",
+                   "/t/demo/benefits", "/t/demo/bookings/<id>/sharing"):
+        assert screen in screens, sorted(screens)
+    assert len(report) >= 25
+    found = by_problem(report)
+    assert not found, "\n\n".join(f"{where}: {problem}" for problem, where in found.items())
+
+
+@pytest.mark.postgres
+def test_every_api_list_and_get_reads_by_index(demo, api):
+    report = {}
+    for name in [*RESOURCES, "webhook-deliveries"]:
+        with statements_of(demo) as statements:
+            listed = api.get(name, limit=5)
+        assert listed.status_code == 200, (name, listed.text[:200])
+        report[f"GET {name}"] = problems_of(demo, statements)
+        for item in listed.json()["items"][:1]:
+            with statements_of(demo) as statements:
+                one = api.get(name, item["id"])
+            assert one.status_code == 200, (name, one.text[:200])
+            report[f"GET {name}/{item['id']}"] = problems_of(demo, statements)
+    with statements_of(demo) as statements:
+        assert api.client.get("/api/v1/profile-url", params={"email": SARAH},
+                              headers=api.headers).status_code == 200
+    report["GET profile-url"] = problems_of(demo, statements)
+    assert len(report) > len(RESOURCES)
+    found = by_problem(report)
+    assert not found, "\n\n".join(f"{where}: {problem}" for problem, where in found.items())
+
+
+@pytest.mark.postgres
+def test_the_check_sees_a_full_scan(demo, mailbox):
+    """The checker itself: a query that reads every attendance row is reported."""
+    visitor = browser(demo, mailbox, SARAH)
+    assert visitor.client.get("/t/demo/").status_code == 200
+    with demo.state.engine.connect() as conn, statements_of(demo) as statements:
+        conn.exec_driver_sql("SELECT count(*) FROM attendance WHERE makeup = true")
+        conn.exec_driver_sql("SELECT id FROM booking WHERE tenant = 'demo'")
+    found = problems_of(demo, statements)
+    assert any("attendance" in p for p in found), found
+    if demo.state.engine.dialect.name == "sqlite":
+        assert any("the tenant's every row" in p for p in found), found
