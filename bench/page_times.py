@@ -1,0 +1,113 @@
+"""Benchmark: every logged-in page, one request at a time, in process (no wrk needed).
+
+For each page: the median time of a request through the whole app (httpx's ASGI transport in
+this thread, so cProfile could see it too), the SQL statements it sends and their total time,
+and the size of its HTML. Uses the data set of `profile_pages.py` (10,000 clients, about a
+million attendance rows), building it first unless `--reuse` is given.
+
+    .venv/bin/python bench/page_times.py [--clients 10000] [--attendance 1000000]
+        [--requests 30] [--database-url URL] [--reuse]
+
+A page whose time grows with the database shows here as SQL time; compare a run on a ten times
+smaller data set (`--clients 1000 --attendance 100000`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import event, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from profile_pages import TENANT, build, login  # noqa: E402
+
+from widget_server.app import create_app  # noqa: E402
+from widget_server.core import models as m  # noqa: E402
+from widget_server.core.db import migrate, session_scope  # noqa: E402
+from widget_server.core.settings import Settings  # noqa: E402
+from widget_server.demo import TENANTS_DIR  # noqa: E402
+
+
+def pages(app, booking: str) -> dict[str, str]:
+    """The logged-in pages of client c42: one of its bookings, a credit and a payment if any."""
+    base = f"/t/{TENANT}"
+    found = {"home": "/", "booking": f"/bookings/{booking}",
+             "sessions": f"/bookings/{booking}/sessions", "benefits": "/benefits",
+             "orders": "/orders", "account": "/account", "make-ups": "/makeups"}
+    with session_scope(app.state.engine) as db:
+        client = db.exec(select(m.Client.id).where(m.Client.tenant == TENANT,
+                                                   m.Client.external_id == "c42")).one()[0]
+        payment = db.exec(select(m.Payment.external_id).where(
+            m.Payment.tenant == TENANT, m.Payment.client_id == client)).first()
+    if payment:
+        found["a payment"] = f"/payments/{payment[0]}"
+    return {name: base + path for name, path in found.items()}
+
+
+async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
+    timings: list[float] = []
+
+    def started(conn, cursor, statement, parameters, context, many) -> None:
+        conn.info["started"] = time.perf_counter()
+
+    def finished(conn, cursor, statement, parameters, context, many) -> None:
+        timings.append(time.perf_counter() - conn.info["started"])
+
+    event.listen(app.state.engine, "before_cursor_execute", started)
+    event.listen(app.state.engine, "after_cursor_execute", finished)
+    rows = []
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1",
+                                 cookies={"cp_sid": sid}) as client:
+        for name, path in pages(app, booking).items():
+            first = await client.get(path)
+            assert first.status_code == 200, (name, first.status_code, first.text[:200])
+            times = []
+            timings.clear()
+            for _ in range(requests):
+                began = time.perf_counter()
+                response = await client.get(path)
+                times.append(time.perf_counter() - began)
+            rows.append((name, statistics.median(times) * 1000, len(timings) / requests,
+                         sum(timings) / requests * 1000, len(response.content) / 1024))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--attendance", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=30)
+    parser.add_argument("--database-url", default="sqlite:////tmp/bench_profile.db")
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    url = args.database_url
+    if url.startswith("sqlite:///") and not args.reuse:
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    migrate(url)
+    if not args.reuse:
+        build(url, args.clients, args.attendance)
+    sid, booking = login(url)
+    os.environ.setdefault("WIDGET_SECRET_KEYS", "bench")
+    app = create_app(Settings(database_url=url, secret_keys=("bench",), tenants_dir=TENANTS_DIR,
+                              send_in_process=False, base_url="http://127.0.0.1"))
+    rows = asyncio.run(measure(app, sid, booking, args.requests))
+    app.state.engine.dispose()
+    print(f"\n{url}, median of {args.requests} requests each, one at a time, in process")
+    print(f"{'page':12} {'time':>9} {'SQL stmts':>10} {'SQL time':>9} {'HTML':>8}")
+    for name, median, count, sql, size in rows:
+        print(f"{name:12} {median:7.1f} ms {count:10.0f} {sql:6.1f} ms {size:6.1f} KB")
+
+
+if __name__ == "__main__":
+    main()
