@@ -1,7 +1,7 @@
 """Provider sync: idempotent upserts, reads, lists and deletes keyed by the provider's ids.
 
 Plain functions that take a database session and a tenant slug; the HTTP layer lives in
-`sync_api`. Every query is scoped by tenant, so one provider's ids never reach another's rows.
+`api.views`. Every query is scoped by tenant, so one provider's ids never reach another's rows.
 """
 
 from __future__ import annotations
