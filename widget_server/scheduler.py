@@ -1,5 +1,6 @@
-"""The timed jobs, run every round for each tenant: make-up credits for missed sessions, the
-make-up waiting list (holds that ran out, free places offered), and reminders.
+"""The timed jobs, run every round for each tenant with something due: make-up credits for
+missed sessions, the make-up waiting list (holds that ran out, free places offered), and
+reminders.
 
 The web process runs them next to its outbox drainers (every `WIDGET_SCHEDULER_INTERVAL`
 seconds, 60 by default) and so does `widget-server worker`; any number may run at once, since
@@ -50,11 +51,22 @@ def offer_free_places(engine: Engine, tenant: Tenant, notices: Notices, now: dat
     return offered
 
 
+def due_tenants(engine: Engine, tenants: Iterable[Tenant], now: datetime) -> list[Tenant]:
+    """The tenants with anything to do this round: a few indexed reads across all tenants
+    (reminders due, waiting lists), plus those that turn missed places into credits. An idle
+    deployment pays for those reads, not for each of its tenants."""
+    with session_scope(engine) as db:
+        busy = reminders.due_tenants(db, now) | waitlist.due_tenants(db)
+    return [t for t in tenants if t.slug in busy
+            or (t.config.makeups.from_missed and t.config.features.makeups)]
+
+
 def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
              now: datetime) -> Counter:
-    """One round for every tenant; returns what it did, e.g. {"reminders": 3}."""
+    """One round for every tenant with something due; returns what it did, e.g.
+    {"reminders": 3}."""
     done: Counter = Counter()
-    for tenant in tenants:
+    for tenant in due_tenants(engine, tenants, now):
         notices = notices_for(tenant)
         with session_scope(engine) as db:
             done["credits"] += credits.issue_for_missed(db, tenant, now)

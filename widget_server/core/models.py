@@ -118,6 +118,7 @@ class ClassSession(TenantRow, table=True):
     __table_args__ = tenant_keys("session") + (
         Index("ix_session_programme_starts", "programme_id", "starts_at"),
         Index("ix_session_tenant_starts", "tenant", "starts_at"),  # reminders due soon
+        Index("ix_session_starts", "starts_at"),  # which tenants have reminders due at all
     )
     programme_id: int = fk("programme", index=False)
     starts_at: datetime
@@ -165,7 +166,9 @@ class MakeupCredit(TenantRow, table=True):
     """The right to a make-up session, earned by an excused or missed attendance."""
 
     __tablename__ = "makeup_credit"
-    __table_args__ = tenant_keys("makeup_credit")
+    __table_args__ = tenant_keys("makeup_credit") + (
+        Index("ix_makeup_credit_expires", "expires_at"),  # expiry reminders, across tenants
+    )
     client_id: int = fk("client")
     attendee_id: int = fk("attendee")
     source_attendance_id: Optional[int] = fk("attendance", nullable=True)
@@ -563,6 +566,7 @@ class MakeupWaitlist(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("credit_id", name="uq_makeup_waitlist_credit"),
         Index("ix_makeup_waitlist_tenant_status", "tenant", "status", "joined_at"),
+        Index("ix_makeup_waitlist_status_tenant", "status", "tenant"),
         Index("ix_makeup_waitlist_offered", "offered_session_id", "status"),
     )
     id: Optional[int] = Field(default=None, primary_key=True)

@@ -59,6 +59,18 @@ def _not_reminded(kind: str, subject, moment):
                            Reminder.moment == moment)
 
 
+def due_tenants(db: Session, now: datetime) -> set[str]:
+    """Tenants with a session starting within a day or a credit running out within a week
+    (two indexed range reads across tenants: their cost is what is due, not the tables)."""
+    sessions = select(ClassSession.tenant).where(
+        ClassSession.starts_at > now, ClassSession.starts_at <= now + SESSION_AHEAD,
+        ClassSession.cancelled == false()).distinct()
+    credits = select(MakeupCredit.tenant).where(
+        MakeupCredit.expires_at > now, MakeupCredit.expires_at <= now + MAKEUP_AHEAD,
+        MakeupCredit.used_attendance_id.is_(None)).distinct()
+    return set(db.exec(sessions).all()) | set(db.exec(credits).all())
+
+
 def schedule_reminders(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> int:
     """Queue every reminder now due for one tenant; returns how many reminders went."""
     return _sessions(db, tenant, notices, now) + _makeups(db, tenant, notices, now)

@@ -86,6 +86,12 @@ def lapse(db: Session, tenant: str, now: datetime) -> int:
     return lapsed.rowcount
 
 
+def due_tenants(db: Session) -> set[str]:
+    """Tenants with an entry waiting or holding a place (an index read across tenants)."""
+    return set(db.exec(select(MakeupWaitlist.tenant).where(
+        MakeupWaitlist.status.in_(("waiting", "offered"))).distinct()).all())
+
+
 def queue(db: Session, tenant: str, limit: int) -> list[MakeupWaitlist]:
     """Entries waiting for a place, first come first served."""
     return list(db.exec(select(MakeupWaitlist)

@@ -1,0 +1,61 @@
+"""The scheduler's round costs what is due, not how many tenants the deployment serves: a few
+indexed reads across all tenants find who has reminders or a waiting list, and only those
+tenants' jobs run."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from profile_support import NOW
+from sqlalchemy import event
+from tenant_support import TENANTS
+
+from widget_server import scheduler
+from widget_server.delivery.notices import Notices
+
+
+def schools(count: int) -> list:
+    """`count` tenants like the demo swimming school (which gives no credits for missed
+    places, so only what is due makes it work)."""
+    demo = TENANTS.get("demo")
+    return [replace(demo, config=demo.config.model_copy(update={"slug": f"school-{n}"}))
+            for n in range(count)]
+
+
+def statements_of_a_round(engine, tenants, now=NOW) -> list[str]:
+    seen: list[str] = []
+    record = lambda conn, cursor, statement, *rest: seen.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        done = scheduler.run_once(engine, tenants, lambda tenant: None, now)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert sum(done.values()) == 0
+    return seen
+
+
+@pytest.mark.postgres
+def test_an_idle_round_costs_the_same_for_2_or_300_tenants(engine):
+    few = statements_of_a_round(engine, schools(2))
+    many = statements_of_a_round(engine, schools(300))
+    assert len(few) == len(many) <= 4
+
+
+@pytest.mark.postgres
+def test_only_a_tenant_with_something_due_runs_its_jobs(demo):
+    """The demo school has classes tomorrow (reminders due); a hundred idle schools beside it
+    are not visited, and the demo's reminders still go."""
+    engine = demo.state.engine
+    tenants = [demo.state.tenants.get("demo"), *schools(100)]
+    visited: list[str] = []
+
+    def notices_for(tenant):
+        visited.append(tenant.slug)
+        return Notices.of(demo, tenant)
+
+    friday = NOW + timedelta(days=5)  # Saturday morning classes start within a day
+    done = scheduler.run_once(engine, tenants, notices_for, friday)
+    assert visited == ["demo"]
+    assert done["reminders"] > 0
