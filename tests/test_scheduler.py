@@ -59,3 +59,16 @@ def test_only_a_tenant_with_something_due_runs_its_jobs(demo):
     done = scheduler.run_once(engine, tenants, notices_for, friday)
     assert visited == ["demo"]
     assert done["reminders"] > 0
+
+
+@pytest.mark.postgres
+def test_one_process_at_a_time_holds_the_rounds(engine):
+    """Two processes: the first to ask runs the periodic rounds and keeps them while it
+    renews; the other waits, and takes over once a lease is left to lapse (its holder died)."""
+    minute = timedelta(minutes=1)
+    assert scheduler.take_lease(engine, "web-1", NOW, 3 * minute)
+    assert not scheduler.take_lease(engine, "worker-1", NOW + minute, 3 * minute)
+    assert scheduler.take_lease(engine, "web-1", NOW + minute, 3 * minute)  # renewed
+    assert not scheduler.take_lease(engine, "worker-1", NOW + 3 * minute, 3 * minute)
+    assert scheduler.take_lease(engine, "worker-1", NOW + 4 * minute, 3 * minute)  # lapsed
+    assert not scheduler.take_lease(engine, "web-1", NOW + 5 * minute, 3 * minute)

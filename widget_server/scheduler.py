@@ -3,10 +3,11 @@ missed sessions, the make-up waiting list (holds that ran out, free places offer
 reminders.
 
 The web process runs them next to its outbox drainers (every `WIDGET_SCHEDULER_INTERVAL`
-seconds, 60 by default) and so does `widget-server worker`; any number may run at once, since
-every job is safe to repeat (see `makeups`, `waitlist` and `reminders`). A page that frees a
-place wakes the scheduler, so the waiting list hears of it at once. Each waiting credit is
-offered in its own short transaction, so a round never holds many locks.
+seconds, 60 by default) and so does `widget-server worker`; the process holding the lease
+(`take_lease`) runs the periodic rounds, and since every job is safe to repeat (see `credits`,
+`waitlist` and `reminders`) a round that overlaps another does no harm. A page that frees a
+place wakes its own process's scheduler, so the waiting list hears of it at once. Each
+waiting credit is offered in its own short transaction, so a round never holds many locks.
 """
 
 from __future__ import annotations
@@ -14,15 +15,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from anyio import to_thread
+from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 
 from widget_server.core.db import make_engine, session_scope
-from widget_server.core.models import utcnow
+from widget_server.core.models import SchedulerLease, utcnow
 from widget_server.core.settings import Settings
 from widget_server.core.signing import Signer
 from widget_server.core.tenants import Tenant
@@ -35,6 +42,7 @@ from widget_server.web.templating import make_templates
 
 log = logging.getLogger("widget_server.scheduler")
 WAITING_PER_ROUND = 500
+LEASE = "timed-rounds"
 
 NoticesFor = Callable[[Tenant], Notices]
 
@@ -76,9 +84,31 @@ def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
     return done
 
 
+def take_lease(engine: Engine, holder: str, now: datetime, ttl: timedelta) -> bool:
+    """Hold (or renew) the lease of the periodic rounds until `now + ttl`; False while another
+    process holds it. A holder that stops renewing (it died) loses it when it lapses."""
+    until = now + ttl
+    with session_scope(engine) as db:
+        taken = db.exec(update(SchedulerLease)
+                        .where(SchedulerLease.name == LEASE,
+                               or_(SchedulerLease.holder == holder,
+                                   SchedulerLease.expires_at <= now))
+                        .values(holder=holder, expires_at=until)
+                        .execution_options(synchronize_session=False))
+        if taken.rowcount == 1:
+            return True
+        insert = (postgresql_insert if db.get_bind().dialect.name == "postgresql"
+                  else sqlite_insert)(SchedulerLease)
+        created = db.exec(insert.values(name=LEASE, holder=holder, expires_at=until)
+                          .on_conflict_do_nothing().returning(SchedulerLease.name)).first()
+        return created is not None
+
+
 class Scheduler:
     """Runs `run_once` every `interval` seconds in an asyncio task, or at once when woken;
-    `after` is called when a round queued something (to wake the outbox drainers)."""
+    `after` is called when a round queued something (to wake the outbox drainers). Of all the
+    processes, the one holding the lease runs the periodic rounds; a woken one runs at once
+    (a page freed a place here), which is safe since every job may repeat."""
 
     def __init__(self, engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor, *,
                  interval: float, clock: Callable[[], datetime] = utcnow,
@@ -90,6 +120,7 @@ class Scheduler:
         self.clock = clock
         self.after = after
         self._wake = asyncio.Event()
+        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -113,8 +144,15 @@ class Scheduler:
 
     async def _run(self) -> None:
         while True:
+            woken = self._wake.is_set()
             self._wake.clear()
             try:
+                # Real time, not the app's clock: the lease is between processes.
+                if not woken and not await to_thread.run_sync(
+                        take_lease, self.engine, self.holder, utcnow(),
+                        timedelta(seconds=self.interval * 3)):
+                    await self._sleep()
+                    continue
                 done = await to_thread.run_sync(run_once, self.engine, self.tenants,
                                                self.notices_for, self.clock())
                 if sum(done.values()):
@@ -123,8 +161,11 @@ class Scheduler:
                         self.after()
             except Exception:
                 log.exception("scheduler: a round failed; trying again in %s s", self.interval)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+            await self._sleep()
+
+    async def _sleep(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.interval)
 
 
 def for_app(app) -> Scheduler:

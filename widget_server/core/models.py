@@ -585,6 +585,17 @@ class MakeupWaitlist(SQLModel, table=True):
     ended_at: Optional[datetime] = None
 
 
+class SchedulerLease(SQLModel, table=True):
+    """Which process runs the scheduler's periodic rounds, until when: one at a time, however
+    many `serve` and `worker` processes there are; a holder that dies hands over when it
+    lapses."""
+
+    __tablename__ = "scheduler_lease"
+    name: str = Field(primary_key=True, max_length=32)
+    holder: str = Field(max_length=64)
+    expires_at: datetime
+
+
 class Reminder(SQLModel, table=True):
     """A reminder that went out; its unique key is what stops a second one."""
 
