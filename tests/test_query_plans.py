@@ -4,8 +4,8 @@ that grows with clients, or a tenant's whole share of one.
 
 SQLite: `EXPLAIN QUERY PLAN` must not `SCAN` such a table (nor its index from end to end), nor
 `SEARCH` it by the tenant alone (unless it reads a LIMITed page in index order). PostgreSQL
-(CI): `EXPLAIN` with `enable_seqscan` off must show no `Seq Scan` on one (with sequential scans
-priced out, one remains only where no index fits) and no index read from end to end.
+(CI): `EXPLAIN` with sequential scans and hash/merge joins priced out must show no `Seq Scan`
+on one (one remains only where no index fits at all).
 """
 
 from __future__ import annotations
@@ -82,24 +82,17 @@ def sqlite_problems(cursor, statement: str, parameters) -> list[str]:
 
 
 def postgres_problems(cursor, statement: str, parameters) -> list[str]:
-    # The tables here are tiny and never ANALYZEd, so which index PostgreSQL picks says little;
-    # a sequential scan (with those priced out) or an index read from end to end does.
-    cursor.execute("SET enable_seqscan = off")
+    # A backstop: with sequential scans and whole-table joins priced out, a Seq Scan remains
+    # only where no index fits at all. Which index PostgreSQL reads on these tiny tables depends
+    # on whether autovacuum has analysed them (it may read a small one from end to end rather
+    # than search it), so the strict check of which index serves a query is SQLite's, whose
+    # planner does not look at table sizes.
+    for method in ("seqscan", "hashjoin", "mergejoin"):
+        cursor.execute(f"SET enable_{method} = off")
     cursor.execute("EXPLAIN (FORMAT JSON) " + statement, parameters)
     plan = cursor.fetchone()[0][0]["Plan"]
-    paged = " LIMIT " in statement and not any(n["Node Type"] == "Sort" for n in nodes(plan))
-    out = []
-    for node in nodes(plan):
-        table, kind = node.get("Relation Name"), node["Node Type"]
-        if table not in GROWING:
-            continue
-        bounded = node.get("Index Cond") or any(
-            c.get("Index Cond") for c in nodes(node) if c["Node Type"] == "Bitmap Index Scan")
-        if kind == "Seq Scan":
-            out.append(f"Seq Scan on {table}")
-        elif "Index" in kind and not bounded and not paged:
-            out.append(f"{kind} on {table} from end to end ({node.get('Index Name')})")
-    return out
+    return [f"Seq Scan on {node['Relation Name']}" for node in nodes(plan)
+            if node["Node Type"] == "Seq Scan" and node.get("Relation Name") in GROWING]
 
 
 def nodes(plan: dict) -> Iterator[dict]:
