@@ -34,9 +34,9 @@ from smtp import Mailbox, free_port  # noqa: E402
 
 from widget_server.api.sync import upsert  # noqa: E402
 from widget_server.app import create_app  # noqa: E402
-from widget_server.auth import views as login_views  # noqa: E402
 from widget_server.core.db import migrate, session_scope  # noqa: E402
 from widget_server.core.settings import Settings  # noqa: E402
+from widget_server.demo import TENANTS_DIR  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -96,7 +96,6 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=20)
     args = parser.parse_args()
-    login_views.EMAILS_PER_ADDRESS = 10**9
 
     mailbox = Mailbox()
     mailbox.start()
@@ -105,7 +104,9 @@ def main() -> None:
         migrate(url)
         settings = Settings(database_url=url, secret_keys=("bench",), smtp_host="127.0.0.1",
                             smtp_port=mailbox.port, smtp_tls="none",
-                            base_url="http://127.0.0.1", login_emails_per_ip=10**9)
+                            base_url="http://127.0.0.1", login_emails_per_ip=10**9,
+                            login_emails_per_address=10**9, login_codes_per_ip=10**9,
+                            tenants_dir=TENANTS_DIR)
         app = create_app(settings)
         with session_scope(app.state.engine) as session:
             for n in range(args.logins):

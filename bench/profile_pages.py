@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from widget_server.core import models as m  # noqa: E402
 from widget_server.core.access import Identity  # noqa: E402
 from widget_server.core.db import migrate, session_scope  # noqa: E402
+from widget_server.demo import TENANTS_DIR  # noqa: E402
 from widget_server.web.web_sessions import start  # noqa: E402
 
 PYTHON = sys.executable
@@ -193,6 +194,7 @@ def main() -> None:
     sid, booking = login(url)
     cookie = f"cp_sid={sid}"
     env = os.environ | {"WIDGET_DATABASE_URL": url, "WIDGET_SECRET_KEYS": "bench",
+                        "WIDGET_TENANTS_DIR": str(TENANTS_DIR),
                         "WIDGET_OUTBOX_IN_PROCESS": "0", "WIDGET_BASE_URL": "http://127.0.0.1"}
     results = []
     for workers in (1, 2):
