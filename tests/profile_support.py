@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import event
 from starlette.applications import Starlette
@@ -94,16 +95,17 @@ def section(page_html: str, element_id: str) -> str:
 
 
 @contextmanager
-def counting_statements(app) -> Iterator[list[str]]:
-    """Every SQL statement the app sends for pages while the block runs.
+def counting_statements(app) -> Iterator[list[tuple[str, Any, bool]]]:
+    """Every SQL statement the app sends for pages while the block runs: its text, its
+    parameters, and whether it ran for many rows at once.
 
     The e-mail outbox drainer polls its tables on the same engine from a background task;
     its statements are not the page's and are left out."""
-    statements: list[str] = []
+    statements: list[tuple[str, Any, bool]] = []
 
     def count(conn, cursor, statement, parameters, context, executemany) -> None:
         if not re.search(r"\b(outbox_message|webhook_\w+)\b", statement):
-            statements.append(statement)
+            statements.append((statement, parameters, executemany))
 
     engine = app.state.engine
     event.listen(engine, "before_cursor_execute", count)

@@ -17,8 +17,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
-from profile_support import SARAH, browser
-from sqlalchemy import event
+from profile_support import SARAH, browser, counting_statements
 
 from widget_server.api.resources import RESOURCES
 
@@ -37,22 +36,13 @@ MAX_PAGES = 120
 
 @contextmanager
 def statements_of(app) -> Iterator[list[tuple[str, object]]]:
-    """The SELECT/UPDATE/DELETE statements (with their parameters) sent while the block runs;
-    the outbox drainers' polling runs on the same engine and is not the page's."""
-    seen: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany) -> None:
-        head = statement.lstrip().split(None, 1)[0].upper()
-        if head in ("SELECT", "WITH", "UPDATE", "DELETE") and not executemany \
-                and not re.search(r"\bFROM (outbox_message|webhook_delivery)\b", statement):
-            seen.append((statement, parameters))
-
-    engine = app.state.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    """The page's SELECT/UPDATE/DELETE statements, with their parameters, sent in the block."""
+    with counting_statements(app) as sent:
+        reads: list[tuple[str, object]] = []
+        yield reads
+    reads += [(statement, parameters) for statement, parameters, many in sent
+              if not many and statement.lstrip().split(None, 1)[0].upper()
+              in ("SELECT", "WITH", "UPDATE", "DELETE")]
 
 
 def aliases(statement: str) -> dict[str, str]:

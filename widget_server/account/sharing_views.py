@@ -14,7 +14,7 @@ from widget_server.account.sharing import ShareRefused
 from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.delivery.notices import Notices
-from widget_server.web.forms import posted, wake_senders
+from widget_server.web.forms import form_post, wake_senders
 from widget_server.web.visit import Visit, in_db, logged_in_page, visit
 
 
@@ -39,14 +39,11 @@ async def sharing_page(request: Request, *, form: dict[str, str] | None = None,
                 "added": query.get("added"), "revoked": query.get("revoked")}
 
     return await logged_in_page(request, "widget/sharing.html", "bookings", load,
-                       status_code=status_code, v=v)
+                                status_code=status_code, v=v)
 
 
-async def add_share(request: Request) -> Response:
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, form = got
+@form_post
+async def add_share(request: Request, v: Visit, form: dict[str, str]) -> Response:
     _sharing_on(v)
     booking_id = request.path_params["booking"]
     notices = Notices.of(request.app, v.tenant)
@@ -69,11 +66,8 @@ async def add_share(request: Request) -> Response:
     return RedirectResponse(url.include_query_params(added=share_id), status_code=303)
 
 
-async def revoke_share(request: Request) -> Response:
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, _form = got
+@form_post
+async def revoke_share(request: Request, v: Visit, form: dict[str, str]) -> Response:
     _sharing_on(v)
     booking_id, share_id = request.path_params["booking"], request.path_params["share"]
     who = Access.of(v.web_session)

@@ -21,7 +21,7 @@ from widget_server.core.models import Attendee, Client
 from widget_server.delivery import preferences
 from widget_server.delivery.notices import Notices
 from widget_server.profile import calendar_feed, family
-from widget_server.web.forms import posted, redirect, wake_senders
+from widget_server.web.forms import form_post, redirect, wake_senders
 from widget_server.web.visit import Visit, in_db, logged_in_page, visit
 
 
@@ -47,12 +47,9 @@ async def account(request: Request) -> Response:
     return await logged_in_page(request, "widget/account.html", "account", _page_data)
 
 
-async def calendar_link(request: Request) -> Response:
+@form_post
+async def calendar_link(request: Request, v: Visit, form: dict[str, str]) -> Response:
     """Get a (new) calendar address, shown once on the page that answers; or turn it off."""
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, form = got
     if form.get("action") == "off":
         await in_db(request, lambda db: calendar_feed.revoke(db, v.tenant.slug,
                                                              v.web_session.email, v.now))
@@ -83,14 +80,11 @@ async def _account_page(request: Request, v: Visit, status_code: int,
         return {**_page_data(db, who, v), "deep_link": False, **extra}
 
     return await logged_in_page(request, "widget/account.html", "account", load,
-                       status_code=status_code, v=v)
+                                status_code=status_code, v=v)
 
 
-async def save_details(request: Request) -> Response:
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, form = got
+@form_post
+async def save_details(request: Request, v: Visit, form: dict[str, str]) -> Response:
     who = Access.of(v.web_session)
 
     def work(db: Session) -> dict[str, Any]:
@@ -106,11 +100,8 @@ async def save_details(request: Request) -> Response:
     return _saved(request, v, "details", "details")
 
 
-async def save_notifications(request: Request) -> Response:
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, form = got
+@form_post
+async def save_notifications(request: Request, v: Visit, form: dict[str, str]) -> Response:
     who = Access.of(v.web_session)
     chosen = {(kind, channel) for kind in preferences.KINDS for channel in preferences.CHANNELS
               if form.get(f"{kind}.{channel}") == "on"}
@@ -120,11 +111,8 @@ async def save_notifications(request: Request) -> Response:
     return _saved(request, v, "notifications", "notifications")
 
 
-async def start_email_change(request: Request) -> Response:
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, form = got
+@form_post
+async def start_email_change(request: Request, v: Visit, form: dict[str, str]) -> Response:
     who = Access.of(v.web_session)
     notices = Notices.of(request.app, v.tenant)
 
@@ -155,14 +143,11 @@ async def email_code_page(request: Request, *, error: EmailChangeFailed | None =
 
     status = 200 if error is None else 422
     return await logged_in_page(request, "widget/email_code.html", "account", load,
-                       status_code=status, v=v)
+                                status_code=status, v=v)
 
 
-async def confirm_email_change(request: Request) -> Response:
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, form = got
+@form_post
+async def confirm_email_change(request: Request, v: Visit, form: dict[str, str]) -> Response:
     who = Access.of(v.web_session)
     notices = Notices.of(request.app, v.tenant)
 
@@ -205,11 +190,8 @@ async def deletion_page(request: Request) -> Response:
     return await logged_in_page(request, "widget/account_delete.html", "account", load)
 
 
-async def request_deletion(request: Request) -> Response:
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, _form = got
+@form_post
+async def request_deletion(request: Request, v: Visit, form: dict[str, str]) -> Response:
     who = Access.of(v.web_session)
     notices = Notices.of(request.app, v.tenant)
     await in_db(request, lambda db: details.request_deletion(db, v.tenant, _client(db, who),

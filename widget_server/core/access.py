@@ -74,21 +74,17 @@ def shared_with(access: Access, level: str | None = None):
 
 
 def visible_bookings(access: Access) -> ColumnElement[bool]:
-    """Bookings of the person's family, and bookings shared with them."""
-    return Booking.id.in_(visible_booking_ids(access))
-
-
-def visible_booking_ids(access: Access):
-    """The ids of those bookings: one list, each half read by an index that leads with the
-    tenant and the owner (the family's by client, the shared ones by e-mail). An OR of the two
-    reads the tenant's every booking; both halves are the tenant's, so it is not named again
-    (SQLite's planner would take the tenant's whole index instead of these ids)."""
+    """Bookings of the person's family, and bookings shared with them: one id list, each half
+    read by an index that leads with the tenant and the owner (the family's by client, the
+    shared ones by e-mail). An OR of the two reads the tenant's every booking; both halves are
+    the tenant's, so it is not named again (SQLite's planner would take the tenant's whole
+    index instead of these ids)."""
     if access.client_id is None:
-        return shared_with(access)
+        return Booking.id.in_(shared_with(access))
     mine = aliased(Booking)
-    return union_all(select(mine.id).where(mine.tenant == access.tenant,
-                                           mine.client_id == access.client_id),
-                     shared_with(access))
+    return Booking.id.in_(union_all(
+        select(mine.id).where(mine.tenant == access.tenant, mine.client_id == access.client_id),
+        shared_with(access)))
 
 
 def family(model: Any, access: Access) -> ColumnElement[bool]:

@@ -30,7 +30,7 @@ from widget_server.core.signing import PAY
 from widget_server.money import bank_transfer, invoices, invoices_pdf, payments, purchases
 from widget_server.money.gateways import BadSignature, GatewayError
 from widget_server.money.orders import load_order, load_orders
-from widget_server.web.forms import posted, redirect, wake_senders
+from widget_server.web.forms import form_post, redirect, wake_senders
 from widget_server.web.visit import (
     Visit,
     in_db,
@@ -156,13 +156,10 @@ async def _to_gateway(v: Visit, gateway: Any, started: payments.Started, back: s
                   locale=locale)
 
 
-async def bank_transfer_sent(request: Request) -> Response:
+@form_post
+async def bank_transfer_sent(request: Request, v: Visit, form: dict[str, str]) -> Response:
     """"I have sent the transfer": the payment shows as reported, awaiting the provider's
     confirmation, and the provider hears of it."""
-    got = await posted(request)
-    if isinstance(got, Response):
-        return got
-    v, _form = got
     external_id = request.path_params["payment"]
     who = Access.of(v.web_session)
     await in_db(request, lambda db: payments.announce_bank_transfer(db, v.tenant, who,

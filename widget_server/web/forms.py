@@ -3,7 +3,8 @@ form's fields; the redirect that answers it; and waking the senders after the ch
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+import functools
+from typing import Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlencode
 
 from sqlmodel import Session
@@ -35,6 +36,19 @@ async def posted(request: Request) -> tuple[Visit, dict[str, str]] | Response:
     fields = {k: value for k, value in form.items() if isinstance(value, str)}
     check_csrf(v.signer, v.tenant.slug, v.sid, fields.get("csrf_token", ""))
     return v, fields
+
+
+def form_post(handler: Callable[[Request, Visit, dict[str, str]], Awaitable[Response]]
+              ) -> Callable[[Request], Awaitable[Response]]:
+    """A route for a logged-in form: the handler gets the visit and the form once `posted`
+    has checked them (or the visitor goes to the login page)."""
+    @functools.wraps(handler)
+    async def endpoint(request: Request) -> Response:
+        got = await posted(request)
+        if isinstance(got, Response):
+            return got
+        return await handler(request, *got)
+    return endpoint
 
 
 def page_number(request: Request) -> int:
