@@ -1,0 +1,66 @@
+"""Signed tokens (login links, form tokens, pay buttons, login hints) last exactly as long as
+their purpose says, measured by the application's clock: a token is good up to its last second
+and refused one second later, and tests move time by setting the clock, never by sleeping."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from widget_server.core import signing
+from widget_server.core.signing import FORM, LOGIN_HINT, LOGIN_LINK, PAY, Purpose, Signer
+
+SIGNED_AT = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+# Every purpose signing.py defines, found by reading the module, so a new one is covered too.
+PURPOSES = {name: value for name, value in vars(signing).items() if isinstance(value, Purpose)}
+
+
+class Clock:
+    """The injected clock: whatever moment a story sets."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
+def test_every_purpose_is_covered_with_its_documented_lifetime():
+    assert PURPOSES == {"LOGIN_LINK": LOGIN_LINK, "FORM": FORM, "LOGIN_HINT": LOGIN_HINT,
+                        "PAY": PAY}
+    assert {name: p.max_age for name, p in PURPOSES.items()} == {
+        "LOGIN_LINK": 24 * 60 * 60, "FORM": 4 * 60 * 60, "LOGIN_HINT": 7 * 24 * 60 * 60,
+        "PAY": 2 * 60 * 60}
+
+
+@pytest.mark.parametrize("name", sorted(PURPOSES))
+def test_a_token_is_good_until_its_last_second_and_refused_one_second_later(name):
+    purpose = PURPOSES[name]
+    clock = Clock(SIGNED_AT)
+    signer = Signer(("test-secret",), clock=clock)
+    token = signer.sign(purpose, {"purpose": name})
+
+    clock.moment = SIGNED_AT + timedelta(seconds=purpose.max_age)
+    assert signer.check(purpose, token) == {"purpose": name}
+    clock.moment = SIGNED_AT + timedelta(seconds=purpose.max_age + 1)
+    assert signer.check(purpose, token) is None
+
+
+@pytest.mark.parametrize("name", sorted(PURPOSES))
+def test_a_token_stamped_in_the_future_of_the_clock_is_refused(name):
+    """The stamp comes from the clock too: signed "later" than the checker's now is no good."""
+    purpose = PURPOSES[name]
+    token = Signer(("test-secret",), clock=Clock(SIGNED_AT + timedelta(hours=1))).sign(
+        purpose, {"purpose": name})
+    assert Signer(("test-secret",), clock=Clock(SIGNED_AT)).check(purpose, token) is None
+
+
+def test_the_app_signs_and_checks_by_its_own_clock(app):
+    """`app.state.clock` (what tests freeze) is what the app's signer reads, at every call."""
+    app.state.clock = lambda: SIGNED_AT
+    token = app.state.signer.sign(FORM, {"t": "demo"})
+    app.state.clock = lambda: SIGNED_AT + timedelta(seconds=FORM.max_age)
+    assert app.state.signer.check(FORM, token) == {"t": "demo"}
+    app.state.clock = lambda: SIGNED_AT + timedelta(seconds=FORM.max_age + 1)
+    assert app.state.signer.check(FORM, token) is None
