@@ -8,7 +8,7 @@ Templates get these as filters; the language is the one `i18n.activate` chose fo
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -61,34 +61,66 @@ def local_today(now: datetime, tz: str) -> date:
     return local(now, tz).date()
 
 
+# The formats below are memoised on the local calendar day or time of day, whose values every
+# visitor shares (a term has a few dozen class days and a handful of start times), not on the
+# instant: Babel builds its patterns again on every call, a page formats hundreds of values.
+_DATE_FIELDS = set("GyYuUrQqMLlwWdDFgEec")
+
+
+def _local_day(moment: datetime | date, tz: str) -> date:
+    return local(moment, tz).date() if isinstance(moment, datetime) else moment
+
+
 def short_day(moment: datetime | date, tz: str, locale: str) -> str:
     """`Sat 28 Nov` / `so 28. 11.`"""
-    if isinstance(moment, datetime):
-        return format_skeleton("MMMEd", moment, tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
-    return format_skeleton("MMMEd", moment, locale=babel_locale(locale))
+    return _short_day(_local_day(moment, tz), locale)
+
+
+@lru_cache(maxsize=4096)
+def _short_day(day: date, locale: str) -> str:
+    return format_skeleton("MMMEd", day, locale=babel_locale(locale))
 
 
 def part(moment: datetime, pattern: str, tz: str, locale: str) -> str:
     """One stand-alone part of a date (`ccc` -> `Sat`, `d` -> `28`, `LLL` -> `Nov`)."""
+    if set(pattern) <= _DATE_FIELDS:
+        return _date_part(local(moment, tz).date(), pattern, locale)
     return format_datetime(moment, pattern, tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _date_part(day: date, pattern: str, locale: str) -> str:
+    return format_date(day, pattern, locale=babel_locale(locale))
 
 
 def long_day(moment: datetime | date, tz: str, locale: str) -> str:
     """`Saturday 28 November 2026` / `Sobota 28. novembra 2026`."""
-    day = local(moment, tz).date() if isinstance(moment, datetime) else moment
+    return _long_day(_local_day(moment, tz), locale)
+
+
+@lru_cache(maxsize=4096)
+def _long_day(day: date, locale: str) -> str:
     text = format_date(day, "full", locale=babel_locale(locale))
     return text[:1].upper() + text[1:]
 
 
 def a_date(day: date | datetime, tz: str, locale: str) -> str:
     """`28 Nov 2026` / `28. 11. 2026`."""
-    if isinstance(day, datetime):
-        day = local(day, tz).date()
+    return _a_date(_local_day(day, tz), locale)
+
+
+@lru_cache(maxsize=4096)
+def _a_date(day: date, locale: str) -> str:
     return format_date(day, "medium", locale=babel_locale(locale))
 
 
 def a_time(moment: datetime, tz: str, locale: str) -> str:
-    return babel_time(moment, "short", tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
+    return _a_time(local(moment, tz).time(), locale)
+
+
+@lru_cache(maxsize=4096)
+def _a_time(moment: time, locale: str) -> str:
+    return babel_time(moment, "short", locale=babel_locale(locale))
 
 
 def a_datetime(moment: datetime, tz: str, locale: str) -> str:
@@ -97,7 +129,17 @@ def a_datetime(moment: datetime, tz: str, locale: str) -> str:
 
 def time_range(start: datetime, end: datetime, tz: str, locale: str) -> str:
     """`09:00–09:45` / `9:00 – 9:45`."""
-    return format_interval(start, end, "Hm", tzinfo=ZoneInfo(tz), locale=babel_locale(locale))
+    start, end = local(start, tz), local(end, tz)
+    if start.date() != end.date():
+        return format_interval(start, end, "Hm", locale=babel_locale(locale))
+    return _time_range(start.time(), end.time(), locale)
+
+
+@lru_cache(maxsize=4096)
+def _time_range(start: time, end: time, locale: str) -> str:
+    day = date(2000, 1, 1)
+    return format_interval(datetime.combine(day, start), datetime.combine(day, end), "Hm",
+                           locale=babel_locale(locale))
 
 
 def soon(moment: datetime, now: datetime, tz: str, locale: str) -> str:

@@ -133,9 +133,13 @@ def _credit(db: Session, access: Access) -> list[CreditLine]:
             for entry, programme, member, number, order_id in rows]
 
 
+# Built once: an alias copies its table's columns, costly per request.
+_MAKEUP_ALIASES = (aliased(Attendance), aliased(ClassSession),
+                   aliased(Attendance), aliased(ClassSession))
+
+
 def _makeups(db: Session, access: Access, now: datetime) -> list[Makeup]:
-    source, source_session = aliased(Attendance), aliased(ClassSession)
-    used, used_session = aliased(Attendance), aliased(ClassSession)
+    source, source_session, used, used_session = _MAKEUP_ALIASES
     rows = db.exec(
         select(MakeupCredit, Attendee.name, source_session.starts_at, Programme.name,
                used_session.starts_at, _booking_to_book_from(access, source),

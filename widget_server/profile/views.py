@@ -31,10 +31,6 @@ from widget_server.web.visit import (
 
 async def home(request: Request) -> Response:
     """The family, the chosen member's bookings and what needs doing."""
-    v = await visit(request)
-    if not v.logged_in and request.query_params.get("welcome"):
-        # Logged in a moment ago, yet no cookie came back: the browser blocks it here.
-        return render(v, "widget/cookies_blocked.html", {"email": ""})
     requested = request.query_params.get("member")
 
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
@@ -44,7 +40,14 @@ async def home(request: Request) -> Response:
             db, v.tenant, who, v.now, data.selected.external_id if data.selected else None)
         return {"home": data}
 
-    return await logged_in_page(request, "widget/home.html", "bookings", load, v=v)
+    def logged_out(v: Visit) -> Response | None:
+        if request.query_params.get("welcome"):
+            # Logged in a moment ago, yet no cookie came back: the browser blocks it here.
+            return render(v, "widget/cookies_blocked.html", {"email": ""})
+        return None
+
+    return await logged_in_page(request, "widget/home.html", "bookings", load,
+                                logged_out=logged_out)
 
 
 async def booking(request: Request) -> Response:

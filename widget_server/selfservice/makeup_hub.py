@@ -60,11 +60,14 @@ class Hub:
     passes: list[PassCard]
 
 
+# Built once: an alias copies its table's columns, costly per request.
+_HUB_ALIASES = aliased(Attendance), aliased(ClassSession), aliased(ClassSession)
+
+
 def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
              member: str | None = None) -> Hub:
     """Usable credits, soonest to run out first (of one member, if given); usable passes."""
-    source, source_session = aliased(Attendance), aliased(ClassSession)
-    offered = aliased(ClassSession)
+    source, source_session, offered = _HUB_ALIASES
     query = (
         select(MakeupCredit, Attendee, Programme.name, source_session.starts_at,
                MakeupWaitlist, offered)

@@ -210,12 +210,15 @@ def with_options(db: Session, tenant: Tenant, credits: list[MakeupCredit],
     return {c.id for c, yes in zip(credits, found, strict=True) if yes}
 
 
+# Built once: an alias copies its table's columns, costly per request.
+_SOURCE_ALIASES = aliased(Attendance), aliased(ClassSession), aliased(Programme), aliased(Booking)
+
+
 def spendable(db: Session, access: Access, now: datetime,
               *where: Any) -> tuple[list[MakeupCredit], dict[int, Source]]:
     """The unused, unexpired credits the person may spend (narrowed by `where`), soonest to
     run out first, with their sources (one query)."""
-    place, session, programme, booking = (aliased(Attendance), aliased(ClassSession),
-                                          aliased(Programme), aliased(Booking))
+    place, session, programme, booking = _SOURCE_ALIASES
     rows = db.exec(
         select(MakeupCredit, place, session, programme, booking)
         .outerjoin(place, place.id == MakeupCredit.source_attendance_id)

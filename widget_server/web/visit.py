@@ -93,20 +93,30 @@ Loader = Callable[[Session, Access, Visit], dict[str, Any]]
 
 
 async def logged_in_page(request: Request, template: str, section: str, load: Loader,
-                         *, status_code: int = 200, v: Visit | None = None) -> Response:
-    """A logged-in page: load its data (and the client) in one transaction, then render."""
-    v = v or await visit(request)
-    if not v.logged_in:
-        return RedirectResponse(request.url_for("login", tenant=v.tenant.slug), status_code=303)
-    who = Access.of(v.web_session)
+                         *, status_code: int = 200, v: Visit | None = None,
+                         logged_out: Callable[[Visit], Response | None] | None = None) -> Response:
+    """A logged-in page: the visitor's session, the client and the page's data in one
+    transaction (one trip to the thread pool), then render. A visitor without a session goes
+    to the login page unless `logged_out(visit)` gives another answer."""
+    tenant = v.tenant if v else tenant_of(request)
+    sid = v.sid if v else web_sessions.read_sid(request)
+    now = v.now if v else request.app.state.clock()
 
-    def work(db: Session) -> dict[str, Any]:
-        return {"client": scope.client_of(db, who), **load(db, who, v)}
+    def work(db: Session) -> tuple[Visit, dict[str, Any] | None]:
+        this = v or Visit(request, tenant, sid, web_sessions.load(db, tenant.slug, sid, now), now)
+        if not this.logged_in:
+            return this, None
+        who = Access.of(this.web_session)
+        return this, {"client": scope.client_of(db, who), **load(db, who, this)}
 
-    data = await in_db(request, work)
+    this, data = await in_db(request, work)
+    if data is None:
+        answer = logged_out(this) if logged_out else None
+        return answer or RedirectResponse(request.url_for("login", tenant=tenant.slug),
+                                          status_code=303)
     client: Client | None = data["client"]
-    return render(v, template, {
-        "section": section, "now": v.now, "email": v.web_session.email,
-        "today": local_today(v.now, v.tenant.config.timezone),
-        "person_name": client.name if client else v.web_session.email, **data,
-    }, status_code=status_code, locale=locale_for(v.tenant, client.locale if client else None))
+    return render(this, template, {
+        "section": section, "now": now, "email": this.web_session.email,
+        "today": local_today(now, tenant.config.timezone),
+        "person_name": client.name if client else this.web_session.email, **data,
+    }, status_code=status_code, locale=locale_for(tenant, client.locale if client else None))
