@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from widget_server.core.settings import Settings, SettingsError
 from widget_server.core.tenants import TenantError, check_file, contrast_warnings
@@ -136,8 +137,18 @@ def run_serve(host: str, port: int, workers: int) -> int:
     settings = Settings.from_environ()
     create_app(settings)  # fail fast on bad settings or tenant files, before forking workers
     uvicorn.run("widget_server.asgi:app", host=host, port=port, workers=workers,
-                proxy_headers=True, forwarded_allow_ips="*", log_level="info")
+                log_level="info", **proxy_options(settings))
     return 0
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy settings: believe X-Forwarded-For only from `WIDGET_TRUSTED_PROXIES`.
+
+    The rate limits count by `request.client`, which uvicorn sets from that header for trusted
+    peers only; left on its defaults it would trust 127.0.0.1 (any local process, or a local
+    proxy that passes the header through), so both settings are always given."""
+    return {"proxy_headers": bool(settings.trusted_proxies),
+            "forwarded_allow_ips": list(settings.trusted_proxies)}
 
 
 def demo_secret(path: Path) -> str:
@@ -176,7 +187,7 @@ def run_demo(host: str, port: int) -> int:
                 loaded += load_demo(session, slug, date.today())
     engine.dispose()
     print(demo_banner(app, settings, port, loaded), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.run(app, host=host, port=port, log_level="warning", **proxy_options(settings))
     return 0
 
 

@@ -10,14 +10,18 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlmodel import Session, select
 
 from widget_server.auth import codes
+from widget_server.core import ratelimit
 from widget_server.core.access import Identity
 from widget_server.core.models import Booking, BookingShare, Client, LoginChallenge
 from widget_server.core.signing import LOGIN_CODE, LOGIN_LINK, Signer
+
+# The window of a tenant's ceiling on wrong codes (`Settings.wrong_codes_per_tenant`).
+WRONG_CODES_WINDOW = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -35,7 +39,8 @@ class LoginFailed(Exception):
     """Why a code or link did not log in, each told to the person in its own words:
     `wrong_code` (tries left), `used_up` (five wrong codes burned it), `expired` (15 minutes
     passed), `used` (it already logged in), `superseded` (a newer e-mail was sent), `ended`
-    (a code that is used or expired) or `invalid` (a link that was cut off or changed)."""
+    (a code that is used or expired), `invalid` (a link that was cut off or changed) or
+    `too_many` (the tenant took too many wrong codes this hour; codes are not checked)."""
 
     def __init__(self, reason: str, *, email: str | None = None, attempts_left: int = 0):
         super().__init__(reason)
@@ -84,9 +89,16 @@ def request_login(session: Session, signer: Signer, tenant: str, email: str,
 
 
 def login_with_code(session: Session, signer: Signer, tenant: str, email: str, code: str,
-                    now: datetime) -> Identity:
-    """Check a code; a wrong one counts an attempt, and the fifth burns the code."""
+                    now: datetime, wrong_codes_per_tenant: int) -> Identity:
+    """Check a code; a wrong one counts an attempt, and the fifth burns the code.
+
+    Wrong codes also count towards the tenant's hourly ceiling: the per-code and per-IP limits
+    do not stop a guesser spread over many addresses and IPs, this does. Once it is reached
+    no code is compared at all (so a lucky guess cannot land either) until the hour is over."""
     email = normalise_email(email)
+    ceiling = f"wrong-codes:{tenant}"
+    if ratelimit.count(session, ceiling, WRONG_CODES_WINDOW, now) >= wrong_codes_per_tenant:
+        raise LoginFailed("too_many", email=email)
     challenge = session.exec(
         select(LoginChallenge)
         .where(LoginChallenge.tenant == tenant, LoginChallenge.email == email,
@@ -98,6 +110,7 @@ def login_with_code(session: Session, signer: Signer, tenant: str, email: str, c
     if codes.expired(challenge, now):
         raise LoginFailed("expired", email=email)
     if not codes.matches(signer, LOGIN_CODE, challenge, code):
+        ratelimit.hit(session, ceiling, WRONG_CODES_WINDOW, now)
         left = codes.count_wrong_try(session, challenge, now)
         raise LoginFailed("wrong_code" if left else "used_up", email=email, attempts_left=left)
     return _consume(session, tenant, challenge, now)

@@ -132,7 +132,8 @@ async def code_submit(request: Request) -> Response:
                                request.app.state.settings.login_codes_per_ip, WINDOW, v.now):
             raise RateLimited
         try:
-            identity = auth.login_with_code(session, v.signer, v.tenant.slug, email, code, v.now)
+            identity = auth.login_with_code(session, v.signer, v.tenant.slug, email, code, v.now,
+                                            request.app.state.settings.wrong_codes_per_tenant)
         except LoginFailed as failed:
             return None, failed  # the attempt count must be committed, so no raise here
         return web_sessions.start(session, v.tenant.slug, identity, v.now), None
@@ -146,6 +147,13 @@ async def code_submit(request: Request) -> Response:
 
 def _code_refused(v: Visit, email: str, failed: LoginFailed) -> Response:
     """A wrong code: try again (with the tries left); a code that ended: ask for a new one."""
+    if failed.reason == "too_many":
+        # The tenant's hourly ceiling: a wait of up to an hour, but the e-mailed link works.
+        return render(v, "widget/login.html", {
+            "email": email,
+            "error": _("Too many attempts. Please use the link in the e-mail we sent you, "
+                       "or try again later."),
+        }, status_code=429)
     if failed.reason == "wrong_code":
         message = _("That code is not right. Please check the e-mail and try again.")
         return render(v, "widget/check_inbox.html", {

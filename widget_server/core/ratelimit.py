@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from widget_server.core.models import RateLimitCounter
 
@@ -34,3 +34,11 @@ def hit(session: Session, key: str, window: timedelta, now: datetime) -> int:
 def allow(session: Session, key: str, limit: int, window: timedelta, now: datetime) -> bool:
     """Whether one more hit is within the limit (the hit is counted either way)."""
     return hit(session, key, window, now) <= limit
+
+
+def count(session: Session, key: str, window: timedelta, now: datetime) -> int:
+    """The hits for `key` in the current window so far, counting none."""
+    hits = session.exec(select(RateLimitCounter.hits).where(
+        RateLimitCounter.key == key[:400],
+        RateLimitCounter.window_start == window_start(now, window))).first()
+    return hits or 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -47,6 +48,13 @@ class Settings:
     login_emails_per_address: int = 5
     # Codes one IP may type per 15 minutes, right or wrong.
     login_codes_per_ip: int = 30
+    # Wrong login codes per hour a whole tenant takes, from all IPs together: past it, codes
+    # are not even compared until the hour is over (the e-mailed link still logs in), so a
+    # guesser spread over many addresses is stopped as well.
+    wrong_codes_per_tenant: int = 100
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; none by
+    # default, so the client address is the socket's and nobody can choose their own.
+    trusted_proxies: tuple[str, ...] = ()
     # The WhatsApp Business Cloud API (tests point it at a local fake).
     whatsapp_api_url: str = "https://graph.facebook.com"
     # Extra environment read for per-tenant secrets (API keys, webhook secrets).
@@ -77,6 +85,8 @@ class Settings:
             login_emails_per_ip=_int(env, "WIDGET_LOGIN_EMAILS_PER_IP", 20),
             login_emails_per_address=_int(env, "WIDGET_LOGIN_EMAILS_PER_ADDRESS", 5),
             login_codes_per_ip=_int(env, "WIDGET_LOGIN_CODES_PER_IP", 30),
+            wrong_codes_per_tenant=_int(env, "WIDGET_WRONG_CODES_PER_TENANT", 100),
+            trusted_proxies=_networks(env, "WIDGET_TRUSTED_PROXIES"),
             whatsapp_api_url=env.get("WIDGET_WHATSAPP_API_URL",
                                      "https://graph.facebook.com").rstrip("/"),
             environ=env,
@@ -113,3 +123,28 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingsError(f"{name}: must not be negative, got {raw!r}")
     return value
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated IP addresses and CIDR networks, each checked and written canonically."""
+    found = []
+    for item in (part.strip() for part in env.get(name, "").split(",")):
+        if not item:
+            continue
+        if item == "*":
+            raise SettingsError(f"{name}: '*' would let any client choose its own address; "
+                                "list the proxies' addresses or networks (e.g. 10.0.0.0/8)")
+        try:
+            found.append(str(ipaddress.ip_network(item) if "/" in item
+                             else ipaddress.ip_address(item)))
+        except ValueError:
+            hint = ""
+            if "/" in item:
+                try:
+                    hint = f" (did you mean {ipaddress.ip_network(item, strict=False)}?)"
+                except ValueError:
+                    pass
+            raise SettingsError(f"{name}: {item!r} is not an IP address or network{hint}; "
+                                "expected a comma-separated list like "
+                                "'127.0.0.1, 10.0.0.0/8'") from None
+    return tuple(found)
