@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel import dates as babel_dates
 from babel.messages.pofile import read_po
 
 from widget_server.core import i18n
@@ -15,6 +17,7 @@ from widget_server.core.formatting import (
     a_time,
     long_day,
     money,
+    part,
     percent,
     relative_day,
     short_day,
@@ -55,6 +58,28 @@ def test_days_and_dates_in_english_and_slovak():
     assert a_date(date(2026, 11, 28), LONDON, "en_GB") == "28 Nov 2026"
     assert a_date(date(2026, 11, 28), LONDON, "sk") == "28. 11. 2026"
     assert percent(10, "en_GB") == "10%" and percent(Decimal("12.5"), "sk") == "12,5\xa0%"
+
+
+def test_remembered_formats_read_as_babel_writes_them_every_hour_of_a_year():
+    """Formats are remembered by local day and time of day (a page formats hundreds of values);
+    they must still say what Babel says of each instant, across both clock changes."""
+    start = datetime(2026, 1, 1, 0, 30, tzinfo=UTC)
+    for hour in range(0, 365 * 24, 5):
+        moment = start + timedelta(hours=hour)
+        end = moment + timedelta(minutes=45 + 60 * (hour % 3))
+        for tz, locale in ((LONDON, "en_GB"), (BRATISLAVA, "sk"), ("America/New_York", "en_US")):
+            zone, where = ZoneInfo(tz), babel_dates.Locale.parse(locale)
+            assert a_time(moment, tz, locale) == babel_dates.format_time(
+                moment, "short", tzinfo=zone, locale=where)
+            assert time_range(moment, end, tz, locale) == babel_dates.format_interval(
+                moment, end, "Hm", tzinfo=zone, locale=where)
+            assert short_day(moment, tz, locale) == babel_dates.format_skeleton(
+                "MMMEd", moment, tzinfo=zone, locale=where)
+            assert a_date(moment, tz, locale) == babel_dates.format_date(
+                moment.astimezone(zone).date(), "medium", locale=where)
+            for pattern in ("ccc", "d", "LLL", "HH:mm"):
+                assert part(moment, pattern, tz, locale) == babel_dates.format_datetime(
+                    moment, pattern, tzinfo=zone, locale=where)
 
 
 def test_today_and_tomorrow_follow_the_schools_midnight():

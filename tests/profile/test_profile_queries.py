@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -106,3 +107,37 @@ def test_every_page_costs_the_same_few_queries_for_1_or_50_bookings(families, ma
     assert small_family == large_family
     assert small_family == {"home": 10, "bookings/BOOKING": 6, "bookings/BOOKING/sessions": 8,
                             "benefits": 8, "orders": 8, "account": 6}
+
+
+def test_every_page_takes_one_trip_to_the_thread_pool(families, mailbox, monkeypatch):
+    """The login session, the client and the page's data are read in one transaction: one
+    hop to a worker thread per page, not one per query or per step."""
+    import widget_server.core.db as db
+
+    trips = []
+    real = db.to_thread
+
+    class Counting:
+        @staticmethod
+        async def run_sync(work, *args, **kwargs):
+            trips.append(work)
+            return await real.run_sync(work, *args, **kwargs)
+
+    visitor = browser(families, mailbox, "big@example.com")
+    monkeypatch.setattr(db, "to_thread", Counting)
+    for page in PAGES:
+        trips.clear()
+        response = visitor.open(page.replace("BOOKING", "big-bk-50"))
+        assert response.status_code == 200
+        assert len(trips) == 1, page
+
+
+def test_a_session_row_is_lean_html(families, mailbox):
+    """The sessions tab repeats one row per session: icons take their style from the
+    stylesheet and rows share their links' making, so a row stays a few hundred bytes."""
+    visitor = browser(families, mailbox, "big@example.com")
+    page = visitor.open("bookings/big-bk-50/sessions").text
+    rows = re.findall(r'<li class="cp-session.*?</li>', page, re.S)
+    assert len(rows) == 4
+    assert 'focusable="false"' not in page and 'stroke-linecap="round"' not in page
+    assert max(len(row.encode()) for row in rows) < 1000, max(rows, key=len)
