@@ -1,24 +1,68 @@
 """Bulk import of newline-delimited JSON for initial loads.
 
-Each line is `{"resource": "<name>", "item": {"id": "...", ...}}`. Lines are validated one by
-one, each inside a savepoint so one bad line loses nothing else, and committed in batches; a
-batch is atomic on SQLite too (its transaction is opened before the first savepoint).
+Each line is `{"resource": "<name>", "item": {"id": "...", ...}}`. Every line is validated and
+answered on its own, exactly as one `sync.upsert` per line in file order would answer it, but
+the good lines are written a batch at a time: per batch one query per resource for the rows and
+references already stored, then per resource (in dependency order) one multi-row
+`INSERT ... ON CONFLICT (tenant, external_id) DO UPDATE ... RETURNING`. Should a batch's set
+write still break a constraint, that batch is redone line by line, each in a savepoint, so every
+line gets its own answer. A batch is atomic, on SQLite too (its transaction is opened first).
 """
 
 from __future__ import annotations
 
 import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 from typing import Any, Iterable
 
+from sqlalchemy import JSON, Column, Table, Text, bindparam, cast, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from widget_server.api.resources import RESOURCES
-from widget_server.api.sync import RefResolver, upsert
+from widget_server.api.resources import RESOURCE_OF_MODEL, RESOURCES, Resource
+from widget_server.api.sync import (
+    RefResolver,
+    column_values,
+    differs,
+    email_in_use,
+    parse,
+    upsert,
+)
+from widget_server.core import models as m
 from widget_server.core.db import begin_writing
 from widget_server.core.errors import AppError, field_error
 
-BATCH_SIZE = 500
+BATCH_SIZE = 500  # valid lines per commit
+QUERY_CHUNK = 5000  # ids per IN (...), well under SQLite's and PostgreSQL's parameter limits
+
+
+def _dependency_order() -> list[str]:
+    """Resources with what they reference first, so a batch writes a row before its referrers."""
+    graph = {name: {RESOURCE_OF_MODEL[t] for t in [*r.refs.values(),
+                                                   *(r.children.refs.values() if r.children
+                                                     else [])]}
+             for name, r in RESOURCES.items()}
+    return list(TopologicalSorter(graph).static_order())
+
+
+WRITE_ORDER = _dependency_order()
+
+
+@dataclass
+class _Line:
+    """A valid line waiting for its batch's write."""
+
+    index: int  # in the report's results
+    number: int
+    resource: Resource
+    external_id: str
+    item: dict[str, Any]  # as sent, for the line-by-line path
+    values: dict[str, Any]  # as `sync.parse` returned them
 
 
 def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
@@ -27,29 +71,37 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
     batch_size = batch_size or BATCH_SIZE
     resolver = RefResolver(session, tenant)
     results: list[dict[str, Any]] = []
-    ok = failed = pending = 0
+    batch: list[_Line] = []
     begin_writing(session)
     for number, raw in enumerate(lines, start=1):
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if not text.strip():
             continue
-        outcome = _import_line(session, tenant, text, resolver)
-        outcome["line"] = number
-        results.append(outcome)
-        if outcome["status"] == "error":
-            failed += 1
+        outcome = _read_line(text)
+        if isinstance(outcome, dict):
+            results.append({**outcome, "line": number})
             continue
-        ok += 1
-        pending += 1
-        if pending >= batch_size:
+        resource, external_id, item = outcome
+        try:
+            values = parse(resource, item, external_id)
+        except AppError as exc:
+            results.append({**_refusal(resource.name, external_id, exc), "line": number})
+            continue
+        batch.append(_Line(len(results), number, resource, external_id, item, values))
+        results.append({})  # answered when the batch is written
+        if len(batch) >= batch_size:
+            _write_batch(session, tenant, batch, results, resolver)
             session.commit()
             begin_writing(session)
-            pending = 0
+            batch = []
+    _write_batch(session, tenant, batch, results, resolver)
     session.commit()
-    return {"imported": ok, "failed": failed, "results": results}
+    failed = sum(r["status"] == "error" for r in results)
+    return {"imported": len(results) - failed, "failed": failed, "results": results}
 
 
-def _import_line(session: Session, tenant: str, text: str, resolver: RefResolver) -> dict:
+def _read_line(text: str) -> dict | tuple[Resource, str, dict]:
+    """The line's resource, provider id and item, or the error that answers it."""
     try:
         line = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -62,19 +114,260 @@ def _import_line(session: Session, tenant: str, text: str, resolver: RefResolver
         return _error(resource, None, [field_error(["resource"], f"unknown resource {resource!r}")])
     if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
         return _error(resource, None, [field_error(["item", "id"], "required (the provider's id)")])
-    external_id = item["id"]
+    return RESOURCES[resource], item["id"], item
+
+
+def _write_batch(session: Session, tenant: str, batch: list[_Line], results: list[dict],
+                 resolver: RefResolver) -> None:
+    if not batch:
+        return
     try:
         with session.begin_nested():
-            _, created = upsert(session, tenant, resource, external_id, item, resolver,
+            outcomes = _write_set(session, tenant, batch)
+    except IntegrityError:
+        # A constraint the checks here do not foresee (or another writer got in between):
+        # only one upsert per line can say which line broke it.
+        outcomes = {line.index: _upsert_line(session, tenant, line, resolver) for line in batch}
+    for line in batch:
+        results[line.index] = {**outcomes[line.index], "line": line.number}
+
+
+def _upsert_line(session: Session, tenant: str, line: _Line, resolver: RefResolver) -> dict:
+    model, name, external_id = line.resource.model, line.resource.name, line.external_id
+    try:
+        with session.begin_nested():
+            _, created = upsert(session, tenant, name, external_id, line.item, resolver,
                                 read_back=False)
     except AppError as exc:
-        resolver.forget(RESOURCES[resource].model, external_id)
-        return _error(resource, external_id, _under_item(exc.errors) or
-                      [field_error(["item"], exc.detail)])
+        resolver.forget(model, external_id)
+        return _refusal(name, external_id, exc)
     except IntegrityError:
-        resolver.forget(RESOURCES[resource].model, external_id)
-        return _error(resource, external_id, [field_error(["item"], "conflicts with stored data")])
-    return {"status": "created" if created else "updated", "resource": resource, "id": external_id}
+        resolver.forget(model, external_id)
+        return _error(name, external_id, [field_error(["item"], "conflicts with stored data")])
+    return {"status": "created" if created else "updated", "resource": name, "id": external_id}
+
+
+class _BatchRefs:
+    """Resolves provider ids as the per-line path would at one line of the batch: a row stored
+    before the batch, or one written by an earlier line of it (not by a later one)."""
+
+    def __init__(self, stored: dict[type, dict[str, Any]]):
+        self.stored = stored
+        self.written: dict[type, dict[str, tuple[int, int]]] = defaultdict(dict)
+        self.line = 0  # the number of the line being resolved
+
+    def resolve(self, model: type, external_id: str) -> int | None:
+        row = self.stored[model].get(external_id)
+        if row is not None:
+            return row["id"]
+        first, pk = self.written[model].get(external_id, (self.line, None))
+        return pk if first < self.line else None
+
+
+@dataclass
+class _Row:
+    """What one provider id's row becomes over the batch's lines."""
+
+    current: dict[str, Any] | None  # the row's values as the previous line left them
+    stored: bool  # in the database before the batch
+    first: int = 0  # the first line that wrote it
+    changed: bool = False  # some line changed a stored row, or a later line a new one
+    columns: dict[str, Any] = field(default_factory=dict)  # the last line's
+    children: list[dict] = field(default_factory=list)
+
+
+def _write_set(session: Session, tenant: str, batch: list[_Line]) -> dict[int, dict]:
+    """Answer and write the batch's lines, resource by resource; a constant number of
+    statements per batch whatever its size."""
+    by_resource: dict[str, list[_Line]] = defaultdict(list)
+    for line in batch:
+        by_resource[line.resource.name].append(line)
+    refs = _BatchRefs(_stored_rows(session, tenant, batch))
+    outcomes: dict[int, dict] = {}
+    for name in WRITE_ORDER:
+        if name in by_resource:
+            outcomes.update(_write_resource(session, tenant, RESOURCES[name],
+                                            by_resource[name], refs))
+    return outcomes
+
+
+def _stored_rows(session: Session, tenant: str,
+                 batch: list[_Line]) -> dict[type, dict[str, Any]]:
+    """Per model, the stored rows the batch writes or references, by provider id; one query
+    per model (read before anything of the batch is written)."""
+    own: dict[type, set[str]] = defaultdict(set)
+    referenced: dict[type, set[str]] = defaultdict(set)
+    for line in batch:
+        resource, values = line.resource, line.values
+        own[resource.model].add(line.external_id)
+        for name, target in resource.refs.items():
+            if values.get(name) is not None:
+                referenced[target].add(values[name])
+        if resource.children:
+            for child in values.get(resource.children.field, []):
+                for name, target in resource.children.refs.items():
+                    if child.get(name) is not None:
+                        referenced[target].add(child[name])
+    stored: dict[type, dict[str, Any]] = defaultdict(dict)
+    for model in own.keys() | referenced.keys():
+        table = model.__table__
+        # Whole rows for the batch's own ids: a line that changes nothing must not touch them.
+        columns = [table] if model in own else [table.c.external_id, table.c.id]
+        ids = sorted(own[model] | referenced[model])
+        for start in range(0, len(ids), QUERY_CHUNK):
+            for row in session.execute(select(*columns).where(
+                    table.c.tenant == tenant,
+                    table.c.external_id.in_(ids[start:start + QUERY_CHUNK]))).mappings():
+                stored[model][row["external_id"]] = row
+    return stored
+
+
+def _write_resource(session: Session, tenant: str, resource: Resource, lines: list[_Line],
+                    refs: _BatchRefs) -> dict[int, dict]:
+    """Answer one resource's lines in file order, then write the rows they leave behind."""
+    model, name = resource.model, resource.name
+    emails = _EmailOwners(session, tenant, lines, refs.stored[model]) \
+        if model is m.Client else None
+    rows: dict[str, _Row] = {}
+    outcomes: dict[int, dict] = {}
+    for line in lines:
+        refs.line = line.number
+        columns, children, errors = column_values(resource, line.values, refs)
+        if errors:
+            outcomes[line.index] = _error(name, line.external_id, _under_item(errors))
+            continue
+        if emails and (other := emails.claim(line.external_id, columns["email"])):
+            outcomes[line.index] = _refusal(name, line.external_id, email_in_use(other))
+            continue
+        row = rows.get(line.external_id)
+        if row is None:
+            stored = refs.stored[model].get(line.external_id)
+            row = rows[line.external_id] = _Row(dict(stored) if stored else None,
+                                                stored is not None, line.number)
+        created = row.current is None
+        if created:
+            row.current = dict(columns)
+        elif any(differs(row.current.get(column), value) for column, value in columns.items()):
+            row.current.update(columns)
+            row.changed = True
+        row.columns, row.children = columns, children
+        outcomes[line.index] = {"status": "created" if created else "updated",
+                                "resource": name, "id": line.external_id}
+    pks = _upsert_rows(session, tenant, resource, rows)
+    for external_id, row in rows.items():
+        if not row.stored:
+            refs.written[model][external_id] = (row.first, pks[external_id])
+        else:
+            pks.setdefault(external_id, refs.stored[model][external_id]["id"])
+    if resource.children:
+        _replace_children(session, resource, rows, pks)
+    return outcomes
+
+
+def _upsert_rows(session: Session, tenant: str, resource: Resource,
+                 rows: dict[str, _Row]) -> dict[str, int]:
+    """Insert the new rows and update the changed ones in one statement; their ids by
+    provider id. Stored rows no line changed keep their updated_at, as with `upsert`."""
+    model = resource.model
+    defaults = _constructor_defaults(model)
+    now = m.utcnow()
+    values = []
+    for external_id, row in rows.items():
+        if row.stored and not row.changed:
+            continue
+        updated_at = m.utcnow() if row.changed and not row.stored else now
+        values.append({**defaults, **row.columns, "tenant": tenant, "external_id": external_id,
+                       "created_at": now, "updated_at": updated_at})
+    if not values:
+        return {}
+    table = model.__table__
+    statement, params = _insert(session, table, values)
+    updated = [*next(iter(rows.values())).columns, "updated_at"]
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.tenant, table.c.external_id],
+        set_={column: statement.excluded[column] for column in updated},
+    ).returning(table.c.external_id, table.c.id)
+    return dict(session.execute(statement, params).all())
+
+
+def _insert(session: Session, table: Table, values: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """A multi-row INSERT of these rows, and the parameters to execute it with."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sqlite_insert(table), values
+    # One array per column, unnested by the server: rows as VALUES would make a statement so
+    # long that psycopg's rewriting of it, on every batch, cost more than the writes.
+    names = list(values[0])
+    rows = func.unnest(*[_column_array(table.c[name], [row[name] for row in values])
+                         for name in names]).table_valued(*names).render_derived()
+    return postgresql_insert(table).from_select(names, select(*rows.c)), None
+
+
+def _column_array(column: Column, values: list) -> Any:
+    """A column's values as one PostgreSQL array parameter."""
+    if isinstance(column.type, JSON):
+        # As text, cast by the server: a JSON list would read as one more array dimension.
+        texts = [json.dumps(value) for value in values]  # as the engine's JSON type writes
+        return cast(bindparam(f"{column.name}_values", texts, type_=ARRAY(Text)),
+                    ARRAY(column.type))
+    return bindparam(f"{column.name}_values", values, type_=ARRAY(column.type))
+
+
+def _constructor_defaults(model: type) -> dict[str, Any]:
+    """What the model's constructor sets for fields the API leaves out (as `upsert` does)."""
+    return {name: info.get_default(call_default_factory=True)
+            for name, info in model.model_fields.items()
+            if name not in {"id", "created_at", "updated_at"} and not info.is_required()}
+
+
+def _replace_children(session: Session, resource: Resource, rows: dict[str, _Row],
+                      pks: dict[str, int]) -> None:
+    """A written item's nested list replaces the stored one wholesale, as with `upsert`."""
+    spec = resource.children
+    table = spec.model.__table__
+    parent = table.c[spec.parent_column]
+    stored = [pks[external_id] for external_id, row in rows.items() if row.stored]
+    for start in range(0, len(stored), QUERY_CHUNK):
+        session.execute(table.delete().where(parent.in_(stored[start:start + QUERY_CHUNK])))
+    defaults = _constructor_defaults(spec.model)
+    children = [{**defaults, **child, spec.parent_column: pks[external_id], "position": position}
+                for external_id, row in rows.items()
+                for position, child in enumerate(row.children)]
+    if children:
+        statement, params = _insert(session, table, children)
+        session.execute(statement, params)
+
+
+class _EmailOwners:
+    """Which client holds each e-mail address of the batch, line after line (`upsert` refuses
+    an address another client has)."""
+
+    def __init__(self, session: Session, tenant: str, lines: list[_Line],
+                 stored: dict[str, Any]):
+        wanted = sorted({line.values["email"] for line in lines})
+        self.owner: dict[str, str] = {}
+        for start in range(0, len(wanted), QUERY_CHUNK):
+            self.owner.update(session.execute(
+                select(m.Client.email, m.Client.external_id)
+                .where(m.Client.tenant == tenant,
+                       m.Client.email.in_(wanted[start:start + QUERY_CHUNK]))).all())
+        self.email_of = {external_id: row["email"] for external_id, row in stored.items()}
+
+    def claim(self, external_id: str, email: str) -> str | None:
+        """Give the address to this client, or return the client that already has it."""
+        other = self.owner.get(email)
+        if other is not None and other != external_id:
+            return other
+        previous = self.email_of.get(external_id)
+        if previous is not None and self.owner.get(previous) == external_id:
+            del self.owner[previous]
+        self.owner[email] = external_id
+        self.email_of[external_id] = email
+        return None
+
+
+def _refusal(resource: str, external_id: str, exc: AppError) -> dict:
+    return _error(resource, external_id,
+                  _under_item(exc.errors) or [field_error(["item"], exc.detail)])
 
 
 def _under_item(errors: list[dict]) -> list[dict]:

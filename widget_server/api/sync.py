@@ -76,8 +76,8 @@ def parse(resource: Resource, body: Any, external_id: str) -> dict[str, Any]:
     return values
 
 
-def _column_values(resource: Resource, values: dict[str, Any],
-                   resolver: RefResolver) -> tuple[dict[str, Any], list[dict], list[dict]]:
+def column_values(resource: Resource, values: dict[str, Any],
+                  resolver: RefResolver) -> tuple[dict[str, Any], list[dict], list[dict]]:
     """Map API values onto columns, resolving references; returns (columns, children, errors)."""
     columns, errors = {}, []
     children = values.pop(resource.children.field, []) if resource.children else []
@@ -118,8 +118,13 @@ def _check_unique(session: Session, tenant: str, resource: Resource, external_id
                                                m.Client.external_id != external_id)
         ).first()
         if other is not None:
-            raise ValidationFailed("Another client already uses this e-mail address.", errors=[
-                field_error(["email"], f"already used by client {other!r}")])
+            raise email_in_use(other)
+
+
+def email_in_use(other: str) -> ValidationFailed:
+    """The refusal of a client e-mail address that client `other` already has."""
+    return ValidationFailed("Another client already uses this e-mail address.", errors=[
+        field_error(["email"], f"already used by client {other!r}")])
 
 
 def upsert(session: Session, tenant: str, resource_name: str, external_id: str, body: Any,
@@ -130,7 +135,7 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
     resource = RESOURCES[resource_name]
     resolver = resolver or RefResolver(session, tenant)
     values = parse(resource, body, external_id)
-    columns, children, errors = _column_values(resource, values, resolver)
+    columns, children, errors = column_values(resource, values, resolver)
     if errors:
         raise ValidationFailed(f"Invalid {resource.name} item.", errors=errors)
     _check_unique(session, tenant, resource, external_id, columns)
@@ -142,7 +147,7 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
     if created:
         row = model(tenant=tenant, external_id=external_id, **columns)
         session.add(row)
-    elif any(_differs(getattr(row, name), value) for name, value in columns.items()):
+    elif any(differs(getattr(row, name), value) for name, value in columns.items()):
         for name, value in columns.items():
             setattr(row, name, value)
         row.updated_at = m.utcnow()
@@ -159,7 +164,7 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
     return (serialize(session, resource, [row])[0] if read_back else None), created
 
 
-def _differs(stored: Any, new: Any) -> bool:
+def differs(stored: Any, new: Any) -> bool:
     """Compare a stored value with a new one (SQLite hands datetimes back without a zone)."""
     if isinstance(stored, datetime) and isinstance(new, datetime):
         if stored.tzinfo is None:
