@@ -23,35 +23,18 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import event, select
+from sqlalchemy import event
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from profile_pages import TENANT, build, login  # noqa: E402
+from profile_pages import TENANT, build, login, pages  # noqa: E402
 
 from widget_server.app import create_app  # noqa: E402
-from widget_server.core import models as m  # noqa: E402
-from widget_server.core.db import migrate, session_scope  # noqa: E402
+from widget_server.core.db import migrate  # noqa: E402
 from widget_server.core.settings import Settings  # noqa: E402
 from widget_server.demo import TENANTS_DIR  # noqa: E402
-
-
-def pages(app, booking: str) -> dict[str, str]:
-    """The logged-in pages of client c42: one of its bookings, a credit and a payment if any."""
-    base = f"/t/{TENANT}"
-    found = {"home": "/", "booking": f"/bookings/{booking}",
-             "sessions": f"/bookings/{booking}/sessions", "benefits": "/benefits",
-             "orders": "/orders", "account": "/account", "make-ups": "/makeups"}
-    with session_scope(app.state.engine) as db:
-        client = db.exec(select(m.Client.id).where(m.Client.tenant == TENANT,
-                                                   m.Client.external_id == "c42")).one()[0]
-        payment = db.exec(select(m.Payment.external_id).where(
-            m.Payment.tenant == TENANT, m.Payment.client_id == client)).first()
-    if payment:
-        found["a payment"] = f"/payments/{payment[0]}"
-    return {name: base + path for name, path in found.items()}
 
 
 async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
@@ -69,7 +52,8 @@ async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1",
                                  cookies={"cp_sid": sid}) as client:
-        for name, path in pages(app, booking).items():
+        for name, path in pages(app.state.settings.database_url, booking).items():
+            path = f"/t/{TENANT}{path}"
             first = await client.get(path)
             assert first.status_code == 200, (name, first.status_code, first.text[:200])
             times = []

@@ -1,15 +1,22 @@
-"""Benchmark: the logged-in home page and a booking's sessions page under load.
+"""Benchmark: every logged-in page under load, on a large database and on one ten times smaller.
 
 Builds a realistic database (10,000 clients, their children and bookings, 1,000,000 attendance
-rows), logs one parent in, then measures requests per second and p50/p99 latency with `wrk`
-(Debian package `wrk`) against `widget-server`'s ASGI app on one and on two uvicorn workers,
-next to a bare Starlette endpoint rendering a template of the same size in the same run.
+rows) and a ten times smaller one, logs one parent in, then measures requests per second and
+p50/p99 latency with `wrk` (Debian package `wrk`) of each logged-in page (home, booking,
+sessions, benefits, orders, account, make-ups, a payment) on uvicorn, next to a bare Starlette
+endpoint rendering each page's HTML as a template in the same run. One table: the page's rate
+on the large database, on the small one (a page whose cost grows with the tables is faster
+there), and as a share of the bare endpoint.
 
-    .venv/bin/python bench/profile_pages.py [--clients 10000] [--attendance 1000000]
-        [--seconds 10] [--connections 20] [--database-url URL] [--reuse]
+    .venv/bin/python bench/profile_pages.py [--quick] [--clients 10000] [--attendance 1000000]
+        [--seconds 10] [--connections 20] [--workers 1] [--database-url URL]
+        [--small-database-url URL] [--no-small] [--reuse]
 
-`--reuse` keeps an existing database file from an earlier run (building it takes minutes), and
-migrates it to the current schema (new indexes).
+`--quick` builds 1,000 clients and 100,000 attendance rows (and a tenth of that) in well
+under a minute and measures 3 s per page. `--reuse` keeps the databases of an earlier run
+(building the large one takes minutes) and migrates them to the current schema. SQLite files
+default to /tmp; for PostgreSQL give `--database-url` and, for the ratio, a second database as
+`--small-database-url` (both are filled: use databases made for the benchmark).
 """
 
 from __future__ import annotations
@@ -47,8 +54,8 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 templates = Jinja2Templates(directory={directory!r})
 async def page(request):
-    return templates.TemplateResponse(request, "page.html", {{"name": "Sarah"}})
-app = Starlette(routes=[Route("/", page)])
+    return templates.TemplateResponse(request, request.path_params["file"], {{"name": "Sarah"}})
+app = Starlette(routes=[Route("/{{file}}", page)])
 '''
 
 
@@ -104,6 +111,17 @@ def build(url: str, clients: int, attendance: int) -> None:
         for chunk_start in range(0, len(bookings), 5000):
             db.execute(insert(m.Booking), bookings[chunk_start:chunk_start + 5000])
         booking_rows = db.execute(select(m.Booking.id, m.Booking.programme_id)).all()
+        # A term fee per booking: half paid, the rest due (some of it overdue).
+        owners = dict(db.execute(select(m.Booking.id, m.Booking.client_id)).all())
+        fees = [{**stamp, "external_id": f"pay{booking_id}", "client_id": owners[booking_id],
+                 "booking_id": booking_id, "amount": 9600, "currency": "GBP",
+                 "description": "Term fee",
+                 "due_date": (now + timedelta(days=booking_id % 60 - 20)).date(),
+                 "status": "paid" if booking_id % 2 else "unpaid",
+                 "paid_at": now - timedelta(days=10) if booking_id % 2 else None}
+                for booking_id, _ in booking_rows]
+        for chunk_start in range(0, len(fees), 5000):
+            db.execute(insert(m.Payment), fees[chunk_start:chunk_start + 5000])
         per_booking = max(1, attendance // len(booking_rows))
         batch, written = [], 0
         for booking_id, programme_id in booking_rows:
@@ -124,7 +142,7 @@ def build(url: str, clients: int, attendance: int) -> None:
             db.execute(insert(m.Attendance), batch)
     engine.dispose()
     print(f"built: {clients} clients, {len(attendee_rows)} attendees, {len(booking_rows)} "
-          f"bookings, {written} attendance rows")
+          f"bookings and payments, {written} attendance rows")
 
 
 def login(url: str) -> tuple[str, str]:
@@ -169,72 +187,153 @@ def wrk(url: str, seconds: int, connections: int, cookie: str | None = None) -> 
             "errors": int(errors.group(1)) if errors else 0}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=10_000)
-    parser.add_argument("--attendance", type=int, default=1_000_000)
-    parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=20)
-    parser.add_argument("--database-url", default="sqlite:////tmp/bench_profile.db")
-    parser.add_argument("--reuse", action="store_true")
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        sys.exit("wrk is needed: apt-get install wrk")
+def pages(url: str, booking: str) -> dict[str, str]:
+    """The logged-in pages of client c42 (paths under the tenant): one of its bookings, and a
+    payment if it has one."""
+    from sqlmodel import create_engine as sqlmodel_engine
 
-    url = args.database_url
-    if args.reuse:
-        migrate(url)  # a database from an earlier run gets the newer indexes too
+    found = {"home": "/", "booking": f"/bookings/{booking}",
+             "sessions": f"/bookings/{booking}/sessions", "benefits": "/benefits",
+             "orders": "/orders", "account": "/account", "make-ups": "/makeups"}
+    engine = sqlmodel_engine(url)
+    with session_scope(engine) as db:
+        client = db.exec(select(m.Client.id).where(m.Client.tenant == TENANT,
+                                                   m.Client.external_id == "c42")).one()[0]
+        payment = db.exec(select(m.Payment.external_id).where(
+            m.Payment.tenant == TENANT, m.Payment.client_id == client)).first()
+    engine.dispose()
+    if payment:
+        found["a payment"] = f"/payments/{payment[0]}"
+    return found
+
+
+def fresh(url: str) -> None:
+    """An empty, migrated database: a SQLite file is deleted; a PostgreSQL database made for
+    the benchmark (its name says `bench`) has its schema dropped."""
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     else:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-        migrate(url)
-        began = time.perf_counter()
-        build(url, args.clients, args.attendance)
-        print(f"  in {time.perf_counter() - began:.0f} s")
+        engine = create_engine(url)
+        if "bench" not in (engine.url.database or ""):
+            sys.exit(f"refusing to wipe {engine.url.database!r}: its name must contain 'bench'")
+        with engine.begin() as db:
+            db.exec_driver_sql("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        engine.dispose()
+    migrate(url)
+
+
+def prepare(url: str, clients: int, attendance: int, reuse: bool) -> None:
+    if reuse:
+        migrate(url)  # a database from an earlier run gets the newer indexes too
+        return
+    fresh(url)
+    began = time.perf_counter()
+    build(url, clients, attendance)
+    print(f"  in {time.perf_counter() - began:.0f} s")
+
+
+def measure(url: str, args) -> tuple[dict[str, dict], dict[str, str]]:
+    """wrk figures of every page on `url`, and each page's HTML."""
     sid, booking = login(url)
     cookie = f"cp_sid={sid}"
     env = os.environ | {"WIDGET_DATABASE_URL": url, "WIDGET_SECRET_KEYS": "bench",
                         "WIDGET_TENANTS_DIR": str(TENANTS_DIR),
                         "WIDGET_OUTBOX_IN_PROCESS": "0", "WIDGET_BASE_URL": "http://127.0.0.1"}
-    results = []
-    for workers in (1, 2):
+    port = free_port()
+    process = serve([PYTHON, "-m", "uvicorn", "widget_server.asgi:app", "--port", str(port),
+                     "--workers", str(args.workers), "--log-level", "warning",
+                     "--no-access-log"], env, port)
+    results, html = {}, {}
+    try:
+        base = f"http://127.0.0.1:{port}/t/{TENANT}"
+        for name, path in pages(url, booking).items():
+            page = httpx.get(base + path, headers={"Cookie": cookie})
+            assert page.status_code == 200 and "Parent 42" in page.text, (name, page.text[:300])
+            html[name] = page.text
+            results[name] = wrk(base + path, args.seconds, args.connections, cookie)
+    finally:
+        process.terminate()
+        process.wait()
+    return results, html
+
+
+def bare(html: dict[str, str], args) -> dict[str, dict]:
+    """A bare Starlette endpoint per page rendering that page's HTML as a template."""
+    with tempfile.TemporaryDirectory() as tmp:
+        names = {}
+        for n, (name, text) in enumerate(html.items()):
+            names[name] = f"page{n}.html"
+            (Path(tmp) / names[name]).write_text(text.replace("{", "&#123;")
+                                                 .replace("}", "&#125;"))
+        (Path(tmp) / "bare.py").write_text(BARE_APP.format(directory=tmp))
         port = free_port()
-        process = serve([PYTHON, "-m", "uvicorn", "widget_server.asgi:app", "--port", str(port),
-                         "--workers", str(workers), "--log-level", "warning",
-                         "--no-access-log"], env, port)
+        process = serve([PYTHON, "-m", "uvicorn", "bare:app", "--app-dir", tmp,
+                         "--port", str(port), "--log-level", "warning", "--no-access-log"],
+                        os.environ.copy(), port)
         try:
-            base = f"http://127.0.0.1:{port}/t/{TENANT}"
-            home = httpx.get(f"{base}/", headers={"Cookie": cookie})
-            assert "Parent 42" in home.text, (home.status_code, home.text[:300])
-            for name, path in (("home", "/"), ("sessions", f"/bookings/{booking}/sessions")):
-                results.append((f"{name}, {workers} worker(s)",
-                                wrk(base + path, args.seconds, args.connections, cookie)))
+            return {name: wrk(f"http://127.0.0.1:{port}/{file}", args.seconds, args.connections)
+                    for name, file in names.items()}
         finally:
             process.terminate()
             process.wait()
-        if workers == 1:
-            size = len(home.content)
-            with tempfile.TemporaryDirectory() as tmp:
-                (Path(tmp) / "page.html").write_text(
-                    home.text.replace("{", "&#123;").replace("}", "&#125;"))
-                (Path(tmp) / "bare.py").write_text(BARE_APP.format(directory=tmp))
-                port = free_port()
-                process = serve([PYTHON, "-m", "uvicorn", "bare:app", "--app-dir", tmp,
-                                 "--port", str(port), "--log-level", "warning",
-                                 "--no-access-log"], env, port)
-                try:
-                    bare = wrk(f"http://127.0.0.1:{port}/", args.seconds, args.connections)
-                finally:
-                    process.terminate()
-                    process.wait()
-            results.append((f"bare Starlette + {size} B template, 1 worker", bare))
-    print(f"\nwrk, {args.connections} connections, {args.seconds} s each, {os.cpu_count()} cores")
-    print(f"{'page':44} {'req/s':>8} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
-    for name, r in results:
-        print(f"{name:44} {r['rps']:8.0f} {r['p50']:>9} {r['p99']:>9} {r['errors']:8}")
-    home1 = next(r for n, r in results if n == "home, 1 worker(s)")
-    bare1 = next(r for n, r in results if n.startswith("bare"))
-    print(f"\nhome page vs bare template (1 worker): {home1['rps'] / bare1['rps']:.2f}x")
+
+
+def ms(text: str) -> float:
+    """wrk's latency (`1.23ms`, `812.00us`, `1.10s`) in milliseconds."""
+    value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--clients", type=int)
+    parser.add_argument("--attendance", type=int)
+    parser.add_argument("--seconds", type=int)
+    parser.add_argument("--connections", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--database-url")
+    parser.add_argument("--small-database-url")
+    parser.add_argument("--no-small", action="store_true")
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install wrk")
+    quick = args.quick
+    args.clients = args.clients or (1_000 if quick else 10_000)
+    args.attendance = args.attendance or (100_000 if quick else 1_000_000)
+    args.seconds = args.seconds or (3 if quick else 10)
+    name = "bench_quick" if quick else "bench_profile"
+    url = args.database_url or f"sqlite:////tmp/{name}.db"
+    small_url = args.small_database_url or (
+        f"sqlite:////tmp/{name}_small.db" if url.startswith("sqlite") else None)
+    if args.no_small:
+        small_url = None
+
+    prepare(url, args.clients, args.attendance, args.reuse)
+    large, html = measure(url, args)
+    small = {}
+    if small_url:
+        prepare(small_url, args.clients // 10, args.attendance // 10, args.reuse)
+        small, _ = measure(small_url, args)
+    plain = bare(html, args)
+
+    print(f"\n{url}: {args.clients} clients, {args.attendance} attendance rows; wrk "
+          f"{args.connections} connections, {args.seconds} s per page, {args.workers} uvicorn "
+          f"worker(s), {os.cpu_count()} cores")
+    print(f"{'page':10} {'req/s':>7} {'p50':>9} {'p99':>9} {'KB':>6} {'small db':>9} "
+          f"{'ratio':>6} {'bare':>7} {'of bare':>8}")
+    for page, r in large.items():
+        s_rps = small[page]["rps"] if page in small else None
+        smaller = f"{s_rps:9.0f} {s_rps / r['rps']:5.2f}x" if s_rps else f"{'-':>9} {'-':>6}"
+        print(f"{page:10} {r['rps']:7.0f} {r['p50']:>9} {r['p99']:>9} "
+              f"{len(html[page].encode()) / 1024:6.1f} {smaller} "
+              f"{plain[page]['rps']:7.0f} {100 * r['rps'] / plain[page]['rps']:7.1f}%"
+              + (f"  ({r['errors']} non-2xx)" if r["errors"] else ""))
+    worst = min(large.values(), key=lambda r: r["rps"])
+    slowest = max(ms(r["p99"]) for r in large.values())
+    print(f"\ntargets: >= 500 req/s (lowest {worst['rps']:.0f}), p99 <= 50 ms (highest "
+          f"{slowest:.1f} ms), >= 5 % of bare, small db <= 1.2x")
 
 
 if __name__ == "__main__":
