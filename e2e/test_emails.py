@@ -29,6 +29,7 @@ CONTEXTS: dict[str, dict] = {
     "login": {"code": "123456", "minutes": 15},
     "deletion_requested": {"name": "Sarah Thompson"},
     "email_change_code": {"name": "Sarah Thompson", "code": "654321", "minutes": 15},
+    "email_change_taken": {"name": "Maximilian-Alexander Thompson-Fitzgerald"},
     "email_changed": {"name": "Sarah Thompson", "old": LONG_EMAIL,
                       "new": "sarah.thompson.new-address@example.com"},
     "makeup_booked": {"attendee": CHILD, "session": SESSION, "programme": PROGRAMME},

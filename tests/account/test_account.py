@@ -195,14 +195,67 @@ def test_changing_the_login_email_needs_the_code_sent_to_the_new_address(demo, s
 def test_an_email_change_that_cannot_happen_says_why(demo, sarah, mailbox):
     for email, status, message in (
             ("nonsense", 422, "Please enter a valid e-mail address."),
-            (SARAH, 422, "That is already your login e-mail."),
-            (JAMES, 422, "Another account at Splash Swim School uses that address.")):
+            (SARAH, 422, "That is already your login e-mail.")):
         answer = post(sarah, "account/email", {"email": email})
         assert answer.status_code == status and message in answer.text, email
     for n in range(5):
         assert post(sarah, "account/email", {"email": f"new{n}@example.com"}).status_code == 303
     answer = post(sarah, "account/email", {"email": "new9@example.com"})
     assert answer.status_code == 429 and "Please wait an hour" in answer.text
+
+
+def test_the_email_form_does_not_tell_whether_another_account_uses_an_address(demo, sarah,
+                                                                               mailbox):
+    """James's address is taken, NEW is free: Sarah cannot tell them apart, James is told."""
+    seen = []
+    for address in (JAMES, NEW):
+        answer = post(sarah, "account/email", {"email": address})
+        code_page = sarah.open("account/email")
+        account_page = sarah.open("account")
+        seen.append((answer.status_code, answer.headers.get("location"),
+                     code_page.status_code, text_of(code_page.text).replace(address, "@"),
+                     account_page.status_code, text_of(account_page.text).replace(address, "@")))
+    assert seen[0] == seen[1]
+    assert "We have sent a 6-digit code to @." in seen[0][3]
+
+    code = mail_to(mailbox, NEW)[0]["Subject"].rsplit(" ", 1)[1]  # the free address: a code
+    [notice] = mail_to(mailbox, JAMES)  # the taken one: no code, a word of what happened
+    assert notice["Subject"] == "Someone tried to use this address at Splash Swim School"
+    words = " ".join(body(notice).split())
+    assert "This address already has its own profile there, so nothing was changed" in words
+    assert "please log in with this address instead" in words
+    assert SARAH not in words and "Sarah" not in words  # who tried stays private
+    assert not re.search(r"\b\d{6}\b", words)
+    assert post(sarah, "account/email/confirm", {"code": code}).status_code == 303
+    assert client_row(demo).email == NEW
+
+
+def test_the_code_cannot_move_an_account_onto_an_address_taken_meanwhile(demo, sarah, mailbox,
+                                                                         api):
+    post(sarah, "account/email", {"email": NEW})
+    code = mail_to(mailbox, NEW)[0]["Subject"].rsplit(" ", 1)[1]
+    assert api.put("clients", "cl-new", {"email": NEW, "name": "Someone Else"}).status_code \
+        in (200, 201)  # the school gives the address to another client in the meantime
+    refused = post(sarah, "account/email/confirm", {"code": code})
+    assert refused.status_code == 422
+    # Whoever has the code reads that inbox, so this tells them nothing new.
+    assert "Another account at Splash Swim School uses that address." in text_of(refused.text)
+    assert client_row(demo).email == SARAH
+
+
+def test_email_changes_are_limited_per_ip_across_accounts(demo, mailbox, monkeypatch):
+    monkeypatch.setattr("widget_server.account.email_change.REQUESTS_PER_IP_PER_HOUR", 3)
+    sarah, james = browser(demo, mailbox, SARAH), browser(demo, mailbox, JAMES)  # one IP
+    assert post(sarah, "account/email", {"email": "a@example.net"}).status_code == 303
+    assert post(sarah, "account/email", {"email": JANA}).status_code == 303
+    assert post(james, "account/email", {"email": "b@example.net"}).status_code == 303
+    limited = post(james, "account/email", {"email": SARAH})  # taken or free, the same
+    assert limited.status_code == 429
+    assert "You have asked for several codes already. Please wait an hour and try again." \
+        in text_of(limited.text)
+    assert post(sarah, "account/email", {"email": "c@example.net"}).status_code == 429
+    freeze(demo, NOW + timedelta(hours=1))
+    assert post(james, "account/email", {"email": "b@example.net"}).status_code == 303
 
 
 def test_an_email_change_code_expires_and_five_wrong_tries_burn_it(demo, sarah, mailbox):

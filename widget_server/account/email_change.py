@@ -31,11 +31,14 @@ from widget_server.core.signing import EMAIL_CHANGE_CODE, Signer
 from widget_server.core.tenants import Tenant
 from widget_server.delivery.notices import Notices
 
+# Codes asked for per hour by one client, and by one IP (a family's devices, an office).
 REQUESTS_PER_HOUR = 5
+REQUESTS_PER_IP_PER_HOUR = 20
 
 
 class EmailChangeFailed(Exception):
-    """Why not: `bad_email`, `same_address`, `taken`, `too_many`, `expired`, `wrong_code`."""
+    """Why not: `bad_email`, `same_address`, `too_many`, `expired`, `wrong_code`, or `taken`
+    (only on confirming: another client took the new address since the code was sent)."""
 
     def __init__(self, reason: str, attempts_left: int = 0):
         super().__init__(reason)
@@ -44,21 +47,34 @@ class EmailChangeFailed(Exception):
 
 
 def start(db: Session, signer: Signer, tenant: Tenant, client: Client, new_email: str,
-          notices: Notices, now: datetime) -> EmailChange:
-    """E-mail a code to the new address; an earlier unfinished change is superseded."""
+          notices: Notices, now: datetime, ip: str) -> EmailChange:
+    """E-mail a code to the new address; an earlier unfinished change is superseded.
+
+    The answer is the same whether or not another account uses the address, so this form
+    cannot be used to find out who has a profile here: the change waits for its code either
+    way. A taken address gets no code (nobody could use one) but a notice that someone tried,
+    as sign-up forms of careful products do: its owner, often the same parent with a second
+    profile, learns why no code came and what to do, and nobody else learns anything."""
     address = valid_address(new_email)
     if address is None:
         raise EmailChangeFailed("bad_email")
     if address == client.email:
         raise EmailChangeFailed("same_address")
-    if _taken(db, tenant.slug, address, client.id):
-        raise EmailChangeFailed("taken")
-    if not ratelimit.allow(db, f"email-change:{tenant.slug}:{client.id}", REQUESTS_PER_HOUR,
-                           timedelta(hours=1), now):
+    hour = timedelta(hours=1)
+    by_client = ratelimit.allow(db, f"email-change:{tenant.slug}:{client.id}",
+                                REQUESTS_PER_HOUR, hour, now)
+    by_ip = ratelimit.allow(db, f"email-change-ip:{ip}", REQUESTS_PER_IP_PER_HOUR, hour, now)
+    if not (by_client and by_ip):
         raise EmailChangeFailed("too_many")
     codes.supersede(db, EmailChange, now, EmailChange.client_id == client.id)
     change = EmailChange(tenant=tenant.slug, client_id=client.id, new_email=address)
     code = codes.issue(db, signer, EMAIL_CHANGE_CODE, change, now)
+    owner = _owner(db, tenant.slug, address, client.id)
+    if owner is not None:
+        notices.send(db, address, "email_change_taken", owner.locale,
+                     lambda: _("Someone tried to use this address at %(provider)s")
+                     % {"provider": tenant.name}, name=owner.name)
+        return change
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     notices.send(db, address, "email_change_code", client.locale,
                  lambda: _("Your code to confirm this e-mail address: %(code)s") % {"code": code},
@@ -85,7 +101,10 @@ def confirm(db: Session, signer: Signer, tenant: Tenant, client: Client, code: s
     if not codes.matches(signer, EMAIL_CHANGE_CODE, change, code):
         left = codes.count_wrong_try(db, change, now)
         raise EmailChangeFailed("wrong_code" if left else "expired", left)
-    if _taken(db, tenant.slug, change.new_email, client.id):
+    if _owner(db, tenant.slug, change.new_email, client.id) is not None:
+        # Only whoever reads the new address has the code, so saying it is taken tells them
+        # nothing they could not find out by logging in with it. The change ends: it never can.
+        codes.use(db, change, now, "taken")
         raise EmailChangeFailed("taken")
     if not codes.use(db, change, now, "confirmed"):  # a second tab confirmed it a moment ago
         raise EmailChangeFailed("expired")
@@ -115,6 +134,7 @@ def _follow(db: Session, tenant: str, client: Client, old: str, new: str,
                     LoginChallenge.tenant == tenant, LoginChallenge.email == old)
 
 
-def _taken(db: Session, tenant: str, address: str, client_id: int | None) -> bool:
-    return db.exec(select(Client.id).where(Client.tenant == tenant, Client.email == address,
-                                           Client.id != client_id)).first() is not None
+def _owner(db: Session, tenant: str, address: str, client_id: int | None) -> Client | None:
+    """Another client whose login e-mail `address` is, if any."""
+    return db.exec(select(Client).where(Client.tenant == tenant, Client.email == address,
+                                        Client.id != client_id)).first()

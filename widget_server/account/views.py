@@ -22,6 +22,7 @@ from widget_server.delivery import preferences
 from widget_server.delivery.notices import Notices
 from widget_server.profile import calendar_feed, family
 from widget_server.web.forms import form_post, redirect, wake_senders
+from widget_server.web.security import client_ip
 from widget_server.web.visit import Visit, in_db, logged_in_page, visit
 
 
@@ -118,7 +119,7 @@ async def start_email_change(request: Request, v: Visit, form: dict[str, str]) -
 
     def work(db: Session) -> None:
         email_change.start(db, v.signer, v.tenant, _client(db, who), form.get("email", ""),
-                           notices, v.now)
+                           notices, v.now, client_ip(request))
 
     try:
         await in_db(request, work)
