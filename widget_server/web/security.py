@@ -50,6 +50,10 @@ class SecurityHeaders:
             await response(scope, receive, send)
             return
         ancestors = self.frame_ancestors(scope["path"])
+        # Pages carry a family's data, pay tokens and the secret calendar address: no shared
+        # or browser cache keeps them. Assets say how long they keep; the static files keep
+        # their validators.
+        private = not scope["path"].startswith("/static/")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -58,6 +62,8 @@ class SecurityHeaders:
                                    f"{ASSET_POLICY}; frame-ancestors {ancestors}")
                 headers.setdefault("Referrer-Policy", "no-referrer")
                 headers.setdefault("X-Content-Type-Options", "nosniff")
+                if private:
+                    headers.setdefault("Cache-Control", "private, no-store")
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
