@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 import shutil
 from dataclasses import replace
+from urllib.parse import unquote
 
 import pytest
-from conftest import API_KEYS
+from conftest import API_KEYS, Api
 from samples import load_base
 from starlette.testclient import TestClient
+from visitor import Visitor
 
 from widget_server.app import create_app
 from widget_server.cli import main
@@ -57,8 +59,8 @@ def test_tenant_without_a_website_gets_the_hosted_profile(settings, app, tmp_pat
     tenant = app.state.tenants.get("demo")
     bare = replace(tenant, config=tenant.config.model_copy(update={"profile_page_url": None}))
     assert profile_url(settings, app.state.signer, bare) == "http://testserver/t/demo/"
-    assert profile_url(settings, app.state.signer, bare, login_token="t") == \
-        "http://testserver/t/demo/login/link?token=t"
+    assert profile_url(settings, app.state.signer, bare, login_token="t.o/k") == \
+        "http://testserver/t/demo/login/link#token=t.o%2Fk"  # never in a log: see below
 
 
 def test_demo_links_land_on_the_demo_provider_page(settings, app):
@@ -163,3 +165,37 @@ def test_snippet_source_documents_its_messages_and_ships_minified():
         assert message in header, message
     served = assets.build()["embed.js"].body.decode()
     assert "Budget" not in served and len(served) < len(source) / 2
+
+
+@pytest.fixture
+def no_website_app(settings, tmp_path):
+    """The demo school without a website of its own: its clients use the hosted profile."""
+    for path in DEMO_TENANTS.glob("*.toml"):
+        shutil.copy(path, tmp_path / path.name)
+    toml = tmp_path / "demo.toml"
+    toml.write_text(re.sub(r"(?m)^profile_page_url = .*\n", "", toml.read_text()))
+    app = create_app(replace(settings, tenants_dir=tmp_path))
+    yield app
+    app.state.engine.dispose()
+
+
+def test_a_hosted_login_link_keeps_its_token_out_of_every_log(no_website_app, mailbox):
+    """The e-mailed link opens the hosted profile with the token in the fragment: the request
+    that reaches the server (and its access log) carries none; the page's script posts it."""
+    with TestClient(no_website_app) as client:
+        load_base(Api(client))
+        parent = Visitor(client)
+        parent.request_code("sarah@example.com")
+        mail = mailbox.wait_for(1)[0].get_body(("plain",)).get_content()
+        link = re.search(r"http://testserver/t/demo/login/link\S*", mail).group(0)
+        assert link.startswith("http://testserver/t/demo/login/link#token=")
+        assert "?" not in link
+        seen = []
+        client.event_hooks = {"request": [lambda request: seen.append(request.url.raw_path)]}
+        page = client.get(link)
+        assert seen == [b"/t/demo/login/link"]  # the request line a log would keep
+        assert page.status_code == 200 and 'name="token" value=""' in page.text
+        token = unquote(link.split("#token=", 1)[1])
+        parent.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        logged_in = parent.post("login/link", {"token": token})
+        assert logged_in.status_code == 303 and "welcome" in logged_in.headers["location"]

@@ -4,7 +4,7 @@ A tenant with a website embeds the profile on `profile_page_url`; our e-mails an
 provider's own mail system link there, with the widget's parameters in the URL *fragment*
 (`#cp-login=...`), so the provider's server never sees a login token in its logs. The snippet
 hands them to the iframe and removes them from the address bar. Tenants without a website get
-the hosted profile on this service.
+the hosted profile on this service, the login token in the fragment as well (`#token=...`).
 """
 
 from __future__ import annotations
@@ -46,7 +46,9 @@ def profile_url(settings: Settings, signer: Signer, tenant: Tenant, *,
     if page:
         return _with_fragment(page, params) if params else page
     if login_token:
-        return hosted_url(settings, tenant, f"login/link?token={quote(login_token, safe='')}")
+        # In the fragment here too: the page's script hands it to the Continue form, and no
+        # server or proxy log ever holds it.
+        return _with_fragment(hosted_url(settings, tenant, "login/link"), {"token": login_token})
     if email:
         return hosted_url(settings, tenant, f"login?hint={quote(params['cp-hint'], safe='')}")
     return hosted_url(settings, tenant)
