@@ -183,7 +183,8 @@ def wrk(url: str, seconds: int, connections: int, cookie: str | None = None) -> 
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": rps, "p50": latency("50"), "p99": latency("99"),
+    answered = int(re.search(r"(\d+) requests in", out).group(1))
+    return {"rps": rps, "p50": latency("50"), "p99": latency("99"), "requests": answered,
             "errors": int(errors.group(1)) if errors else 0}
 
 
