@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -11,6 +13,7 @@ from alembic.config import Config
 from anyio import to_thread
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
@@ -63,12 +66,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 async def in_db(request: Any, work: Callable[[Session], Any]) -> Any:
     """Run a request's blocking database work in the thread pool, in one transaction."""
     engine = request.app.state.engine
+    return await to_thread.run_sync(lambda: run_in_transaction(engine, work))
 
-    def run() -> Any:
-        with session_scope(engine) as session:
-            return work(session)
 
-    return await to_thread.run_sync(run)
+LOCK_RETRIES = 6
+
+
+def run_in_transaction(engine: Engine, work: Callable[[Session], Any]) -> Any:
+    """`work` in one transaction, run again from the start when SQLite reports its one write
+    lock taken for longer than the busy timeout or a snapshot gone stale under another writer
+    ("database is locked"): the rolled-back attempt changed nothing, so a parent waits a
+    little longer instead of getting an error."""
+    for attempt in range(LOCK_RETRIES):
+        try:
+            with session_scope(engine) as session:
+                return work(session)
+        except OperationalError as error:
+            if not _locked(error) or attempt == LOCK_RETRIES - 1:
+                raise
+            time.sleep(random.uniform(0.01, 0.05) * 2 ** attempt)
+    raise AssertionError("unreachable")
+
+
+def _locked(error: OperationalError) -> bool:
+    return "database is locked" in str(error.orig) or "database table is locked" in str(error.orig)
 
 
 def alembic_config(database_url: str) -> Config:
