@@ -1,16 +1,63 @@
-"""The OpenAPI 3.1 document of the sync API, generated from the very schemas that validate."""
+"""The OpenAPI 3.1 document of the sync API, generated from the very schemas that validate.
+
+What JSON Schema cannot say (a session ends after it starts, references name stored items, a
+reused Idempotency-Key) is said in descriptions, and the answers each operation can give are
+listed in full: `tests/api/test_schemathesis.py` holds the running API to this document.
+"""
 
 from __future__ import annotations
 
 from functools import lru_cache
 from typing import Any
 
+from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from widget_server import __version__
-from widget_server.api.resources import RESOURCES
+from widget_server.api.resources import RESOURCES, ExternalId
 
 REF = "#/components/schemas/{model}"
+PROBLEM = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
+
+DESCRIPTION = """\
+Every item is keyed by the provider's own id. Fields ending in `_id` hold the provider's id of
+another item, which must already be stored (else 422). Unknown fields are refused, and so are
+control characters in any string (tab and line breaks are allowed in free text). Every error
+answers `application/problem+json` with the path of each bad field. Bodies larger than the
+server's limit (1 MB by default, 200 MB for imports) answer 413."""
+
+# Rules between fields that JSON Schema cannot state; the validators in `resources` enforce them.
+CROSS_FIELD_RULES = {
+    ("SessionIn", "ends_at"): "Must be after `starts_at`: a session ends after it starts.",
+    ("ProgrammeIn", "max_age"): "Not below `min_age`.",
+    ("EntryPassIn", "used_entries"): "At most `total_entries`.",
+}
+
+CURSOR_PATTERN = "^[A-Za-z0-9_-]*$"
+CURSOR = {
+    "name": "cursor", "in": "query", "required": False,
+    "description": "Where the page starts: the `next_cursor` of the previous page, passed back "
+                   "unchanged (URL-safe base64 of the last item's position, without padding). "
+                   "Leave it out, or empty, for the first page; a cursor this API did not give "
+                   "answers 422.",
+    "schema": {"type": "string", "pattern": CURSOR_PATTERN},
+}
+LIMIT = {"name": "limit", "in": "query", "required": False,
+         "description": "Items per page; a value outside 1 to 1000 answers 422.",
+         "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "A retry with the same key, method, path and body gets the first answer "
+                   "again; the same key with another method, path or body answers 422.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+BAD_ADDRESS = "A control character in the address (path or query)"
+NOT_JSON = ("Malformed JSON: the body is not JSON, or holds an unpaired UTF-16 surrogate "
+            "escape; or a control character in the address")
+TOO_LARGE = "The body is larger than the server's limit"
+INVALID = "Validation failed; each error names its field"
+WRITE_INVALID = INVALID + ", or the Idempotency-Key was used before with another request"
 
 
 def _problem() -> dict[str, Any]:
@@ -25,6 +72,7 @@ def _problem() -> dict[str, Any]:
                 "type": "array",
                 "items": {
                     "type": "object",
+                    "required": ["field", "path", "reason"],
                     "properties": {
                         "field": {"type": "string",
                                   "description": "Dotted path, e.g. items.0.name"},
@@ -37,126 +85,133 @@ def _problem() -> dict[str, Any]:
     }
 
 
-def _responses(ok: dict[str, Any]) -> dict[str, Any]:
-    problem = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
-    return ok | {
-        "401": {"description": "Missing or wrong API key", "content": problem},
-        "404": {"description": "No such resource or item", "content": problem},
-        "422": {"description": "Validation failed; each error names its field", "content": problem},
+def _answers(ok: dict[str, Any], problems: dict[str, str]) -> dict[str, Any]:
+    """The operation's good answers, its problems, and the 400 and 401 every operation has."""
+    answers = ok | {status: {"description": text, "content": PROBLEM}
+                    for status, text in ({"400": BAD_ADDRESS} | problems).items()}
+    answers["401"] = {"description": "Missing or wrong API key", "content": PROBLEM,
+                      "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}}}
+    return dict(sorted(answers.items()))
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _page(item: dict[str, Any]) -> dict[str, Any]:
+    return _json("One page", {
+        "type": "object", "required": ["items", "next_cursor"],
+        "properties": {"items": {"type": "array", "items": item},
+                       "next_cursor": {"type": ["string", "null"], "pattern": CURSOR_PATTERN,
+                                       "description": "The next page's cursor; null on the "
+                                                      "last page"}}})
+
+
+def _resource_paths(name: str, ref: dict[str, Any], id_param: dict[str, Any]) -> dict[str, Any]:
+    item = {"allOf": [ref, {"type": "object", "required": ["id"]}]}
+    operation = name.replace("-", "_")
+    return {
+        f"/api/v1/{name}": {"get": {
+            "summary": f"List {name}", "operationId": f"list_{operation}",
+            "parameters": [LIMIT, CURSOR],
+            "responses": _answers({"200": _page(item)}, {"422": "Invalid limit or cursor"}),
+        }},
+        f"/api/v1/{name}/{{external_id}}": {
+            "parameters": [id_param],
+            "get": {"summary": f"Read one of {name}", "operationId": f"get_{operation}",
+                    "responses": _answers({"200": _json("The item", item)},
+                                          {"404": "No such item", "422": "Invalid id"})},
+            "put": {"summary": f"Create or replace one of {name}",
+                    "operationId": f"put_{operation}",
+                    "parameters": [IDEMPOTENCY_KEY],
+                    "requestBody": {"required": True,
+                                    "content": {"application/json": {"schema": ref}}},
+                    "responses": _answers(
+                        {"200": _json("Replaced", item), "201": _json("Created", item)},
+                        {"400": NOT_JSON, "413": TOO_LARGE, "422": WRITE_INVALID})},
+            "delete": {"summary": f"Delete one of {name}",
+                       "operationId": f"delete_{operation}",
+                       "parameters": [IDEMPOTENCY_KEY],
+                       "responses": _answers({"204": {"description": "Deleted"}}, {
+                           "404": "No such item",
+                           "409": "Still referenced by other items; delete or re-point those",
+                           "422": "Invalid id, or the Idempotency-Key was used before with "
+                                  "another request"})},
+        },
     }
+
+
+def _schemas() -> tuple[dict[Any, Any], dict[str, Any]]:
+    """Each resource's reference and every schema, with the rules between fields described."""
+    models = [(r.schema, "validation") for r in RESOURCES.values()]
+    refs, defs = models_json_schema(models, ref_template=REF)
+    schemas = dict(defs.get("$defs", {}))
+    for (model, field), rule in CROSS_FIELD_RULES.items():
+        schemas[model]["properties"][field]["description"] = rule
+    schemas["Problem"] = _problem()
+    return refs, schemas
 
 
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     """Build the document once; it only depends on the code."""
-    models = [(r.schema, "validation") for r in RESOURCES.values()]
-    refs, defs = models_json_schema(models, ref_template=REF)
-    schemas = dict(defs.get("$defs", {}))
-    schemas["Problem"] = _problem()
+    refs, schemas = _schemas()
     id_param = {"name": "external_id", "in": "path", "required": True,
-                "description": "The provider's own id", "schema": {"type": "string"}}
-    key_header = {"name": "Idempotency-Key", "in": "header", "required": False,
-                  "schema": {"type": "string", "maxLength": 255},
-                  "description": "A retry with the same key and body gets the same answer"}
+                "description": "The provider's own id",
+                "schema": TypeAdapter(ExternalId).json_schema()}
     paths: dict[str, Any] = {}
     for name, resource in RESOURCES.items():
-        ref = refs[(resource.schema, "validation")]
-        item = {"allOf": [ref, {"type": "object", "required": ["id"]}]}
-        paths[f"/api/v1/{name}"] = {
-            "get": {
-                "summary": f"List {name}",
-                "operationId": f"list_{name.replace('-', '_')}",
-                "parameters": [
-                    {"name": "limit", "in": "query",
-                     "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": _responses({"200": {"description": "One page", "content": {
-                    "application/json": {"schema": {
-                        "type": "object", "required": ["items", "next_cursor"],
-                        "properties": {"items": {"type": "array", "items": item},
-                                       "next_cursor": {"type": ["string", "null"]}}}}}}}),
-            }
-        }
-        paths[f"/api/v1/{name}/{{external_id}}"] = {
-            "parameters": [id_param],
-            "get": {"summary": f"Read one of {name}",
-                    "operationId": f"get_{name.replace('-', '_')}",
-                    "responses": _responses({"200": {"description": "The item", "content": {
-                        "application/json": {"schema": item}}}})},
-            "put": {"summary": f"Create or replace one of {name}",
-                    "operationId": f"put_{name.replace('-', '_')}",
-                    "parameters": [key_header],
-                    "requestBody": {"required": True,
-                                    "content": {"application/json": {"schema": ref}}},
-                    "responses": _responses({
-                        "200": {"description": "Replaced", "content": {
-                            "application/json": {"schema": item}}},
-                        "201": {"description": "Created", "content": {
-                            "application/json": {"schema": item}}}})},
-            "delete": {"summary": f"Delete one of {name}",
-                       "operationId": f"delete_{name.replace('-', '_')}",
-                       "parameters": [key_header],
-                       "responses": _responses({
-                           "204": {"description": "Deleted"},
-                           "409": {"description": "Still referenced by other items"}})},
-        }
-    paths["/api/v1/import"] = {
-        "post": {
-            "summary": "Bulk import newline-delimited JSON",
-            "description": 'One line per item: {"resource": "clients", "item": {"id": ...}}. '
-                           "Good lines are kept; bad ones are reported with line number and field.",
-            "operationId": "bulk_import",
-            "requestBody": {"required": True, "content": {
-                "application/x-ndjson": {"schema": {"type": "string"}}}},
-            "responses": _responses({"200": {"description": "Per-line results", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "imported": {"type": "integer"}, "failed": {"type": "integer"},
-                    "results": {"type": "array", "items": {"type": "object"}}}}}}}}),
-        }
-    }
-    paths["/api/v1/profile-url"] = {
-        "get": {
-            "summary": "WIDGET_PROFILE_URL for one client",
-            "description": "The URL a provider's own e-mail should link to; it carries a signed "
-                           "hint that pre-fills the login form (never a login by itself).",
-            "operationId": "profile_url",
-            "parameters": [{"name": "email", "in": "query", "required": True,
-                            "schema": {"type": "string", "format": "email"}}],
-            "responses": _responses({"200": {"description": "The URL", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "email": {"type": "string"}, "url": {"type": "string"}}}}}}}),
-        }
-    }
+        paths |= _resource_paths(name, refs[(resource.schema, "validation")], id_param)
+    paths["/api/v1/import"] = {"post": {
+        "summary": "Bulk import newline-delimited JSON",
+        "description": 'One line per item: {"resource": "clients", "item": {"id": ...}}. '
+                       "Good lines are kept; every other non-blank line is reported with its "
+                       "line number and field. Blank lines are skipped.",
+        "operationId": "bulk_import",
+        "requestBody": {"required": True, "content": {"application/x-ndjson": {"schema": {
+            "type": "string", "pattern": "[^ \\t\\n\\r\\f\\v]",
+            "description": "At least one non-blank line"}}}},
+        "responses": _answers({"200": _json("One result per non-blank line", {
+            "type": "object", "required": ["imported", "failed", "results"],
+            "properties": {"imported": {"type": "integer"}, "failed": {"type": "integer"},
+                           "results": {"type": "array", "items": {
+                               "type": "object", "required": ["status", "line"]}}}})},
+            {"400": "The body is empty or blank; " + BAD_ADDRESS, "413": TOO_LARGE}),
+    }}
+    paths["/api/v1/profile-url"] = {"get": {
+        "summary": "WIDGET_PROFILE_URL for one client",
+        "description": "The URL a provider's own e-mail should link to; it carries a signed "
+                       "hint that pre-fills the login form (never a login by itself).",
+        "operationId": "profile_url",
+        "parameters": [{"name": "email", "in": "query", "required": True,
+                        "schema": {"type": "string", "format": "email"}}],
+        "responses": _answers(
+            {"200": _json("The URL", {"type": "object", "required": ["email", "url"],
+                                      "properties": {"email": {"type": "string"},
+                                                     "url": {"type": "string"}}})},
+            {"404": "No client or shared booking with this e-mail address",
+             "422": "No e-mail address given"}),
+    }}
     delivery = {"type": "object", "description": "A webhook event and how its delivery went"}
-    paths["/api/v1/webhook-deliveries"] = {
-        "get": {
-            "summary": "Webhook deliveries, newest first",
-            "operationId": "list_webhook_deliveries",
-            "parameters": [
-                {"name": "limit", "in": "query",
-                 "schema": {"type": "integer", "minimum": 1, "maximum": 1000}},
-                {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-            ],
-            "responses": _responses({"200": {"description": "One page", "content": {
-                "application/json": {"schema": {"type": "object", "properties": {
-                    "items": {"type": "array", "items": delivery},
-                    "next_cursor": {"type": ["string", "null"]}}}}}}}),
-        }
-    }
-    paths["/api/v1/webhook-deliveries/{webhook_id}"] = {
-        "get": {
-            "summary": "One webhook delivery",
-            "operationId": "get_webhook_delivery",
-            "parameters": [{"name": "webhook_id", "in": "path", "required": True,
-                            "schema": {"type": "string"}}],
-            "responses": _responses({"200": {"description": "The delivery", "content": {
-                "application/json": {"schema": delivery}}}}),
-        }
-    }
+    paths["/api/v1/webhook-deliveries"] = {"get": {
+        "summary": "Webhook deliveries, newest first",
+        "operationId": "list_webhook_deliveries",
+        "parameters": [LIMIT, CURSOR],
+        "responses": _answers({"200": _page(delivery)}, {"422": "Invalid limit or cursor"}),
+    }}
+    paths["/api/v1/webhook-deliveries/{webhook_id}"] = {"get": {
+        "summary": "One webhook delivery",
+        "operationId": "get_webhook_delivery",
+        "parameters": [{"name": "webhook_id", "in": "path", "required": True,
+                        "description": "The webhook-id header of the delivery",
+                        "schema": {"type": "string", "pattern": "^[A-Za-z0-9_]{1,64}$"}}],
+        "responses": _answers({"200": _json("The delivery", delivery)},
+                              {"404": "No such delivery", "422": "Invalid webhook-id"}),
+    }}
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Client Profile provider sync API", "version": __version__},
+        "info": {"title": "Client Profile provider sync API", "version": __version__,
+                 "description": DESCRIPTION},
         "components": {
             "schemas": schemas,
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer"}},
