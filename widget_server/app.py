@@ -29,6 +29,7 @@ from widget_server.money import gateways
 from widget_server.routes import build_routes
 from widget_server.web import assets
 from widget_server.web.error_pages import widget_error
+from widget_server.web.input_guard import InputGuard
 from widget_server.web.security import SecurityHeaders
 from widget_server.web.templating import make_templates
 
@@ -73,6 +74,9 @@ def create_app(settings: Settings) -> Starlette:
         routes=build_routes(settings),
         middleware=[Middleware(SecurityHeaders, tenants=tenants,
                                extra_origins=settings.frame_origins),
+                    Middleware(InputGuard, refuse=handle_app_error,
+                               max_form_bytes=settings.max_form_bytes,
+                               max_body_bytes=settings.max_body_bytes),
                     Middleware(GZipMiddleware, minimum_size=500)],
         lifespan=lifespan,
         exception_handlers={AppError: handle_app_error, HTTPException: handle_http_error,

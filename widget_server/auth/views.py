@@ -15,7 +15,7 @@ from widget_server.core.i18n import gettext as _
 from widget_server.core.profile_url import hinted_email, profile_url
 from widget_server.delivery import outbox
 from widget_server.web import web_sessions
-from widget_server.web.forms import wake_senders
+from widget_server.web.forms import form_fields, wake_senders
 from widget_server.web.security import Forbidden, check_csrf, client_ip
 from widget_server.web.visit import Visit, in_db, locale_for, render, visit
 
@@ -24,11 +24,6 @@ WINDOW = timedelta(minutes=15)
 
 class RateLimited(Exception):
     pass
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str)}
 
 
 def _home(visit: Visit) -> str:
@@ -79,7 +74,7 @@ def _may_send(session: Session, request: Request, v: Visit, email: str) -> bool:
 async def login_submit(request: Request) -> Response:
     """Always the same answer, whether or not the e-mail is known (no account enumeration)."""
     v = await visit(request)
-    form = await _form(request)
+    form = await form_fields(request)
     _check_login_form(v, form.get("csrf_token"))
     email = auth.normalise_email(form.get("email", ""))
     if "@" not in email or len(email) > 320:
@@ -122,7 +117,7 @@ def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, s
 
 async def code_submit(request: Request) -> Response:
     v = await visit(request)
-    form = await _form(request)
+    form = await form_fields(request)
     _check_login_form(v, form.get("csrf_token"))
     email = auth.normalise_email(form.get("email", ""))
     code = form.get("code", "")
@@ -204,7 +199,7 @@ async def link_page(request: Request) -> Response:
 
 async def link_submit(request: Request) -> Response:
     v = await visit(request)
-    form = await _form(request)
+    form = await form_fields(request)
     _check_login_form(v, form.get("csrf_token"))
 
     def work(session: Session) -> str:
@@ -223,7 +218,7 @@ async def link_submit(request: Request) -> Response:
 
 async def logout(request: Request) -> Response:
     v = await visit(request)
-    form = await _form(request)
+    form = await form_fields(request)
     check_csrf(v.signer, v.tenant.slug, v.sid if v.logged_in else None, form.get("csrf_token"))
     everywhere = request.url.path.endswith("/everywhere")
     if v.logged_in:

@@ -61,6 +61,11 @@ class PayloadTooLarge(AppError):
     title = "Payload too large"
 
 
+class UnsupportedMediaType(AppError):
+    status = 415
+    title = "Unsupported media type"
+
+
 class ValidationFailed(AppError):
     status = 422
     title = "Validation failed"

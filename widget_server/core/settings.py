@@ -32,6 +32,8 @@ class Settings:
     smtp_tls: str = "starttls"
     demo: bool = False
     max_body_bytes: int = 1_000_000
+    # A widget form's body: a few short fields (the login form is under 1 KB).
+    max_form_bytes: int = 16_384
     max_import_bytes: int = 200_000_000
     # Origins allowed to frame every tenant's widget besides its own list (the demo's pages).
     frame_origins: tuple[str, ...] = ()
@@ -86,6 +88,7 @@ class Settings:
             login_emails_per_address=_int(env, "WIDGET_LOGIN_EMAILS_PER_ADDRESS", 5),
             login_codes_per_ip=_int(env, "WIDGET_LOGIN_CODES_PER_IP", 30),
             wrong_codes_per_tenant=_int(env, "WIDGET_WRONG_CODES_PER_TENANT", 100),
+            max_form_bytes=_int(env, "WIDGET_MAX_FORM_BYTES", 16_384),
             trusted_proxies=_networks(env, "WIDGET_TRUSTED_PROXIES"),
             whatsapp_api_url=env.get("WIDGET_WHATSAPP_API_URL",
                                      "https://graph.facebook.com").rstrip("/"),

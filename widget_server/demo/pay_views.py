@@ -30,6 +30,7 @@ from widget_server.core.settings import Settings
 from widget_server.core.tenants import Tenant
 from widget_server.delivery.webhooks import signing_keys
 from widget_server.money.gateways import ProviderPage, sign_params
+from widget_server.web.forms import form_fields
 
 PATH = "/dev/pay"
 SIGNED = ("tenant", "payment_id", "reference", "amount", "currency", "description", "email",
@@ -110,8 +111,7 @@ async def pay_page(request: Request) -> Response:
 
 async def pay_submit(request: Request) -> Response:
     """Pay (the payment becomes paid, as the provider would mark it) or fail; then back."""
-    form = await request.form()
-    params = {k: str(v) for k, v in form.items()}
+    params = await form_fields(request)
     tenant, signed = _tenant_and_params(request, params)
     if params.get("outcome") != "pay":
         return RedirectResponse(signed["cancel_url"], status_code=303)

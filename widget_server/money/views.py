@@ -30,7 +30,7 @@ from widget_server.core.signing import PAY
 from widget_server.money import bank_transfer, invoices, invoices_pdf, payments, purchases
 from widget_server.money.gateways import BadSignature, GatewayError
 from widget_server.money.orders import load_order, load_orders
-from widget_server.web.forms import form_post, redirect, wake_senders
+from widget_server.web.forms import form_fields, form_post, redirect, wake_senders
 from widget_server.web.visit import (
     Visit,
     in_db,
@@ -116,8 +116,8 @@ async def checkout(request: Request) -> Response:
     v = Visit(request, tenant, None, None, now)
     external_id = request.path_params["payment"]
     back = f"payments/{external_id}"
-    form = await request.form()
-    claim = request.app.state.signer.check(PAY, str(form.get("pay_token") or ""))
+    form = await form_fields(request)
+    claim = request.app.state.signer.check(PAY, form.get("pay_token") or "")
     if not isinstance(claim, dict) or claim.get("p") != external_id:
         return _problem(v, 403, "expired", screen_url(settings, tenant, ""))
     gateway = request.app.state.gateways.for_tenant(tenant)

@@ -19,6 +19,10 @@ def _texts(status: int, reason: str | None = None) -> tuple[str, str]:
         return (_("You can see this booking but not change it"),
                 _("It is shared with you to look at. To cancel or change a session, please "
                   "ask the account holder."))
+    if reason == "control_characters":
+        return (_("That contained characters we cannot take"),
+                _("Please go back, remove any unusual characters (perhaps pasted from "
+                  "elsewhere) and try again."))
     if status == 404:
         return (_("We could not find that page"),
                 _("The link may be out of date, or it belongs to another profile."))
@@ -26,6 +30,12 @@ def _texts(status: int, reason: str | None = None) -> tuple[str, str]:
         return (_("This page has expired"),
                 _("For your safety, forms work only for a while. Go back, reload the page "
                   "and try again."))
+    if status == 413:
+        return (_("That was more than this form takes"),
+                _("Please go back, shorten what you typed and try again."))
+    if status == 415:
+        return (_("This form does not take files"),
+                _("Please go back, reload the page and fill in the form again."))
     if status == 429:
         return (_("Too many attempts"), _("Please wait a few minutes and try again."))
     if status < 500:

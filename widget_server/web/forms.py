@@ -12,7 +12,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from widget_server.core.access import Access
-from widget_server.core.errors import Refused
+from widget_server.core.errors import Refused, field_error
+from widget_server.core.plain_text import REASON, ControlCharacters, has_control
 from widget_server.web.security import check_csrf
 from widget_server.web.visit import Loader, Visit, in_db, logged_in_page, visit
 
@@ -32,10 +33,20 @@ async def posted(request: Request) -> tuple[Visit, dict[str, str]] | Response:
     v = await visit(request)
     if not v.logged_in:  # nothing changes without a session, so no token to check
         return login_redirect(request, v)
-    form = await request.form()
-    fields = {k: value for k, value in form.items() if isinstance(value, str)}
+    fields = await form_fields(request)
     check_csrf(v.signer, v.tenant.slug, v.sid, fields.get("csrf_token", ""))
     return v, fields
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The form's text fields; a control character in any of them (but tab and line breaks,
+    which free text may hold) is refused with 400 before anything reaches the database."""
+    form = await request.form()
+    for name, value in form.multi_items():
+        if has_control(name) or (isinstance(value, str) and has_control(value, free_text=True)):
+            raise ControlCharacters("The form contains control characters.",
+                             errors=[field_error([name], REASON)])
+    return {k: value for k, value in form.items() if isinstance(value, str)}
 
 
 def form_post(handler: Callable[[Request, Visit, dict[str, str]], Awaitable[Response]]
