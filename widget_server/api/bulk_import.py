@@ -36,6 +36,7 @@ from widget_server.api.sync import (
 from widget_server.core import models as m
 from widget_server.core.db import begin_writing
 from widget_server.core.errors import AppError, field_error
+from widget_server.core.wire import read_json
 
 BATCH_SIZE = 500  # valid lines per commit
 QUERY_CHUNK = 5000  # ids per IN (...), well under SQLite's and PostgreSQL's parameter limits
@@ -103,7 +104,7 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
 def _read_line(text: str) -> dict | tuple[Resource, str, dict]:
     """The line's resource, provider id and item, or the error that answers it."""
     try:
-        line = json.loads(text)
+        line = read_json(text)
     except json.JSONDecodeError as exc:
         reason = f"malformed JSON: {exc.msg} at column {exc.colno}"
         return _error(None, None, [field_error([], reason)])

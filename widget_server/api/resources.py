@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -16,15 +17,18 @@ from typing import Annotated, Any, Callable, Literal
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
     StrictBool,
     StrictInt,
+    TypeAdapter,
     field_validator,
 )
 
 from widget_server.core import models as m
+from widget_server.core.plain_text import REASON, has_control
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~-]+$")]
 Money = Annotated[StrictInt, Field(ge=0, le=10**12, description="Amount in minor units")]
@@ -32,9 +36,47 @@ SignedMoney = Annotated[StrictInt, Field(ge=-(10**12), le=10**12)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 Text = Annotated[str, Field(max_length=200)]
 Url = Annotated[str, Field(max_length=1000, pattern=r"^https?://")]
+# The same rule for an id in a URL as in a body.
+EXTERNAL_ID = TypeAdapter(ExternalId)
 
 
-class Input(BaseModel):
+def _iso_text(shape: str, what: str) -> Callable[[Any], Any]:
+    """Dates and times only as ISO 8601 text: pydantic would also take a number (and a string
+    of digits) as seconds since 1970, so `birth_date: 0` became 1 January 1970."""
+    pattern = re.compile(shape)
+
+    def check(value: Any) -> Any:
+        if isinstance(value, (date, datetime)) or (isinstance(value, str)
+                                                   and pattern.match(value)):
+            return value
+        raise ValueError(f"must be {what}")
+    return check
+
+
+Day = Annotated[date, BeforeValidator(_iso_text(
+    r"\d{4}-\d{2}-\d{2}$", "a date written as YYYY-MM-DD, e.g. 2026-01-31"))]
+Moment = Annotated[AwareDatetime, BeforeValidator(_iso_text(
+    r"\d{4}-\d{2}-\d{2}[Tt ]", "a date and time in ISO 8601, e.g. 2026-01-31T09:00:00Z"))]
+
+
+class Body(BaseModel):
+    """Every object the API takes: unknown fields and control characters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        """A string (or list of strings) with a control character is refused; free text may
+        hold tab and line breaks. Nested objects check their own fields, so that an error
+        names the nested field."""
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and has_control(text, free_text=True) for text in texts):
+            raise ValueError(REASON)
+        return value
+
+
+class Input(Body):
     """Every resource body: unknown fields are refused, `id` may repeat the URL's id."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -69,11 +111,10 @@ class ClientIn(Input):
 class AttendeeIn(Input):
     client_id: ExternalId
     name: Annotated[str, Field(min_length=1, max_length=200)]
-    birth_date: date | None = None
+    birth_date: Day | None = None
 
 
-class Addon(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Addon(Body):
     id: ExternalId
     name: Text
     price: Money
@@ -111,8 +152,8 @@ class ProgrammeIn(Input):
 
 class SessionIn(Input):
     programme_id: ExternalId
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     capacity: Annotated[StrictInt, Field(ge=0, le=100_000)] | None = None
     location: Text | None = None
     livestream_url: Url | None = None
@@ -135,7 +176,7 @@ class BookingIn(Input):
     price: Money | None = None
     currency: Currency | None = None
     addons: list[ExternalId] = Field(default_factory=list, max_length=50)
-    booked_at: AwareDatetime | None = None
+    booked_at: Moment | None = None
 
 
 class AttendanceIn(Input):
@@ -151,9 +192,9 @@ class MakeupCreditIn(Input):
     client_id: ExternalId
     attendee_id: ExternalId
     source_attendance_id: ExternalId | None = None
-    expires_at: AwareDatetime | None = None
+    expires_at: Moment | None = None
     used_attendance_id: ExternalId | None = None
-    used_at: AwareDatetime | None = None
+    used_at: Moment | None = None
 
 
 class PaymentIn(Input):
@@ -163,11 +204,11 @@ class PaymentIn(Input):
     description: Text | None = None
     amount: Money
     currency: Currency
-    due_date: date | None = None
+    due_date: Day | None = None
     status: Literal["unpaid", "pending", "paid", "refunded", "cancelled"] = "unpaid"
     method: Literal["card", "bank_transfer", "cash", "credit", "other"] | None = None
     bank_reference: Annotated[str, Field(max_length=64)] | None = None
-    paid_at: AwareDatetime | None = None
+    paid_at: Moment | None = None
 
 
 class InvoiceIn(Input):
@@ -175,8 +216,8 @@ class InvoiceIn(Input):
     payment_id: ExternalId | None = None
     order_id: ExternalId | None = None
     number: Annotated[str, Field(min_length=1, max_length=64)]
-    issue_date: date
-    supply_date: date | None = Field(default=None, description=(
+    issue_date: Day
+    supply_date: Day | None = Field(default=None, description=(
         "When the goods or services were supplied, if not on the issue date"))
     amount: Money | None = None
     currency: Currency | None = None
@@ -197,8 +238,7 @@ class InvoiceIn(Input):
         return value
 
 
-class OrderItemIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class OrderItemIn(Body):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     kind: Literal["product", "entry_pass", "session", "bundle", "booking", "other"] = "product"
     quantity: Annotated[StrictInt, Field(ge=1, le=10_000)] = 1
@@ -210,7 +250,7 @@ class OrderItemIn(BaseModel):
 class OrderIn(Input):
     client_id: ExternalId
     number: Annotated[str, Field(max_length=64)] | None = None
-    ordered_at: AwareDatetime
+    ordered_at: Moment
     status: Literal["unpaid", "paid", "cancelled", "refunded"] = "unpaid"
     currency: Currency
     promo_code: Annotated[str, Field(max_length=64)] | None = None
@@ -218,9 +258,8 @@ class OrderIn(Input):
     items: list[OrderItemIn] = Field(default_factory=list, max_length=500)
 
 
-class EntryPassUseIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    used_at: AwareDatetime
+class EntryPassUseIn(Body):
+    used_at: Moment
     session_id: ExternalId | None = None
     note: Text | None = None
 
@@ -232,7 +271,7 @@ class EntryPassIn(Input):
     name: Annotated[str, Field(min_length=1, max_length=200)]
     total_entries: Annotated[StrictInt, Field(ge=1, le=10_000)]
     used_entries: Annotated[StrictInt, Field(ge=0, le=10_000)] = 0
-    valid_until: date | None = None
+    valid_until: Day | None = None
     status: Literal["active", "used_up", "expired", "cancelled"] = "active"
     programme_id: ExternalId | None = Field(
         default=None, description="The programme whose sessions clients may book with the pass "
@@ -257,8 +296,8 @@ class DiscountIn(Input):
     kind: Literal["percent", "amount"] = "percent"
     value: Annotated[StrictInt, Field(ge=0, le=10**9)]
     currency: Currency | None = None
-    valid_from: date | None = None
-    valid_until: date | None = None
+    valid_from: Day | None = None
+    valid_until: Day | None = None
     used: StrictBool = False
 
 
@@ -266,7 +305,7 @@ class CreditIn(Input):
     client_id: ExternalId
     amount: SignedMoney = Field(description="Positive when credit is added, negative when spent")
     currency: Currency
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     description: Text | None = None
     booking_id: ExternalId | None = None
     order_id: ExternalId | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
+from pydantic import ValidationError
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.requests import Request
@@ -13,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from widget_server.api import idempotency, sync
 from widget_server.api.bulk_import import import_lines
 from widget_server.api.openapi import document
-from widget_server.api.resources import RESOURCES
+from widget_server.api.resources import EXTERNAL_ID, RESOURCES
 from widget_server.auth.login import find_identity
 from widget_server.core.db import in_db
 from widget_server.core.errors import (
@@ -23,9 +24,11 @@ from widget_server.core.errors import (
     Unauthorized,
     ValidationFailed,
     field_error,
+    pydantic_errors,
 )
 from widget_server.core.profile_url import profile_url
 from widget_server.core.tenants import Tenant
+from widget_server.core.wire import read_json
 
 
 def authenticate(request: Request) -> Tenant:
@@ -47,6 +50,15 @@ def resource_name(request: Request) -> str:
     return name
 
 
+def url_id(request: Request) -> str:
+    """The provider's id in the URL, held to the rule for an id in a body."""
+    try:
+        return EXTERNAL_ID.validate_python(request.path_params["external_id"])
+    except ValidationError as exc:
+        raise ValidationFailed("Invalid id in the URL.",
+                               errors=pydantic_errors(exc, prefix=("id",))) from None
+
+
 async def read_body(request: Request, limit: int) -> bytes:
     """The request body, refused with 413 as soon as it grows past the limit."""
     declared = request.headers.get("content-length")
@@ -63,7 +75,7 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 def parse_json(body: bytes) -> Any:
     try:
-        return json.loads(body)
+        return read_json(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.") from None
 
@@ -119,7 +131,7 @@ async def list_items(request: Request) -> Response:
 async def get_item(request: Request) -> Response:
     tenant = authenticate(request)
     name = resource_name(request)
-    external_id = request.path_params["external_id"]
+    external_id = url_id(request)
     item = await in_db(request, lambda s: sync.get_one(s, tenant.slug, name, external_id))
     return JSONResponse(item)
 
@@ -127,7 +139,7 @@ async def get_item(request: Request) -> Response:
 async def put_item(request: Request) -> Response:
     tenant = authenticate(request)
     name = resource_name(request)
-    external_id = request.path_params["external_id"]
+    external_id = url_id(request)
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     data = parse_json(body)
 
@@ -141,7 +153,7 @@ async def put_item(request: Request) -> Response:
 async def delete_item(request: Request) -> Response:
     tenant = authenticate(request)
     name = resource_name(request)
-    external_id = request.path_params["external_id"]
+    external_id = url_id(request)
 
     def action(session: Session) -> tuple[int, Any]:
         sync.delete_one(session, tenant.slug, name, external_id)
@@ -168,6 +180,9 @@ async def profile_url_for(request: Request) -> Response:
 async def bulk_import(request: Request) -> Response:
     tenant = authenticate(request)
     body = await read_body(request, request.app.state.settings.max_import_bytes)
+    if not body.strip():
+        raise BadRequest("The body is empty: send one JSON object per line, "
+                         '{"resource": ..., "item": {...}}.')
     report = await in_db(request, lambda s: import_lines(s, tenant.slug, body.splitlines()))
     return JSONResponse(report, status_code=200)
 

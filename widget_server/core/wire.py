@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
@@ -16,4 +18,22 @@ def jsonable(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return format(value.normalize(), "f") if value == value.to_integral() else str(value)
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def read_json(raw: str | bytes) -> Any:
+    """`json.loads`, but an escaped lone surrogate (`"\\ud800"`) is a JSONDecodeError: JSON's
+    grammar allows it, yet it is no text that UTF-8, a database or our own answers can carry."""
+    value = json.loads(raw)
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    escape = _SURROGATE_ESCAPE.search(text)
+    if escape is not None:  # paired surrogates (an emoji) are fine: check what they became
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise json.JSONDecodeError("unpaired UTF-16 surrogate escape", text,
+                                       escape.start()) from None
     return value
