@@ -73,7 +73,8 @@ def create_app(settings: Settings) -> Starlette:
     app = Starlette(
         routes=build_routes(settings),
         middleware=[Middleware(SecurityHeaders, tenants=tenants,
-                               extra_origins=settings.frame_origins),
+                               extra_origins=settings.frame_origins,
+                               base_url=settings.base_url),
                     Middleware(InputGuard, refuse=handle_app_error,
                                max_form_bytes=settings.max_form_bytes,
                                max_body_bytes=settings.max_body_bytes),

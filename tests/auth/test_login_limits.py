@@ -56,9 +56,12 @@ def try_codes(base_url: str, forwarded_for: list[str]) -> list[int]:
     """One browser typing a wrong code per request, each claiming the given client address."""
     with httpx.Client(base_url=base_url) as http:
         visitor = Visitor(http)  # type: ignore[arg-type]  # speaks TestClient's API
-        visitor.open("login")
+        # The login page's probe cookie is Secure, which a browser sends back to loopback
+        # over http but httpx's jar does not: sent by hand.
+        probe = visitor.open("login").cookies["cp_probe"]
         return [visitor.post("login/code", {"email": SARAH, "code": "000000"},
-                             headers={"X-Forwarded-For": address}).status_code
+                             headers={"X-Forwarded-For": address,
+                                      "Cookie": f"cp_probe={probe}"}).status_code
                 for address in forwarded_for]
 
 

@@ -43,22 +43,26 @@ async def login_form(request: Request) -> Response:
         return RedirectResponse(_home(v), status_code=303)
     email = request.query_params.get("email", "") or hinted_email(
         v.signer, v.tenant, request.query_params.get("hint"))
-    response = render(v, "widget/login.html", {"email": email})
-    web_sessions.set_probe(response, request)
-    return response
+    return render(v, "widget/login.html", {"email": email})
 
 
-def _check_login_form(v: Visit, token: str | None) -> None:
-    """Login forms are made before there is a session, so their token is bound to none; the
-    same pages shown to someone already logged in (opening a login e-mail's link again, asking
-    for a new link from it) carry a token bound to their session, which is as good."""
+def _check_login_form(v: Visit, token: str | None, email: str = "") -> Response | None:
+    """Login forms are made before there is a session, so their token is bound to the
+    browser's probe cookie; the same pages shown to someone already logged in (opening a login
+    e-mail's link again, asking for a new link from it) carry a token bound to their session,
+    which is as good. Without the probe cookie the browser blocks cookies here: the answer
+    is the page that says so and how to log in anyway (nothing is done)."""
     if v.logged_in:
         try:
             check_csrf(v.signer, v.tenant.slug, v.sid, token)
-            return
+            return None
         except Forbidden:
             pass
-    check_csrf(v.signer, v.tenant.slug, None, token)
+    probe = web_sessions.probe_returned(v.request)
+    if probe is None:
+        return render(v, "widget/cookies_blocked.html", {"email": email})
+    check_csrf(v.signer, v.tenant.slug, None, token, probe)
+    return None
 
 
 def _may_send(session: Session, request: Request, v: Visit, email: str) -> bool:
@@ -75,14 +79,13 @@ async def login_submit(request: Request) -> Response:
     """Always the same answer, whether or not the e-mail is known (no account enumeration)."""
     v = await visit(request)
     form = await form_fields(request)
-    _check_login_form(v, form.get("csrf_token"))
     email = auth.normalise_email(form.get("email", ""))
+    if refused := _check_login_form(v, form.get("csrf_token"), email):
+        return refused
     if "@" not in email or len(email) > 320:
         return render(v, "widget/login.html", {
             "email": email, "error": _("Please enter the e-mail address you used for booking."),
         }, status_code=422)
-    if not web_sessions.probe_returned(request):
-        return render(v, "widget/cookies_blocked.html", {"email": email})
 
     def work(session: Session) -> None:
         if not _may_send(session, request, v, email):
@@ -118,8 +121,9 @@ def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, s
 async def code_submit(request: Request) -> Response:
     v = await visit(request)
     form = await form_fields(request)
-    _check_login_form(v, form.get("csrf_token"))
     email = auth.normalise_email(form.get("email", ""))
+    if refused := _check_login_form(v, form.get("csrf_token"), email):
+        return refused
     code = form.get("code", "")
 
     def work(session: Session) -> tuple[str | None, LoginFailed | None]:
@@ -182,25 +186,22 @@ async def link_page(request: Request) -> Response:
     token = request.query_params.get("token", "")
     if not token:
         # Handed over by the embed snippet in the fragment, which only the page's script reads.
-        response = render(v, "widget/link_continue.html", {"token": "", "email": None,
-                                                           "deep_link": False})
-        web_sessions.set_probe(response, request)
-        return response
+        return render(v, "widget/link_continue.html", {"token": "", "email": None,
+                                                       "deep_link": False})
     problem, email = await in_db(request, lambda s: auth.peek_link(s, v.signer, v.tenant.slug,
                                                                    token, v.now))
     if problem:
         return render(v, "widget/link_invalid.html", {"email": email or "", "reason": problem},
                       status_code=410)
-    response = render(v, "widget/link_continue.html", {"token": token, "email": email,
-                                                       "deep_link": False})
-    web_sessions.set_probe(response, request)
-    return response
+    return render(v, "widget/link_continue.html", {"token": token, "email": email,
+                                                   "deep_link": False})
 
 
 async def link_submit(request: Request) -> Response:
     v = await visit(request)
     form = await form_fields(request)
-    _check_login_form(v, form.get("csrf_token"))
+    if refused := _check_login_form(v, form.get("csrf_token")):
+        return refused
 
     def work(session: Session) -> str:
         identity = auth.login_with_link(session, v.signer, v.tenant.slug,
@@ -219,7 +220,8 @@ async def link_submit(request: Request) -> Response:
 async def logout(request: Request) -> Response:
     v = await visit(request)
     form = await form_fields(request)
-    check_csrf(v.signer, v.tenant.slug, v.sid if v.logged_in else None, form.get("csrf_token"))
+    check_csrf(v.signer, v.tenant.slug, v.sid if v.logged_in else None, form.get("csrf_token"),
+               web_sessions.probe_returned(request))
     everywhere = request.url.path.endswith("/everywhere")
     if v.logged_in:
         ws = v.web_session

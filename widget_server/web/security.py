@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
@@ -26,10 +27,12 @@ class Forbidden(AppError):
 class SecurityHeaders:
     """Widget pages may be framed only by their tenant's origins; everything else by nobody."""
 
-    def __init__(self, app: ASGIApp, tenants, extra_origins: tuple[str, ...] = ()):
+    def __init__(self, app: ASGIApp, tenants, extra_origins: tuple[str, ...] = (),
+                 base_url: str = ""):
         self.app = app
         self.tenants = tenants
         self.extra = extra_origins
+        self.own = _origin_of(base_url.encode()) if base_url else None
 
     def frame_ancestors(self, path: str) -> str:
         parts = path.split("/")
@@ -40,12 +43,25 @@ class SecurityHeaders:
                 return " ".join(["'self'", *origins])
         return "'none'"
 
+    def foreign_origin(self, scope: Scope) -> bool:
+        """A form posted from another site, told by its Origin (for browsers without Fetch
+        Metadata). Our own forms may say `null`: pages sent with `Referrer-Policy: no-referrer`
+        post with `Origin: null`, so only a named foreign origin is refused."""
+        origin = _header(scope, b"origin")
+        if origin is None or origin == b"null":
+            return False
+        origin = _origin_of(origin)
+        host = _header(scope, b"host") or b""
+        here = f"{scope.get('scheme', 'http')}://{host.decode('latin-1')}".lower()
+        return origin not in (_origin_of(here.encode()), self.own)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         if (scope["method"] in UNSAFE and not scope["path"].startswith("/api/")
-                and _header(scope, b"sec-fetch-site") == b"cross-site"):
+                and (_header(scope, b"sec-fetch-site") == b"cross-site"
+                     or self.foreign_origin(scope))):
             response = PlainTextResponse("Cross-site form posts are refused.", status_code=403)
             await response(scope, receive, send)
             return
@@ -76,17 +92,32 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
-def _binding(tenant: str, sid: str | None) -> str:
-    """Ties a form token to its tenant and to the session (or to no session, before login)."""
-    return hashlib.sha256(f"{tenant}:{sid or 'anonymous'}".encode()).hexdigest()[:32]
+def _origin_of(value: bytes) -> str:
+    """`scheme://host[:port]`, lower case, default ports dropped."""
+    parts = urlsplit(value.decode("latin-1").strip().lower())
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    try:
+        port = parts.port
+    except ValueError:
+        return "invalid"
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
 
 
-def csrf_token(signer: Signer, tenant: str, sid: str | None) -> str:
-    return signer.sign(FORM, _binding(tenant, sid))
+def _binding(tenant: str, sid: str | None, probe: str | None) -> str:
+    """Ties a form token to its tenant and to the session; before login, to the visitor's
+    probe cookie, so a token taken from one browser is worth nothing in another."""
+    who = sid if sid else f"anonymous:{probe or ''}"
+    return hashlib.sha256(f"{tenant}:{who}".encode()).hexdigest()[:32]
 
 
-def check_csrf(signer: Signer, tenant: str, sid: str | None, token: str | None) -> None:
-    if not token or signer.check(FORM, token) != _binding(tenant, sid):
+def csrf_token(signer: Signer, tenant: str, sid: str | None, probe: str | None = None) -> str:
+    return signer.sign(FORM, _binding(tenant, sid, probe))
+
+
+def check_csrf(signer: Signer, tenant: str, sid: str | None, token: str | None,
+               probe: str | None = None) -> None:
+    if not token or signer.check(FORM, token) != _binding(tenant, sid, probe):
         raise Forbidden("This form has expired or did not come from this page. "
                         "Please go back, reload the page and try again.")
 

@@ -77,16 +77,20 @@ def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *
     name = templates.env.select_template([f"tenant:{tenant.slug}/templates/{template}",
                                           template])
     sid = visit.sid if visit.logged_in else None
-    return templates.TemplateResponse(request, name, {
+    probe, new_probe = (None, False) if sid else web_sessions.probe(request)
+    response = templates.TemplateResponse(request, name, {
         "tenant": tenant,
         "theme": tenant.config.theme,
         "lang": active.split("_")[0],
-        "csrf_token": csrf_token(visit.signer, tenant.slug, sid),
+        "csrf_token": csrf_token(visit.signer, tenant.slug, sid, probe),
         "logged_in": visit.logged_in,
         "parent_origins": " ".join([*tenant.config.allowed_origins,
                                     *request.app.state.settings.frame_origins]),
         **(context or {}),
     }, status_code=status_code)
+    if new_probe:
+        web_sessions.set_probe(response, request, probe)
+    return response
 
 
 Loader = Callable[[Session, Access, Visit], dict[str, Any]]

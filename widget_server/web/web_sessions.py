@@ -23,6 +23,7 @@ from widget_server.core.models import WebSession
 IDLE_LIFETIME = timedelta(days=30)
 TOUCH_EVERY = timedelta(minutes=5)  # sliding expiry without a write on every page
 PROBE_COOKIE = "cp_probe"
+PROBE_LIFETIME = 30 * 24 * 3600  # longer than any form stays open
 
 
 def _hash(sid: str) -> str:
@@ -101,10 +102,22 @@ def clear_cookie(response: Response, request: Request) -> None:
     response.raw_headers.append((b"set-cookie", _cookie(request, cookie_name(request), "", 0)))
 
 
-def set_probe(response: Response, request: Request) -> None:
-    """A harmless cookie set by the login page; if it does not come back, cookies are blocked."""
-    response.raw_headers.append((b"set-cookie", _cookie(request, PROBE_COOKIE, "1", 3600)))
+def probe(request: Request) -> tuple[str, bool]:
+    """The visitor's probe value, and whether it is new (to be set on the response). A random
+    value, not a flag: the anonymous form token is bound to it."""
+    value = request.cookies.get(PROBE_COOKIE)
+    if value:
+        return value, False
+    return request.scope.setdefault("cp.probe", secrets.token_urlsafe(16)), True
 
 
-def probe_returned(request: Request) -> bool:
-    return request.cookies.get(PROBE_COOKIE) == "1"
+def set_probe(response: Response, request: Request, value: str) -> None:
+    """A harmless cookie set by every page shown before login; if it does not come back,
+    cookies are blocked."""
+    response.raw_headers.append((b"set-cookie", _cookie(request, PROBE_COOKIE, value,
+                                                        PROBE_LIFETIME)))
+
+
+def probe_returned(request: Request) -> str | None:
+    """The probe value the browser sent back, if any."""
+    return request.cookies.get(PROBE_COOKIE) or None
