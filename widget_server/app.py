@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp
 
 from widget_server import scheduler
 from widget_server.core.db import make_engine
@@ -70,12 +71,11 @@ def create_app(settings: Settings) -> Starlette:
                 await drainer.stop()
         engine.dispose()
 
-    app = Starlette(
+    app = WidgetApp(
+        security={"tenants": tenants, "extra_origins": settings.frame_origins,
+                  "base_url": settings.base_url},
         routes=build_routes(settings),
-        middleware=[Middleware(SecurityHeaders, tenants=tenants,
-                               extra_origins=settings.frame_origins,
-                               base_url=settings.base_url),
-                    Middleware(InputGuard, refuse=handle_app_error,
+        middleware=[Middleware(InputGuard, refuse=handle_app_error,
                                max_form_bytes=settings.max_form_bytes,
                                max_body_bytes=settings.max_body_bytes),
                     Middleware(GZipMiddleware, minimum_size=500)],
@@ -106,17 +106,33 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
 
 
+class WidgetApp(Starlette):
+    """Starlette with the security headers outermost, around its server-error middleware too,
+    so that every answer carries them: a 500 page and a refused cross-site post included."""
+
+    def __init__(self, *, security: dict[str, Any], **kwargs: Any):
+        self.security = security
+        super().__init__(**kwargs)
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(super().build_middleware_stack(), **self.security)
+
+
 async def handle_app_error(request: Request, exc: AppError) -> Response:
     if wants_json(request):
-        return JSONResponse(exc.as_json(), status_code=exc.status,
-                            media_type="application/problem+json")
-    return render_error(request, exc.status, exc.title, exc.detail,
-                        getattr(exc, "reason", None))
+        response = JSONResponse(exc.as_json(), status_code=exc.status,
+                                media_type="application/problem+json")
+    else:
+        response = render_error(request, exc.status, exc.title, exc.detail,
+                                getattr(exc, "reason", None))
+    response.headers.update(exc.headers)  # WWW-Authenticate on a 401, Allow on a 405
+    return response
 
 
 async def handle_http_error(request: Request, exc: HTTPException) -> Response:
     return await handle_app_error(request, AppError(exc.detail, status=exc.status_code,
-                                                    title=_titles.get(exc.status_code, "Error")))
+                                                    title=_titles.get(exc.status_code, "Error"),
+                                                    headers=dict(exc.headers or {})))
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

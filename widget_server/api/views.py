@@ -19,6 +19,7 @@ from widget_server.auth.login import find_identity
 from widget_server.core.db import in_db
 from widget_server.core.errors import (
     BadRequest,
+    MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     Unauthorized,
@@ -45,6 +46,8 @@ def authenticate(request: Request) -> Tenant:
 
 def resource_name(request: Request) -> str:
     name = request.path_params["resource"]
+    if name == "import" and "external_id" not in request.path_params:
+        raise MethodNotAllowed("The import takes POST only.", headers={"Allow": "POST"})
     if name not in RESOURCES:
         raise NotFound(f"No resource {name!r}. Resources: {', '.join(RESOURCES)}.")
     return name

@@ -11,11 +11,16 @@ class AppError(Exception):
     status = 500
     title = "Something went wrong"
 
+    headers: dict[str, str] = {}
+
     def __init__(self, detail: str | None = None, *, errors: list[dict[str, Any]] | None = None,
-                 title: str | None = None, status: int | None = None):
+                 title: str | None = None, status: int | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.errors = errors or []
+        if headers:
+            self.headers = headers
         if title:
             self.title = title
         if status:
@@ -36,6 +41,12 @@ class BadRequest(AppError):
 class Unauthorized(AppError):
     status = 401
     title = "Unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+class MethodNotAllowed(AppError):
+    status = 405
+    title = "Method not allowed"
 
 
 class NotFound(AppError):

@@ -59,12 +59,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if (scope["method"] in UNSAFE and not scope["path"].startswith("/api/")
-                and (_header(scope, b"sec-fetch-site") == b"cross-site"
-                     or self.foreign_origin(scope))):
-            response = PlainTextResponse("Cross-site form posts are refused.", status_code=403)
-            await response(scope, receive, send)
-            return
         ancestors = self.frame_ancestors(scope["path"])
         # Pages carry a family's data, pay tokens and the secret calendar address: no shared
         # or browser cache keeps them. Assets say how long they keep; the static files keep
@@ -82,6 +76,12 @@ class SecurityHeaders:
                     headers.setdefault("Cache-Control", "private, no-store")
             await send(message)
 
+        if (scope["method"] in UNSAFE and not scope["path"].startswith("/api/")
+                and (_header(scope, b"sec-fetch-site") == b"cross-site"
+                     or self.foreign_origin(scope))):
+            response = PlainTextResponse("Cross-site form posts are refused.", status_code=403)
+            await response(scope, receive, send_with_headers)
+            return
         await self.app(scope, receive, send_with_headers)
 
 
