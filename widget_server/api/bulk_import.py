@@ -111,6 +111,8 @@ def _read_line(text: str) -> dict | tuple[Resource, str, dict]:
     if not isinstance(line, dict) or set(line) - {"resource", "item"}:
         return _error(None, None, [field_error([], 'expected {"resource": ..., "item": {...}}')])
     resource, item = line.get("resource"), line.get("item")
+    if not isinstance(resource, str):
+        return _error(None, None, [field_error(["resource"], "must be a resource name")])
     if resource not in RESOURCES:
         return _error(resource, None, [field_error(["resource"], f"unknown resource {resource!r}")])
     if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:

@@ -31,8 +31,10 @@ from widget_server.core import models as m
 from widget_server.core.plain_text import REASON, has_control
 
 ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~-]+$")]
-Money = Annotated[StrictInt, Field(ge=0, le=10**12, description="Amount in minor units")]
-SignedMoney = Annotated[StrictInt, Field(ge=-(10**12), le=10**12)]
+# Amounts are stored in INTEGER columns: past 2**31 - 1 PostgreSQL refuses them (a 500).
+MAX_AMOUNT = 2**31 - 1
+Money = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="Amount in minor units")]
+SignedMoney = Annotated[StrictInt, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
 Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
 Text = Annotated[str, Field(max_length=200)]
 Url = Annotated[str, Field(max_length=1000, pattern=r"^https?://")]

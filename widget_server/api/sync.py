@@ -28,6 +28,7 @@ from widget_server.core.wire import jsonable
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
+MAX_ROW_ID = 2**31 - 1  # ids are INTEGER columns
 
 
 class RefResolver:
@@ -227,17 +228,21 @@ def encode_cursor(pk: int) -> str:
 
 
 def decode_cursor(cursor: str | None) -> int:
+    """The row id in a cursor `encode_cursor` gave, 0 for none. Anything else is refused: a
+    cursor must be the very one we would give, so padding, stray characters and numbers past
+    the id column's range never reach a query (a 20-digit id was a server error)."""
     if not cursor:
         return 0
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = raw.partition(":")
-        if prefix != "id":
-            raise ValueError
-        return int(value)
+        pk = int(value) if prefix == "id" and value.isdigit() else 0
     except (ValueError, UnicodeDecodeError):
+        pk = 0
+    if not 0 < pk <= MAX_ROW_ID or encode_cursor(pk) != cursor:
         raise ValidationFailed("Invalid cursor.", errors=[
-            field_error(["cursor"], "not a cursor this API gave")]) from None
+            field_error(["cursor"], "not a cursor this API gave")])
+    return pk
 
 
 def serialize(session: Session, resource: Resource, rows: list) -> list[dict[str, Any]]:

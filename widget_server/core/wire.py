@@ -26,9 +26,18 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 def read_json(raw: str | bytes) -> Any:
     """`json.loads`, but an escaped lone surrogate (`"\\ud800"`) is a JSONDecodeError: JSON's
-    grammar allows it, yet it is no text that UTF-8, a database or our own answers can carry."""
-    value = json.loads(raw)
+    grammar allows it, yet it is no text that UTF-8, a database or our own answers can carry.
+    So is JSON that Python will not read: a number of more than 4,300 digits (ValueError) and
+    arrays or objects nested past the recursion limit (RecursionError)."""
     text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    try:
+        value = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise
+    except ValueError:
+        raise json.JSONDecodeError("a number with too many digits", text, 0) from None
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
     escape = _SURROGATE_ESCAPE.search(text)
     if escape is not None:  # paired surrogates (an emoji) are fine: check what they became
         try:
