@@ -31,6 +31,8 @@ from widget_server.routes import build_routes
 from widget_server.web import assets
 from widget_server.web.error_pages import widget_error
 from widget_server.web.input_guard import InputGuard
+from widget_server.web.metrics import RequestMetrics
+from widget_server.web.request_log import RequestLog
 from widget_server.web.security import SecurityHeaders
 from widget_server.web.templating import make_templates
 
@@ -99,6 +101,9 @@ def create_app(settings: Settings) -> Starlette:
     app.state.webhook_drainer = None
     app.state.whatsapp_drainer = None
     app.state.scheduler = None
+    # Outermost of ours (each goes first): every request gets its id, then is counted and timed.
+    app.add_middleware(RequestMetrics)
+    app.add_middleware(RequestLog, tenants=tenants, log_requests=settings.log_format == "json")
     return app
 
 
@@ -136,7 +141,9 @@ async def handle_http_error(request: Request, exc: HTTPException) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("Unhandled error on %s %s", request.method, request.url.path)
+    # The route's template, not the path: a path can carry a secret (the calendar feed's).
+    log.exception("Unhandled error on %s %s", request.method,
+                  getattr(request.scope.get("route"), "path", "(no route)"))
     return await handle_app_error(request, AppError("Please try again in a moment."))
 
 

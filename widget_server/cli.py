@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.config
 import secrets
 import sys
 from dataclasses import replace
@@ -11,6 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from widget_server.core.logs import logging_config
 from widget_server.core.settings import Settings, SettingsError
 from widget_server.core.tenants import TenantError, check_file, contrast_warnings
 
@@ -42,11 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     tenant_commands.add_parser("check", help="validate every tenant file")
 
     args = parser.parse_args(argv)
-    if args.command in ("demo", "serve", "worker"):
-        # Our own news at INFO; libraries (alembic, fontTools' subsetter...) only when it matters.
-        logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-        logging.getLogger("widget_server").setLevel(logging.INFO)
     try:
+        if args.command in ("demo", "serve", "worker"):
+            logging.config.dictConfig(logging_config(Settings.from_environ().log_format))
         if args.command == "demo":
             return run_demo(args.host, args.port)
         if args.command == "serve":
@@ -137,8 +137,16 @@ def run_serve(host: str, port: int, workers: int) -> int:
     settings = Settings.from_environ()
     create_app(settings)  # fail fast on bad settings or tenant files, before forking workers
     uvicorn.run("widget_server.asgi:app", host=host, port=port, workers=workers,
-                log_level="info", **proxy_options(settings))
+                log_level="info", **proxy_options(settings), **log_options(settings))
     return 0
+
+
+def log_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's logging: in JSON mode ours in every worker, and no access log of its own (it
+    prints raw URLs); the app logs each request by route instead."""
+    if settings.log_format != "json":
+        return {}
+    return {"log_config": logging_config("json"), "access_log": False}
 
 
 def proxy_options(settings: Settings) -> dict[str, Any]:
@@ -187,7 +195,8 @@ def run_demo(host: str, port: int) -> int:
                 loaded += load_demo(session, slug, date.today())
     engine.dispose()
     print(demo_banner(app, settings, port, loaded), flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning", **proxy_options(settings))
+    uvicorn.run(app, host=host, port=port, log_level="warning", **proxy_options(settings),
+                **log_options(settings))
     return 0
 
 

@@ -18,6 +18,7 @@ from widget_server.money import views as payment_views
 from widget_server.profile import views as profile
 from widget_server.selfservice import makeup_views, session_views
 from widget_server.web import assets, pages
+from widget_server.web import metrics as operators
 
 STATIC_DIR = PACKAGE_DIR / "static"
 
@@ -31,6 +32,7 @@ def page_and_form(path: str, page, page_name: str, submit, submit_name: str) -> 
 def build_routes(settings: Settings) -> list[Route | Mount]:
     routes: list[Route | Mount] = [
         Route("/healthz", pages.healthz, name="healthz"),
+        Route("/metrics", operators.metrics_page, name="metrics"),
         Route("/embed.js", assets.embed_plain, name="embed_js"),
         Route("/assets/{name}", assets.hashed, name="asset"),
         Route("/favicon.ico", pages.no_favicon, name="favicon"),

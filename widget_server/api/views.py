@@ -41,6 +41,7 @@ def authenticate(request: Request) -> Tenant:
     tenant = request.app.state.tenants.by_api_key(key.strip())
     if tenant is None:
         raise Unauthorized("The API key is not valid.")
+    request.state.tenant = tenant.slug  # for the request's log line
     return tenant
 
 

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session, select
 
 from widget_server.auth import codes
-from widget_server.core import ratelimit
+from widget_server.core import metrics, ratelimit
 from widget_server.core.access import Identity
 from widget_server.core.models import Booking, BookingShare, Client, LoginChallenge
 from widget_server.core.signing import LOGIN_CODE, LOGIN_LINK, Signer
@@ -98,6 +98,7 @@ def login_with_code(session: Session, signer: Signer, tenant: str, email: str, c
     email = normalise_email(email)
     ceiling = f"wrong-codes:{tenant}"
     if ratelimit.count(session, ceiling, WRONG_CODES_WINDOW, now) >= wrong_codes_per_tenant:
+        metrics.RATE_LIMITED.labels("wrong-codes").inc()
         raise LoginFailed("too_many", email=email)
     challenge = session.exec(
         select(LoginChallenge)

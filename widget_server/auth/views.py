@@ -10,7 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from widget_server.auth import login as auth
 from widget_server.auth.login import LoginFailed
-from widget_server.core import i18n, ratelimit
+from widget_server.core import i18n, metrics, ratelimit
 from widget_server.core.i18n import gettext as _
 from widget_server.core.profile_url import hinted_email, profile_url
 from widget_server.delivery import outbox
@@ -87,18 +87,21 @@ async def login_submit(request: Request) -> Response:
             "email": email, "error": _("Please enter the e-mail address you used for booking."),
         }, status_code=422)
 
-    def work(session: Session) -> None:
+    def work(session: Session) -> bool:
         if not _may_send(session, request, v, email):
             raise RateLimited
         mail = auth.request_login(session, v.signer, v.tenant.slug, email, v.now)
         if mail is not None:
             outbox.enqueue_email(session, v.tenant, to=mail.email, kind="login",
                                  **login_email(request, v, mail))
+        return mail is not None
 
     try:
-        await in_db(request, work)
+        queued = await in_db(request, work)
     except RateLimited:
         return _too_many(v, email)
+    if queued:
+        metrics.LOGIN_EMAILS.inc()
     wake_senders(request.app)
     return render(v, "widget/check_inbox.html", {"email": email})
 
@@ -140,7 +143,10 @@ async def code_submit(request: Request) -> Response:
     try:
         sid, failed = await in_db(request, work)
     except RateLimited:
+        metrics.CODES_REFUSED.labels("rate_limited").inc()
         return _too_many(v, email)
+    if failed is not None:
+        metrics.CODES_REFUSED.labels(failed.reason).inc()
     return _logged_in(v, sid) if failed is None else _code_refused(v, email, failed)
 
 

@@ -370,7 +370,9 @@ class OutboxMessage(SQLModel, table=True):
     """A message (e-mail or webhook) written with the action that caused it, sent later."""
 
     __tablename__ = "outbox_message"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    # ix_outbox_waiting: the depth and oldest age per channel that /metrics reads each scrape.
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
+                      Index("ix_outbox_waiting", "status", "channel", "created_at"))
     id: Optional[int] = Field(default=None, primary_key=True)
     tenant: str = Field(max_length=64, index=True)
     channel: str = Field(max_length=16)  # "email" or "webhook"

@@ -8,6 +8,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
+from widget_server.core import metrics
 from widget_server.core.models import RateLimitCounter
 
 
@@ -33,7 +34,11 @@ def hit(session: Session, key: str, window: timedelta, now: datetime) -> int:
 
 def allow(session: Session, key: str, limit: int, window: timedelta, now: datetime) -> bool:
     """Whether one more hit is within the limit (the hit is counted either way)."""
-    return hit(session, key, window, now) <= limit
+    if hit(session, key, window, now) <= limit:
+        return True
+    # The limit's name is the key up to its first colon; the rest names an IP or an address.
+    metrics.RATE_LIMITED.labels(key.split(":", 1)[0]).inc()
+    return False
 
 
 def count(session: Session, key: str, window: timedelta, now: datetime) -> int:

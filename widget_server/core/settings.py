@@ -12,6 +12,7 @@ from typing import Mapping
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_DATABASE_URL = "sqlite:///./var/widget.db"
 SMTP_TLS_MODES = ("none", "starttls", "tls")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(ValueError):
@@ -57,6 +58,10 @@ class Settings:
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; none by
     # default, so the client address is the socket's and nobody can choose their own.
     trusted_proxies: tuple[str, ...] = ()
+    # Who may read GET /metrics (addresses or CIDR networks); everyone else gets a 404.
+    metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
+    # "json": one JSON object per log line, requests logged by us instead of uvicorn.
+    log_format: str = "text"
     # The WhatsApp Business Cloud API (tests point it at a local fake).
     whatsapp_api_url: str = "https://graph.facebook.com"
     # Extra environment read for per-tenant secrets (API keys, webhook secrets).
@@ -71,6 +76,11 @@ class Settings:
         if tls not in SMTP_TLS_MODES:
             raise SettingsError(
                 f"WIDGET_SMTP_TLS: must be one of {', '.join(SMTP_TLS_MODES)}, got {tls!r}"
+            )
+        log_format = env.get("WIDGET_LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            raise SettingsError(
+                f"WIDGET_LOG_FORMAT: must be one of {', '.join(LOG_FORMATS)}, got {log_format!r}"
             )
         settings = cls(
             database_url=env.get("WIDGET_DATABASE_URL", DEFAULT_DATABASE_URL),
@@ -90,6 +100,9 @@ class Settings:
             wrong_codes_per_tenant=_int(env, "WIDGET_WRONG_CODES_PER_TENANT", 100),
             max_form_bytes=_int(env, "WIDGET_MAX_FORM_BYTES", 16_384),
             trusted_proxies=_networks(env, "WIDGET_TRUSTED_PROXIES"),
+            metrics_allow=(_networks(env, "WIDGET_METRICS_ALLOW", star="0.0.0.0/0, ::/0")
+                           if "WIDGET_METRICS_ALLOW" in env else cls.metrics_allow),
+            log_format=log_format,
             whatsapp_api_url=env.get("WIDGET_WHATSAPP_API_URL",
                                      "https://graph.facebook.com").rstrip("/"),
             environ=env,
@@ -128,12 +141,16 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
-    """Comma-separated IP addresses and CIDR networks, each checked and written canonically."""
+def _networks(env: Mapping[str, str], name: str, star: str | None = None) -> tuple[str, ...]:
+    """Comma-separated IP addresses and CIDR networks, each checked and written canonically.
+
+    `*` is refused; `star` names what to write instead where everyone is a sensible choice."""
     found = []
     for item in (part.strip() for part in env.get(name, "").split(",")):
         if not item:
             continue
+        if item == "*" and star:
+            raise SettingsError(f"{name}: write {star!r} rather than '*' to allow everyone")
         if item == "*":
             raise SettingsError(f"{name}: '*' would let any client choose its own address; "
                                 "list the proxies' addresses or networks (e.g. 10.0.0.0/8)")

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
+from widget_server.core import metrics
 from widget_server.core.db import make_engine, session_scope
 from widget_server.core.models import OutboxMessage, utcnow
 from widget_server.core.settings import Settings
@@ -208,6 +209,10 @@ def _finish(engine: Engine, channel: Channel, message: OutboxMessage, attempt: A
         )
         if finished.rowcount == 1 and channel.record is not None:
             channel.record(session, message, attempt)
+    if attempt.error is not None and finished.rowcount == 1:
+        metrics.DELIVERIES_FAILED.labels(channel.name,
+                                         "given_up" if values["status"] == "failed"
+                                         else "retry").inc()
 
 
 async def drain_once(
