@@ -10,6 +10,7 @@ CSRF token was checked, so their bodies are limited here before a byte is read.
 from __future__ import annotations
 
 from typing import Awaitable, Callable
+from urllib.parse import unquote_to_bytes
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.requests import Request
@@ -70,7 +71,14 @@ class InputGuard:
 
 
 def address_problem(scope: Scope) -> AppError | None:
-    """A control character in the (decoded) path or in a query parameter's name or value."""
+    """Bytes that are not UTF-8 in the address (servers decode them to a stand-in character
+    that no id or e-mail address holds), or a control character in the (decoded) path or in a
+    query parameter's name or value."""
+    raw_path = scope.get("raw_path") or scope["path"].encode()
+    for part, raw in (("path", raw_path), ("query", scope.get("query_string", b""))):
+        if not _utf8(raw):
+            return ControlCharacters("The address is not valid UTF-8.",
+                                     errors=[field_error([part], "must be UTF-8 text")])
     if has_control(scope["path"]):
         return ControlCharacters("The address contains control characters.",
                           errors=[field_error(["path"], REASON)])
@@ -115,3 +123,11 @@ def limited(receive: Receive, limit: int) -> Receive:
         return message
 
     return receive_within_limit
+
+
+def _utf8(raw: bytes) -> bool:
+    try:
+        unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
