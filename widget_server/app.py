@@ -12,6 +12,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp
 
 from widget_server import scheduler
@@ -135,9 +136,25 @@ async def handle_app_error(request: Request, exc: AppError) -> Response:
 
 
 async def handle_http_error(request: Request, exc: HTTPException) -> Response:
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        methods = allowed_methods(request.app.router.routes, request.scope)
+        headers["Allow"] = ", ".join(sorted(methods)) or headers.get("Allow", "")
     return await handle_app_error(request, AppError(exc.detail, status=exc.status_code,
                                                     title=_titles.get(exc.status_code, "Error"),
-                                                    headers=dict(exc.headers or {})))
+                                                    headers=headers))
+
+
+def allowed_methods(routes: list, scope: dict) -> set[str]:
+    """The methods of every route declared with the path of the first route that matched.
+    Starlette's 405 names only that first route's, and an API item's address is declared once
+    per method (GET, PUT, DELETE)."""
+    declared = [route for route in routes if isinstance(route, Route)]
+    first = next((route for route in declared if route.matches(scope)[0] is not Match.NONE), None)
+    if first is None:
+        return set()
+    return {method for route in declared if route.path == first.path
+            for method in route.methods or ()}
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:

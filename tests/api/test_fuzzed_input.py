@@ -50,3 +50,16 @@ def test_money_fits_the_column_that_stores_it(api, amount):
                                            "currency": "GBP"})
     assert largest.status_code == 201
     assert largest.json()["amount"] == 2**31 - 1
+
+
+def test_a_405_allows_every_method_the_address_takes(api):
+    """Starlette names only the methods of the first route that matched the path, and an item's
+    address has a route per method."""
+    answer = api.client.request("OPTIONS", "/api/v1/clients/c1", headers=api.headers)
+    assert answer.status_code == 405
+    assert allowed(answer) == {"DELETE", "GET", "HEAD", "PUT"}
+    assert allowed(api.client.post("/api/v1/clients", headers=api.headers)) == {"GET", "HEAD"}
+
+
+def allowed(answer) -> set[str]:
+    return {method.strip() for method in answer.headers["allow"].split(",")}

@@ -9,7 +9,9 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from widget_server.api import sync
 from widget_server.api.resources import RESOURCES
+from widget_server.core.db import session_scope
 
 ID = st.from_regex(r"[A-Za-z0-9._:~-]{1,24}", fullmatch=True)
 NAME = st.text(st.characters(categories=("L", "N", "P", "S", "Zs")), min_size=1,
@@ -97,7 +99,7 @@ def test_every_line_gets_its_own_answer(api, lines):
             result = next(r for r in report["results"] if r["line"] == number)
             assert result["status"] in {"created", "updated"}, result
             stored[resource, external_id] = name
-    for (resource, external_id), name in stored.items():
-        item = api.get(resource, external_id)
-        assert item.status_code == 200
-        assert item.json()["name"] == name
+    # Read below HTTP: an id of "." or ".." is valid, yet clients drop it from a URL.
+    with session_scope(api.client.app.state.engine) as session:
+        for (resource, external_id), name in stored.items():
+            assert sync.get_one(session, "demo", resource, external_id)["name"] == name

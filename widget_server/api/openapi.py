@@ -52,9 +52,9 @@ IDEMPOTENCY_KEY = {
     "schema": {"type": "string", "minLength": 1, "maxLength": 255},
 }
 
-BAD_ADDRESS = "A control character in the address (path or query)"
+BAD_ADDRESS = "The address (path or query) is not UTF-8 or holds a control character"
 NOT_JSON = ("Malformed JSON: the body is not JSON, or holds an unpaired UTF-16 surrogate "
-            "escape; or a control character in the address")
+            "escape; or the address is not UTF-8 or holds a control character")
 TOO_LARGE = "The body is larger than the server's limit"
 INVALID = "Validation failed; each error names its field"
 WRITE_INVALID = INVALID + ", or the Idempotency-Key was used before with another request"
