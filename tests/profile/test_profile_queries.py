@@ -141,3 +141,20 @@ def test_a_session_row_is_lean_html(families, mailbox):
     assert len(rows) == 4
     assert 'focusable="false"' not in page and 'stroke-linecap="round"' not in page
     assert max(len(row.encode()) for row in rows) < 1000, max(rows, key=len)
+
+
+def test_a_page_s_statements_are_built_once_for_every_family(families, mailbox):
+    """Statements are built with bound parameters for whoever looks, once per kind of visitor
+    (a client, or an adult with shares only); another family's visit builds none, and sees
+    its own bookings, not the first family's."""
+    from widget_server.core import access
+
+    one = browser(families, mailbox, "one@example.com")
+    big = browser(families, mailbox, "big@example.com")
+    statements_per_page(families, one, "one-bk-1")
+    built = dict(access._PREPARED)
+    assert len(built) >= 10
+    statements_per_page(families, big, "big-bk-50")
+    assert access._PREPARED == built  # the same statement objects, none new
+    assert "Class 50" in big.open("").text and "Class 50" not in one.open("").text
+    assert big.open("bookings/one-bk-1").status_code == 404

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -31,6 +31,13 @@ from widget_server.core.models import (
 )
 
 FULL, VIEW = "full", "view"
+
+# Who is looking, as bound parameters: a statement built once with these in place of a
+# person's values serves every person of the same shape (a client, or someone who only has
+# shares). Building a statement costs several times more than running it from SQLAlchemy's
+# cache, and a page runs a dozen.
+_TENANT, _EMAIL, _CLIENT_ID = (bindparam("who_tenant"), bindparam("who_email"),
+                               bindparam("who_client"))
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,16 @@ class Access:
     @classmethod
     def of(cls, web_session: WebSession) -> "Access":
         return cls(web_session.tenant, web_session.email, web_session.client_id)
+
+    def as_parameters(self) -> "Access":
+        """This person's shape, with bound parameters for values: what `prepared` builds
+        statements with."""
+        return Access(_TENANT, _EMAIL, _CLIENT_ID if self.client_id is not None else None)  # type: ignore[arg-type]
+
+    def parameters(self) -> dict[str, Any]:
+        """The values of `as_parameters`' bound parameters."""
+        return {"who_tenant": self.tenant, "who_email": self.email,
+                "who_client": self.client_id}
 
     def owns(self, booking: Booking) -> bool:
         return self.client_id is not None and booking.client_id == self.client_id
@@ -185,17 +202,20 @@ class BookingView:
 
 def get_booking(session: Session, access: Access, external_id: str) -> BookingView:
     """A booking the person may see, by its provider id; NotFound for anything else."""
-    row = session.exec(
-        select(Booking, Programme, Attendee, _share_level(access))
-        .join(Programme, Programme.id == Booking.programme_id)
-        .join(Attendee, Attendee.id == Booking.attendee_id)
-        .where(visible_bookings(access), Booking.external_id == external_id)
-    ).first()
+    row = session.exec(prepared(_booking_of, access),
+                       params=access.parameters() | {"booking": external_id}).first()
     if row is None:
         raise NotFound("There is no such booking in your profile.")
     booking, programme, attendee, level = row
     owned = access.owns(booking)
     return BookingView(booking, programme, attendee, owned, None if owned else level or VIEW)
+
+
+def _booking_of(who: Access):
+    return (select(Booking, Programme, Attendee, _share_level(who))
+            .join(Programme, Programme.id == Booking.programme_id)
+            .join(Attendee, Attendee.id == Booking.attendee_id)
+            .where(visible_bookings(who), Booking.external_id == bindparam("booking")))
 
 
 def _share_level(access: Access):
@@ -230,5 +250,28 @@ def can_act(access: Access, booking: BookingView | Booking,
 def client_of(session: Session, access: Access) -> Client | None:
     if access.client_id is None:
         return None
-    return session.exec(select(Client).where(Client.tenant == access.tenant,
-                                             Client.id == access.client_id)).first()
+    return session.exec(_CLIENT, params=access.parameters()).first()
+
+
+# Every page reads its client: built once (see `prepared`).
+_CLIENT = select(Client).where(Client.tenant == _TENANT, Client.id == _CLIENT_ID)
+
+
+_PREPARED: dict[tuple[Any, bool], Any] = {}
+
+
+def prepared(build: Any, access: Access) -> Any:
+    """The statement `build(who)` makes for `access`'s shape, built once per shape. `build`
+    must take every value from `who` (the person, as bound parameters) or from bound
+    parameters of its own, given at execution with `access.parameters()`; and be a function
+    defined once (a module's), as it is the cache's key."""
+    key = (build, access.client_id is None)
+    statement = _PREPARED.get(key)
+    if statement is None:
+        statement = _PREPARED[key] = build(access.as_parameters())
+    return statement
+
+
+def run(db: Session, build: Any, access: Access, **values: Any) -> Any:
+    """Execute `build`'s statement for `access` (see `prepared`) with these values too."""
+    return db.exec(prepared(build, access), params=access.parameters() | values)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, or_
 from sqlmodel import Session, select
@@ -42,7 +43,16 @@ def transfer_reported(payment: Payment, today: date) -> bool:
 
 def awaiting_report(today: date) -> ColumnElement[bool]:
     """SQL for `not transfer_reported(...)`: payments still waiting for the client's money."""
-    stands_since = datetime.combine(today - TRANSFER_REPORT_STANDS, time.min, UTC)
+    return awaiting_report_since(report_stands_since(today))
+
+
+def report_stands_since(today: date) -> datetime:
+    """Reports made before this moment no longer stand."""
+    return datetime.combine(today - TRANSFER_REPORT_STANDS, time.min, UTC)
+
+
+def awaiting_report_since(stands_since: Any) -> ColumnElement[bool]:
+    """`awaiting_report` with the moment given (a value, or a bound parameter)."""
     return or_(Payment.transfer_reported_at.is_(None),
                Payment.transfer_reported_at < stands_since)
 
@@ -167,28 +177,13 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
     """Orders with their items, passes and invoices, every payment, and the prepaid credit
     balance: six queries."""
     today = local_today(now, tz)
-    orders = {o.id: OrderView(o) for o in db.exec(
-        select(Order).where(scope.family(Order, access))
-        .order_by(Order.ordered_at.desc(), Order.id.desc())).all()}
-    family_orders = select(Order.id).where(scope.family(Order, access))
-    for item in db.exec(select(OrderItem).where(OrderItem.order_id.in_(family_orders))
-                        .order_by(OrderItem.order_id, OrderItem.position, OrderItem.id)).all():
+    orders = {o.id: OrderView(o) for o in scope.run(db, _orders, access).all()}
+    for item in scope.run(db, _order_items, access).all():
         orders[item.order_id].items.append(item)
-    for entry_pass in db.exec(select(EntryPass).where(scope.family(EntryPass, access),
-                                                      EntryPass.order_id.is_not(None))).all():
+    for entry_pass in scope.run(db, _order_passes, access).all():
         if entry_pass.order_id in orders:
             orders[entry_pass.order_id].passes.append(entry_pass)
-
-    rows = db.exec(
-        select(Payment, Booking.external_id, Programme.name, Attendee.name, Order.number,
-               Order.external_id)
-        .outerjoin(Booking, Booking.id == Payment.booking_id)
-        .outerjoin(Programme, Programme.id == Booking.programme_id)
-        .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
-        .outerjoin(Order, Order.id == Payment.order_id)
-        .where(scope.visible_payments(access))
-        .order_by(Payment.id)
-    ).all()
+    rows = scope.run(db, _payments, access).all()
     payments = {}
     for payment, booking_id, programme, member, order_number, order_id in rows:
         shared = payment.client_id != access.client_id
@@ -201,23 +196,57 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
         if payment.order_id in orders and not shared:
             orders[payment.order_id].payments.append(view)
             view.order = orders[payment.order_id]
-    for invoice in db.exec(select(Invoice).where(scope.family(Invoice, access))
-                           .order_by(Invoice.issue_date, Invoice.id)).all():
+    for invoice in scope.run(db, _invoices, access).all():
         if invoice.payment_id in payments:
             payments[invoice.payment_id].invoices.append(invoice)
         elif invoice.order_id in orders:
             orders[invoice.order_id].invoices.append(invoice)
     # The balance per currency, and what was spent on each order, in one query.
     balance: dict[str, int] = {}
-    for currency, order_id, amount in db.exec(
-            select(CreditEntry.currency, CreditEntry.order_id, func.sum(CreditEntry.amount))
-            .where(scope.family(CreditEntry, access))
-            .group_by(CreditEntry.currency, CreditEntry.order_id)).all():
+    for currency, order_id, amount in scope.run(db, _credit_by_order, access).all():
         balance[currency] = balance.get(currency, 0) + int(amount)
         if order_id in orders and amount < 0:
             orders[order_id].credit = -int(amount)
     return Orders(list(orders.values()), list(payments.values()), today,
                   sorted(balance.items()))
+
+
+# The orders page's statements, each built once per kind of visitor (see `scope.prepared`).
+def _orders(who: Access):
+    return (select(Order).where(scope.family(Order, who))
+            .order_by(Order.ordered_at.desc(), Order.id.desc()))
+
+
+def _order_items(who: Access):
+    family_orders = select(Order.id).where(scope.family(Order, who))
+    return (select(OrderItem).where(OrderItem.order_id.in_(family_orders))
+            .order_by(OrderItem.order_id, OrderItem.position, OrderItem.id))
+
+
+def _order_passes(who: Access):
+    return select(EntryPass).where(scope.family(EntryPass, who), EntryPass.order_id.is_not(None))
+
+
+def _payments(who: Access):
+    return (select(Payment, Booking.external_id, Programme.name, Attendee.name, Order.number,
+                   Order.external_id)
+            .outerjoin(Booking, Booking.id == Payment.booking_id)
+            .outerjoin(Programme, Programme.id == Booking.programme_id)
+            .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
+            .outerjoin(Order, Order.id == Payment.order_id)
+            .where(scope.visible_payments(who))
+            .order_by(Payment.id))
+
+
+def _invoices(who: Access):
+    return (select(Invoice).where(scope.family(Invoice, who))
+            .order_by(Invoice.issue_date, Invoice.id))
+
+
+def _credit_by_order(who: Access):
+    return (select(CreditEntry.currency, CreditEntry.order_id, func.sum(CreditEntry.amount))
+            .where(scope.family(CreditEntry, who))
+            .group_by(CreditEntry.currency, CreditEntry.order_id))
 
 
 def load_order(db: Session, access: Access, external_id: str, now: datetime,

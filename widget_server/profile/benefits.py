@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timezone
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.orm import aliased
@@ -120,17 +121,58 @@ def load_benefits(db: Session, access: Access, now: datetime, tz: str,
 
 
 def _credit(db: Session, access: Access) -> list[CreditLine]:
-    rows = db.exec(
-        select(CreditEntry, Programme.name, Attendee.name, Order.number, Order.external_id)
-        .outerjoin(Booking, Booking.id == CreditEntry.booking_id)
-        .outerjoin(Programme, Programme.id == Booking.programme_id)
-        .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
-        .outerjoin(Order, Order.id == CreditEntry.order_id)
-        .where(scope.family(CreditEntry, access))
-        .order_by(CreditEntry.occurred_at.desc(), CreditEntry.id.desc())
-    ).all()
+    rows = scope.run(db, _credit_lines, access).all()
     return [CreditLine(entry, programme, member, number or order_id)
             for entry, programme, member, number, order_id in rows]
+
+
+# The page's statements, each built once per kind of visitor (see `scope.prepared`).
+def _credit_lines(who: Access) -> Any:
+    return (select(CreditEntry, Programme.name, Attendee.name, Order.number, Order.external_id)
+            .outerjoin(Booking, Booking.id == CreditEntry.booking_id)
+            .outerjoin(Programme, Programme.id == Booking.programme_id)
+            .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
+            .outerjoin(Order, Order.id == CreditEntry.order_id)
+            .where(scope.family(CreditEntry, who))
+            .order_by(CreditEntry.occurred_at.desc(), CreditEntry.id.desc()))
+
+
+def _makeup_lines(who: Access) -> Any:
+    source, source_session, used, used_session = _MAKEUP_ALIASES
+    return (select(MakeupCredit, Attendee.name, source_session.starts_at, Programme.name,
+                   used_session.starts_at, _booking_to_book_from(who, source),
+                   scope.actionable_makeups(who))
+            .join(Attendee, Attendee.id == MakeupCredit.attendee_id)
+            .outerjoin(source, source.id == MakeupCredit.source_attendance_id)
+            .outerjoin(source_session, source_session.id == source.session_id)
+            .outerjoin(Programme, Programme.id == source_session.programme_id)
+            .outerjoin(used, used.id == MakeupCredit.used_attendance_id)
+            .outerjoin(used_session, used_session.id == used.session_id)
+            .where(scope.visible_makeups(who))
+            .order_by(MakeupCredit.id))
+
+
+def _discount_lines(who: Access) -> Any:
+    return (select(Discount, Attendee.name)
+            .outerjoin(Attendee, Attendee.id == Discount.attendee_id)
+            .where(scope.family(Discount, who))
+            .order_by(Discount.valid_until.is_(None), Discount.valid_until, Discount.id))
+
+
+def _pass_lines(who: Access) -> Any:
+    return (select(EntryPass, Attendee.name)
+            .outerjoin(Attendee, Attendee.id == EntryPass.attendee_id)
+            .where(scope.family(EntryPass, who))
+            .order_by(EntryPass.id.desc()))
+
+
+def _pass_uses(who: Access) -> Any:
+    return (select(EntryPassUse, Programme.name)
+            .join(EntryPass, EntryPass.id == EntryPassUse.entry_pass_id)
+            .outerjoin(ClassSession, ClassSession.id == EntryPassUse.session_id)
+            .outerjoin(Programme, Programme.id == ClassSession.programme_id)
+            .where(scope.family(EntryPass, who))
+            .order_by(EntryPassUse.used_at.desc(), EntryPassUse.id.desc()))
 
 
 # Built once: an alias copies its table's columns, costly per request.
@@ -139,20 +181,7 @@ _MAKEUP_ALIASES = (aliased(Attendance), aliased(ClassSession),
 
 
 def _makeups(db: Session, access: Access, now: datetime) -> list[Makeup]:
-    source, source_session, used, used_session = _MAKEUP_ALIASES
-    rows = db.exec(
-        select(MakeupCredit, Attendee.name, source_session.starts_at, Programme.name,
-               used_session.starts_at, _booking_to_book_from(access, source),
-               scope.actionable_makeups(access))
-        .join(Attendee, Attendee.id == MakeupCredit.attendee_id)
-        .outerjoin(source, source.id == MakeupCredit.source_attendance_id)
-        .outerjoin(source_session, source_session.id == source.session_id)
-        .outerjoin(Programme, Programme.id == source_session.programme_id)
-        .outerjoin(used, used.id == MakeupCredit.used_attendance_id)
-        .outerjoin(used_session, used_session.id == used.session_id)
-        .where(scope.visible_makeups(access))
-        .order_by(MakeupCredit.id)
-    ).all()
+    rows = scope.run(db, _makeup_lines, access).all()
     items = []
     for credit, member, earned_on, earned_in, used_on, booking_id, may_spend in rows:
         if credit.used_attendance_id is not None or credit.used_at is not None:
@@ -196,12 +225,7 @@ def _booking_to_book_from(access: Access, source):
 
 
 def _discounts(db: Session, access: Access, today: date) -> list[DiscountItem]:
-    rows = db.exec(
-        select(Discount, Attendee.name)
-        .outerjoin(Attendee, Attendee.id == Discount.attendee_id)
-        .where(scope.family(Discount, access))
-        .order_by(Discount.valid_until.is_(None), Discount.valid_until, Discount.id)
-    ).all()
+    rows = scope.run(db, _discount_lines, access).all()
     items = []
     for discount, member in rows:
         if discount.used:
@@ -218,12 +242,7 @@ def _discounts(db: Session, access: Access, today: date) -> list[DiscountItem]:
 
 
 def _passes(db: Session, access: Access, today: date) -> list[PassItem]:
-    rows = db.exec(
-        select(EntryPass, Attendee.name)
-        .outerjoin(Attendee, Attendee.id == EntryPass.attendee_id)
-        .where(scope.family(EntryPass, access))
-        .order_by(EntryPass.id.desc())
-    ).all()
+    rows = scope.run(db, _pass_lines, access).all()
     passes = {}
     for entry_pass, member in rows:
         state = entry_pass.status
@@ -232,14 +251,7 @@ def _passes(db: Session, access: Access, today: date) -> list[PassItem]:
         elif state == "active" and entry_pass.used_entries >= entry_pass.total_entries:
             state = "used_up"
         passes[entry_pass.id] = PassItem(entry_pass, member, state)
-    uses = db.exec(
-        select(EntryPassUse, Programme.name)
-        .join(EntryPass, EntryPass.id == EntryPassUse.entry_pass_id)
-        .outerjoin(ClassSession, ClassSession.id == EntryPassUse.session_id)
-        .outerjoin(Programme, Programme.id == ClassSession.programme_id)
-        .where(scope.family(EntryPass, access))
-        .order_by(EntryPassUse.used_at.desc(), EntryPassUse.id.desc())
-    ).all()
+    uses = scope.run(db, _pass_uses, access).all()
     for use, programme in uses:
         passes[use.entry_pass_id].uses.append(PassUse(use.used_at, programme, use.note))
     listed = list(passes.values())

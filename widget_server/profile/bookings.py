@@ -8,8 +8,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import false, func, true
+from sqlalchemy import bindparam, false, func, true
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -80,18 +81,34 @@ def _row(attendance: Attendance, session: ClassSession, now: datetime,
 
 def rows_of_booking(db: Session, booking: Booking, now: datetime) -> list[SessionRow]:
     """Every session of one booking, in time order (one query)."""
-    found = db.exec(
-        select(Attendance, ClassSession, AttendanceOrigin.cancelled_at)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
-        .where(Attendance.tenant == booking.tenant, Attendance.booking_id == booking.id)
-        .order_by(ClassSession.starts_at, ClassSession.id)
-    ).all()
+    found = db.exec(_ROWS_OF_BOOKING, params={"tenant": booking.tenant,
+                                              "booking_id": booking.id}).all()
     return [_row(a, s, now, cancelled) for a, s, cancelled in found]
+
+
+# Statements every booking page runs, built once with bound parameters (see `scope.prepared`).
+_ROWS_OF_BOOKING = (
+    select(Attendance, ClassSession, AttendanceOrigin.cancelled_at)
+    .join(ClassSession, ClassSession.id == Attendance.session_id)
+    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
+    .where(Attendance.tenant == bindparam("tenant"),
+           Attendance.booking_id == bindparam("booking_id"))
+    .order_by(ClassSession.starts_at, ClassSession.id))
+_BOOKING_PAYMENTS = {
+    acts: select(Payment).where(Payment.tenant == bindparam("tenant"),
+                                Payment.client_id == bindparam("client_id"),
+                                Payment.booking_id == bindparam("booking_id"),
+                                true() if acts else false())
+    .order_by(Payment.due_date, Payment.id) for acts in (True, False)}
 
 
 def next_sessions(db: Session, tenant: str, booking_ids, now: datetime) -> dict[int, SessionRow]:
     """The next session still to come of each booking in `booking_ids` (a subquery)."""
+    return next_sessions_of(db.exec(next_sessions_query(tenant, booking_ids, now)).all(), now)
+
+
+def next_sessions_query(tenant: Any, booking_ids: Any, now: Any) -> Any:
+    """The statement of `next_sessions` (values or bound parameters)."""
     rank = func.row_number().over(partition_by=Attendance.booking_id,
                                   order_by=(ClassSession.starts_at, ClassSession.id))
     ranked = (
@@ -102,12 +119,13 @@ def next_sessions(db: Session, tenant: str, booking_ids, now: datetime) -> dict[
                ClassSession.ends_at > now)
         .subquery()
     )
-    found = db.exec(
-        select(Attendance, ClassSession)
-        .join(ranked, ranked.c.attendance_id == Attendance.id)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .where(ranked.c.rank == 1)
-    ).all()
+    return (select(Attendance, ClassSession)
+            .join(ranked, ranked.c.attendance_id == Attendance.id)
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .where(ranked.c.rank == 1))
+
+
+def next_sessions_of(found: Any, now: datetime) -> dict[int, SessionRow]:
     return {a.booking_id: _row(a, s, now) for a, s in found}
 
 
@@ -135,13 +153,9 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     upcoming = [r for r in rows if r.status == "scheduled"]
     # The booking's money is the family's, and a co-parent's (full share); view-only shares
     # see neither payments nor a make-up count to spend.
-    acts = true() if scope.can_act(access, view) else false()
-    payments = db.exec(
-        select(Payment).where(Payment.tenant == access.tenant,
-                              Payment.client_id == view.booking.client_id,
-                              Payment.booking_id == view.booking.id, acts)
-        .order_by(Payment.due_date, Payment.id)
-    ).all()
+    payments = db.exec(_BOOKING_PAYMENTS[scope.can_act(access, view)], params={
+        "tenant": access.tenant, "client_id": view.booking.client_id,
+        "booking_id": view.booking.id}).all()
     makeups = 0  # those with a session to book: counted by `self_service.dashboard`
     reported = {p.id for p in payments if transfer_reported(p, now.date())}
     return Dashboard(view, upcoming[0] if upcoming else None, Counter(r.status for r in rows),

@@ -8,9 +8,9 @@ address after every reload of the provider's page, so a URL-only choice would be
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import and_, case, false, func, or_, update
+from sqlalchemy import and_, bindparam, case, false, func, or_, update
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -27,8 +27,13 @@ from widget_server.core.models import (
     Programme,
     WebSession,
 )
-from widget_server.money.orders import awaiting_report
-from widget_server.profile.bookings import ACTIVE, SessionRow, next_sessions
+from widget_server.money.orders import awaiting_report_since, report_stands_since
+from widget_server.profile.bookings import (
+    ACTIVE,
+    SessionRow,
+    next_sessions_of,
+    next_sessions_query,
+)
 
 
 @dataclass(frozen=True)
@@ -85,12 +90,14 @@ class Home:
 
 def members_of(db: Session, access: Access) -> list[Member]:
     """Own family first (in the provider's order), then children of shared bookings."""
-    own_first = (Attendee.client_id != access.client_id) if access.client_id else None
-    rows = db.exec(
-        select(Attendee.external_id, Attendee.name).where(scope.visible_members(access))
-        .order_by(*([own_first] if own_first is not None else []), Attendee.id)
-    ).all()
+    rows = db.exec(scope.prepared(_members, access), params=access.parameters()).all()
     return [Member(external_id, name) for external_id, name in rows]
+
+
+def _members(who: Access):
+    own_first = [Attendee.client_id != who.client_id] if who.client_id is not None else []
+    return (select(Attendee.external_id, Attendee.name).where(scope.visible_members(who))
+            .order_by(*own_first, Attendee.id))
 
 
 def choose(members: list[Member], requested: str | None, remembered: str | None) -> Member | None:
@@ -112,48 +119,37 @@ def remember(db: Session, web_session: WebSession, member: Member) -> None:
 
 def load_home(db: Session, access: Access, web_session: WebSession, requested: str | None,
               now: datetime, tz: str) -> Home:
-    """Everything the home page shows, in a fixed number of queries."""
+    """Everything the home page shows, in a fixed number of queries, each built once (with
+    bound parameters) for every visitor of the same shape."""
     members = members_of(db, access)
     selected = choose(members, requested, web_session.selected_member)
     if requested is not None and selected is not None:
         remember(db, web_session, selected)
     home = Home(members, selected)
-    home.active, home.past = _bookings(db, access, selected, now)
-    home.due = _due(db, access, local_today(now, tz))
+    today = local_today(now, tz)
+    values = access.parameters() | {
+        "member": selected.external_id if selected else "", "now": now, "today": today,
+        "stands_since": report_stands_since(today)}
+    home.active, home.past = _bookings(db, access, values, now)
+    home.due = [Due(currency, int(amount), int(count), int(overdue or 0))
+                for currency, amount, count, overdue in db.exec(
+                    scope.prepared(_due, access), params=values).all()]
     # makeups_available: filled in by the caller (`makeups.ready_for_member`), which knows
     # the tenant's rules for which make-ups have a session to book.
-    home.unpaid_orders = db.exec(
-        select(func.count()).select_from(Order)
-        .where(scope.family(Order, access), Order.status == "unpaid")).one()
-    today = local_today(now, tz)
-    home.family_discounts = list(db.exec(
-        select(Discount).where(
-            scope.family(Discount, access), Discount.attendee_id.is_(None),
-            Discount.used == false(),
-            or_(Discount.valid_until.is_(None), Discount.valid_until >= today),
-            or_(Discount.valid_from.is_(None), Discount.valid_from <= today))
-        .order_by(Discount.id)).all())
+    home.unpaid_orders = db.exec(scope.prepared(_unpaid_orders, access), params=values).one()
+    home.family_discounts = list(db.exec(scope.prepared(_family_discounts, access),
+                                         params=values).all())
     home.credit = [(currency, int(total)) for currency, total in db.exec(
-        select(CreditEntry.currency, func.sum(CreditEntry.amount))
-        .where(scope.family(CreditEntry, access))
-        .group_by(CreditEntry.currency).order_by(CreditEntry.currency)).all()]
+        scope.prepared(_credit, access), params=values).all()]
     return home
 
 
-def _bookings(db: Session, access: Access, member: Member | None,
+def _bookings(db: Session, access: Access, values: dict,
               now: datetime) -> tuple[list[BookingCard], list[BookingCard]]:
     """The member's bookings (active, then past) with each one's next session: two queries."""
-    of_member = and_(scope.visible_bookings(access),
-                     Attendee.external_id == (member.external_id if member else ""))
-    rows = db.exec(
-        select(Booking, Programme, Attendee)
-        .join(Programme, Programme.id == Booking.programme_id)
-        .join(Attendee, Attendee.id == Booking.attendee_id)
-        .where(of_member)
-        .order_by(Booking.booked_at.is_(None), Booking.booked_at.desc(), Booking.id.desc())
-    ).all()
-    ids = select(Booking.id).join(Attendee, Attendee.id == Booking.attendee_id).where(of_member)
-    upcoming = next_sessions(db, access.tenant, ids, now)
+    rows = db.exec(scope.prepared(_member_bookings, access), params=values).all()
+    upcoming = next_sessions_of(db.exec(scope.prepared(_next_sessions, access),
+                                        params=values).all(), now)
     cards = [BookingCard(BookingView(b, p, a, access.owns(b)), upcoming.get(b.id))
              for b, p, a in rows]
     active = [c for c in cards if c.view.booking.status in ACTIVE]
@@ -161,13 +157,48 @@ def _bookings(db: Session, access: Access, member: Member | None,
     return active, [c for c in cards if c.view.booking.status not in ACTIVE]
 
 
-def _due(db: Session, access: Access, today: date) -> list[Due]:
-    rows = db.exec(
-        select(Payment.currency, func.sum(Payment.amount), func.count(),
-               func.sum(case((Payment.due_date < today, 1), else_=0)))
-        .where(scope.visible_payments(access), Payment.status == "unpaid",
-               awaiting_report(today))
-        .group_by(Payment.currency).order_by(Payment.currency)
-    ).all()
-    return [Due(currency, int(amount), int(count), int(overdue or 0))
-            for currency, amount, count, overdue in rows]
+def _of_member(who: Access):
+    return and_(scope.visible_bookings(who), Attendee.external_id == bindparam("member"))
+
+
+def _member_bookings(who: Access):
+    return (select(Booking, Programme, Attendee)
+            .join(Programme, Programme.id == Booking.programme_id)
+            .join(Attendee, Attendee.id == Booking.attendee_id)
+            .where(_of_member(who))
+            .order_by(Booking.booked_at.is_(None), Booking.booked_at.desc(), Booking.id.desc()))
+
+
+def _next_sessions(who: Access):
+    ids = select(Booking.id).join(Attendee, Attendee.id == Booking.attendee_id) \
+        .where(_of_member(who))
+    return next_sessions_query(who.tenant, ids, bindparam("now"))
+
+
+def _due(who: Access):
+    return (select(Payment.currency, func.sum(Payment.amount), func.count(),
+                   func.sum(case((Payment.due_date < bindparam("today"), 1), else_=0)))
+            .where(scope.visible_payments(who), Payment.status == "unpaid",
+                   awaiting_report_since(bindparam("stands_since")))
+            .group_by(Payment.currency).order_by(Payment.currency))
+
+
+def _unpaid_orders(who: Access):
+    return (select(func.count()).select_from(Order)
+            .where(scope.family(Order, who), Order.status == "unpaid"))
+
+
+def _family_discounts(who: Access):
+    today = bindparam("today")
+    return (select(Discount)
+            .where(scope.family(Discount, who), Discount.attendee_id.is_(None),
+                   Discount.used == false(),
+                   or_(Discount.valid_until.is_(None), Discount.valid_until >= today),
+                   or_(Discount.valid_from.is_(None), Discount.valid_from <= today))
+            .order_by(Discount.id))
+
+
+def _credit(who: Access):
+    return (select(CreditEntry.currency, func.sum(CreditEntry.amount))
+            .where(scope.family(CreditEntry, who))
+            .group_by(CreditEntry.currency).order_by(CreditEntry.currency))

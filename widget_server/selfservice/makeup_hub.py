@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -64,11 +66,10 @@ class Hub:
 _HUB_ALIASES = aliased(Attendance), aliased(ClassSession), aliased(ClassSession)
 
 
-def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
-             member: str | None = None) -> Hub:
-    """Usable credits, soonest to run out first (of one member, if given); usable passes."""
+# The hub's statements, each built once per kind of visitor (see `scope.prepared`).
+def _credits(who: Access) -> Any:
     source, source_session, offered = _HUB_ALIASES
-    query = (
+    return (
         select(MakeupCredit, Attendee, Programme.name, source_session.starts_at,
                MakeupWaitlist, offered)
         .join(Attendee, Attendee.id == MakeupCredit.attendee_id)
@@ -77,13 +78,30 @@ def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
         .outerjoin(Programme, Programme.id == source_session.programme_id)
         .outerjoin(MakeupWaitlist, MakeupWaitlist.credit_id == MakeupCredit.id)
         .outerjoin(offered, offered.id == MakeupWaitlist.offered_session_id)
-        .where(scope.actionable_makeups(access), MakeupCredit.used_attendance_id.is_(None),
-               (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now))
+        .where(scope.actionable_makeups(who), MakeupCredit.used_attendance_id.is_(None),
+               (MakeupCredit.expires_at.is_(None))
+               | (MakeupCredit.expires_at > bindparam("now")))
         .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id)
     )
-    if member is not None:
-        query = query.where(Attendee.external_id == member)
-    rows = db.exec(query).all()
+
+
+def _member_credits(who: Access) -> Any:
+    return _credits(who).where(Attendee.external_id == bindparam("member"))
+
+
+def _passes(who: Access) -> Any:
+    return (select(EntryPass, Programme)
+            .outerjoin(Programme, Programme.id == EntryPass.programme_id)
+            .where(scope.family(EntryPass, who)).order_by(EntryPass.id.desc()))
+
+
+def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
+             member: str | None = None) -> Hub:
+    """Usable credits, soonest to run out first (of one member, if given); usable passes."""
+    if member is None:
+        rows = scope.run(db, _credits, access, now=now).all()
+    else:
+        rows = scope.run(db, _member_credits, access, now=now, member=member).all()
     bookable = makeups.with_options(db, tenant, [row[0] for row in rows], now)
     credits = []
     for credit, attendee, programme, earned_on, entry, session in rows:
@@ -92,10 +110,7 @@ def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
                                   credit.id in bookable))
     today = local_today(now, tenant.config.timezone)
     cards = []
-    for entry_pass, programme in db.exec(
-            select(EntryPass, Programme)
-            .outerjoin(Programme, Programme.id == EntryPass.programme_id)
-            .where(scope.family(EntryPass, access)).order_by(EntryPass.id.desc())).all():
+    for entry_pass, programme in scope.run(db, _passes, access).all():
         state = passes.state_of(entry_pass, today)
         if state in ("active", "used_up"):
             cards.append(PassCard(entry_pass, state, programme))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -218,17 +218,23 @@ def spendable(db: Session, access: Access, now: datetime,
               *where: Any) -> tuple[list[MakeupCredit], dict[int, Source]]:
     """The unused, unexpired credits the person may spend (narrowed by `where`), soonest to
     run out first, with their sources (one query)."""
+    return _sourced(db.exec(_spendable_query(access, now, *where)).all())
+
+
+def _spendable_query(who: Access, now: Any, *where: Any) -> Any:
     place, session, programme, booking = _SOURCE_ALIASES
-    rows = db.exec(
+    return (
         select(MakeupCredit, place, session, programme, booking)
         .outerjoin(place, place.id == MakeupCredit.source_attendance_id)
         .outerjoin(session, session.id == place.session_id)
         .outerjoin(programme, programme.id == session.programme_id)
         .outerjoin(booking, booking.id == place.booking_id)
-        .where(scope.actionable_makeups(access), MakeupCredit.used_attendance_id.is_(None),
+        .where(scope.actionable_makeups(who), MakeupCredit.used_attendance_id.is_(None),
                (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now), *where)
-        .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id)
-    ).all()
+        .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id))
+
+
+def _sourced(rows: Any) -> tuple[list[MakeupCredit], dict[int, Source]]:
     return ([row[0] for row in rows],
             {row[0].id: Source(*row[1:]) if row[3] is not None
              else Source(None, None, None, None) for row in rows})
@@ -239,9 +245,31 @@ def ready_for_member(db: Session, tenant: Tenant, access: Access, now: datetime,
     """How many make-ups of one family member (by provider id) have a session to book."""
     if member_ref is None:
         return 0
-    return len(ready(db, tenant, access, now, MakeupCredit.attendee_id.in_(
-        select(Attendee.id).where(Attendee.tenant == tenant.slug,
-                                  Attendee.external_id == member_ref))))
+    credits, sources = _sourced(db.exec(scope.prepared(_member_spendable, access), params=(
+        access.parameters() | {"now": now, "member": member_ref})).all())
+    found = options.have_options(db, searches_for(db, tenant, credits, now, sources))
+    return sum(found)
+
+
+def spendable_by_member(db: Session, access: Access, now: datetime, client_id: int,
+                        attendee_id: int) -> tuple[list[MakeupCredit], dict[int, Source]]:
+    """`spendable` of one child of one family (by row ids), built once."""
+    return _sourced(db.exec(scope.prepared(_child_spendable, access), params=(
+        access.parameters() | {"now": now, "client_id": client_id,
+                               "attendee_id": attendee_id})).all())
+
+
+def _child_spendable(who: Access) -> Any:
+    return _spendable_query(who, bindparam("now"),
+                            MakeupCredit.attendee_id == bindparam("attendee_id"),
+                            MakeupCredit.client_id == bindparam("client_id"))
+
+
+def _member_spendable(who: Access) -> Any:
+    """`spendable` of one family member (by provider id), built once (see `scope.prepared`)."""
+    return _spendable_query(who, bindparam("now"), MakeupCredit.attendee_id.in_(
+        select(Attendee.id).where(Attendee.tenant == who.tenant,
+                                  Attendee.external_id == bindparam("member"))))
 
 
 def ready(db: Session, tenant: Tenant, access: Access, now: datetime,

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -305,6 +305,19 @@ class SessionsExtra:
     can_act: bool
 
 
+# The sessions tab's statements, built once with bound parameters (see `scope.prepared`).
+_UPCOMING_PLACES = (
+    select(Attendance.external_id, Attendance.id, Attendance.makeup, AttendanceOrigin, Programme)
+    .join(ClassSession, ClassSession.id == Attendance.session_id)
+    .join(Programme, Programme.id == ClassSession.programme_id)
+    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
+    .where(Attendance.tenant == bindparam("tenant"),
+           Attendance.booking_id == bindparam("booking_id"),
+           Attendance.external_id.in_(bindparam("refs", expanding=True))))
+_SESSIONS_BY_ID = select(ClassSession).where(
+    ClassSession.id.in_(bindparam("ids", expanding=True)))
+
+
 def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
                  now: datetime) -> SessionsExtra:
     """A fixed handful of queries, however many sessions: places with their origins and
@@ -315,18 +328,12 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     acts = scope.can_act(access, view) and view.booking.status in ACTIVE
     ids = {r.attendance_id for r in tab.upcoming}
     scheduled = {r.attendance_id for r in tab.upcoming if r.status == "scheduled"}
-    rows = db.exec(
-        select(Attendance.external_id, Attendance.id, Attendance.makeup, AttendanceOrigin,
-               Programme)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .join(Programme, Programme.id == ClassSession.programme_id)
-        .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
-        .where(Attendance.tenant == access.tenant, Attendance.booking_id == view.booking.id,
-               Attendance.external_id.in_(ids or [""]))
+    rows = db.exec(_UPCOMING_PLACES, params={
+        "tenant": access.tenant, "booking_id": view.booking.id, "refs": sorted(ids)}
     ).all() if ids else []
     moved_ids = {o.moved_from_session_id for *_, o, _ in rows if o and o.moved_from_session_id}
-    moved = {s.id: s for s in db.exec(select(ClassSession).where(
-        ClassSession.id.in_(moved_ids)))} if moved_ids else {}
+    moved = {s.id: s for s in db.exec(_SESSIONS_BY_ID, params={"ids": sorted(moved_ids)})
+             } if moved_ids else {}
     sessions = {r.attendance_id: r.session for r in tab.upcoming}
     actions = {}
     for ref, _, makeup, origin, programme in rows:
@@ -339,9 +346,8 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     movers = [(ref, row_id) for ref, row_id, *_ in rows
               if ref in scheduled and actions[ref].can_cancel and actions[ref].kind == "regular"]
     own = {r.session.id for r in (*tab.upcoming, *tab.past)}
-    credits, sources = makeups.spendable(
-        db, access, now, MakeupCredit.attendee_id == view.attendee.id,
-        MakeupCredit.client_id == view.booking.client_id) if acts else ([], {})
+    credits, sources = makeups.spendable_by_member(
+        db, access, now, view.booking.client_id, view.attendee.id) if acts else ([], {})
     found = options.have_options(db, [
         *(_move_search(tenant, view, own, row_id, now) for _, row_id in movers),
         *makeups.searches_for(db, tenant, credits, now, sources)])

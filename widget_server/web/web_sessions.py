@@ -12,7 +12,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 from starlette.requests import Request
 from starlette.responses import Response
@@ -39,14 +39,18 @@ def start(session: Session, tenant: str, identity: Identity, now: datetime) -> s
     return sid
 
 
+# Every page reads its session: the statement is built once, with bound parameters.
+_LIVE = select(WebSession).where(
+    WebSession.sid_hash == bindparam("sid_hash"), WebSession.tenant == bindparam("tenant"),
+    WebSession.revoked_at.is_(None), WebSession.expires_at > bindparam("now"))
+
+
 def load(session: Session, tenant: str, sid: str | None, now: datetime) -> WebSession | None:
     """The live session named by the cookie, for this tenant only; slides its expiry."""
     if not sid:
         return None
-    row = session.exec(
-        select(WebSession).where(WebSession.sid_hash == _hash(sid), WebSession.tenant == tenant,
-                                 WebSession.revoked_at.is_(None), WebSession.expires_at > now)
-    ).first()
+    row = session.exec(_LIVE, params={"sid_hash": _hash(sid), "tenant": tenant,
+                                      "now": now}).first()
     if row is not None and now - row.last_seen_at > TOUCH_EVERY:
         row.last_seen_at = now
         row.expires_at = now + IDLE_LIFETIME
