@@ -264,9 +264,10 @@ def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
     board = bookings.dashboard(db, access, booking_ref, now)
     view = board.view
     if scope.can_act(access, view):
-        board.makeups_available = len(makeups.ready(
-            db, tenant, access, now, MakeupCredit.attendee_id == view.attendee.id,
-            MakeupCredit.client_id == view.booking.client_id))
+        credits, sources = makeups.spendable_by_member(
+            db, access, now, view.booking.client_id, view.attendee.id)
+        board.makeups_available = sum(options.have_options(
+            db, makeups.searches_for(db, tenant, credits, now, sources)))
         if board.next is None and view.booking.status in ACTIVE:
             # Nothing booked: where the programme is booked with an entry pass, say so.
             board.entry_pass = passes.usable_for(db, tenant, access, view.programme.id, now)

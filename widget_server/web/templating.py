@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
 from widget_server.core import formatting, i18n
+from widget_server.web import icons
 from widget_server.web.assets import asset_url
 
 
@@ -35,6 +36,7 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     formatting.install(env)
     env.globals["asset_url"] = asset_url
     env.globals["url_for"] = url_for
+    env.globals["svg_icon"] = icons.icon
     return Jinja2Templates(env=env)
 
 
