@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Callable, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -30,7 +31,17 @@ from pydantic import (
 from widget_server.core import models as m
 from widget_server.core.plain_text import REASON, has_control
 
-ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~-]+$")]
+
+def _not_dots(value: str) -> str:
+    # "." and ".." are path segments that clients and proxies resolve away: such an item
+    # could be stored but never read back at its address.
+    if value in (".", ".."):
+        raise ValueError("an id may not be '.' or '..'")
+    return value
+
+
+ExternalId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:~-]+$"),
+                       AfterValidator(_not_dots)]
 # Amounts are stored in INTEGER columns: past 2**31 - 1 PostgreSQL refuses them (a 500).
 MAX_AMOUNT = 2**31 - 1
 Money = Annotated[StrictInt, Field(ge=0, le=MAX_AMOUNT, description="Amount in minor units")]
