@@ -224,7 +224,8 @@ def fresh(url: str) -> None:
 
 
 def prepare(url: str, clients: int, attendance: int, reuse: bool) -> None:
-    if reuse:
+    missing = url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
+    if reuse and not missing:
         migrate(url)  # a database from an earlier run gets the newer indexes too
         return
     fresh(url)
