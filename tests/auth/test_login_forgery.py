@@ -4,6 +4,7 @@ copied out of another browser."""
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -81,3 +82,19 @@ def test_the_probe_is_a_random_value_kept_across_pages(parent, app):
     assert "cp_probe" not in parent.open("login").headers.get("set-cookie", "")  # kept
     other = Visitor(TestClient(app)).open("login").cookies["cp_probe"]
     assert other != probe
+
+
+def test_two_schools_on_one_page_each_keep_their_own_probe(app):
+    """A provider page with two schools' widgets loads both login pages at the same moment,
+    neither with a probe cookie yet: each school's probe is its own cookie (its path), so
+    neither overwrites the other and both forms post."""
+    browser = TestClient(app)
+    first = browser.get("/t/demo/login")
+    browser.cookies.clear()  # the second request left before the first answer arrived
+    second = browser.get("/t/demo-sk/login")
+    browser.cookies.extract_cookies(first)  # both answers' cookies are now in the browser
+    for tenant, page in (("demo", first), ("demo-sk", second)):
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        sent = browser.post(f"/t/{tenant}/login", data={"csrf_token": token,
+                                                        "email": "someone@example.com"})
+        assert sent.status_code == 200 and 'name="code"' in sent.text, tenant

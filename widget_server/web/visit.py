@@ -89,7 +89,7 @@ def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *
         **(context or {}),
     }, status_code=status_code)
     if new_probe:
-        web_sessions.set_probe(response, request, probe)
+        web_sessions.set_probe(response, request, probe, tenant.slug)
     return response
 
 

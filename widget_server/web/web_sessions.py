@@ -88,11 +88,11 @@ def read_sid(request: Request) -> str | None:
     return request.cookies.get(cookie_name(request))
 
 
-def _cookie(request: Request, name: str, value: str, max_age: int) -> bytes:
+def _cookie(request: Request, name: str, value: str, max_age: int, path: str = "/") -> bytes:
     if _secure_context(request):
-        attributes = "Path=/; Secure; HttpOnly; SameSite=None; Partitioned"
+        attributes = f"Path={path}; Secure; HttpOnly; SameSite=None; Partitioned"
     else:  # plain http on a non-local host: what the browser accepts (first-party only)
-        attributes = "Path=/; HttpOnly; SameSite=Lax"
+        attributes = f"Path={path}; HttpOnly; SameSite=Lax"
     return f"{name}={value}; Max-Age={max_age}; {attributes}".encode()
 
 
@@ -115,11 +115,13 @@ def probe(request: Request) -> tuple[str, bool]:
     return request.scope.setdefault("cp.probe", secrets.token_urlsafe(16)), True
 
 
-def set_probe(response: Response, request: Request, value: str) -> None:
+def set_probe(response: Response, request: Request, value: str, tenant: str) -> None:
     """A harmless cookie set by every page shown before login; if it does not come back,
-    cookies are blocked."""
+    cookies are blocked. One per tenant (its path): two schools' widgets on one page load
+    their first pages at the same moment, and one shared cookie would be set twice, leaving
+    one form's token bound to the value that lost."""
     response.raw_headers.append((b"set-cookie", _cookie(request, PROBE_COOKIE, value,
-                                                        PROBE_LIFETIME)))
+                                                        PROBE_LIFETIME, f"/t/{tenant}/")))
 
 
 def probe_returned(request: Request) -> str | None:
