@@ -95,8 +95,13 @@ def mail(inbox, email: str, subject: str, timeout: float = 10.0):
 def share(widget: FrameLocator, inbox, email: str, relation: str, access: str) -> None:
     """On the booking's Sharing tab: share it with `email`, who is told by e-mail."""
     widget.locator("#share-email").fill(email)
-    widget.locator(f"input[name=relation][value={relation}]").check()
-    widget.locator(f"input[name=access][value={access}]").check()
+    # Keyboard, not taps: a tap aimed while the provider's page still scrolls the frame into
+    # view can land beside the radio (CI saw "did not change its state").
+    for name, value in (("relation", relation), ("access", access)):
+        radio = widget.locator(f"input[name={name}][value={value}]")
+        radio.focus()
+        radio.press("Space")
+        expect(radio).to_be_checked()
     widget.locator("form[action$='/sharing'] button[type=submit]").click()
     expect(widget.locator("p.cp-notice[role=status]")).to_contain_text(email)
     mail(inbox, email, r"^Rachel Moore shared Leo Moore's booking with you$")
