@@ -10,7 +10,7 @@ from typing import Any, Callable, Iterator
 
 from alembic import command
 from alembic.config import Config
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
@@ -64,9 +64,21 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 async def in_db(request: Any, work: Callable[[Session], Any]) -> Any:
-    """Run a request's blocking database work in the thread pool, in one transaction."""
+    """Run a request's blocking database work in a worker thread, in one transaction. GET
+    requests share a few threads (`db_read_threads`): a page's work takes a millisecond or
+    two, and with anyio's 40 threads the event loop waited for Python's lock behind them.
+    Writes and imports keep anyio's pool, so a long import never holds up the pages."""
     engine = request.app.state.engine
-    return await to_thread.run_sync(lambda: run_in_transaction(engine, work))
+    limiter = _read_limiter(request.app.state) if request.method in ("GET", "HEAD") else None
+    return await to_thread.run_sync(lambda: run_in_transaction(engine, work), limiter=limiter)
+
+
+def _read_limiter(state: Any) -> CapacityLimiter:
+    # Made on first use: an anyio limiter belongs to the running event loop.
+    limiter = getattr(state, "db_read_limiter", None)
+    if limiter is None:
+        limiter = state.db_read_limiter = CapacityLimiter(state.settings.db_read_threads)
+    return limiter
 
 
 LOCK_RETRIES = 6

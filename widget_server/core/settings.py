@@ -58,6 +58,10 @@ class Settings:
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; none by
     # default, so the client address is the socket's and nobody can choose their own.
     trusted_proxies: tuple[str, ...] = ()
+    # Threads of a process that run the database work of GET requests (pages, API reads). Few:
+    # each request's work is short and indexed, and every extra thread competes for Python's
+    # one lock with the event loop (one thread answered 1.7x the pages of anyio's 40).
+    db_read_threads: int = 1
     # Who may read GET /metrics (addresses or CIDR networks); everyone else gets a 404.
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     # "json": one JSON object per log line, requests logged by us instead of uvicorn.
@@ -99,6 +103,7 @@ class Settings:
             login_codes_per_ip=_int(env, "WIDGET_LOGIN_CODES_PER_IP", 30),
             wrong_codes_per_tenant=_int(env, "WIDGET_WRONG_CODES_PER_TENANT", 100),
             max_form_bytes=_int(env, "WIDGET_MAX_FORM_BYTES", 16_384),
+            db_read_threads=_positive(env, "WIDGET_DB_READ_THREADS", 1),
             trusted_proxies=_networks(env, "WIDGET_TRUSTED_PROXIES"),
             metrics_allow=(_networks(env, "WIDGET_METRICS_ALLOW", star="0.0.0.0/0, ::/0")
                            if "WIDGET_METRICS_ALLOW" in env else cls.metrics_allow),
@@ -116,6 +121,13 @@ class Settings:
                 "WIDGET_SECRET_KEYS: required outside demo mode "
                 "(comma-separated; the first signs, all verify)"
             )
+
+
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise SettingsError(f"{name}: must be 1 or more, got {value}")
+    return value
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
