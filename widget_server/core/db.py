@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
+from weakref import WeakKeyDictionary
 
 from alembic import command
 from alembic.config import Config
@@ -74,11 +76,15 @@ async def in_db(request: Any, work: Callable[[Session], Any]) -> Any:
 
 
 def _read_limiter(state: Any) -> CapacityLimiter:
-    # Made on first use: an anyio limiter belongs to the running event loop.
-    limiter = getattr(state, "db_read_limiter", None)
-    if limiter is None:
-        limiter = state.db_read_limiter = CapacityLimiter(state.settings.db_read_threads)
-    return limiter
+    # One per event loop (a test client may run each request in a loop of its own): a
+    # limiter's waiters belong to the loop they wait in.
+    limiters = getattr(state, "db_read_limiters", None)
+    if limiters is None:
+        limiters = state.db_read_limiters = WeakKeyDictionary()
+    loop = asyncio.get_running_loop()
+    if loop not in limiters:
+        limiters[loop] = CapacityLimiter(state.settings.db_read_threads)
+    return limiters[loop]
 
 
 LOCK_RETRIES = 6
