@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from profile_support import (
@@ -179,6 +179,32 @@ def test_sessions_are_listed_upcoming_first_then_past_each_clearly_labelled(sara
     for tone, label in (("green", "Attended"), ("amber", "Excused"), ("red", "Missed"),
                         ("grey", "Class cancelled")):
         assert re.search(rf'data-tone="{tone}"><svg[^>]*>.*?</svg>{label}<', page, re.S)
+
+
+def test_a_long_history_shows_the_latest_past_sessions_and_a_link_to_all(api, app, mailbox):
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    api.put("programmes", "p1", {"name": "Otters", "venue": "Lido"})
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
+    for week in range(14):  # Sundays 2 Aug .. 1 Nov 2026, all before the frozen today
+        day = (date(2026, 8, 2) + timedelta(weeks=week)).isoformat()
+        api.put("sessions", f"s{week}", {"programme_id": "p1", "starts_at": f"{day}T09:00:00Z",
+                                          "ends_at": f"{day}T09:45:00Z"})
+        api.put("attendance", f"t{week}", {"booking_id": "b1", "session_id": f"s{week}",
+                                           "status": "attended"})
+    freeze(app)
+    parent = browser(app, mailbox, "ann@example.com")
+    past = section(parent.open("bookings/b1/sessions").text, "past-title")
+    assert past.startswith("Past sessions 14")  # the count is of all of them
+    days = re.findall(r"\w+day, \d+ \w+ \d{4}", past)
+    assert len(days) == 10 and days[0] == "Sunday, 1 November 2026"  # the latest ten
+    assert days[-1] == "Sunday, 30 August 2026" and "Sunday, 23 August 2026" not in past
+    assert "Show all 14 past sessions" in past
+
+    everything = parent.open("bookings/b1/sessions?past=all").text
+    days = re.findall(r"\w+day, \d+ \w+ \d{4}", section(everything, "past-title"))
+    assert len(days) == 14 and days[-1] == "Sunday, 2 August 2026"
+    assert "Show all" not in everything
 
 
 def test_an_unrecorded_past_session_says_so_and_empty_lists_say_what_to_expect(api, app,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import lru_cache
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel import Locale
@@ -142,6 +143,31 @@ def _time_range(start: time, end: time, locale: str) -> str:
                            locale=babel_locale(locale))
 
 
+class When(NamedTuple):
+    """Everything a list row says about a session's time, formatted at once."""
+
+    weekday: str  # `Sat`, the date chip's top line
+    day: str  # `28`
+    month: str  # `Nov`
+    long: str  # `Saturday 28 November 2026`
+    short: str  # the short day (`Sat 28 Nov`)
+    range: str  # `09:00–09:45`
+
+
+def session_when(start: datetime, end: datetime, tz: str, locale: str) -> When:
+    """One call per row instead of six filters: a sessions page lists dozens of rows, and a
+    term's sessions share a few start times, so the result is memoised on the instants."""
+    return _session_when(start, end or start, tz, locale)
+
+
+@lru_cache(maxsize=8192)
+def _session_when(start: datetime, end: datetime, tz: str, locale: str) -> When:
+    day = local(start, tz).date()
+    return When(_date_part(day, "ccc", locale), _date_part(day, "d", locale),
+                _date_part(day, "LLL", locale), _long_day(day, locale),
+                short_day(start, tz, locale), time_range(start, end, tz, locale))
+
+
 def soon(moment: datetime, now: datetime, tz: str, locale: str) -> str:
     """`Today` or `Tomorrow` where the provider is; otherwise nothing."""
     days = (local(moment, tz).date() - local(now, tz).date()).days
@@ -196,6 +222,7 @@ def install(env: Environment) -> None:
     env.filters["timerange"] = filter_with_tz(time_range)
     env.filters["relday"] = filter_with_tz(relative_day)
     env.filters["soon"] = filter_with_tz(soon)
+    env.filters["when"] = filter_with_tz(session_when)
     env.filters["number"] = lambda value: number(value, i18n.active_locale())
     env.filters["percent"] = lambda value: percent(value, i18n.active_locale())
 

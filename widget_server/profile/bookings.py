@@ -162,20 +162,29 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
                      len(rows), list(payments), makeups, reported)
 
 
+# Past sessions listed before "Show all": the latest are what a parent checks (was she marked
+# present last week?), and a long booking's whole history made the tab long on a phone.
+PAST_SHOWN = 10
+
+
 @dataclass
 class Sessions:
-    """The sessions tab: upcoming first (soonest first), then past (latest first)."""
+    """The sessions tab: upcoming first (soonest first), then past (latest first): the latest
+    `PAST_SHOWN` of `past_total` unless all were asked for."""
 
     view: BookingView
     upcoming: list[SessionRow]
     past: list[SessionRow]
+    past_total: int = 0
 
 
-def sessions(db: Session, access: Access, external_id: str, now: datetime) -> Sessions:
+def sessions(db: Session, access: Access, external_id: str, now: datetime,
+             all_past: bool = False) -> Sessions:
     view = scope.get_booking(db, access, external_id)
     rows = rows_of_booking(db, view.booking, now)
+    past = [r for r in reversed(rows) if not r.upcoming(now)]
     return Sessions(view, [r for r in rows if r.upcoming(now)],
-                    [r for r in reversed(rows) if not r.upcoming(now)])
+                    past if all_past else past[:PAST_SHOWN], len(past))
 
 
 def one_session(db: Session, access: Access, booking_id: str, session_id: str,

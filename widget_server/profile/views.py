@@ -60,9 +60,10 @@ async def booking(request: Request) -> Response:
 async def booking_sessions(request: Request) -> Response:
     """Every session of one booking, upcoming first, with what the family can do to each."""
     external_id = request.path_params["booking"]
+    all_past = request.query_params.get("past") == "all"
 
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
-        tab = bookings.sessions(db, who, external_id, v.now)
+        tab = bookings.sessions(db, who, external_id, v.now, all_past)
         return {"list": tab, "extra": self_service.for_sessions(db, v.tenant, who, tab, v.now)}
 
     return await logged_in_page(request, "widget/sessions.html", "bookings", load)
