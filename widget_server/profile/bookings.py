@@ -83,12 +83,17 @@ def rows_of_booking(db: Session, booking: Booking, now: datetime) -> list[Sessio
     """Every session of one booking, in time order (one query)."""
     found = db.exec(_ROWS_OF_BOOKING, params={"tenant": booking.tenant,
                                               "booking_id": booking.id}).all()
-    return [_row(a, s, now, cancelled) for a, s, cancelled in found]
+    return [SessionRow(external_id, booking_id, session,
+                       display_status(status, session, now), makeup, cancelled is not None)
+            for external_id, booking_id, status, makeup, session, cancelled in found]
 
 
 # Statements every booking page runs, built once with bound parameters (see `scope.prepared`).
 _ROWS_OF_BOOKING = (
-    select(Attendance, ClassSession, AttendanceOrigin.cancelled_at)
+    # The attendance's columns, not the entity: the page only reads them, and an ORM object
+    # per row cost more than the rest of the query.
+    select(Attendance.external_id, Attendance.booking_id, Attendance.status, Attendance.makeup,
+           ClassSession, AttendanceOrigin.cancelled_at)
     .join(ClassSession, ClassSession.id == Attendance.session_id)
     .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
     .where(Attendance.tenant == bindparam("tenant"),

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, false, func, or_, true
+from sqlalchemy import and_, bindparam, case, false, func, or_, true
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
@@ -250,27 +250,40 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
         return [False] * len(searches)
     ends = [s.until for s in searches]
     latest = None if None in ends else max(e for e in ends if e is not None)
-    # Led by the members' bookings (attendance by booking is indexed), never by the tenant's
-    # whole attendance table.
-    bookings = select(Booking.id).where(
-        Booking.tenant == tenant, Booking.attendee_id.in_({s.attendee_id for s in searches}))
-    places = db.exec(
-        select(Booking.attendee_id, Attendance.id, Attendance.status, ClassSession.id,
-               ClassSession.starts_at, ClassSession.ends_at)
-        .join(Attendance, Attendance.session_id == ClassSession.id)
-        .join(Booking, Booking.id == Attendance.booking_id)
-        .where(Attendance.booking_id.in_(bookings),
-               Attendance.status.in_((*capacity.COUNTING, EXCUSED)),
-               ClassSession.cancelled == false(), ClassSession.ends_at > now)).all()
-    where = [ClassSession.tenant == tenant, ClassSession.programme_id.in_(programmes),
-             capacity.open_sessions(), ClassSession.starts_at > now, capacity.has_room(now)]
-    if latest is not None:
-        where.append(ClassSession.starts_at <= latest)
-    candidates = db.exec(
-        select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at,
-               ClassSession.ends_at).where(*where)
-        .order_by(ClassSession.starts_at, ClassSession.id)).all()
+    places = db.exec(_PLACES, params={
+        "tenant": tenant, "attendees": sorted({s.attendee_id for s in searches}),
+        "now": now}).all()
+    candidates = db.exec(_CANDIDATES[latest is not None], params={
+        "tenant": tenant, "programmes": sorted(programmes), "now": now,
+        **({"latest": latest} if latest is not None else {})}).all()
     return [_any(search, places, candidates) for search in searches]
+
+
+# The two statements of `have_options`, built once with bound parameters: every sessions page
+# and the home page run them, and building them again cost more than running them.
+# Led by the members' bookings (attendance by booking is indexed), never by the tenant's whole
+# attendance table.
+_PLACES = (
+    select(Booking.attendee_id, Attendance.id, Attendance.status, ClassSession.id,
+           ClassSession.starts_at, ClassSession.ends_at)
+    .join(Attendance, Attendance.session_id == ClassSession.id)
+    .join(Booking, Booking.id == Attendance.booking_id)
+    .where(Attendance.booking_id.in_(
+               select(Booking.id).where(
+                   Booking.tenant == bindparam("tenant"),
+                   Booking.attendee_id.in_(bindparam("attendees", expanding=True)))),
+           Attendance.status.in_((*capacity.COUNTING, EXCUSED)),
+           ClassSession.cancelled == false(), ClassSession.ends_at > bindparam("now")))
+_CANDIDATES = {
+    bounded: select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at,
+                    ClassSession.ends_at)
+    .where(ClassSession.tenant == bindparam("tenant"),
+           ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
+           capacity.open_sessions(), ClassSession.starts_at > bindparam("now"),
+           capacity.has_room(bindparam("now")),
+           ClassSession.starts_at <= bindparam("latest") if bounded else true())
+    .order_by(ClassSession.starts_at, ClassSession.id)
+    for bounded in (True, False)}
 
 
 def _any(search: Search, places: Sequence, candidates: Sequence) -> bool:
