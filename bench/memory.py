@@ -15,7 +15,6 @@ with `--quick`); run that first.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -23,10 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from profile_pages import PYTHON, TENANT, free_port, login, pages, serve, wrk  # noqa: E402
+from profile_pages import PYTHON, TENANT, env_for, free_port, login, pages, serve, wrk  # noqa: E402
 
 from widget_server.core.db import migrate  # noqa: E402
-from widget_server.demo import TENANTS_DIR  # noqa: E402
 
 
 def rss_mib(pid: int) -> float:
@@ -51,9 +49,7 @@ def main() -> None:
     migrate(url)
     sid, booking = login(url)
     cookie = f"cp_sid={sid}"
-    env = os.environ | {"WIDGET_DATABASE_URL": url, "WIDGET_SECRET_KEYS": "bench",
-                        "WIDGET_TENANTS_DIR": str(TENANTS_DIR),
-                        "WIDGET_OUTBOX_IN_PROCESS": "0", "WIDGET_BASE_URL": "http://127.0.0.1"}
+    env = env_for(url)
     port = free_port()
     # One worker, no reloader: the server process is the worker whose memory is read.
     process = serve([PYTHON, "-m", "uvicorn", "widget_server.asgi:app", "--port", str(port),

@@ -234,13 +234,19 @@ def prepare(url: str, clients: int, attendance: int, reuse: bool) -> None:
     print(f"  in {time.perf_counter() - began:.0f} s")
 
 
+def env_for(url: str) -> dict[str, str]:
+    """The environment of a benchmarked server: the data set's database, the demo tenants, no
+    outbox sender (the pages alone are measured)."""
+    return os.environ | {"WIDGET_DATABASE_URL": url, "WIDGET_SECRET_KEYS": "bench",
+                         "WIDGET_TENANTS_DIR": str(TENANTS_DIR),
+                         "WIDGET_OUTBOX_IN_PROCESS": "0", "WIDGET_BASE_URL": "http://127.0.0.1"}
+
+
 def measure(url: str, args) -> tuple[dict[str, dict], dict[str, str]]:
     """wrk figures of every page on `url`, and each page's HTML."""
     sid, booking = login(url)
     cookie = f"cp_sid={sid}"
-    env = os.environ | {"WIDGET_DATABASE_URL": url, "WIDGET_SECRET_KEYS": "bench",
-                        "WIDGET_TENANTS_DIR": str(TENANTS_DIR),
-                        "WIDGET_OUTBOX_IN_PROCESS": "0", "WIDGET_BASE_URL": "http://127.0.0.1"}
+    env = env_for(url)
     port = free_port()
     process = serve([PYTHON, "-m", "uvicorn", "widget_server.asgi:app", "--port", str(port),
                      "--workers", str(args.workers), "--log-level", "warning",

@@ -8,21 +8,18 @@ writes whose references resolve) are tried, not only 404s and 422s."""
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from conftest import API_KEYS, DATABASES, truncate_postgres
 from hypothesis import strategies as st
+from live_server import serving
 from pydantic import TypeAdapter, ValidationError
 from samples import BASE
-from smtp import Mailbox, free_port
+from smtp import Mailbox
 
 from widget_server.api.openapi import document
 from widget_server.api.resources import RESOURCE_OF_MODEL, RESOURCES, ExternalId
@@ -85,26 +82,6 @@ def flatmap_body(context: Any, body: Any) -> Any:
     return swaps.map(lambda chosen: body | chosen)
 
 
-@contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The app behind the real uvicorn on a loopback port in a thread; yields its base URL."""
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
-
-
 @pytest.fixture(scope="module", params=DATABASES)
 def live_api(request, tmp_path_factory) -> Iterator[str]:
     """One server per database for the whole module, the sample graph stored in it."""
@@ -129,7 +106,7 @@ def live_api(request, tmp_path_factory) -> Iterator[str]:
                  for slug, key in API_KEYS.items()},
     )
     try:
-        with serving(settings) as base_url:
+        with serving(create_app(settings)) as base_url:
             headers = {"Authorization": f"Bearer {API_KEYS['demo']}"}
             for resource, external_id, body in BASE:
                 answer = httpx.put(f"{base_url}/api/v1/{resource}/{external_id}", json=body,

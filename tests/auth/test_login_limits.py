@@ -4,16 +4,14 @@ only so many wrong codes an hour from everyone together."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 
 import httpx
 import pytest
 import uvicorn
+from live_server import serving
 from profile_support import NOW, freeze
 from smtp import free_port
 from sqlmodel import Session, select
@@ -28,28 +26,6 @@ from widget_server.core.models import Client, LoginChallenge
 from widget_server.core.settings import Settings
 
 SARAH = "sarah@example.com"
-
-
-@contextmanager
-def serving(settings: Settings) -> Iterator[str]:
-    """The app behind the real uvicorn, configured as `widget-server serve` configures it, on a
-    loopback port in a thread; yields its base URL."""
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning",
-                            **proxy_options(settings))
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{config.port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
 
 
 def try_codes(base_url: str, forwarded_for: list[str]) -> list[int]:
@@ -72,7 +48,7 @@ def addresses(count: int) -> list[str]:
 def test_a_client_cannot_choose_its_address_when_no_proxy_is_trusted(settings):
     limited = replace(settings, login_codes_per_ip=3)
     assert limited.trusted_proxies == ()
-    with serving(limited) as url:
+    with serving(create_app(limited), **proxy_options(limited)) as url:
         statuses = try_codes(url, addresses(4))
     assert statuses == [422, 422, 422, 429]  # four "different" clients, one socket: limited
 
@@ -81,7 +57,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(settings):
     behind_proxy = replace(settings, login_codes_per_ip=3,
                            trusted_proxies=Settings.from_environ(
                                {"WIDGET_TRUSTED_PROXIES": "127.0.0.1"}).trusted_proxies)
-    with serving(behind_proxy) as url:
+    with serving(create_app(behind_proxy), **proxy_options(behind_proxy)) as url:
         different = try_codes(url, addresses(4))
         same = try_codes(url, ["198.51.100.9"] * 4)
         # The proxy appends the address it saw: only the right-most untrusted one counts.

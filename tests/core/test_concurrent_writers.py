@@ -7,15 +7,13 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 from dataclasses import replace
 
 import httpx
 import pytest
-import uvicorn
 from conftest import API_KEYS, Api
+from live_server import serving
 from samples import load_base
-from smtp import free_port
 from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
@@ -46,14 +44,19 @@ def test_an_import_logins_pages_the_outbox_and_the_scheduler_at_once_never_fail(
         settings, mailbox):
     """SQLite's single writer is what this story is about; PostgreSQL must take it too."""
     app = create_app(replace(settings, scheduler_interval=0.2, send_in_process=True))
-    config = uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive()
-        time.sleep(0.02)
-    base = f"http://127.0.0.1:{config.port}"
+    with serving(app) as base:
+        statuses = run_together(base)
+    kinds = {kind for kind, _ in statuses}
+    assert {"import", "login", "list"} <= kinds
+    failed = [(kind, status) for kind, status in statuses if status >= 500]
+    assert failed == [], failed[:10]
+    assert [status for kind, status in statuses if kind == "import"] == [200] * 4
+    assert mailbox.messages  # login e-mails went out through the outbox meanwhile
+
+
+def run_together(base: str) -> list[tuple[str, int]]:
+    """Four imports, three parents logging in over and over and a provider reading its data
+    at once, until the imports are done; every answer's kind and status."""
     statuses: list[tuple[str, int]] = []
     done = threading.Event()
     api = {"Authorization": f"Bearer {API_KEYS['demo']}"}
@@ -98,15 +101,7 @@ def test_an_import_logins_pages_the_outbox_and_the_scheduler_at_once_never_fail(
             worker.join(timeout=300)
     finally:
         done.set()
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
-    kinds = {kind for kind, _ in statuses}
-    assert {"import", "login", "list"} <= kinds
-    failed = [(kind, status) for kind, status in statuses if status >= 500]
-    assert failed == [], failed[:10]
-    assert [status for kind, status in statuses if kind == "import"] == [200] * 4
-    assert mailbox.messages  # login e-mails went out through the outbox meanwhile
+    return statuses
 
 
 

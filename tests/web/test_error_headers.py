@@ -4,11 +4,11 @@ which methods there are."""
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 from conftest import API_KEYS
 from starlette.testclient import TestClient
-
-from widget_server.api import views as api_views
 
 SECURITY = ("content-security-policy", "x-content-type-options", "referrer-policy",
             "cache-control")
@@ -19,31 +19,23 @@ def has_security_headers(response) -> bool:
         and response.headers["x-content-type-options"] == "nosniff"
 
 
-def test_a_server_error_page_has_the_security_headers(app, monkeypatch):
-    def broken():
-        raise RuntimeError("a bug")
-
-    monkeypatch.setattr(api_views, "document", broken)
-    with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/api/v1/openapi.json")
-    assert response.status_code == 500
-    assert has_security_headers(response)
-    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
-
-
-def test_a_server_error_inside_the_widget_can_still_be_shown_in_the_providers_frame(
-        app, monkeypatch):
-    from widget_server.auth import views as auth_views
-
+@pytest.mark.parametrize("module, name, path, framing", [
+    # The API's pages are never framed; the widget's may be, by its provider's site.
+    ("widget_server.api.views", "document", "/api/v1/openapi.json", "frame-ancestors 'none'"),
+    ("widget_server.auth.views", "hinted_email", "/t/demo/login",
+     "https://www.splashswim.example"),
+])
+def test_a_server_error_has_the_security_headers_and_the_right_framing(
+        app, monkeypatch, module, name, path, framing):
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(auth_views, "hinted_email", broken)
+    monkeypatch.setattr(importlib.import_module(module), name, broken)
     with TestClient(app, raise_server_exceptions=False) as client:
-        response = client.get("/t/demo/login")
+        response = client.get(path)
     assert response.status_code == 500
     assert has_security_headers(response)
-    assert "https://www.splashswim.example" in response.headers["content-security-policy"]
+    assert framing in response.headers["content-security-policy"]
 
 
 def test_a_refused_cross_site_post_has_the_security_headers(client):
