@@ -232,13 +232,11 @@ def shared_with_me(db: Session, access: Access) -> list[SharedWithMe]:
             for share, level, booking, programme, child, owner in rows]
 
 
-def page_data(db: Session, access: Access, now: datetime) -> dict[str, Any]:
+def page_data(db: Session, access: Access, now: datetime,
+              client: Client | None) -> dict[str, Any]:
     """What the account page shows besides the family: settings, a waiting e-mail change,
-    and the bookings other families share with this person."""
-    # The page's loader has just read the client: get() finds it without another query.
-    client = db.get(Client, access.client_id) if access.client_id is not None else None
-    if client is not None and client.tenant != access.tenant:
-        client = None
+    and the bookings other families share with this person. `client` is the one the page
+    has read (None for an adult a booking is shared with)."""
     pending = None
     if client is not None:
         pending = db.exec(select(EmailChange.new_email).where(

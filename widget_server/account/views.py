@@ -40,7 +40,7 @@ def _page_data(db: Session, who: Access, v: Visit) -> dict[str, Any]:
     return {"members": [(family.Member(a.external_id, a.name), a.birth_date) for a in members],
             "feed": calendar_feed.current(db, who.tenant, who.email), "feed_url": None,
             "phone_example": details.phone_example(v.tenant.config.locale),
-            **details.page_data(db, who, v.now)}
+            **details.page_data(db, who, v.now, v.client)}
 
 
 async def account(request: Request) -> Response:

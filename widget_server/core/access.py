@@ -29,6 +29,7 @@ from widget_server.core.models import (
     Programme,
     WebSession,
 )
+from widget_server.core.records import Shape
 
 FULL, VIEW = "full", "view"
 
@@ -201,9 +202,10 @@ class BookingView:
 
 
 def get_booking(session: Session, access: Access, external_id: str) -> BookingView:
-    """A booking the person may see, by its provider id; NotFound for anything else."""
-    row = session.exec(prepared(_booking_of, access),
-                       params=access.parameters() | {"booking": external_id}).first()
+    """A booking the person may see, by its provider id (read-only records); NotFound for
+    anything else."""
+    row = _BOOKING_VIEW.first(session, prepared(_booking_of, access),
+                              access.parameters() | {"booking": external_id})
     if row is None:
         raise NotFound("There is no such booking in your profile.")
     booking, programme, attendee, level = row
@@ -211,8 +213,13 @@ def get_booking(session: Session, access: Access, external_id: str) -> BookingVi
     return BookingView(booking, programme, attendee, owned, None if owned else level or VIEW)
 
 
+# How `_booking_of`'s rows read back: a booking, its programme and child as records (every
+# booking page reads one), and the share's level (the expression depends on the person).
+_BOOKING_VIEW = Shape(Booking, Programme, Attendee, func.min(BookingShare.access))
+
+
 def _booking_of(who: Access):
-    return (select(Booking, Programme, Attendee, _share_level(who))
+    return (Shape(Booking, Programme, Attendee, _share_level(who)).select()
             .join(Programme, Programme.id == Booking.programme_id)
             .join(Attendee, Attendee.id == Booking.attendee_id)
             .where(visible_bookings(who), Booking.external_id == bindparam("booking")))
@@ -248,13 +255,24 @@ def can_act(access: Access, booking: BookingView | Booking,
 
 
 def client_of(session: Session, access: Access) -> Client | None:
+    """The family's client row, to change it; None for an adult a booking is shared with."""
     if access.client_id is None:
         return None
     return session.exec(_CLIENT, params=access.parameters()).first()
 
 
+def client_record(session: Session, access: Access) -> Client | None:
+    """The same client as a read-only record, for pages (see core.records)."""
+    if access.client_id is None:
+        return None
+    found = _CLIENT_RECORD.first(session, _CLIENT_READ, access.parameters())
+    return found[0] if found else None
+
+
 # Every page reads its client: built once (see `prepared`).
 _CLIENT = select(Client).where(Client.tenant == _TENANT, Client.id == _CLIENT_ID)
+_CLIENT_RECORD = Shape(Client)
+_CLIENT_READ = _CLIENT_RECORD.select().where(Client.tenant == _TENANT, Client.id == _CLIENT_ID)
 
 
 _PREPARED: dict[tuple[Any, bool], Any] = {}

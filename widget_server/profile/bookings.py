@@ -24,6 +24,7 @@ from widget_server.core.models import (
     EntryPass,
     Payment,
 )
+from widget_server.core.records import Shape
 from widget_server.money.orders import transfer_reported
 
 # Online sessions show their join link from shortly before the start until the end.
@@ -81,19 +82,21 @@ def _row(attendance: Attendance, session: ClassSession, now: datetime,
 
 def rows_of_booking(db: Session, booking: Booking, now: datetime) -> list[SessionRow]:
     """Every session of one booking, in time order (one query)."""
-    found = db.exec(_ROWS_OF_BOOKING, params={"tenant": booking.tenant,
-                                              "booking_id": booking.id}).all()
+    found = _ROW_SHAPE.rows(db, _ROWS_OF_BOOKING, {"tenant": booking.tenant,
+                                                    "booking_id": booking.id})
     return [SessionRow(external_id, booking_id, session,
                        display_status(status, session, now), makeup, cancelled is not None)
             for external_id, booking_id, status, makeup, session, cancelled in found]
 
 
+# A session row as pages read it: the attendance's columns and the session as a record (see
+# core.records): an ORM object per row cost more than the rest of the query.
+_ROW_SHAPE = Shape(Attendance.external_id, Attendance.booking_id, Attendance.status,
+                   Attendance.makeup, ClassSession, AttendanceOrigin.cancelled_at)
+
 # Statements every booking page runs, built once with bound parameters (see `scope.prepared`).
 _ROWS_OF_BOOKING = (
-    # The attendance's columns, not the entity: the page only reads them, and an ORM object
-    # per row cost more than the rest of the query.
-    select(Attendance.external_id, Attendance.booking_id, Attendance.status, Attendance.makeup,
-           ClassSession, AttendanceOrigin.cancelled_at)
+    _ROW_SHAPE.select()
     .join(ClassSession, ClassSession.id == Attendance.session_id)
     .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
     .where(Attendance.tenant == bindparam("tenant"),
@@ -105,11 +108,6 @@ _BOOKING_PAYMENTS = {
                                 Payment.booking_id == bindparam("booking_id"),
                                 true() if acts else false())
     .order_by(Payment.due_date, Payment.id) for acts in (True, False)}
-
-
-def next_sessions(db: Session, tenant: str, booking_ids, now: datetime) -> dict[int, SessionRow]:
-    """The next session still to come of each booking in `booking_ids` (a subquery)."""
-    return next_sessions_of(db.exec(next_sessions_query(tenant, booking_ids, now)).all(), now)
 
 
 def next_sessions_query(tenant: Any, booking_ids: Any, now: Any) -> Any:
@@ -124,14 +122,23 @@ def next_sessions_query(tenant: Any, booking_ids: Any, now: Any) -> Any:
                ClassSession.ends_at > now)
         .subquery()
     )
-    return (select(Attendance, ClassSession)
+    return (_NEXT_SHAPE.select()
             .join(ranked, ranked.c.attendance_id == Attendance.id)
             .join(ClassSession, ClassSession.id == Attendance.session_id)
             .where(ranked.c.rank == 1))
 
 
-def next_sessions_of(found: Any, now: datetime) -> dict[int, SessionRow]:
-    return {a.booking_id: _row(a, s, now) for a, s in found}
+_NEXT_SHAPE = Shape(Attendance.external_id, Attendance.booking_id, Attendance.status,
+                    Attendance.makeup, ClassSession)
+
+
+def next_sessions(db: Session, statement: Any, params: dict[str, Any],
+                  now: datetime) -> dict[int, SessionRow]:
+    """The next session of each booking, from a `next_sessions_query` statement."""
+    return {booking_id: SessionRow(external_id, booking_id, session,
+                                   display_status(status, session, now), makeup)
+            for external_id, booking_id, status, makeup, session
+            in _NEXT_SHAPE.rows(db, statement, params)}
 
 
 @dataclass

@@ -27,11 +27,12 @@ from widget_server.core.models import (
     Programme,
     WebSession,
 )
+from widget_server.core.records import Shape
 from widget_server.money.orders import awaiting_report_since, report_stands_since
 from widget_server.profile.bookings import (
     ACTIVE,
     SessionRow,
-    next_sessions_of,
+    next_sessions,
     next_sessions_query,
 )
 
@@ -147,9 +148,8 @@ def load_home(db: Session, access: Access, web_session: WebSession, requested: s
 def _bookings(db: Session, access: Access, values: dict,
               now: datetime) -> tuple[list[BookingCard], list[BookingCard]]:
     """The member's bookings (active, then past) with each one's next session: two queries."""
-    rows = db.exec(scope.prepared(_member_bookings, access), params=values).all()
-    upcoming = next_sessions_of(db.exec(scope.prepared(_next_sessions, access),
-                                        params=values).all(), now)
+    rows = _CARD.rows(db, scope.prepared(_member_bookings, access), values)
+    upcoming = next_sessions(db, scope.prepared(_next_sessions, access), values, now)
     cards = [BookingCard(BookingView(b, p, a, access.owns(b)), upcoming.get(b.id))
              for b, p, a in rows]
     active = [c for c in cards if c.view.booking.status in ACTIVE]
@@ -161,8 +161,12 @@ def _of_member(who: Access):
     return and_(scope.visible_bookings(who), Attendee.external_id == bindparam("member"))
 
 
+# A booking card's rows: the booking, its programme and child, as records (core.records).
+_CARD = Shape(Booking, Programme, Attendee)
+
+
 def _member_bookings(who: Access):
-    return (select(Booking, Programme, Attendee)
+    return (_CARD.select()
             .join(Programme, Programme.id == Booking.programme_id)
             .join(Attendee, Attendee.id == Booking.attendee_id)
             .where(_of_member(who))

@@ -32,6 +32,8 @@ class Visit:
     sid: str | None
     web_session: WebSession | None
     now: datetime
+    # The family's client (a read-only record), once a logged-in page has read it.
+    client: Client | None = None
 
     @property
     def signer(self) -> Signer:
@@ -111,7 +113,8 @@ async def logged_in_page(request: Request, template: str, section: str, load: Lo
         if not this.logged_in:
             return this, None
         who = Access.of(this.web_session)
-        return this, {"client": scope.client_of(db, who), **load(db, who, this)}
+        this.client = scope.client_record(db, who)
+        return this, {"client": this.client, **load(db, who, this)}
 
     this, data = await in_db(request, work)
     if data is None:

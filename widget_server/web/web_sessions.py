@@ -13,12 +13,13 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, update
-from sqlmodel import Session, select
+from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from widget_server.core.access import Identity
 from widget_server.core.models import WebSession
+from widget_server.core.records import Shape
 
 IDLE_LIFETIME = timedelta(days=30)
 TOUCH_EVERY = timedelta(minutes=5)  # sliding expiry without a write on every page
@@ -39,22 +40,30 @@ def start(session: Session, tenant: str, identity: Identity, now: datetime) -> s
     return sid
 
 
-# Every page reads its session: the statement is built once, with bound parameters.
-_LIVE = select(WebSession).where(
+# Every page reads its session: the statement is built once, with bound parameters, and read
+# as a record (see core.records).
+_SESSION = Shape(WebSession)
+_LIVE = _SESSION.select().where(
     WebSession.sid_hash == bindparam("sid_hash"), WebSession.tenant == bindparam("tenant"),
     WebSession.revoked_at.is_(None), WebSession.expires_at > bindparam("now"))
+_TOUCH = update(WebSession).where(WebSession.id == bindparam("session_id")).values(
+    last_seen_at=bindparam("now"), expires_at=bindparam("expires_at"))
 
 
 def load(session: Session, tenant: str, sid: str | None, now: datetime) -> WebSession | None:
-    """The live session named by the cookie, for this tenant only; slides its expiry."""
+    """The live session named by the cookie, for this tenant only (a read-only record); slides
+    its expiry."""
     if not sid:
         return None
-    row = session.exec(_LIVE, params={"sid_hash": _hash(sid), "tenant": tenant,
-                                      "now": now}).first()
-    if row is not None and now - row.last_seen_at > TOUCH_EVERY:
-        row.last_seen_at = now
-        row.expires_at = now + IDLE_LIFETIME
-        session.add(row)
+    found = _SESSION.first(session, _LIVE, {"sid_hash": _hash(sid), "tenant": tenant,
+                                            "now": now})
+    if found is None:
+        return None
+    row = found[0]
+    if now - row.last_seen_at > TOUCH_EVERY:
+        session.connection().execute(_TOUCH, {"session_id": row.id, "now": now,
+                                              "expires_at": now + IDLE_LIFETIME})
+        row = row._replace(last_seen_at=now, expires_at=now + IDLE_LIFETIME)
     return row
 
 
