@@ -290,6 +290,21 @@ def prepared(build: Any, access: Access) -> Any:
     return statement
 
 
-def run(db: Session, build: Any, access: Access, **values: Any) -> Any:
-    """Execute `build`'s statement for `access` (see `prepared`) with these values too."""
-    return db.exec(prepared(build, access), params=access.parameters() | values)
+def run(db: Session, build: Any, access: Access, **values: Any) -> list[Any]:
+    """The rows of `build`'s statement for `access` (see `prepared`) with these values too,
+    read past the ORM (see core.records): each row a tuple of records and values, or the one
+    record or value when the statement selects one thing, as `Session.exec` gives them. For
+    pages, which only read."""
+    key = (build, access.client_id is None)
+    found = _READS.get(key)
+    if found is None:
+        statement = prepared(build, access)
+        shape = Shape(*(column["expr"] for column in statement.column_descriptions))
+        found = _READS[key] = (
+            statement.with_only_columns(*shape.columns, maintain_column_froms=True), shape)
+    statement, shape = found
+    rows = shape.rows(db, statement, access.parameters() | values)
+    return rows if shape.width > 1 else [row[0] for row in rows]
+
+
+_READS: dict[tuple[Any, bool], tuple[Any, Shape]] = {}

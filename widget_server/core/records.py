@@ -15,7 +15,9 @@ from collections import namedtuple
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, inspect, select
+from sqlalchemy.orm import Mapper
+from sqlalchemy.orm.util import AliasedInsp
 from sqlmodel import Session
 
 
@@ -25,25 +27,36 @@ def record_of(model: type) -> type:
     return namedtuple(f"{model.__name__}Record", [c.key for c in model.__table__.columns])
 
 
-def _is_model(part: Any) -> bool:
-    return isinstance(part, type) and hasattr(part, "__table__")
+def _model_of(part: Any) -> type | None:
+    """The model a part stands for (itself, or an `aliased()` one), or None."""
+    found = inspect(part, raiseerr=False)
+    return found.mapper.class_ if isinstance(found, (Mapper, AliasedInsp)) else None
 
 
 class Shape:
-    """The columns of a statement in groups (a model's every column, or one expression) and how
-    to read each row back into the same groups."""
+    """The columns of a statement in groups (a model's or an alias's every column, or one
+    expression) and how to read each row back into the same groups. A model that an outer
+    join did not find (its primary key is NULL) reads back as None, as the ORM gives it."""
 
     def __init__(self, *parts: Any):
         self.columns: list[Any] = []
-        self._readers: list[tuple[int, int, Any]] = []
+        self._readers: list[tuple[int, int, Any, int]] = []
         for part in parts:
             start = len(self.columns)
-            if _is_model(part):
-                self.columns.extend(part.__table__.columns)
-                self._readers.append((start, len(self.columns), record_of(part)._make))
-            else:
+            model = _model_of(part)
+            if model is None:
                 self.columns.append(part)
-                self._readers.append((start, start + 1, None))
+                self._readers.append((start, start + 1, None, 0))
+                continue
+            table = model.__table__.columns
+            self.columns.extend(getattr(part, c.key) for c in table)
+            key = [c.primary_key for c in table].index(True)
+            self._readers.append((start, len(self.columns), record_of(model)._make, start + key))
+
+    @property
+    def width(self) -> int:
+        """How many groups a row has."""
+        return len(self._readers)
 
     def select(self) -> Select:
         return select(*self.columns)
@@ -51,7 +64,8 @@ class Shape:
     def rows(self, db: Session, statement: Any, params: dict[str, Any]) -> list[tuple]:
         """Every row of `statement` (built from `select()`), each as its groups."""
         readers = self._readers
-        return [tuple(make(row[a:b]) if make else row[a] for a, b, make in readers)
+        return [tuple((None if row[key] is None else make(row[a:b])) if make else row[a]
+                      for a, b, make, key in readers)
                 for row in read(db, statement, params)]
 
     def first(self, db: Session, statement: Any, params: dict[str, Any]) -> tuple | None:

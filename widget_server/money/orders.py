@@ -177,13 +177,13 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
     """Orders with their items, passes and invoices, every payment, and the prepaid credit
     balance: six queries."""
     today = local_today(now, tz)
-    orders = {o.id: OrderView(o) for o in scope.run(db, _orders, access).all()}
-    for item in scope.run(db, _order_items, access).all():
+    orders = {o.id: OrderView(o) for o in scope.run(db, _orders, access)}
+    for item in scope.run(db, _order_items, access):
         orders[item.order_id].items.append(item)
-    for entry_pass in scope.run(db, _order_passes, access).all():
+    for entry_pass in scope.run(db, _order_passes, access):
         if entry_pass.order_id in orders:
             orders[entry_pass.order_id].passes.append(entry_pass)
-    rows = scope.run(db, _payments, access).all()
+    rows = scope.run(db, _payments, access)
     payments = {}
     for payment, booking_id, programme, member, order_number, order_id in rows:
         shared = payment.client_id != access.client_id
@@ -196,14 +196,14 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
         if payment.order_id in orders and not shared:
             orders[payment.order_id].payments.append(view)
             view.order = orders[payment.order_id]
-    for invoice in scope.run(db, _invoices, access).all():
+    for invoice in scope.run(db, _invoices, access):
         if invoice.payment_id in payments:
             payments[invoice.payment_id].invoices.append(invoice)
         elif invoice.order_id in orders:
             orders[invoice.order_id].invoices.append(invoice)
     # The balance per currency, and what was spent on each order, in one query.
     balance: dict[str, int] = {}
-    for currency, order_id, amount in scope.run(db, _credit_by_order, access).all():
+    for currency, order_id, amount in scope.run(db, _credit_by_order, access):
         balance[currency] = balance.get(currency, 0) + int(amount)
         if order_id in orders and amount < 0:
             orders[order_id].credit = -int(amount)

@@ -121,7 +121,7 @@ def load_benefits(db: Session, access: Access, now: datetime, tz: str,
 
 
 def _credit(db: Session, access: Access) -> list[CreditLine]:
-    rows = scope.run(db, _credit_lines, access).all()
+    rows = scope.run(db, _credit_lines, access)
     return [CreditLine(entry, programme, member, number or order_id)
             for entry, programme, member, number, order_id in rows]
 
@@ -181,7 +181,7 @@ _MAKEUP_ALIASES = (aliased(Attendance), aliased(ClassSession),
 
 
 def _makeups(db: Session, access: Access, now: datetime) -> list[Makeup]:
-    rows = scope.run(db, _makeup_lines, access).all()
+    rows = scope.run(db, _makeup_lines, access)
     items = []
     for credit, member, earned_on, earned_in, used_on, booking_id, may_spend in rows:
         if credit.used_attendance_id is not None or credit.used_at is not None:
@@ -225,7 +225,7 @@ def _booking_to_book_from(access: Access, source):
 
 
 def _discounts(db: Session, access: Access, today: date) -> list[DiscountItem]:
-    rows = scope.run(db, _discount_lines, access).all()
+    rows = scope.run(db, _discount_lines, access)
     items = []
     for discount, member in rows:
         if discount.used:
@@ -242,7 +242,7 @@ def _discounts(db: Session, access: Access, today: date) -> list[DiscountItem]:
 
 
 def _passes(db: Session, access: Access, today: date) -> list[PassItem]:
-    rows = scope.run(db, _pass_lines, access).all()
+    rows = scope.run(db, _pass_lines, access)
     passes = {}
     for entry_pass, member in rows:
         state = entry_pass.status
@@ -251,7 +251,7 @@ def _passes(db: Session, access: Access, today: date) -> list[PassItem]:
         elif state == "active" and entry_pass.used_entries >= entry_pass.total_entries:
             state = "used_up"
         passes[entry_pass.id] = PassItem(entry_pass, member, state)
-    uses = scope.run(db, _pass_uses, access).all()
+    uses = scope.run(db, _pass_uses, access)
     for use, programme in uses:
         passes[use.entry_pass_id].uses.append(PassUse(use.used_at, programme, use.note))
     listed = list(passes.values())

@@ -99,9 +99,9 @@ def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
              member: str | None = None) -> Hub:
     """Usable credits, soonest to run out first (of one member, if given); usable passes."""
     if member is None:
-        rows = scope.run(db, _credits, access, now=now).all()
+        rows = scope.run(db, _credits, access, now=now)
     else:
-        rows = scope.run(db, _member_credits, access, now=now, member=member).all()
+        rows = scope.run(db, _member_credits, access, now=now, member=member)
     bookable = makeups.with_options(db, tenant, [row[0] for row in rows], now)
     credits = []
     for credit, attendee, programme, earned_on, entry, session in rows:
@@ -110,7 +110,7 @@ def load_hub(db: Session, tenant: Tenant, access: Access, now: datetime,
                                   credit.id in bookable))
     today = local_today(now, tenant.config.timezone)
     cards = []
-    for entry_pass, programme in scope.run(db, _passes, access).all():
+    for entry_pass, programme in scope.run(db, _passes, access):
         state = passes.state_of(entry_pass, today)
         if state in ("active", "used_up"):
             cards.append(PassCard(entry_pass, state, programme))

@@ -35,6 +35,7 @@ from widget_server.core.models import (
     MakeupWaitlist,
     Programme,
 )
+from widget_server.core.records import Shape
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices
@@ -214,17 +215,10 @@ def with_options(db: Session, tenant: Tenant, credits: list[MakeupCredit],
 _SOURCE_ALIASES = aliased(Attendance), aliased(ClassSession), aliased(Programme), aliased(Booking)
 
 
-def spendable(db: Session, access: Access, now: datetime,
-              *where: Any) -> tuple[list[MakeupCredit], dict[int, Source]]:
-    """The unused, unexpired credits the person may spend (narrowed by `where`), soonest to
-    run out first, with their sources (one query)."""
-    return _sourced(db.exec(_spendable_query(access, now, *where)).all())
-
-
 def _spendable_query(who: Access, now: Any, *where: Any) -> Any:
     place, session, programme, booking = _SOURCE_ALIASES
     return (
-        select(MakeupCredit, place, session, programme, booking)
+        _SPENDABLE.select()
         .outerjoin(place, place.id == MakeupCredit.source_attendance_id)
         .outerjoin(session, session.id == place.session_id)
         .outerjoin(programme, programme.id == session.programme_id)
@@ -232,6 +226,11 @@ def _spendable_query(who: Access, now: Any, *where: Any) -> Any:
         .where(scope.actionable_makeups(who), MakeupCredit.used_attendance_id.is_(None),
                (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now), *where)
         .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id))
+
+
+# A credit and where it came from, read as records (core.records): the home page, a booking's
+# dashboard and its sessions tab each read them.
+_SPENDABLE = Shape(MakeupCredit, *_SOURCE_ALIASES)
 
 
 def _sourced(rows: Any) -> tuple[list[MakeupCredit], dict[int, Source]]:
@@ -245,8 +244,9 @@ def ready_for_member(db: Session, tenant: Tenant, access: Access, now: datetime,
     """How many make-ups of one family member (by provider id) have a session to book."""
     if member_ref is None:
         return 0
-    credits, sources = _sourced(db.exec(scope.prepared(_member_spendable, access), params=(
-        access.parameters() | {"now": now, "member": member_ref})).all())
+    credits, sources = _sourced(_SPENDABLE.rows(db, scope.prepared(_member_spendable, access),
+                                                access.parameters() | {"now": now,
+                                                                       "member": member_ref}))
     found = options.have_options(db, searches_for(db, tenant, credits, now, sources))
     return sum(found)
 
@@ -254,9 +254,9 @@ def ready_for_member(db: Session, tenant: Tenant, access: Access, now: datetime,
 def spendable_by_member(db: Session, access: Access, now: datetime, client_id: int,
                         attendee_id: int) -> tuple[list[MakeupCredit], dict[int, Source]]:
     """`spendable` of one child of one family (by row ids), built once."""
-    return _sourced(db.exec(scope.prepared(_child_spendable, access), params=(
-        access.parameters() | {"now": now, "client_id": client_id,
-                               "attendee_id": attendee_id})).all())
+    return _sourced(_SPENDABLE.rows(db, scope.prepared(_child_spendable, access),
+                                    access.parameters() | {"now": now, "client_id": client_id,
+                                                           "attendee_id": attendee_id}))
 
 
 def _child_spendable(who: Access) -> Any:
@@ -270,14 +270,6 @@ def _member_spendable(who: Access) -> Any:
     return _spendable_query(who, bindparam("now"), MakeupCredit.attendee_id.in_(
         select(Attendee.id).where(Attendee.tenant == who.tenant,
                                   Attendee.external_id == bindparam("member"))))
-
-
-def ready(db: Session, tenant: Tenant, access: Access, now: datetime,
-          *where: Any) -> list[MakeupCredit]:
-    """The spendable credits (narrowed by `where`) that have a session to book now."""
-    credits, sources = spendable(db, access, now, *where)
-    found = options.have_options(db, searches_for(db, tenant, credits, now, sources))
-    return [c for c, yes in zip(credits, found, strict=True) if yes]
 
 
 def load_credit(db: Session, tenant: Tenant, access: Access, external_id: str, now: datetime,
