@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(InputGuard, refuse=handle_app_error,
                                max_form_bytes=settings.max_form_bytes,
                                max_body_bytes=settings.max_body_bytes),
-                    Middleware(GZipMiddleware, minimum_size=500)],
+                    Middleware(GZipMiddleware, minimum_size=500, compresslevel=6)],
         lifespan=lifespan,
         exception_handlers={AppError: handle_app_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},

@@ -13,7 +13,6 @@ from jinja2 import (
     pass_context,
     select_autoescape,
 )
-from starlette.datastructures import URL
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
 
@@ -40,20 +39,42 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+class Link(str):
+    """An absolute link as templates print it, with its `path` (what base.html needs of a URL):
+    cheaper than parsing a Starlette `URL` for each of a page's dozens of links."""
+
+    path: str
+
+    def __new__(cls, base: str, path: str) -> "Link":
+        link = super().__new__(cls, base + path)
+        link.path = path
+        return link
+
+
+_PATHS_KEPT = 4096  # links by route and parameters; a page's links repeat across visitors
+
+
 @pass_context
-def url_for(context: Any, name: str, /, **path_params: Any) -> URL:
+def url_for(context: Any, name: str, /, **path_params: Any) -> Link:
     """Starlette's `url_for` for templates, without its walk over every route per link (a
-    page makes dozens of links): routes by name, and the request's base URL, found once."""
+    page makes dozens of links): routes by name, paths remembered by route and parameters,
+    and the request's base URL found once."""
     request = context["request"]
     router = request.scope["router"]
-    routes = getattr(router, "cp_routes_by_name", None)
-    if routes is None:
-        routes = router.cp_routes_by_name = {
+    paths = getattr(router, "cp_paths", None)
+    if paths is None:
+        paths = router.cp_paths = {}
+        router.cp_routes_by_name = {
             route.name: route for route in router.routes if isinstance(route, Route)}
-    route = routes.get(name)
-    path = (route or router).url_path_for(name, **path_params)
+    key = (name, *path_params.items())
+    path = paths.get(key)
+    if path is None:
+        route = router.cp_routes_by_name.get(name)
+        path = str((route or router).url_path_for(name, **path_params))
+        if len(paths) >= _PATHS_KEPT:
+            paths.clear()
+        paths[key] = path
     base = request.scope.get("cp.base_url")
     if base is None:
         base = request.scope["cp.base_url"] = str(request.base_url).rstrip("/")
-    return URL(base + path)
-
+    return Link(base, path)
