@@ -15,6 +15,7 @@ import phonenumbers
 from babel import Locale
 from babel.core import get_global
 from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from widget_server.core.access import Access
@@ -27,6 +28,7 @@ from widget_server.core.models import (
     EmailChange,
     Programme,
 )
+from widget_server.core.records import read
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices
@@ -216,18 +218,27 @@ class SharedWithMe:
     access: str
 
 
+# The account page's statements, built once with bound parameters.
+_SHARED_WITH_ME = (
+    select(BookingShare.external_id, BookingShare.access, Booking.external_id,
+           Programme.name, Attendee.name, Client.name)
+    .join(Booking, Booking.id == BookingShare.booking_id)
+    .join(Programme, Programme.id == Booking.programme_id)
+    .join(Attendee, Attendee.id == Booking.attendee_id)
+    .join(Client, Client.id == Booking.client_id)
+    .where(BookingShare.tenant == bindparam("tenant"), BookingShare.email == bindparam("email"),
+           BookingShare.status == "active", Booking.tenant == bindparam("tenant"))
+    .order_by(BookingShare.id))
+_PENDING_EMAIL = (
+    select(EmailChange.new_email)
+    .where(EmailChange.client_id == bindparam("client_id"), EmailChange.ended_at.is_(None),
+           EmailChange.expires_at > bindparam("now"))
+    .order_by(EmailChange.id.desc()).limit(1))
+
+
 def shared_with_me(db: Session, access: Access) -> list[SharedWithMe]:
     """The bookings other families share with this person (active shares)."""
-    rows = db.exec(
-        select(BookingShare.external_id, BookingShare.access, Booking.external_id,
-               Programme.name, Attendee.name, Client.name)
-        .join(Booking, Booking.id == BookingShare.booking_id)
-        .join(Programme, Programme.id == Booking.programme_id)
-        .join(Attendee, Attendee.id == Booking.attendee_id)
-        .join(Client, Client.id == Booking.client_id)
-        .where(BookingShare.tenant == access.tenant, BookingShare.email == access.email,
-               BookingShare.status == "active", Booking.tenant == access.tenant)
-        .order_by(BookingShare.id)).all()
+    rows = read(db, _SHARED_WITH_ME, {"tenant": access.tenant, "email": access.email})
     return [SharedWithMe(booking, share, programme, child, owner, level)
             for share, level, booking, programme, child, owner in rows]
 
@@ -239,9 +250,7 @@ def page_data(db: Session, access: Access, now: datetime,
     has read (None for an adult a booking is shared with)."""
     pending = None
     if client is not None:
-        pending = db.exec(select(EmailChange.new_email).where(
-            EmailChange.client_id == client.id, EmailChange.ended_at.is_(None),
-            EmailChange.expires_at > now).order_by(EmailChange.id.desc())).first()
+        pending = db.exec(_PENDING_EMAIL, params={"client_id": client.id, "now": now}).first()
     return {"kinds": KINDS, "prefs": preferences(client) if client else None,
             "phone": display_phone(client.phone) if client else None,
             "pending_email": pending, "shared_with_me": shared_with_me(db, access)}

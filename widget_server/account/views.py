@@ -34,10 +34,14 @@ def _client(db: Session, who: Access) -> Client:
     return client
 
 
+def _members(who: Access) -> Any:
+    return (select(Attendee.external_id, Attendee.name, Attendee.birth_date)
+            .where(scope.family(Attendee, who)).order_by(Attendee.id))
+
+
 def _page_data(db: Session, who: Access, v: Visit) -> dict[str, Any]:
-    members = db.exec(select(Attendee).where(scope.family(Attendee, who))
-                      .order_by(Attendee.id)).all()
-    return {"members": [(family.Member(a.external_id, a.name), a.birth_date) for a in members],
+    members = scope.run(db, _members, who)
+    return {"members": [(family.Member(ref, name), born) for ref, name, born in members],
             "feed": calendar_feed.current(db, who.tenant, who.email), "feed_url": None,
             "phone_example": details.phone_example(v.tenant.config.locale),
             **details.page_data(db, who, v.now, v.client)}

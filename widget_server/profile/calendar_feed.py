@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Callable
 
 from icalendar import Calendar, Event
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -29,6 +29,7 @@ from widget_server.core.models import (
     ClassSession,
     Programme,
 )
+from widget_server.core.records import Shape
 from widget_server.profile.bookings import ACTIVE, display_status
 
 KEEP_PAST = timedelta(days=30)
@@ -41,10 +42,17 @@ def _hash(token: str) -> str:
 
 
 def current(db: Session, tenant: str, email: str) -> CalendarFeed | None:
-    """The person's working calendar address, if they have one."""
-    return db.exec(select(CalendarFeed).where(
-        CalendarFeed.tenant == tenant, CalendarFeed.email == email,
-        CalendarFeed.revoked_at.is_(None)).order_by(CalendarFeed.id.desc())).first()
+    """The person's working calendar address, if they have one (a read-only record)."""
+    found = _FEED.first(db, _CURRENT, {"tenant": tenant, "email": email})
+    return found[0] if found else None
+
+
+# The account page reads it on every visit: built once, read as a record (core.records).
+_FEED = Shape(CalendarFeed)
+_CURRENT = (_FEED.select()
+            .where(CalendarFeed.tenant == bindparam("tenant"),
+                   CalendarFeed.email == bindparam("email"), CalendarFeed.revoked_at.is_(None))
+            .order_by(CalendarFeed.id.desc()).limit(1))
 
 
 def revoke(db: Session, tenant: str, email: str, now: datetime) -> int:
