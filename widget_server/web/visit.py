@@ -109,12 +109,16 @@ async def logged_in_page(request: Request, template: str, section: str, load: Lo
     now = v.now if v else request.app.state.clock()
 
     def work(db: Session) -> tuple[Visit, dict[str, Any] | None]:
-        this = v or Visit(request, tenant, sid, web_sessions.load(db, tenant.slug, sid, now), now)
+        if v is None:
+            web_session, client = web_sessions.load_with_client(db, tenant.slug, sid, now)
+            this = Visit(request, tenant, sid, web_session, now, client)
+        else:  # a form's answer: its session was read before the form was handled
+            this = v
+            if this.logged_in:
+                this.client = scope.client_record(db, Access.of(this.web_session))
         if not this.logged_in:
             return this, None
-        who = Access.of(this.web_session)
-        this.client = scope.client_record(db, who)
-        return this, {"client": this.client, **load(db, who, this)}
+        return this, {"client": this.client, **load(db, Access.of(this.web_session), this)}
 
     this, data = await in_db(request, work)
     if data is None:

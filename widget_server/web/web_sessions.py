@@ -11,14 +11,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import and_, bindparam, update
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from widget_server.core.access import Identity
-from widget_server.core.models import WebSession
+from widget_server.core.models import Client, WebSession
 from widget_server.core.records import Shape
 
 IDLE_LIFETIME = timedelta(days=30)
@@ -40,12 +41,16 @@ def start(session: Session, tenant: str, identity: Identity, now: datetime) -> s
     return sid
 
 
-# Every page reads its session: the statement is built once, with bound parameters, and read
-# as a record (see core.records).
+# Every page reads its session, and a logged-in page its client with it: the statements are
+# built once, with bound parameters, and read as records (see core.records).
+_LIVE_WHERE = (WebSession.sid_hash == bindparam("sid_hash"),
+               WebSession.tenant == bindparam("tenant"),
+               WebSession.revoked_at.is_(None), WebSession.expires_at > bindparam("now"))
 _SESSION = Shape(WebSession)
-_LIVE = _SESSION.select().where(
-    WebSession.sid_hash == bindparam("sid_hash"), WebSession.tenant == bindparam("tenant"),
-    WebSession.revoked_at.is_(None), WebSession.expires_at > bindparam("now"))
+_LIVE = _SESSION.select().where(*_LIVE_WHERE)
+_WITH_CLIENT = Shape(WebSession, Client)
+_LIVE_WITH_CLIENT = _WITH_CLIENT.select().outerjoin(Client, and_(
+    Client.id == WebSession.client_id, Client.tenant == WebSession.tenant)).where(*_LIVE_WHERE)
 _TOUCH = update(WebSession).where(WebSession.id == bindparam("session_id")).values(
     last_seen_at=bindparam("now"), expires_at=bindparam("expires_at"))
 
@@ -53,18 +58,32 @@ _TOUCH = update(WebSession).where(WebSession.id == bindparam("session_id")).valu
 def load(session: Session, tenant: str, sid: str | None, now: datetime) -> WebSession | None:
     """The live session named by the cookie, for this tenant only (a read-only record); slides
     its expiry."""
+    found = _live(session, _SESSION, _LIVE, tenant, sid, now)
+    return found[0] if found else None
+
+
+def load_with_client(session: Session, tenant: str, sid: str | None,
+                     now: datetime) -> tuple[WebSession | None, Client | None]:
+    """`load`, and the session's client in the same statement (None for an adult a booking
+    is shared with): every logged-in page needs both."""
+    found = _live(session, _WITH_CLIENT, _LIVE_WITH_CLIENT, tenant, sid, now)
+    return (found[0], found[1]) if found else (None, None)
+
+
+def _live(session: Session, shape: Shape, statement: Any, tenant: str, sid: str | None,
+          now: datetime) -> tuple | None:
     if not sid:
         return None
-    found = _SESSION.first(session, _LIVE, {"sid_hash": _hash(sid), "tenant": tenant,
-                                            "now": now})
+    found = shape.first(session, statement, {"sid_hash": _hash(sid), "tenant": tenant,
+                                             "now": now})
     if found is None:
         return None
     row = found[0]
     if now - row.last_seen_at > TOUCH_EVERY:
         session.connection().execute(_TOUCH, {"session_id": row.id, "now": now,
                                               "expires_at": now + IDLE_LIFETIME})
-        row = row._replace(last_seen_at=now, expires_at=now + IDLE_LIFETIME)
-    return row
+        found = (row._replace(last_seen_at=now, expires_at=now + IDLE_LIFETIME), *found[1:])
+    return found
 
 
 def end(session: Session, tenant: str, sid: str, now: datetime) -> None:
