@@ -1,6 +1,7 @@
-"""A page's database work runs on a few threads of its own: GET requests share
-`db_read_threads` (one by default), while writes and imports keep anyio's pool, so a long
-import never holds up the pages and pages do not crowd the event loop with threads."""
+"""A page's database work runs on a few threads of its own: pages (GET requests outside the
+API) share `db_read_threads` (one by default), while writes, imports and the provider's API
+reads keep anyio's pool, so they never hold up the pages and pages do not crowd the event loop
+with threads."""
 
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from widget_server.core.settings import Settings, SettingsError
 
 
 def fake_request(engine, method: str, state: SimpleNamespace) -> SimpleNamespace:
-    return SimpleNamespace(method=method, app=SimpleNamespace(state=state))
+    """`GET` is a page; `GET /api/v1/clients` names the path too."""
+    method, _, path = method.partition(" ")
+    return SimpleNamespace(method=method, app=SimpleNamespace(state=state),
+                           scope={"path": path or "/t/demo/"})
 
 
 def most_at_once(engine, methods: list[str], threads: int) -> int:
@@ -52,6 +56,10 @@ def test_the_number_of_read_threads_is_a_setting(engine):
 
 def test_writes_do_not_wait_behind_the_pages(engine):
     assert most_at_once(engine, ["POST"] * 4, threads=1) == 4
+
+
+def test_the_providers_api_reads_do_not_hold_up_the_pages(engine):
+    assert most_at_once(engine, ["GET /api/v1/clients"] * 4, threads=1) == 4
 
 
 def test_the_setting_comes_from_the_environment_and_must_be_positive():

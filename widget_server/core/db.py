@@ -66,12 +66,15 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 
 
 async def in_db(request: Any, work: Callable[[Session], Any]) -> Any:
-    """Run a request's blocking database work in a worker thread, in one transaction. GET
-    requests share a few threads (`db_read_threads`): a page's work takes a millisecond or
-    two, and with anyio's 40 threads the event loop waited for Python's lock behind them.
-    Writes and imports keep anyio's pool, so a long import never holds up the pages."""
+    """Run a request's blocking database work in a worker thread, in one transaction. Pages
+    (GET requests outside the API) share a few threads (`db_read_threads`): a page's work takes
+    a millisecond or two, and with anyio's 40 threads the event loop waited for Python's lock
+    behind them. Writes, imports and the provider's API reads (hundreds of rows a page, a sync
+    paging through them all) keep anyio's pool, so they never hold up the parents' pages."""
     engine = request.app.state.engine
-    limiter = _read_limiter(request.app.state) if request.method in ("GET", "HEAD") else None
+    page = request.method in ("GET", "HEAD") and not request.scope.get("path", "").startswith(
+        "/api/")
+    limiter = _read_limiter(request.app.state) if page else None
     return await to_thread.run_sync(lambda: run_in_transaction(engine, work), limiter=limiter)
 
 

@@ -58,7 +58,7 @@ class Settings:
     # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed; none by
     # default, so the client address is the socket's and nobody can choose their own.
     trusted_proxies: tuple[str, ...] = ()
-    # Threads of a process that run the database work of GET requests (pages, API reads). Few:
+    # Threads of a process that run the database work of pages (GET outside the API). Few:
     # each request's work is short and indexed, and every extra thread competes for Python's
     # one lock with the event loop (one thread answered 1.7x the pages of anyio's 40).
     db_read_threads: int = 1
