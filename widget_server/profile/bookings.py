@@ -73,26 +73,25 @@ def display_status(recorded: str, session: ClassSession, now: datetime) -> str:
     return recorded
 
 
-def _row(attendance: Attendance, session: ClassSession, now: datetime,
-         cancelled_at: datetime | None = None) -> SessionRow:
-    return SessionRow(attendance.external_id, attendance.booking_id, session,
-                      display_status(attendance.status, session, now), attendance.makeup,
-                      cancelled_at is not None)
+def _row(external_id: str, booking_id: int, status: str, makeup: bool, session: ClassSession,
+         now: datetime, cancelled_at: datetime | None = None) -> SessionRow:
+    """A session row from its place's columns (as `_PLACE` reads them) and its session."""
+    return SessionRow(external_id, booking_id, session, display_status(status, session, now),
+                      makeup, cancelled_at is not None)
 
 
 def rows_of_booking(db: Session, booking: Booking, now: datetime) -> list[SessionRow]:
     """Every session of one booking, in time order (one query)."""
     found = _ROW_SHAPE.rows(db, _ROWS_OF_BOOKING, {"tenant": booking.tenant,
                                                     "booking_id": booking.id})
-    return [SessionRow(external_id, booking_id, session,
-                       display_status(status, session, now), makeup, cancelled is not None)
-            for external_id, booking_id, status, makeup, session, cancelled in found]
+    return [_row(*place, session, now, cancelled) for *place, session, cancelled in found]
 
 
 # A session row as pages read it: the attendance's columns and the session as a record (see
 # core.records): an ORM object per row cost more than the rest of the query.
-_ROW_SHAPE = Shape(Attendance.external_id, Attendance.booking_id, Attendance.status,
-                   Attendance.makeup, ClassSession, AttendanceOrigin.cancelled_at)
+_PLACE = (Attendance.external_id, Attendance.booking_id, Attendance.status, Attendance.makeup,
+          ClassSession)
+_ROW_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at)
 
 # Statements every booking page runs, built once with bound parameters (see `scope.prepared`).
 _ROWS_OF_BOOKING = (
@@ -128,17 +127,14 @@ def next_sessions_query(tenant: Any, booking_ids: Any, now: Any) -> Any:
             .where(ranked.c.rank == 1))
 
 
-_NEXT_SHAPE = Shape(Attendance.external_id, Attendance.booking_id, Attendance.status,
-                    Attendance.makeup, ClassSession)
+_NEXT_SHAPE = Shape(*_PLACE)
 
 
 def next_sessions(db: Session, statement: Any, params: dict[str, Any],
                   now: datetime) -> dict[int, SessionRow]:
     """The next session of each booking, from a `next_sessions_query` statement."""
-    return {booking_id: SessionRow(external_id, booking_id, session,
-                                   display_status(status, session, now), makeup)
-            for external_id, booking_id, status, makeup, session
-            in _NEXT_SHAPE.rows(db, statement, params)}
+    rows = (_row(*place, now) for place in _NEXT_SHAPE.rows(db, statement, params))
+    return {row.booking_id: row for row in rows}
 
 
 @dataclass
@@ -211,4 +207,6 @@ def one_session(db: Session, access: Access, booking_id: str, session_id: str,
     ).first()
     if found is None:
         raise NotFound("There is no such session in this booking.")
-    return view, _row(*found, now)
+    place, session = found
+    return view, _row(place.external_id, place.booking_id, place.status, place.makeup, session,
+                      now)
