@@ -16,7 +16,9 @@ from e2e.test_profile_journeys import assert_accessible, widget_frame
 # Families with the most to see in each school.
 RICH = {"demo": "sarah.thompson@example.com", "demo-sk": "jana.kovacova@example.com"}
 PAGES = {"demo": "/my-profile", "demo-sk": "/piruetka"}
-SKIP = re.compile(r"\.(ics|pdf|csv|json)$|/invoices/|/calendar/|/logout|/checkout")
+# Downloads (files, and a shared document at /documents/<id>) and POST-only addresses.
+SKIP = re.compile(r"\.(ics|pdf|csv|json)$|/invoices/|/calendar/|/logout|/checkout"
+                  r"|/documents/[^/]+$")
 # Screens that only follow a POST: the notices they show are states too.
 AFTER_ACTIONS = ["/?welcome=1", "/account?saved=details", "/account?saved=notifications",
                  "/account?calendar=off"]

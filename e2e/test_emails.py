@@ -42,6 +42,8 @@ CONTEXTS: dict[str, dict] = {
                     "invitee": "another adult", "level": "view"},
     "share_invite": {"owner": "Sarah Thompson", "child": CHILD.name,
                      "programme": PROGRAMME.name, "invitee": LONG_EMAIL, "level": "full"},
+    "report_card": {"attendee": CHILD, "card": SimpleNamespace(term="Autumn term 2026"),
+                    "level": SimpleNamespace(name="Stage 3: Front crawl and first dives")},
 }
 
 

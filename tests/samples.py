@@ -41,6 +41,20 @@ BASE: list[tuple[str, str, dict]] = [
                         "occurred_at": "2026-10-01T12:00:00Z", "description": "Top-up"}),
     ("shares", "sh1", {"booking_id": "b1", "email": "grandma@example.com",
                        "relation": "grandparent", "access": "view"}),
+    ("levels", "lv1", {"programme_id": "p1", "name": "Dolphins 1", "position": 1,
+                       "description": "Confidence in deep water",
+                       "skills": [{"id": "float", "name": "Floats on back"},
+                                  {"id": "glide", "name": "Push and glide"}],
+                       "scale": ["Introduced", "Developing", "Refining", "Achieved"]}),
+    ("assessments", "as1", {"attendee_id": "a1", "level_id": "lv1", "skill": "float",
+                            "rating": 2, "assessed_on": "2026-12-05", "assessor": "Coach Amy",
+                            "note": "Needs a noodle for now"}),
+    ("session-notes", "sn1", {"attendance_id": "at1", "author": "Coach Amy",
+                              "text": "Great kicking today.\nBring goggles next week.",
+                              "visibility": "family", "written_at": "2026-12-05T10:00:00Z"}),
+    ("report-cards", "rc1", {"attendee_id": "a1", "level_id": "lv1", "term": "Autumn 2026",
+                             "comment": "A lovely term.\nNext: gliding.",
+                             "instructor": "Coach Amy", "published": True}),
 ]
 
 # For each resource: a fresh item (nothing references it) and one field to change.
@@ -51,7 +65,8 @@ FRESH: dict[str, tuple[str, dict, tuple[str, object]]] = {
         [("name", "Sarah T."), ("name", "Ollie"), ("name", "Dolphins 2"), ("capacity", 9),
          ("status", "cancelled"), ("status", "attended"), ("expires_at", "2027-02-28T23:59:00Z"),
          ("status", "paid"), ("status", "paid"), ("number", "INV-2"), ("used_entries", 2),
-         ("value", 15), ("amount", -1200), ("access", "full")],
+         ("value", 15), ("amount", -1200), ("access", "full"), ("position", 2), ("rating", 4),
+         ("visibility", "staff"), ("published", False)],
         strict=True,
     )
 }
@@ -62,3 +77,20 @@ def load_base(api) -> None:
     for resource, external_id, body in BASE:
         response = api.put(resource, external_id, body)
         assert response.status_code == 201, (resource, response.text)
+
+
+# Documents are written as files, not JSON: (id, fields, (file name, bytes)), after BASE.
+DOCUMENTS: list[tuple[str, dict, tuple[str, bytes]]] = [
+    ("doc1", {"title": "Spring term letter", "audience": "programme", "programme_id": "p1"},
+     ("letter.pdf", b"%PDF-1.4\n% Spring term letter\n%%EOF\n")),
+    ("doc2", {"title": "Kit list", "audience": "attendee", "attendee_id": "a1"},
+     ("kit.txt", "Kit list: goggles, towel, swim cap.\n".encode())),
+]
+
+
+def load_documents(api) -> None:
+    """BASE's documents, uploaded as multipart forms (load_base first)."""
+    for external_id, fields, (name, content) in DOCUMENTS:
+        response = api.client.put(f"/api/v1/documents/{external_id}", data=fields,
+                                  files={"file": (name, content)}, headers=api.headers)
+        assert response.status_code == 201, response.text

@@ -10,7 +10,7 @@ import re
 import pytest
 from conftest import API_KEYS
 from profile_support import SARAH, browser
-from samples import BASE, load_base
+from samples import BASE, DOCUMENTS, load_base, load_documents
 from sqlalchemy import MetaData, select
 from starlette.routing import Route
 
@@ -91,6 +91,26 @@ def test_every_api_write_refuses_every_hostile_payload_and_nothing_changes(app, 
                       .replace("'", '"') for p in ("a\\u0000b", "x" * 100_000))
     report = api.import_ndjson(lines).json()
     assert report["imported"] == 0 and report["failed"] == 2
+    assert stored(app.state.engine) == before
+
+
+def test_every_document_field_refuses_every_hostile_payload_and_nothing_changes(app, api):
+    load_base(api)
+    load_documents(api)
+    before = stored(app.state.engine)
+    for external_id, fields, (name, content) in DOCUMENTS:
+        for field in [*fields, "filename"]:
+            for payload in REFUSED:
+                changed = fields | {field: payload}
+                as_form = api.client.put(f"/api/v1/documents/{external_id}", data=changed,
+                                         files={"file": (name, content)}, headers=api.headers)
+                # An address holds at most 64 KB: the long payload is cut to 10,000 there.
+                raw = api.client.put(f"/api/v1/documents/{external_id}", params=changed | {
+                    field: payload[:10_000]}, content=content, headers=api.headers)
+                for answer in (as_form, raw):
+                    assert answer.status_code in (400, 413, 422), \
+                        (field, payload[:8], answer.status_code, answer.text[:200])
+                    assert answer.json()["detail"]  # says what is wrong
     assert stored(app.state.engine) == before
 
 

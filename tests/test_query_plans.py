@@ -17,9 +17,12 @@ from contextlib import contextmanager
 from typing import Iterator
 
 import pytest
-from profile_support import SARAH, browser, counting_statements
+from profile_support import NOW, SARAH, browser, counting_statements
 
 from widget_server.api.resources import RESOURCES
+from widget_server.core.db import session_scope
+from widget_server.delivery.notices import Notices
+from widget_server.profile import report_cards
 
 # Tables that grow with the number of clients (and their bookings, sessions, messages).
 GROWING = {
@@ -28,6 +31,7 @@ GROWING = {
     "web_session", "login_challenge", "email_change", "entry_pass", "entry_pass_use",
     "payment_checkout", "payment_transaction", "credit_entry", "discount", "calendar_feed",
     "webhook_delivery", "gateway_event", "attendance_origin", "reminder", "idempotency_record",
+    "assessment", "session_note", "report_card", "first_open", "document", "document_chunk",
     "rate_limit_counter",
 }
 SKIP_PATHS = ("/logout",)  # a POST form's address; following it as a link means nothing
@@ -143,10 +147,12 @@ def by_problem(report: dict[str, list[str]]) -> dict[str, str]:
 def test_every_page_a_parent_can_reach_reads_by_index(demo, sarah):
     report = crawl(demo, sarah)
     screens = {re.sub(r"/[\w-]+\d+", "/<id>", p.split("?")[0]) for p in report}
-    # The crawl really went everywhere: bookings, sessions, make-ups, payments, orders, account.
+    # The crawl really went everywhere: bookings, sessions, make-ups, payments, orders, account,
+    # progress.
     for screen in ("/t/demo/", "/t/demo/bookings/<id>/sessions", "/t/demo/makeups",
                    "/t/demo/payments/<id>", "/t/demo/orders", "/t/demo/account",
-                   "/t/demo/benefits", "/t/demo/bookings/<id>/sharing"):
+                   "/t/demo/benefits", "/t/demo/bookings/<id>/sharing", "/t/demo/progress",
+                   "/t/demo/documents", "/t/demo/documents/doc-letter"):
         assert screen in screens, sorted(screens)
     assert len(report) >= 25
     found = by_problem(report)
@@ -156,7 +162,7 @@ def test_every_page_a_parent_can_reach_reads_by_index(demo, sarah):
 @pytest.mark.postgres
 def test_every_api_list_and_get_reads_by_index(demo, api):
     report = {}
-    for name in [*RESOURCES, "webhook-deliveries"]:
+    for name in [*RESOURCES, "webhook-deliveries", "documents"]:
         with statements_of(demo) as statements:
             listed = api.get(name, limit=5)
         assert listed.status_code == 200, (name, listed.text[:200])
@@ -187,3 +193,17 @@ def test_the_check_sees_a_full_scan(demo, mailbox):
     assert any("attendance" in p for p in found), found
     if demo.state.engine.dialect.name == "sqlite":
         assert any("the tenant's every row" in p for p in found), found
+
+
+@pytest.mark.postgres
+def test_the_report_card_round_reads_by_index(demo, api):
+    """The scheduler finds newly published report cards across tenants by index, and reads
+    each card's family by its keys."""
+    api.put("report-cards", "rc-new", {"attendee_id": "at-1001-1", "level_id": "lvl-1",
+                                       "term": "Spring", "published": True})
+    tenant = demo.state.tenants.get("demo")
+    with statements_of(demo) as statements, session_scope(demo.state.engine) as db:
+        assert report_cards.due_tenants(db) == {"demo"}
+        assert report_cards.announce(db, tenant, Notices.of(demo, tenant), NOW) == 1
+    found = problems_of(demo, statements)
+    assert len(statements) >= 2 and not found, found

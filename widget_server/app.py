@@ -9,7 +9,7 @@ from typing import Any, AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
@@ -21,6 +21,7 @@ from widget_server.core.errors import AppError
 from widget_server.core.models import utcnow
 from widget_server.core.settings import Settings
 from widget_server.core.signing import Signer
+from widget_server.core.storage import Files
 from widget_server.core.tenants import load_tenants
 from widget_server.delivery.mailer import LocalViewerDelivery, make_transport
 from widget_server.delivery.outbox import OutboxDrainer
@@ -81,7 +82,10 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(InputGuard, refuse=handle_app_error,
                                max_form_bytes=settings.max_form_bytes,
                                max_body_bytes=settings.max_body_bytes),
-                    Middleware(GZipMiddleware, minimum_size=500, compresslevel=6)],
+                    # PDFs are compressed inside already: sent as they are, with their size.
+                    Middleware(GZipMiddleware, minimum_size=500, compresslevel=6,
+                               exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES,
+                                                      "application/pdf"))],
         lifespan=lifespan,
         exception_handlers={AppError: handle_app_error, HTTPException: handle_http_error,
                             Exception: handle_unexpected},
@@ -93,6 +97,7 @@ def create_app(settings: Settings) -> Starlette:
         tenants, settings.environ,
         fallback=(lambda tenant: demo_pay.gateway(settings, tenant)) if settings.demo else None)
     app.state.engine = engine
+    app.state.files = Files(settings.files_dir)
     app.state.templates = make_templates(settings.templates_dir, settings.tenants_dir)
     app.state.assets = assets.build()
     app.state.clock = utcnow

@@ -192,7 +192,7 @@ def run_demo(host: str, port: int) -> int:
     with session_scope(engine) as session:
         for slug in DEMO_TENANTS:
             if app.state.tenants.get(slug):
-                loaded += load_demo(session, slug, date.today())
+                loaded += load_demo(session, slug, date.today(), app.state.files)
     engine.dispose()
     print(demo_banner(app, settings, port, loaded), flush=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", **proxy_options(settings),

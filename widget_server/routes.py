@@ -7,6 +7,7 @@ from starlette.staticfiles import StaticFiles
 
 from widget_server.account import sharing_views
 from widget_server.account import views as account_views
+from widget_server.api import document_views as document_api
 from widget_server.api import views as sync_api
 from widget_server.api import webhook_views as webhook_api
 from widget_server.auth import views as login_views
@@ -15,6 +16,7 @@ from widget_server.demo import mail_views as dev_mail
 from widget_server.demo import pay_views as demo_pay
 from widget_server.demo import views as demo_views
 from widget_server.money import views as payment_views
+from widget_server.profile import document_views as documents
 from widget_server.profile import views as profile
 from widget_server.selfservice import makeup_views, session_views
 from widget_server.web import assets, pages
@@ -69,7 +71,15 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         *page_and_form("/t/{tenant}/passes/{entry_pass}/sessions/{session}",
                        makeup_views.pass_confirm_page, "entry_pass_confirm",
                        makeup_views.pass_book, "entry_pass_book"),
+        Route("/t/{tenant}/progress", profile.member_progress, name="progress"),
+        Route("/t/{tenant}/progress/certificates/{level}.pdf", profile.certificate_file,
+              name="certificate"),
+        Route("/t/{tenant}/report-cards/{card}.pdf", profile.report_card_file,
+              name="report_card_pdf"),
+        Route("/t/{tenant}/report-cards/{card}", profile.report_card, name="report_card"),
         Route("/t/{tenant}/benefits", profile.benefits, name="benefits"),
+        Route("/t/{tenant}/documents", documents.documents_page, name="documents"),
+        Route("/t/{tenant}/documents/{document}", documents.document_file, name="document"),
         Route("/t/{tenant}/orders", payment_views.orders_page, name="orders"),
         Route("/t/{tenant}/account", account_views.account, name="account"),
         Route("/t/{tenant}/account/calendar", account_views.calendar_link, methods=["POST"],
@@ -129,6 +139,15 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
               name="api_webhook_deliveries"),
         Route("/api/v1/webhook-deliveries/{webhook_id}", webhook_api.get_delivery,
               methods=["GET"], name="api_webhook_delivery"),
+        # Documents are uploaded as files, not JSON (read and deleted like any item).
+        Route("/api/v1/documents", document_api.list_documents, methods=["GET"],
+              name="api_documents"),
+        Route("/api/v1/documents/{external_id}", document_api.get_document, methods=["GET"],
+              name="api_document"),
+        Route("/api/v1/documents/{external_id}", document_api.put_document, methods=["PUT"],
+              name="api_document_put"),
+        Route("/api/v1/documents/{external_id}", document_api.delete_document,
+              methods=["DELETE"], name="api_document_delete"),
         Route("/api/v1/{resource}", sync_api.list_items, methods=["GET"], name="api_list"),
         Route("/api/v1/{resource}/{external_id}", sync_api.get_item, methods=["GET"],
               name="api_get"),

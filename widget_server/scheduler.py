@@ -1,6 +1,6 @@
 """The timed jobs, run every round for each tenant with something due: make-up credits for
-missed sessions, the make-up waiting list (holds that ran out, free places offered), and
-reminders.
+missed sessions, the make-up waiting list (holds that ran out, free places offered),
+reminders, and the e-mails that tell families of newly published report cards.
 
 The web process runs them next to its outbox drainers (every `WIDGET_SCHEDULER_INTERVAL`
 seconds, 60 by default) and so does `widget-server worker`; the process holding the lease
@@ -36,6 +36,7 @@ from widget_server.core.tenants import Tenant
 from widget_server.delivery import outbox
 from widget_server.delivery.notices import Notices
 from widget_server.delivery.outbox import Channel, Sender
+from widget_server.profile import report_cards
 from widget_server.selfservice import credits, makeup_waitlist, reminders, waitlist
 from widget_server.web.forms import wake_senders
 from widget_server.web.templating import make_templates
@@ -64,7 +65,8 @@ def due_tenants(engine: Engine, tenants: Iterable[Tenant], now: datetime) -> lis
     (reminders due, waiting lists), plus those that turn missed places into credits. An idle
     deployment pays for those reads, not for each of its tenants."""
     with session_scope(engine) as db:
-        busy = reminders.due_tenants(db, now) | waitlist.due_tenants(db)
+        busy = (reminders.due_tenants(db, now) | waitlist.due_tenants(db)
+                | report_cards.due_tenants(db))
     return [t for t in tenants if t.slug in busy
             or (t.config.makeups.from_missed and t.config.features.makeups)]
 
@@ -81,6 +83,8 @@ def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
         done["offers"] += offer_free_places(engine, tenant, notices, now)
         with session_scope(engine) as db:
             done["reminders"] += reminders.schedule_reminders(db, tenant, notices, now)
+        with session_scope(engine) as db:
+            done["report_cards"] += report_cards.announce(db, tenant, notices, now)
     return done
 
 

@@ -302,6 +302,12 @@ def test_download_all_my_data(demo, sarah):
     assert [s["email"] for s in data["shares"]] == [GRANDMA]
     assert len(data["makeup_credits"]) == 4
     assert data["settings"]["notifications"]["reminders"] == {"email": True, "whatsapp": False}
+    # The children's progress: assessments, the notes for the family (not staff notes), the
+    # published report cards.
+    assert {a["attendee_id"] for a in data["assessments"]} == {"at-1001-1", "at-1001-2"}
+    assert len(data["session_notes"]) == 3
+    assert all(n["visibility"] == "family" for n in data["session_notes"])
+    assert [c["id"] for c in data["report_cards"]] == ["rc-1", "rc-2"]
     assert "james.patel" not in answer.text and "Aisha" not in answer.text  # another family
 
 

@@ -38,7 +38,8 @@ def test_every_operation_documents_a_missing_key_and_a_bad_address(path, method,
 
 def test_malformed_json_is_documented_and_answered(api):
     for _, operation in PUTS:
-        assert "not JSON" in operation["responses"]["400"]["description"]
+        if "application/json" in operation["requestBody"]["content"]:  # not documents' files
+            assert "not JSON" in operation["responses"]["400"]["description"]
     answer = api.client.put("/api/v1/clients/c1", content=b'{"name": ',
                             headers=api.headers | {"Content-Type": "application/json"})
     assert answer.status_code == 400

@@ -18,7 +18,7 @@ from conftest import API_KEYS, DATABASES, truncate_postgres
 from hypothesis import strategies as st
 from live_server import serving
 from pydantic import TypeAdapter, ValidationError
-from samples import BASE
+from samples import BASE, DOCUMENTS
 from smtp import Mailbox
 
 from widget_server.api.openapi import document
@@ -33,17 +33,24 @@ EXAMPLES_PER_OPERATION = 40
 
 ID = TypeAdapter(ExternalId)
 STORED = {resource: external_id for resource, external_id, _ in BASE}
+STORED["documents"] = DOCUMENTS[0][0]
+# A document's references, by the resource each names.
+DOCUMENT_REFERENCES = {"client_id": "clients", "attendee_id": "attendees",
+                       "programme_id": "programmes"}
 
-# The import's body is text: one JSON object per line.
+# The import's body is text: one JSON object per line; a document's raw body is its bytes.
 schemathesis.serializer.alias("application/x-ndjson", "text/plain")
+schemathesis.serializer.alias(["application/pdf", "image/png", "image/jpeg", "image/webp"],
+                              "application/octet-stream")
 schema = schemathesis.openapi.from_dict(document(), config=schemathesis.Config.from_dict({
     "auth": {"openapi": {"apiKey": {"bearer": API_KEYS["demo"]}}},
     "generation": {"max-examples": EXAMPLES_PER_OPERATION, "database": "none"},
     "checks": {"positive_data_acceptance": {
         # Valid JSON may still be refused for what JSON Schema cannot state, each said in the
         # document: a reference to an item not stored, a session that ends before it starts,
-        # a control character in a string.
-        "expected-statuses": ["2xx", "401", "404", "409", "422"]}},
+        # a control character in a string; and a document's bytes that are none of the
+        # allowed types (415), which only its content tells.
+        "expected-statuses": ["2xx", "401", "404", "409", "415", "422"]}},
     # Text is text on the wire: a "body that is not a string" cannot be sent to the import.
     "operations": [{"include-operation-id": "bulk_import", "generation": {"mode": "positive"}}],
 }))
@@ -72,13 +79,15 @@ def flatmap_path_parameters(context: Any, path_parameters: dict | None) -> Any:
 @schema.hook
 def flatmap_body(context: Any, body: Any) -> Any:
     """Half of the time each valid reference in a body names a stored item."""
-    resource = RESOURCES.get(context.operation.path.split("/")[3])
-    if resource is None or not isinstance(body, dict):
+    name = context.operation.path.split("/")[3]
+    resource = RESOURCES.get(name)
+    if not isinstance(body, dict) or (resource is None and name != "documents"):
         return st.just(body)
-    fields = [name for name in resource.refs if valid_id(body.get(name))]
+    targets = DOCUMENT_REFERENCES if resource is None else {
+        field: RESOURCE_OF_MODEL[model] for field, model in resource.refs.items()}
+    fields = [field for field in targets if valid_id(body.get(field))]
     swaps = st.fixed_dictionaries({
-        name: st.sampled_from([body[name], STORED[RESOURCE_OF_MODEL[resource.refs[name]]]])
-        for name in fields})
+        field: st.sampled_from([body[field], STORED[targets[field]]]) for field in fields})
     return swaps.map(lambda chosen: body | chosen)
 
 
@@ -111,6 +120,10 @@ def live_api(request, tmp_path_factory) -> Iterator[str]:
             for resource, external_id, body in BASE:
                 answer = httpx.put(f"{base_url}/api/v1/{resource}/{external_id}", json=body,
                                    headers=headers)
+                assert answer.status_code == 201, answer.text
+            for external_id, fields, (name, content) in DOCUMENTS:
+                answer = httpx.put(f"{base_url}/api/v1/documents/{external_id}", data=fields,
+                                   files={"file": (name, content)}, headers=headers)
                 assert answer.status_code == 201, answer.text
             yield base_url
     finally:

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from widget_server.api.documents import list_documents
 from widget_server.api.resources import RESOURCES
 from widget_server.api.sync import list_items
 from widget_server.core.db import session_scope
@@ -15,7 +16,9 @@ from widget_server.demo.data import DEMO_TENANTS, demo_items, load_demo
 def dump(engine) -> dict:
     with Session(engine) as session:
         return {(slug, name): list_items(session, slug, name, limit=1000)["items"]
-                for slug in DEMO_TENANTS for name in RESOURCES}
+                for slug in DEMO_TENANTS for name in RESOURCES} | {
+            (slug, "documents"): list_documents(session, slug, limit=1000)["items"]
+            for slug in DEMO_TENANTS}
 
 
 def test_loading_the_demo_twice_changes_nothing(app):
@@ -29,6 +32,7 @@ def test_loading_the_demo_twice_changes_nothing(app):
             load_demo(session, slug, today)
     assert dump(engine) == first
     assert all(first[(slug, "clients")] for slug in DEMO_TENANTS)
+    assert all(len(first[(slug, "documents")]) == 2 for slug in DEMO_TENANTS)
 
 
 def test_demo_data_shows_every_screen(app):

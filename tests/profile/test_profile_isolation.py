@@ -19,6 +19,7 @@ ROUTES = [
     "bookings/{booking}/sessions/{session}.ics",
     "bookings/{own_booking}/sessions/{session}.ics",
     "?member={child}",
+    "progress?member={child}",
 ]
 
 

@@ -11,6 +11,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import true
 from sqlmodel import Session, select
 
 from widget_server.account import details as account
@@ -18,6 +19,7 @@ from widget_server.api.resources import RESOURCES
 from widget_server.api.sync import jsonable, serialize
 from widget_server.core.access import Access
 from widget_server.core.models import (
+    Assessment,
     Attendance,
     Attendee,
     Booking,
@@ -32,6 +34,8 @@ from widget_server.core.models import (
     Order,
     Payment,
     Programme,
+    ReportCard,
+    SessionNote,
 )
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import preferences
@@ -93,6 +97,21 @@ def export(db: Session, tenant: Tenant, access: Access, now: datetime) -> dict[s
             select(Attendance.session_id).where(Attendance.tenant == access.tenant,
                                                 Attendance.booking_id.in_(bookings))))
         .order_by(ClassSession.starts_at, ClassSession.id)).all()))
+    # The children's progress as the family sees it: every assessment, the notes written for
+    # the family (not the provider's staff notes) and the published report cards.
+    children = select(Attendee.id).where(Attendee.tenant == access.tenant,
+                                         Attendee.client_id == client.id)
+    document["assessments"] = _items(db, "assessments", by_id(db.exec(
+        select(Assessment).where(Assessment.tenant == access.tenant,
+                                 Assessment.attendee_id.in_(children))).all()))
+    document["session_notes"] = _items(db, "session-notes", by_id(db.exec(
+        select(SessionNote).join(Attendance, Attendance.id == SessionNote.attendance_id)
+        .where(Attendance.tenant == access.tenant, Attendance.booking_id.in_(bookings),
+               SessionNote.visibility == "family")).all()))
+    document["report_cards"] = _items(db, "report-cards", by_id(db.exec(
+        select(ReportCard).where(ReportCard.tenant == access.tenant,
+                                 ReportCard.attendee_id.in_(children),
+                                 ReportCard.published == true())).all()))
     document["shares"] = _items(db, "shares", by_id(db.exec(
         select(BookingShare).where(BookingShare.tenant == access.tenant,
                                    BookingShare.booking_id.in_(bookings))).all()))

@@ -14,7 +14,9 @@ from pydantic import TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from widget_server import __version__
+from widget_server.api.documents import DocumentIn, DocumentOut
 from widget_server.api.resources import RESOURCES, ExternalId
+from widget_server.core.storage import ALLOWED_TYPES
 
 REF = "#/components/schemas/{model}"
 PROBLEM = {"application/problem+json": {"schema": {"$ref": REF.format(model="Problem")}}}
@@ -24,7 +26,8 @@ Every item is keyed by the provider's own id. Fields ending in `_id` hold the pr
 another item, which must already be stored (else 422). Unknown fields are refused, and so are
 control characters in any string (tab and line breaks are allowed in free text). Every error
 answers `application/problem+json` with the path of each bad field. Bodies larger than the
-server's limit (1 MB by default, 200 MB for imports) answer 413."""
+server's limit (1 MB by default, 200 MB for imports, 10 MB for a document's file) answer 413.
+Documents are uploaded as files, not JSON (see `PUT /api/v1/documents/{external_id}`)."""
 
 # Rules between fields that JSON Schema cannot state; the validators in `resources` enforce them.
 CROSS_FIELD_RULES = {
@@ -144,12 +147,79 @@ def _resource_paths(name: str, ref: dict[str, Any], id_param: dict[str, Any]) ->
 def _schemas() -> tuple[dict[Any, Any], dict[str, Any]]:
     """Each resource's reference and every schema, with the rules between fields described."""
     models = [(r.schema, "validation") for r in RESOURCES.values()]
+    models += [(DocumentIn, "validation"), (DocumentOut, "serialization")]
     refs, defs = models_json_schema(models, ref_template=REF)
     schemas = dict(defs.get("$defs", {}))
     for (model, field), rule in CROSS_FIELD_RULES.items():
         schemas[model]["properties"][field]["description"] = rule
     schemas["Problem"] = _problem()
     return refs, schemas
+
+
+DOCUMENT_UPLOAD = """\
+The file itself, never JSON: either `multipart/form-data` with the file in a part named `file`
+(its filename is the default `filename`) and the fields as form fields or query parameters (not
+both), or the raw file as the body with the fields as query parameters. `title` and `audience`
+are required; the audience's own reference (`client_id`, `attendee_id` or `programme_id`) is
+required and the others refused; every reference must be stored. The content decides the type,
+not the name or the declared Content-Type: PDF, PNG, JPEG, WebP or plain UTF-8 text (no control
+characters but tab and line breaks, no markup); anything else answers 415. Files larger than the
+server's limit (`WIDGET_MAX_DOCUMENT_BYTES`, 10 MB by default) answer 413 as soon as the limit is
+passed. A refused upload stores nothing; a replaced file's old bytes are dropped."""
+
+
+def _document_paths(upload: dict[str, Any], item: dict[str, Any],
+                    id_param: dict[str, Any]) -> dict[str, Any]:
+    """The documents: read, listed and deleted like the other resources, written as files."""
+    text = {"type": "string", "minLength": 1, "maxLength": 200}
+    reference = TypeAdapter(ExternalId).json_schema()
+    fields = {"title": text, "filename": text,
+              "audience": {"type": "string", "enum": ["client", "attendee", "programme",
+                                                      "tenant"]},
+              "client_id": reference, "attendee_id": reference, "programme_id": reference,
+              "published_at": {"type": "string", "format": "date-time"}}
+    # An address never holds a control character (400), not even a tab or a line break.
+    plain = {"pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]*$"}
+    query = [{"name": name, "in": "query", "required": False,
+              "schema": schema | plain if schema is text else schema,
+              "description": "See the request body's fields"} for name, schema in fields.items()]
+    binary = {"type": "string", "format": "binary"}
+    form = {"type": "object", "required": ["file"], "additionalProperties": False,
+            "properties": fields | {"file": binary}}
+    raw = {media: {"schema": binary} for media in (*ALLOWED_TYPES, "application/octet-stream")}
+    return {
+        "/api/v1/documents": {"get": {
+            "summary": "List documents", "operationId": "list_documents",
+            "parameters": [LIMIT, CURSOR],
+            "responses": _answers({"200": _page(item)}, {"422": "Invalid limit or cursor"}),
+        }},
+        "/api/v1/documents/{external_id}": {
+            "parameters": [id_param],
+            "get": {"summary": "Read one document's metadata", "operationId": "get_documents",
+                    "responses": _answers({"200": _json("The document", item)},
+                                          {"404": "No such item", "422": "Invalid id"})},
+            "put": {"summary": "Upload (create or replace) one document",
+                    "description": DOCUMENT_UPLOAD + f"\n\nThe fields: see `{upload['$ref']}`.",
+                    "operationId": "put_documents",
+                    "parameters": [*query, IDEMPOTENCY_KEY],
+                    "requestBody": {"required": True, "content": {
+                        "multipart/form-data": {"schema": form}, **raw}},
+                    "responses": _answers(
+                        {"200": _json("Replaced", item), "201": _json("Created", item)},
+                        {"400": BAD_ADDRESS + "; or the multipart body could not be read",
+                         "413": "The file is larger than the server's limit",
+                         "415": "The content is not a PDF, PNG, JPEG, WebP or plain-text file, "
+                                "or the body is JSON",
+                         "422": WRITE_INVALID + "; or the file is missing or empty"})},
+            "delete": {"summary": "Delete one document and its file",
+                       "operationId": "delete_documents",
+                       "parameters": [IDEMPOTENCY_KEY],
+                       "responses": _answers({"204": {"description": "Deleted"}}, {
+                           "404": "No such item",
+                           "422": "Invalid id, or the Idempotency-Key was used before with "
+                                  "another request"})},
+        },
+    }
 
 
 @lru_cache(maxsize=1)
@@ -162,6 +232,8 @@ def document() -> dict[str, Any]:
     paths: dict[str, Any] = {}
     for name, resource in RESOURCES.items():
         paths |= _resource_paths(name, refs[(resource.schema, "validation")], id_param)
+    paths |= _document_paths(refs[(DocumentIn, "validation")],
+                             refs[(DocumentOut, "serialization")], id_param)
     paths["/api/v1/import"] = {"post": {
         "summary": "Bulk import newline-delimited JSON",
         "description": 'One line per item: {"resource": "clients", "item": {"id": ...}}. '

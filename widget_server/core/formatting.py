@@ -23,6 +23,7 @@ from babel.numbers import (
     format_percent,
     get_currency_precision,
 )
+from babel.units import format_unit
 from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
@@ -193,6 +194,16 @@ def percent(value: Decimal | int, locale: str) -> str:
                           decimal_quantization=False)
 
 
+def file_size(size: int, locale: str) -> str:
+    """A file's size in the locale's words: `980 B`, `120 kB`, `2.4 MB` (decimal units, as the
+    documents' size limit is stated)."""
+    for unit, factor in (("digital-megabyte", 1_000_000), ("digital-kilobyte", 1_000)):
+        if size >= factor:
+            return format_unit(size / factor, unit, length="short", format="#,##0.#",
+                               locale=babel_locale(locale))
+    return format_unit(size, "digital-byte", length="long", locale=babel_locale(locale))
+
+
 def _tz(context: Context) -> str:
     tenant = context.get("tenant")
     return tenant.config.timezone if tenant is not None else "UTC"
@@ -225,4 +236,5 @@ def install(env: Environment) -> None:
     env.filters["when"] = filter_with_tz(session_when)
     env.filters["number"] = lambda value: number(value, i18n.active_locale())
     env.filters["percent"] = lambda value: percent(value, i18n.active_locale())
+    env.filters["filesize"] = lambda size: file_size(size, i18n.active_locale())
 

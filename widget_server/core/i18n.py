@@ -1,8 +1,9 @@
 """Translations from gettext catalogues (`widget_server/locale/<lang>/LC_MESSAGES/messages.po`).
 
 Catalogues are read with Babel at start-up, so adding a language is adding one `.po` file.
-Templates call `_()` / `ngettext()`; the language of the page being rendered is held in a
-context variable, so one Jinja environment serves every language at once.
+Templates call `_()` / `ngettext()`, and `pgettext()` where one language needs two words for
+one English one; the language of the page being rendered is held in a context variable, so one
+Jinja environment serves every language at once.
 """
 
 from __future__ import annotations
@@ -92,8 +93,19 @@ def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: i
     return text % variables
 
 
+@pass_eval_context
+def _template_pgettext(eval_ctx: EvalContext, context: str, message: str,
+                       **variables: Any) -> str:
+    """`_()` for a word that one language translates two ways, told apart by `context`
+    (Slovak says "Doklady" for a payment's documents, "Dokumenty" for shared files)."""
+    text = _current.get().pgettext(context, message)
+    if eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
 def install(env: Environment) -> None:
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(_=_template_gettext, gettext=_template_gettext,
-                       ngettext=_template_ngettext)
+                       ngettext=_template_ngettext, pgettext=_template_pgettext)

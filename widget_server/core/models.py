@@ -162,6 +162,133 @@ class Attendance(TenantRow, table=True):
     makeup: bool = False
 
 
+class Level(TenantRow, table=True):
+    """One level of a programme's curriculum: the skills it asks for and the scale they are
+    rated on (lowest first; the last rating means achieved)."""
+
+    __tablename__ = "level"
+    __table_args__ = tenant_keys("level") + (
+        Index("ix_level_tenant_programme", "tenant", "programme_id", "position"),
+    )
+    programme_id: int = fk("programme", index=False)
+    name: str = Field(max_length=200)
+    position: int = 0
+    description: Optional[str] = None
+    # [{"id": "float", "name": "Floats on back"}], in the order the provider teaches them.
+    skills: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # ["Introduced", "Developing", "Refining", "Achieved"]
+    scale: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Assessment(TenantRow, table=True):
+    """An attendee's rating on one skill of a level, on a date."""
+
+    __tablename__ = "assessment"
+    __table_args__ = tenant_keys("assessment") + (
+        Index("ix_assessment_tenant_attendee", "tenant", "attendee_id", "assessed_on"),
+        Index("ix_assessment_level", "level_id"),
+    )
+    attendee_id: int = fk("attendee", index=False)
+    level_id: int = fk("level", index=False)
+    skill: str = Field(max_length=128)  # the id of one of the level's skills
+    rating: int  # 1 = the scale's first label
+    assessed_on: date
+    assessor: Optional[str] = Field(default=None, max_length=200)
+    note: Optional[str] = None
+
+
+class SessionNote(TenantRow, table=True):
+    """An instructor's note on an attendee's session (one attendance row)."""
+
+    __tablename__ = "session_note"
+    __table_args__ = tenant_keys("session_note") + (
+        # Read through the attendance (the tenant's already): a leading tenant column led
+        # SQLite's planner to the tenant's every note.
+        Index("ix_session_note_attendance", "attendance_id"),
+    )
+    attendance_id: int = fk("attendance", index=False)
+    text: str
+    author: Optional[str] = Field(default=None, max_length=200)
+    # "family": shown to the parents; "staff": kept for the provider's own team.
+    visibility: str = Field(default="family", max_length=16)
+    written_at: Optional[datetime] = None
+
+
+class ReportCard(TenantRow, table=True):
+    """A provider's report on an attendee for a term or a level; families see it once it is
+    published (and are told by e-mail then)."""
+
+    __tablename__ = "report_card"
+    __table_args__ = tenant_keys("report_card") + (
+        Index("ix_report_card_tenant_attendee", "tenant", "attendee_id", "published_at"),
+        # Published cards the family has not been told of yet, across tenants (the scheduler).
+        Index("ix_report_card_unannounced", "announced_at", "published"),
+    )
+    attendee_id: int = fk("attendee", index=False)
+    level_id: Optional[int] = fk("level", nullable=True)
+    term: Optional[str] = Field(default=None, max_length=100)
+    comment: Optional[str] = None
+    instructor: Optional[str] = Field(default=None, max_length=200)
+    published: bool = False
+    published_at: Optional[datetime] = None
+    # When the family was told (once, the first time it is published).
+    announced_at: Optional[datetime] = None
+
+
+class Document(TenantRow, table=True):
+    """A file the provider shares: with one family (client), one child (attendee), everyone
+    booked on a programme, or every client of the tenant (audience)."""
+
+    __tablename__ = "document"
+    __table_args__ = tenant_keys("document") + (
+        Index("ix_document_tenant_client", "tenant", "client_id"),
+        Index("ix_document_tenant_attendee", "tenant", "attendee_id"),
+        Index("ix_document_tenant_programme", "tenant", "programme_id"),
+        Index("ix_document_tenant_audience", "tenant", "audience", "published_at"),
+    )
+    title: str = Field(max_length=200)
+    filename: str = Field(max_length=200)
+    content_type: str = Field(max_length=100)
+    size: int = 0
+    sha256: str = Field(default="", max_length=64)
+    audience: str = Field(max_length=16)  # client, attendee, programme, tenant
+    client_id: Optional[int] = fk("client", nullable=True, index=False)
+    attendee_id: Optional[int] = fk("attendee", nullable=True, index=False)
+    programme_id: Optional[int] = fk("programme", nullable=True, index=False)
+    published_at: datetime = Field(default_factory=utcnow)
+    # Where the bytes are: "db" (document_chunk rows) or "dir" (a file under the files
+    # directory, named by `storage_key`).
+    storage: str = Field(default="db", max_length=8)
+    storage_key: Optional[str] = Field(default=None, max_length=200)
+
+
+class DocumentChunk(SQLModel, table=True):
+    """A document's bytes in the database, in pieces, so a download streams them."""
+
+    __tablename__ = "document_chunk"
+    document_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("document.id", ondelete="CASCADE"), primary_key=True))
+    seq: int = Field(primary_key=True)
+    data: bytes
+
+
+class FirstOpen(SQLModel, table=True):
+    """When a person first opened a document or a report card: "new" until then, and the
+    provider's `*.viewed` webhook is sent once."""
+
+    __tablename__ = "first_open"
+    __table_args__ = (UniqueConstraint("tenant", "email", "kind", "item_id",
+                                       name="uq_first_open_person_item"),
+                      # An item's opens, dropped with the item (its id may be used again).
+                      Index("ix_first_open_item", "tenant", "kind", "item_id"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    email: str = Field(max_length=320)
+    kind: str = Field(max_length=16)  # "document", "report_card"
+    item_id: int
+    opened_at: datetime = Field(default_factory=utcnow)
+
+
 class MakeupCredit(TenantRow, table=True):
     """The right to a make-up session, earned by an excused or missed attendance."""
 

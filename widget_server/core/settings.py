@@ -36,6 +36,10 @@ class Settings:
     # A widget form's body: a few short fields (the login form is under 1 KB).
     max_form_bytes: int = 16_384
     max_import_bytes: int = 200_000_000
+    # Documents shared with families: where their bytes live (None: in the database, which
+    # needs no set-up; a folder moves them out of it) and the largest one a provider may upload.
+    files_dir: Path | None = None
+    max_document_bytes: int = 10_000_000
     # Origins allowed to frame every tenant's widget besides its own list (the demo's pages).
     frame_origins: tuple[str, ...] = ()
     # Drain the e-mail/webhook outbox inside the web process (`serve`, `demo`); a separate
@@ -103,6 +107,9 @@ class Settings:
             login_codes_per_ip=_int(env, "WIDGET_LOGIN_CODES_PER_IP", 30),
             wrong_codes_per_tenant=_int(env, "WIDGET_WRONG_CODES_PER_TENANT", 100),
             max_form_bytes=_int(env, "WIDGET_MAX_FORM_BYTES", 16_384),
+            files_dir=Path(env["WIDGET_FILES_DIR"].strip())
+            if env.get("WIDGET_FILES_DIR", "").strip() else None,
+            max_document_bytes=_positive(env, "WIDGET_MAX_DOCUMENT_BYTES", 10_000_000),
             db_read_threads=_positive(env, "WIDGET_DB_READ_THREADS", 1),
             trusted_proxies=_networks(env, "WIDGET_TRUSTED_PROXIES"),
             metrics_allow=(_networks(env, "WIDGET_METRICS_ALLOW", star="0.0.0.0/0, ::/0")

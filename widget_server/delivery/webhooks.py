@@ -52,6 +52,8 @@ SHARE_ADDED = "share.added"
 SHARE_REVOKED = "share.revoked"
 ACCOUNT_UPDATED = "account.updated"
 ACCOUNT_DELETION_REQUESTED = "account.deletion_requested"
+REPORT_CARD_VIEWED = "report_card.viewed"
+DOCUMENT_VIEWED = "document.viewed"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,11 @@ EVENT_TYPES: dict[str, EventType] = {event.name: event for event in (
               ("client_id", "changes")),
     EventType(ACCOUNT_DELETION_REQUESTED, "a client asked for their account to be deleted",
               ("client_id", "email")),
+    # Sent once per person (`client_id` is None for an adult a booking is shared with).
+    EventType(REPORT_CARD_VIEWED, "a person opened a published report card for the first time",
+              ("client_id", "attendee_id", "report_card_id", "email", "opened_at")),
+    EventType(DOCUMENT_VIEWED, "a person opened a shared document for the first time",
+              ("client_id", "attendee_id", "document_id", "email", "opened_at")),
 )}
 
 # The provider's id for each `<name>_id` key, looked up by `provider_ids`.
@@ -100,7 +107,8 @@ REFERENCES: dict[str, type] = {
     "client": m.Client, "attendee": m.Attendee, "programme": m.Programme,
     "session": m.ClassSession, "booking": m.Booking, "attendance": m.Attendance,
     "makeup_credit": m.MakeupCredit, "order": m.Order, "payment": m.Payment,
-    "entry_pass": m.EntryPass, "share": m.BookingShare,
+    "entry_pass": m.EntryPass, "share": m.BookingShare, "report_card": m.ReportCard,
+    "document": m.Document,
 }
 
 SECRET_ENV_PREFIX = "WIDGET_WEBHOOK_SECRET_"

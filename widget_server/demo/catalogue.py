@@ -60,6 +60,8 @@ class Profile:
     # A second weekly group (weekday, local start) of the beginners' and the second child's
     # programmes, with free places: somewhere to reschedule to and to book make-ups in.
     second_groups: tuple[tuple[int, str], tuple[int, str]] = ((6, "09:30"), (6, "10:30"))
+    # Levels, rating scale, assessor and instructors' notes (see catalogue.toml).
+    progress: dict[str, Any] = field(default_factory=dict)
 
 
 def _rows(rows: list[list[Any]]) -> tuple[tuple[Any, ...], ...]:

@@ -20,10 +20,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import update
 from sqlmodel import Session
 
 from widget_server.api import sync
+from widget_server.core.models import ReportCard
+from widget_server.core.storage import Files
 from widget_server.demo.catalogue import DEMO_TENANTS, PROFILES, Person, Profile, Prog, demo_logins
+from widget_server.demo.documents import share_documents
 
 # Callers import the tenant list and the login hints from here, with the builder.
 __all__ = ["DEMO_TENANTS", "demo_items", "demo_logins", "load_demo"]
@@ -298,13 +302,69 @@ def demo_items(tenant_slug: str, today: date) -> list[Item]:
           description=text["spent_booking"].format(programme=online.body["name"]))
     d.add("shares", "sh-1", booking_id=bk_a, email=p.grandparent, relation="grandparent",
           access="view", status="active")
+    _progress(d, {"at-1001-1": bk_a, "at-1001-2": bk_b, "at-1002-1": bk_2})
     return d.items
 
 
-def load_demo(session: Session, tenant_slug: str, today: date) -> int:
-    """Upsert every demo item of one tenant through the sync code; the caller commits."""
+def _progress(d: _Demo, bookings: dict[str, str]) -> None:
+    """Levels of the first two programmes, and each child's ratings and notes: the first child
+    halfway through the first level, the second past one level and into the next, the other
+    family's child just started."""
+    spec = d.p.progress
+    beginners, second = d.p.programmes[:2]
+    scale, by = spec["scale"], spec["assessor"]
+    levels = []
+    for i, level in enumerate(spec["levels"]):
+        levels.append(d.add("levels", f"lvl-{i + 1}", programme_id=f"prog-{level['programme']}",
+                            name=level["name"], position=i + 1, scale=scale,
+                            skills=[{"id": k, "name": n} for k, n in level["skills"]]))
+    skills = [[k for k, _ in level["skills"]] for level in spec["levels"]]
+    top = len(scale)
+    count = 0
+
+    def rate(attendee: str, level: int, ratings: list[int], day: int, note: str | None = None):
+        nonlocal count
+        for skill, rating in zip(skills[level], ratings, strict=False):
+            count += 1
+            d.add("assessments", f"as-{count}", attendee_id=attendee, level_id=levels[level],
+                  skill=skill, rating=rating, assessed_on=d.day(day).isoformat(), assessor=by,
+                  note=note if rating == top else None)
+            note = None  # one comment per assessment day
+
+    first, child_b, other = "at-1001-1", "at-1001-2", "at-1002-1"
+    rate(first, 0, [2, 1, 1, 1], -48)
+    rate(first, 0, [4, 3, 2, 1], -20, spec["comments"][0])
+    rate(first, 0, [4, 4, 3, 2], -6)
+    rate(child_b, 2, [2, 2, 3], -120)
+    rate(child_b, 2, [4, 4, 4], -96, spec["comments"][1])
+    rate(child_b, 3, [2, 1, 1, 1], -13)
+    rate(other, 0, [1, 1], -13)
+
+    def note(n: int, booking: str, prog: Any, week: int, text: str, **extra: Any) -> None:
+        d.add("session-notes", f"note-{n}", attendance_id=_att_id(booking, d.sessions[
+            (prog.key, week)]), text=text, author=by, **extra)
+
+    note(1, bookings[first], beginners, -2, spec["notes"][0])
+    note(2, bookings[first], beginners, -6, spec["notes"][1])
+    note(3, bookings[child_b], second, -1, spec["notes"][2])
+    note(4, bookings[first], beginners, -2, spec["staff_note"], visibility="staff")
+    note(5, bookings[other], beginners, -1, spec["notes"][0])
+    for n, (attendee, level) in enumerate(((first, 0), (child_b, 2), (other, 0)), start=1):
+        d.add("report-cards", f"rc-{n}", attendee_id=attendee, level_id=levels[level],
+              term=spec["term"], comment=spec["reports"][n - 1], instructor=by,
+              published=True)
+
+
+def load_demo(session: Session, tenant_slug: str, today: date, files: Files | None = None) -> int:
+    """Upsert every demo item of one tenant through the sync code, and store its shared
+    documents (in `files`, the database by default); the caller commits."""
     resolver = sync.RefResolver(session, tenant_slug)
     items = demo_items(tenant_slug, today)
     for resource, item in items:
         sync.upsert(session, tenant_slug, resource, item["id"], item, resolver)
-    return len(items)
+    # The demo's report cards came out a week ago and the families were told then: starting
+    # the demo sends no report-card e-mails.
+    published = datetime.combine(today - timedelta(days=7), time(17), tzinfo=UTC)
+    session.exec(update(ReportCard).where(ReportCard.tenant == tenant_slug)
+                 .values(published_at=published, announced_at=published))
+    return len(items) + share_documents(session, tenant_slug, today, files or Files())

@@ -10,17 +10,19 @@ from starlette.responses import Response
 
 from widget_server.api.resources import RESOURCES
 from widget_server.core.errors import NotFound
+from widget_server.core.models import Document
 from widget_server.demo.data import demo_logins
 from widget_server.web import pages
 
 
 def tenant_counts(session: Session, tenant: str) -> dict[str, int]:
     """How many items of each resource a tenant has (for the demo index)."""
+    models = {name: r.model for name, r in RESOURCES.items()} | {"documents": Document}
     return {
         name: session.exec(
-            select(func.count()).select_from(r.model).where(r.model.tenant == tenant)
+            select(func.count()).select_from(model).where(model.tenant == tenant)
         ).one()
-        for name, r in RESOURCES.items()
+        for name, model in models.items()
     }
 
 

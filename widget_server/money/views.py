@@ -33,12 +33,12 @@ from widget_server.money.orders import load_order, load_orders
 from widget_server.web.forms import form_fields, form_post, redirect, wake_senders
 from widget_server.web.visit import (
     Visit,
+    download_visit,
     in_db,
     locale_for,
     logged_in_page,
     render,
     tenant_of,
-    visit,
 )
 
 log = logging.getLogger("widget_server.money.payments")
@@ -186,14 +186,6 @@ async def order_page(request: Request) -> Response:
     return await logged_in_page(request, "widget/order.html", "orders", load)
 
 
-async def _logged_in(request: Request) -> tuple[Visit, Access]:
-    """A download's visitor: logged in, or nothing is there (as for calendar files)."""
-    v = await visit(request)
-    if not v.logged_in:
-        raise NotFound("Log in to download this.")
-    return v, Access.of(v.web_session)
-
-
 def _client_locale(db: Session, v: Visit, who: Access) -> str:
     client = scope.client_of(db, who)
     return locale_for(v.tenant, client.locale if client else None)
@@ -218,7 +210,7 @@ def _invoicing(v: Visit) -> None:
 
 async def invoice_pdf(request: Request) -> Response:
     """An invoice: the provider's PDF, its link, or one made from our data."""
-    v, who = await _logged_in(request)
+    v, who = await download_visit(request)
     _invoicing(v)
     external_id = request.path_params["invoice"]
     found, locale = await in_db(request, lambda db: (
@@ -232,7 +224,7 @@ async def invoice_pdf(request: Request) -> Response:
 
 async def receipt_pdf(request: Request) -> Response:
     """A receipt for a paid payment, made from our data."""
-    v, who = await _logged_in(request)
+    v, who = await download_visit(request)
     _invoicing(v)
     external_id = request.path_params["payment"]
     document, locale = await in_db(request, lambda db: (
@@ -242,7 +234,7 @@ async def receipt_pdf(request: Request) -> Response:
 
 async def purchases_csv(request: Request) -> Response:
     """The purchase history as a spreadsheet."""
-    v, who = await _logged_in(request)
+    v, who = await download_visit(request)
     tz = v.tenant.config.timezone
     orders, locale = await in_db(request, lambda db: (load_orders(db, who, v.now, tz),
                                                       _client_locale(db, v, who)))

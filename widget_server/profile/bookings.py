@@ -23,13 +23,16 @@ from widget_server.core.models import (
     ClassSession,
     EntryPass,
     Payment,
+    SessionNote,
 )
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, read
 from widget_server.money.orders import transfer_reported
 
 # Online sessions show their join link from shortly before the start until the end.
 LIVESTREAM_OPENS = timedelta(minutes=15)
 ACTIVE = ("pending", "confirmed")
+# The visibility of instructors' notes that families see; "staff" notes stay with the provider.
+FAMILY_NOTES = "family"
 
 
 @dataclass(frozen=True)
@@ -184,6 +187,16 @@ class Sessions:
     upcoming: list[SessionRow]
     past: list[SessionRow]
     past_total: int = 0
+    # Instructors' notes for the family, by the place's (attendance's) provider id.
+    notes: dict[str, list[Note]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Note:
+    """An instructor's note on one session, as the sessions tab shows it."""
+
+    text: str
+    author: str | None
 
 
 def sessions(db: Session, access: Access, external_id: str, now: datetime,
@@ -192,7 +205,27 @@ def sessions(db: Session, access: Access, external_id: str, now: datetime,
     rows = rows_of_booking(db, view.booking, now)
     past = [r for r in reversed(rows) if not r.upcoming(now)]
     return Sessions(view, [r for r in rows if r.upcoming(now)],
-                    past if all_past else past[:PAST_SHOWN], len(past))
+                    past if all_past else past[:PAST_SHOWN], len(past),
+                    notes_of_booking(db, access.tenant, view.booking.id))
+
+
+def notes_of_booking(db: Session, tenant: str, booking_id: int) -> dict[str, list[Note]]:
+    """The family's notes on a booking's sessions, by the place's provider id (one query)."""
+    found: dict[str, list[Note]] = {}
+    for attendance, text, author in read(db, _BOOKING_NOTES, {
+            "tenant": tenant, "booking_id": booking_id, "family": FAMILY_NOTES}):
+        found.setdefault(attendance, []).append(Note(text, author))
+    return found
+
+
+# A note is read through its place, which is the tenant's (naming the tenant on the note too
+# led SQLite's planner to the tenant's every note).
+_BOOKING_NOTES = (select(Attendance.external_id, SessionNote.text, SessionNote.author)
+                  .join(Attendance, Attendance.id == SessionNote.attendance_id)
+                  .where(Attendance.tenant == bindparam("tenant"),
+                         Attendance.booking_id == bindparam("booking_id"),
+                         SessionNote.visibility == bindparam("family"))
+                  .order_by(SessionNote.written_at, SessionNote.id))
 
 
 def one_session(db: Session, access: Access, booking_id: str, session_id: str,

@@ -1,8 +1,10 @@
-"""The logged-in client's pages: home, a booking's dashboard and sessions, benefits, and
-calendar files. Each handler resolves the visitor, calls one loader, renders."""
+"""The logged-in client's pages: home, a booking's dashboard and sessions, progress,
+benefits, and calendar files. Each handler resolves the visitor, calls one loader, renders."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from typing import Any, Callable
 
 from sqlmodel import Session
@@ -14,12 +16,13 @@ from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.core.formatting import local_today
 from widget_server.core.i18n import activate
-from widget_server.profile import bookings, calendar_feed, family
+from widget_server.profile import bookings, calendar_feed, family, report_card_pdf, report_cards
 from widget_server.profile.benefits import load_benefits
 from widget_server.selfservice import makeups
 from widget_server.selfservice import places as self_service
 from widget_server.web.visit import (
     Visit,
+    download_visit,
     in_db,
     locale_for,
     logged_in_page,
@@ -67,6 +70,62 @@ async def booking_sessions(request: Request) -> Response:
         return {"list": tab, "extra": self_service.for_sessions(db, v.tenant, who, tab, v.now)}
 
     return await logged_in_page(request, "widget/sessions.html", "bookings", load)
+
+
+async def member_progress(request: Request) -> Response:
+    """A family member's levels, skills and timeline (the member chosen as on the home page)."""
+    requested = request.query_params.get("member")
+    whole = request.query_params.get("history") == "all"
+    return await logged_in_page(request, "widget/progress.html", "progress", lambda db, who, v: {
+        "progress": report_cards.progress_with_cards(db, who, v.web_session, requested, v.now,
+                                                     v.tenant.config.timezone, whole)})
+
+
+async def report_card(request: Request) -> Response:
+    """One published report card: the level's skills, the instructor's comment, the PDF."""
+    external_id = request.path_params["card"]
+    return await logged_in_page(request, "widget/report_card.html", "progress",
+                                lambda db, who, v: {"report": report_cards.open_card(
+                                    db, v.tenant, who, external_id, v.now)})
+
+
+async def report_card_file(request: Request) -> Response:
+    """A report card as a PDF, in the family's language and the school's colour."""
+    v, who = await download_visit(request)
+    external_id = request.path_params["card"]
+    card, locale = await in_db(request, lambda db: (
+        report_cards.open_card(db, v.tenant, who, external_id, v.now), _locale(db, v, who)))
+    body = report_card_pdf.report_card(card, v.tenant.name, v.tenant.config.theme.primary,
+                                       locale)
+    return _pdf(body, f"report-card-{card.child}-{card.published_on.isoformat()}")
+
+
+async def certificate_file(request: Request) -> Response:
+    """The certificate of a level the member has completed (`?member=`)."""
+    v, who = await download_visit(request)
+    level_id, member = request.path_params["level"], request.query_params.get("member")
+    tz = v.tenant.config.timezone
+    found, locale = await in_db(request, lambda db: (
+        report_cards.completed_level(db, who, v.web_session, member, level_id, v.now, tz),
+        _locale(db, v, who)))
+    child, level, programme = found
+    body = report_card_pdf.certificate(child, level, programme, level.completed_on,
+                                       v.tenant.name, v.tenant.config.theme.primary, locale)
+    return _pdf(body, f"certificate-{child}-{level.name}")
+
+
+def _locale(db: Session, v: Visit, who: Access) -> str:
+    client = scope.client_of(db, who)
+    return locale_for(v.tenant, client.locale if client else None)
+
+
+def _pdf(body: bytes, name: str) -> Response:
+    # A file name in plain ASCII (a child's name may not be), safe in a quoted header.
+    safe = "-".join(re.findall(r"[A-Za-z0-9]+", unicodedata.normalize(
+        "NFKD", name).encode("ascii", "ignore").decode())) or "document"
+    return Response(body, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{safe.lower()}.pdf"',
+        "Cache-Control": "private, no-store"})
 
 
 async def benefits(request: Request) -> Response:

@@ -65,6 +65,15 @@ async def visit(request: Request) -> Visit:
     return Visit(request, tenant, sid, web_session, now)
 
 
+async def download_visit(request: Request) -> tuple[Visit, Access]:
+    """A download's visitor (a PDF, a calendar file, a document): logged in, or nothing is
+    there."""
+    v = await visit(request)
+    if not v.logged_in:
+        raise NotFound("Log in to download this.")
+    return v, Access.of(v.web_session)
+
+
 def locale_for(tenant: Tenant, client_locale: str | None = None) -> str:
     return i18n.normalise(client_locale, tenant.config.locale)
 
