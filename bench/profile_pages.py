@@ -3,7 +3,8 @@
 Builds a realistic database (10,000 clients, their children and bookings, 1,000,000 attendance
 rows) and a ten times smaller one, logs one parent in, then measures requests per second and
 p50/p99 latency with `wrk` (Debian package `wrk`) of each logged-in page (home, booking,
-sessions, benefits, orders, account, make-ups, a payment) on uvicorn, next to a bare Starlette
+sessions, benefits, orders, account, make-ups, progress, a report card, documents, a payment)
+on uvicorn, next to a bare Starlette
 endpoint rendering each page's HTML as a template in the same run. One table: the page's rate
 on the large database, on the small one (a page whose cost grows with the tables is faster
 there), and as a share of the bare endpoint.
@@ -143,6 +144,66 @@ def build(url: str, clients: int, attendance: int) -> None:
     engine.dispose()
     print(f"built: {clients} clients, {len(attendee_rows)} attendees, {len(booking_rows)} "
           f"bookings and payments, {written} attendance rows")
+    build_progress(url)
+
+
+SKILLS = [{"id": f"k{k}", "name": f"Skill {k}"} for k in range(6)]
+
+
+def build_progress(url: str) -> None:
+    """Children's progress (issue 15): three levels of six skills per programme; per booking,
+    two assessment days of the first level's skills (12 ratings) and a published report card;
+    an instructor's note on every fifth place. Idempotent: a data set that has levels is
+    left as it is (so `--reuse` extends an older one)."""
+    engine = create_engine(url)
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    stamp = {"tenant": TENANT, "created_at": now, "updated_at": now}
+    with engine.begin() as db:
+        if db.execute(select(m.Level.id).limit(1)).first() is not None:
+            return
+        programmes = db.execute(select(m.Programme.id)).scalars().all()
+        db.execute(insert(m.Level), [
+            {**stamp, "external_id": f"lv{p}-{n}", "programme_id": p, "name": f"Level {n}",
+             "position": n, "skills": SKILLS,
+             "scale": ["Introduced", "Developing", "Refining", "Achieved"]}
+            for p in programmes for n in range(3)])
+        first = dict(db.execute(select(m.Level.programme_id, m.Level.id)
+                                .where(m.Level.position == 0)).all())
+        bookings = db.execute(select(m.Booking.external_id, m.Booking.attendee_id,
+                                     m.Booking.programme_id)).all()
+        rows, cards, n = [], [], 0
+        for booking, attendee_id, programme_id in bookings:
+            for day, base in ((40, 1), (10, 2)):
+                for k, skill in enumerate(SKILLS):
+                    n += 1
+                    rows.append({**stamp, "external_id": f"as{n}", "attendee_id": attendee_id,
+                                 "level_id": first[programme_id], "skill": skill["id"],
+                                 "rating": min(4, base + k % 3),
+                                 "assessed_on": (now - timedelta(days=day)).date(),
+                                 "assessor": "Coach"})
+            cards.append({**stamp, "external_id": f"rc-{booking}", "attendee_id": attendee_id,
+                          "level_id": first[programme_id], "term": "Autumn",
+                          "comment": "A good term.", "published": True, "published_at": now,
+                          "announced_at": now})
+            if len(rows) >= 20000:
+                db.execute(insert(m.Assessment), rows)
+                rows = []
+        if rows:
+            db.execute(insert(m.Assessment), rows)
+        for start_at in range(0, len(cards), 5000):
+            db.execute(insert(m.ReportCard), cards[start_at:start_at + 5000])
+        places = db.execute(select(m.Attendance.id).where(m.Attendance.id % 5 == 0)).scalars()
+        notes = []
+        for place in places:
+            notes.append({**stamp, "external_id": f"sn{place}", "attendance_id": place,
+                          "text": "Good work today.", "author": "Coach", "visibility": "family"})
+            if len(notes) == 20000:
+                db.execute(insert(m.SessionNote), notes)
+                notes = []
+        if notes:
+            db.execute(insert(m.SessionNote), notes)
+    engine.dispose()
+    print(f"progress: {n} assessments, {len(cards)} report cards, notes on every fifth place")
 
 
 def login(url: str) -> tuple[str, str]:
@@ -189,13 +250,15 @@ def wrk(url: str, seconds: int, connections: int, cookie: str | None = None) -> 
 
 
 def pages(url: str, booking: str) -> dict[str, str]:
-    """The logged-in pages of client c42 (paths under the tenant): one of its bookings, and a
-    payment if it has one."""
+    """The logged-in pages of client c42 (paths under the tenant): one of its bookings (and its
+    report card), and a payment if it has one."""
     from sqlmodel import create_engine as sqlmodel_engine
 
     found = {"home": "/", "booking": f"/bookings/{booking}",
              "sessions": f"/bookings/{booking}/sessions", "benefits": "/benefits",
-             "orders": "/orders", "account": "/account", "make-ups": "/makeups"}
+             "orders": "/orders", "account": "/account", "make-ups": "/makeups",
+             "progress": "/progress", "report card": f"/report-cards/rc-{booking}",
+             "documents": "/documents"}
     engine = sqlmodel_engine(url)
     with session_scope(engine) as db:
         client = db.exec(select(m.Client.id).where(m.Client.tenant == TENANT,
@@ -227,6 +290,7 @@ def prepare(url: str, clients: int, attendance: int, reuse: bool) -> None:
     missing = url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists()
     if reuse and not missing:
         migrate(url)  # a database from an earlier run gets the newer indexes too
+        build_progress(url)  # and the data of newer pages
         return
     fresh(url)
     began = time.perf_counter()

@@ -44,6 +44,10 @@ CONTEXTS: dict[str, dict] = {
                      "programme": PROGRAMME.name, "invitee": LONG_EMAIL, "level": "full"},
     "report_card": {"attendee": CHILD, "card": SimpleNamespace(term="Autumn term 2026"),
                     "level": SimpleNamespace(name="Stage 3: Front crawl and first dives")},
+    "offer_accepted": {"card": SimpleNamespace(child=CHILD.name), "choice": SimpleNamespace(
+        label="Saturdays 10:00, main pool, lanes 1-3", programme=PROGRAMME, first=SESSION)},
+    "offer_declined": {"card": SimpleNamespace(child=CHILD.name)},
+    "offer_expired": {"attendee": CHILD, "offer": SimpleNamespace(deadline=START.date())},
 }
 
 

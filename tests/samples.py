@@ -55,6 +55,19 @@ BASE: list[tuple[str, str, dict]] = [
     ("report-cards", "rc1", {"attendee_id": "a1", "level_id": "lv1", "term": "Autumn 2026",
                              "comment": "A lovely term.\nNext: gliding.",
                              "instructor": "Coach Amy", "published": True}),
+    ("offers", "of1", {"client_id": "c1", "attendee_id": "a1", "booking_id": "b1",
+                       "level_id": "lv1", "kind": "move_up", "title": "Dolphins 1 in spring",
+                       "message": "Oliver is ready for Dolphins 1.\nKeep his place by Friday.",
+                       "deadline": "2026-12-18", "hold_places": True, "pay_on_accept": False,
+                       "status": "open",
+                       "options": [{"key": "sat", "label": "Saturdays 9:00, Harbourside",
+                                    "programme_id": "p1", "first_session_id": "s1",
+                                    "sessions": 10, "price": 9600, "currency": "GBP",
+                                    "discount": 960},
+                                   {"key": "wed", "label": "Wednesdays 16:30",
+                                    "programme_id": "p1", "first_session_id": None,
+                                    "sessions": None, "price": None, "currency": None,
+                                    "discount": 0}]}),
 ]
 
 # For each resource: a fresh item (nothing references it) and one field to change.
@@ -66,7 +79,7 @@ FRESH: dict[str, tuple[str, dict, tuple[str, object]]] = {
          ("status", "cancelled"), ("status", "attended"), ("expires_at", "2027-02-28T23:59:00Z"),
          ("status", "paid"), ("status", "paid"), ("number", "INV-2"), ("used_entries", 2),
          ("value", 15), ("amount", -1200), ("access", "full"), ("position", 2), ("rating", 4),
-         ("visibility", "staff"), ("published", False)],
+         ("visibility", "staff"), ("published", False), ("status", "withdrawn")],
         strict=True,
     )
 }

@@ -14,6 +14,7 @@ import html
 import re
 from collections import deque
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Iterator
 
 import pytest
@@ -23,6 +24,7 @@ from widget_server.api.resources import RESOURCES
 from widget_server.core.db import session_scope
 from widget_server.delivery.notices import Notices
 from widget_server.profile import report_cards
+from widget_server.selfservice import offers
 
 # Tables that grow with the number of clients (and their bookings, sessions, messages).
 GROWING = {
@@ -32,7 +34,7 @@ GROWING = {
     "payment_checkout", "payment_transaction", "credit_entry", "discount", "calendar_feed",
     "webhook_delivery", "gateway_event", "attendance_origin", "reminder", "idempotency_record",
     "assessment", "session_note", "report_card", "first_open", "document", "document_chunk",
-    "rate_limit_counter",
+    "rate_limit_counter", "offer", "offer_option",
 }
 SKIP_PATHS = ("/logout",)  # a POST form's address; following it as a link means nothing
 MAX_PAGES = 120
@@ -161,12 +163,20 @@ def test_every_page_a_parent_can_reach_reads_by_index(demo, sarah):
 
 @pytest.mark.postgres
 def test_every_api_list_and_get_reads_by_index(demo, api):
+    programme = api.get("programmes", limit=1).json()["items"][0]["id"]
+    assert api.put("offers", "of-plan", {
+        "client_id": "cl-1001", "attendee_id": "at-1001-1", "kind": "reenrolment",
+        "deadline": "2026-12-15", "options": [{"key": "a", "programme_id": programme}],
+    }).status_code in (200, 201)
     report = {}
-    for name in [*RESOURCES, "webhook-deliveries", "documents"]:
+    lists = [(name, {}) for name in [*RESOURCES, "webhook-deliveries", "documents"]]
+    for name, filters in [*lists, ("offers", {"status": "open"})]:
         with statements_of(demo) as statements:
-            listed = api.get(name, limit=5)
+            listed = api.get(name, limit=5, **filters)
         assert listed.status_code == 200, (name, listed.text[:200])
-        report[f"GET {name}"] = problems_of(demo, statements)
+        assert not filters or listed.json()["items"], (name, filters)
+        report[f"GET {name}?{'&'.join(f'{k}={v}' for k, v in filters.items())}"] = \
+            problems_of(demo, statements)
         for item in listed.json()["items"][:1]:
             with statements_of(demo) as statements:
                 one = api.get(name, item["id"])
@@ -203,7 +213,18 @@ def test_the_report_card_round_reads_by_index(demo, api):
                                        "term": "Spring", "published": True})
     tenant = demo.state.tenants.get("demo")
     with statements_of(demo) as statements, session_scope(demo.state.engine) as db:
-        assert report_cards.due_tenants(db) == {"demo"}
+        assert set(db.execute(report_cards.due_tenants()).scalars()) == {"demo"}
         assert report_cards.announce(db, tenant, Notices.of(demo, tenant), NOW) == 1
+    found = problems_of(demo, statements)
+    assert len(statements) >= 2 and not found, found
+
+
+@pytest.mark.postgres
+def test_the_offer_deadline_round_reads_by_index(demo):
+    """The scheduler finds open offers past their deadline across tenants by index."""
+    tenant, later = demo.state.tenants.get("demo"), NOW + timedelta(days=30)
+    with statements_of(demo) as statements, session_scope(demo.state.engine) as db:
+        assert set(db.execute(offers.due_tenants(later)).scalars()) == {"demo", "demo-sk"}
+        assert offers.expire(db, tenant, Notices.of(demo, tenant), later) == 2
     found = problems_of(demo, statements)
     assert len(statements) >= 2 and not found, found

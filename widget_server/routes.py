@@ -18,7 +18,7 @@ from widget_server.demo import views as demo_views
 from widget_server.money import views as payment_views
 from widget_server.profile import document_views as documents
 from widget_server.profile import views as profile
-from widget_server.selfservice import makeup_views, session_views
+from widget_server.selfservice import makeup_views, offer_views, session_views
 from widget_server.web import assets, pages
 from widget_server.web import metrics as operators
 
@@ -67,6 +67,13 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
               methods=["POST"], name="makeup_waitlist_leave"),
         Route("/t/{tenant}/makeups/{credit}/offer", makeup_views.take_offer, methods=["POST"],
               name="makeup_offer_take"),
+        # Offers of a place: keep it (the offer page is the confirm step), or no, thanks.
+        Route("/t/{tenant}/offers/{offer}", offer_views.offer_page, name="offer"),
+        Route("/t/{tenant}/offers/{offer}/accept", offer_views.accept, methods=["POST"],
+              name="offer_accept"),
+        *page_and_form("/t/{tenant}/offers/{offer}/decline",
+                       offer_views.decline_page, "offer_decline",
+                       offer_views.decline, "offer_decline_submit"),
         Route("/t/{tenant}/passes/{entry_pass}", makeup_views.pass_page, name="entry_pass"),
         *page_and_form("/t/{tenant}/passes/{entry_pass}/sessions/{session}",
                        makeup_views.pass_confirm_page, "entry_pass_confirm",

@@ -1,6 +1,7 @@
 """The timed jobs, run every round for each tenant with something due: make-up credits for
 missed sessions, the make-up waiting list (holds that ran out, free places offered),
-reminders, and the e-mails that tell families of newly published report cards.
+reminders, the e-mails that tell families of newly published report cards, and offers of a
+place whose deadline passed.
 
 The web process runs them next to its outbox drainers (every `WIDGET_SCHEDULER_INTERVAL`
 seconds, 60 by default) and so does `widget-server worker`; the process holding the lease
@@ -23,7 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from anyio import to_thread
-from sqlalchemy import or_, update
+from sqlalchemy import or_, union, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
@@ -37,7 +38,7 @@ from widget_server.delivery import outbox
 from widget_server.delivery.notices import Notices
 from widget_server.delivery.outbox import Channel, Sender
 from widget_server.profile import report_cards
-from widget_server.selfservice import credits, makeup_waitlist, reminders, waitlist
+from widget_server.selfservice import credits, makeup_waitlist, offers, reminders, waitlist
 from widget_server.web.forms import wake_senders
 from widget_server.web.templating import make_templates
 
@@ -66,7 +67,8 @@ def due_tenants(engine: Engine, tenants: Iterable[Tenant], now: datetime) -> lis
     deployment pays for those reads, not for each of its tenants."""
     with session_scope(engine) as db:
         busy = (reminders.due_tenants(db, now) | waitlist.due_tenants(db)
-                | report_cards.due_tenants(db))
+                | set(db.execute(union(report_cards.due_tenants(), offers.due_tenants(now)))
+                      .scalars()))
     return [t for t in tenants if t.slug in busy
             or (t.config.makeups.from_missed and t.config.features.makeups)]
 
@@ -85,6 +87,8 @@ def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
             done["reminders"] += reminders.schedule_reminders(db, tenant, notices, now)
         with session_scope(engine) as db:
             done["report_cards"] += report_cards.announce(db, tenant, notices, now)
+        with session_scope(engine) as db:
+            done["offers_expired"] += offers.expire(db, tenant, notices, now)
     return done
 
 

@@ -308,6 +308,8 @@ def test_download_all_my_data(demo, sarah):
     assert len(data["session_notes"]) == 3
     assert all(n["visibility"] == "family" for n in data["session_notes"])
     assert [c["id"] for c in data["report_cards"]] == ["rc-1", "rc-2"]
+    assert {d["title"] for d in data["documents"]} == {"Spring term letter",
+                                                       "Photos from the swimming gala"}
     assert "james.patel" not in answer.text and "Aisha" not in answer.text  # another family
 
 

@@ -237,10 +237,10 @@ def test_the_set_write_answers_and_stores_as_the_line_by_line_path(api, monkeypa
     """The same files into two tenants, one batch by batch, the other line by line."""
     import widget_server.api.bulk_import as bulk
 
-    def line_by_line(session, tenant, batch):
+    def line_by_line(session, tenant, batch, **context):
         if tenant == "demo-sk":
             raise IntegrityError("forced", None, Exception("forced"))
-        return write_set(session, tenant, batch)
+        return write_set(session, tenant, batch, **context)
 
     write_set = bulk._write_set
     monkeypatch.setattr(bulk, "_write_set", line_by_line)

@@ -14,7 +14,12 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from widget_server.core.db import session_scope
-from widget_server.core.errors import PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from widget_server.core.errors import (
+    AppError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from widget_server.core.models import Document, DocumentChunk
 from widget_server.core.settings import Settings, SettingsError
 from widget_server.core.storage import (
@@ -189,8 +194,9 @@ def test_documents_stored_before_a_switch_to_a_folder_stay_readable(engine, tmp_
     after = store(engine, files, io.BytesIO(PNG), external_id="new")
     assert (before.storage, after.storage) == ("db", "dir")
     assert read_back(engine, files, before) == PDF and read_back(engine, files, after) == PNG
-    with pytest.raises(LookupError, match="WIDGET_FILES_DIR"):
+    with pytest.raises(AppError, match="WIDGET_FILES_DIR") as unset:  # a clear 503
         Files(None).of("dir")
+    assert unset.value.status == 503
 
 
 def test_file_names_keep_no_folder_no_control_character_and_the_right_ending():

@@ -39,6 +39,7 @@ from widget_server.core.models import (
 )
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import preferences
+from widget_server.profile.documents import load_documents
 
 # Family-level resources: every row whose client_id is the family's.
 FAMILY = (("attendees", Attendee), ("bookings", Booking), ("makeup_credits", MakeupCredit),
@@ -112,6 +113,11 @@ def export(db: Session, tenant: Tenant, access: Access, now: datetime) -> dict[s
         select(ReportCard).where(ReportCard.tenant == access.tenant,
                                  ReportCard.attendee_id.in_(children),
                                  ReportCard.published == true())).all()))
+    # What the provider shared with the family (the files themselves download from the
+    # Documents screen).
+    document["documents"] = [
+        {"id": d.external_id, "title": d.title, "content_type": d.content_type, "size": d.size,
+         "published_at": jsonable(d.published_at)} for d in load_documents(db, access)]
     document["shares"] = _items(db, "shares", by_id(db.exec(
         select(BookingShare).where(BookingShare.tenant == access.tenant,
                                    BookingShare.booking_id.in_(bookings))).all()))

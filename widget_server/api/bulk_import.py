@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
 from graphlib import TopologicalSorter
 from typing import Any, Iterable
 
@@ -67,9 +68,11 @@ class _Line:
 
 
 def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
-                 batch_size: int | None = None) -> dict[str, Any]:
-    """Upsert every good line; report each line's outcome by line number."""
+                 batch_size: int | None = None, *, today: date | None = None) -> dict[str, Any]:
+    """Upsert every good line; report each line's outcome by line number. `today` is the
+    tenant's date, as for `sync.upsert`."""
     batch_size = batch_size or BATCH_SIZE
+    today = today or m.utcnow().date()
     resolver = RefResolver(session, tenant)
     results: list[dict[str, Any]] = []
     batch: list[_Line] = []
@@ -91,11 +94,11 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
         batch.append(_Line(len(results), number, resource, external_id, item, values))
         results.append({})  # answered when the batch is written
         if len(batch) >= batch_size:
-            _write_batch(session, tenant, batch, results, resolver)
+            _write_batch(session, tenant, batch, results, resolver, today)
             session.commit()
             begin_writing(session)
             batch = []
-    _write_batch(session, tenant, batch, results, resolver)
+    _write_batch(session, tenant, batch, results, resolver, today)
     session.commit()
     failed = sum(r["status"] == "error" for r in results)
     return {"imported": len(results) - failed, "failed": failed, "results": results}
@@ -121,26 +124,28 @@ def _read_line(text: str) -> dict | tuple[Resource, str, dict]:
 
 
 def _write_batch(session: Session, tenant: str, batch: list[_Line], results: list[dict],
-                 resolver: RefResolver) -> None:
+                 resolver: RefResolver, today: date) -> None:
     if not batch:
         return
     try:
         with session.begin_nested():
-            outcomes = _write_set(session, tenant, batch)
+            outcomes = _write_set(session, tenant, batch, today=today)
     except IntegrityError:
         # A constraint the checks here do not foresee (or another writer got in between):
         # only one upsert per line can say which line broke it.
-        outcomes = {line.index: _upsert_line(session, tenant, line, resolver) for line in batch}
+        outcomes = {line.index: _upsert_line(session, tenant, line, resolver, today)
+                    for line in batch}
     for line in batch:
         results[line.index] = {**outcomes[line.index], "line": line.number}
 
 
-def _upsert_line(session: Session, tenant: str, line: _Line, resolver: RefResolver) -> dict:
+def _upsert_line(session: Session, tenant: str, line: _Line, resolver: RefResolver,
+                 today: date) -> dict:
     model, name, external_id = line.resource.model, line.resource.name, line.external_id
     try:
         with session.begin_nested():
             _, created = upsert(session, tenant, name, external_id, line.item, resolver,
-                                read_back=False)
+                                read_back=False, today=today)
     except AppError as exc:
         resolver.forget(model, external_id)
         return _refusal(name, external_id, exc)
@@ -179,7 +184,8 @@ class _Row:
     children: list[dict] = field(default_factory=list)
 
 
-def _write_set(session: Session, tenant: str, batch: list[_Line]) -> dict[int, dict]:
+def _write_set(session: Session, tenant: str, batch: list[_Line], *,
+               today: date) -> dict[int, dict]:
     """Answer and write the batch's lines, resource by resource; a constant number of
     statements per batch whatever its size."""
     by_resource: dict[str, list[_Line]] = defaultdict(list)
@@ -190,14 +196,16 @@ def _write_set(session: Session, tenant: str, batch: list[_Line]) -> dict[int, d
     for name in WRITE_ORDER:
         if name in by_resource:
             outcomes.update(_write_resource(session, tenant, RESOURCES[name],
-                                            by_resource[name], refs))
+                                            by_resource[name], refs, today))
     return outcomes
 
 
 def _stored_rows(session: Session, tenant: str,
                  batch: list[_Line]) -> dict[type, dict[str, Any]]:
     """Per model, the stored rows the batch writes or references, by provider id; one query
-    per model (read before anything of the batch is written)."""
+    per model (read before anything of the batch is written). Rows a replace rule checks are
+    locked until the batch commits, as `upsert` locks its row."""
+    locked = {line.resource.model for line in batch if line.resource.replace_rule}
     own: dict[type, set[str]] = defaultdict(set)
     referenced: dict[type, set[str]] = defaultdict(set)
     for line in batch:
@@ -218,15 +226,16 @@ def _stored_rows(session: Session, tenant: str,
         columns = [table] if model in own else [table.c.external_id, table.c.id]
         ids = sorted(own[model] | referenced[model])
         for start in range(0, len(ids), QUERY_CHUNK):
-            for row in session.execute(select(*columns).where(
-                    table.c.tenant == tenant,
-                    table.c.external_id.in_(ids[start:start + QUERY_CHUNK]))).mappings():
+            query = select(*columns).where(
+                table.c.tenant == tenant, table.c.external_id.in_(ids[start:start + QUERY_CHUNK]))
+            for row in session.execute(query.with_for_update() if model in locked
+                                       else query).mappings():
                 stored[model][row["external_id"]] = row
     return stored
 
 
 def _write_resource(session: Session, tenant: str, resource: Resource, lines: list[_Line],
-                    refs: _BatchRefs) -> dict[int, dict]:
+                    refs: _BatchRefs, today: date) -> dict[int, dict]:
     """Answer one resource's lines in file order, then write the rows they leave behind."""
     model, name = resource.model, resource.name
     emails = _EmailOwners(session, tenant, lines, refs.stored[model]) \
@@ -245,8 +254,14 @@ def _write_resource(session: Session, tenant: str, resource: Resource, lines: li
         row = rows.get(line.external_id)
         if row is None:
             stored = refs.stored[model].get(line.external_id)
-            row = rows[line.external_id] = _Row(dict(stored) if stored else None,
-                                                stored is not None, line.number)
+            row = _Row(dict(stored) if stored else None, stored is not None, line.number)
+        if resource.replace_rule and row.current is not None:
+            try:
+                resource.replace_rule.check(row.current, columns, today)
+            except AppError as exc:
+                outcomes[line.index] = _refusal(name, line.external_id, exc)
+                continue
+        rows.setdefault(line.external_id, row)
         created = row.current is None
         if created:
             row.current = dict(columns)

@@ -74,8 +74,6 @@ class DocumentOut(BaseModel):
     published_at: datetime
 
 
-
-
 def parse_meta(values: Mapping[str, Any], external_id: str) -> DocumentIn:
     """The metadata from form fields or query parameters (text; an empty optional field is
     left out), checked, with the audience's reference required and the others refused."""

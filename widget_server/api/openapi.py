@@ -15,7 +15,7 @@ from pydantic.json_schema import models_json_schema
 
 from widget_server import __version__
 from widget_server.api.documents import DocumentIn, DocumentOut
-from widget_server.api.resources import RESOURCES, ExternalId
+from widget_server.api.resources import RESOURCES, ExternalId, Resource
 from widget_server.core.storage import ALLOWED_TYPES
 
 REF = "#/components/schemas/{model}"
@@ -110,14 +110,31 @@ def _page(item: dict[str, Any]) -> dict[str, Any]:
                                                       "last page"}}})
 
 
-def _resource_paths(name: str, ref: dict[str, Any], id_param: dict[str, Any]) -> dict[str, Any]:
-    item = {"allOf": [ref, {"type": "object", "required": ["id"]}]}
+def _filter(name: str, values: tuple[str, ...]) -> dict[str, Any]:
+    """A list's `?name=a,b` query parameter."""
+    one = "|".join(values)
+    return {"name": name, "in": "query", "required": False,
+            "description": f"Only the items whose `{name}` is one of these, separated by commas "
+                           f"(e.g. `{values[0]},{values[-1]}`); any other value answers 422. "
+                           "Send it again with each page's `cursor`.",
+            "schema": {"type": "string", "pattern": f"^({one})(,({one}))*$"}}
+
+
+def _resource_paths(resource: Resource, refs: dict[Any, Any],
+                    id_param: dict[str, Any]) -> dict[str, Any]:
+    name, ref = resource.name, refs[(resource.schema, "validation")]
+    item = {"allOf": [refs[(resource.read_schema, "validation")],
+                      {"type": "object", "required": ["id"]}]}
     operation = name.replace("-", "_")
+    *others, last = ["limit", "cursor", *resource.filters]
+    conflict = {"409": resource.replace_rule.conflict} if resource.replace_rule else {}
     return {
         f"/api/v1/{name}": {"get": {
             "summary": f"List {name}", "operationId": f"list_{operation}",
-            "parameters": [LIMIT, CURSOR],
-            "responses": _answers({"200": _page(item)}, {"422": "Invalid limit or cursor"}),
+            "parameters": [LIMIT, CURSOR, *(_filter(column, values)
+                                            for column, values in resource.filters.items())],
+            "responses": _answers({"200": _page(item)},
+                                  {"422": f"Invalid {', '.join(others)} or {last}"}),
         }},
         f"/api/v1/{name}/{{external_id}}": {
             "parameters": [id_param],
@@ -131,7 +148,7 @@ def _resource_paths(name: str, ref: dict[str, Any], id_param: dict[str, Any]) ->
                                     "content": {"application/json": {"schema": ref}}},
                     "responses": _answers(
                         {"200": _json("Replaced", item), "201": _json("Created", item)},
-                        {"400": NOT_JSON, "413": TOO_LARGE, "422": WRITE_INVALID})},
+                        {"400": NOT_JSON, "413": TOO_LARGE, "422": WRITE_INVALID} | conflict)},
             "delete": {"summary": f"Delete one of {name}",
                        "operationId": f"delete_{operation}",
                        "parameters": [IDEMPOTENCY_KEY],
@@ -147,6 +164,7 @@ def _resource_paths(name: str, ref: dict[str, Any], id_param: dict[str, Any]) ->
 def _schemas() -> tuple[dict[Any, Any], dict[str, Any]]:
     """Each resource's reference and every schema, with the rules between fields described."""
     models = [(r.schema, "validation") for r in RESOURCES.values()]
+    models += [(r.output, "validation") for r in RESOURCES.values() if r.output]
     models += [(DocumentIn, "validation"), (DocumentOut, "serialization")]
     refs, defs = models_json_schema(models, ref_template=REF)
     schemas = dict(defs.get("$defs", {}))
@@ -230,8 +248,8 @@ def document() -> dict[str, Any]:
                 "description": "The provider's own id",
                 "schema": TypeAdapter(ExternalId).json_schema()}
     paths: dict[str, Any] = {}
-    for name, resource in RESOURCES.items():
-        paths |= _resource_paths(name, refs[(resource.schema, "validation")], id_param)
+    for resource in RESOURCES.values():
+        paths |= _resource_paths(resource, refs, id_param)
     paths |= _document_paths(refs[(DocumentIn, "validation")],
                              refs[(DocumentOut, "serialization")], id_param)
     paths["/api/v1/import"] = {"post": {

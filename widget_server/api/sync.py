@@ -7,7 +7,7 @@ Plain functions that take a database session and a tenant slug; the HTTP layer l
 from __future__ import annotations
 
 import base64
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from pydantic import ValidationError
@@ -129,10 +129,11 @@ def email_in_use(other: str) -> ValidationFailed:
 
 
 def upsert(session: Session, tenant: str, resource_name: str, external_id: str, body: Any,
-           resolver: RefResolver | None = None, *,
-           read_back: bool = True) -> tuple[dict[str, Any] | None, bool]:
+           resolver: RefResolver | None = None, *, read_back: bool = True,
+           today: date | None = None) -> tuple[dict[str, Any] | None, bool]:
     """Create or replace one item; returns (item as read back, or None without read_back,
-    created?). Bulk loads skip the read-back: it was a third of their time."""
+    created?). Bulk loads skip the read-back: it was a third of their time. `today` is the
+    tenant's date, for the resource's replace rule (by default the date in UTC)."""
     resource = RESOURCES[resource_name]
     resolver = resolver or RefResolver(session, tenant)
     values = parse(resource, body, external_id)
@@ -141,10 +142,12 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
         raise ValidationFailed(f"Invalid {resource.name} item.", errors=errors)
     _check_unique(session, tenant, resource, external_id, columns)
     model = resource.model
-    row = session.exec(
-        select(model).where(model.tenant == tenant, model.external_id == external_id)
-    ).first()
+    query = select(model).where(model.tenant == tenant, model.external_id == external_id)
+    rule = resource.replace_rule
+    row = session.exec(query.with_for_update() if rule else query).first()
     created = row is None
+    if rule and not created:
+        rule.check(row.model_dump(), columns, today or m.utcnow().date())
     if created:
         row = model(tenant=tenant, external_id=external_id, **columns)
         session.add(row)
@@ -190,23 +193,40 @@ def get_one(session: Session, tenant: str, resource_name: str, external_id: str)
 
 
 def list_items(session: Session, tenant: str, resource_name: str, *, limit: int = DEFAULT_LIMIT,
-               cursor: str | None = None) -> dict[str, Any]:
-    """One page of items in a stable order, and the cursor of the next page (or None)."""
+               cursor: str | None = None,
+               filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """One page of items in a stable order, and the cursor of the next page (or None).
+    `filters`: for some of the resource's filters, the texts asked for (`["open,expired"]`)."""
     resource = RESOURCES[resource_name]
     model = resource.model
     after = decode_cursor(cursor)
-    rows = session.exec(
-        select(model)
-        .where(model.tenant == tenant, model.id > after)
-        .order_by(model.id)
-        .limit(limit + 1)
-    ).all()
+    query = select(model).where(model.tenant == tenant, model.id > after)
+    for name, texts in (filters or {}).items():
+        query = query.where(_filter(resource, name, texts))
+    rows = session.exec(query.order_by(model.id).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     return {
         "items": serialize(session, resource, rows),
         "next_cursor": encode_cursor(rows[-1].id) if more else None,
     }
+
+
+def _filter(resource: Resource, name: str, texts: list[str]) -> Any:
+    """The condition `?name=a,b` asks for, or a refusal naming the values the filter takes."""
+    allowed = resource.filters.get(name)
+    if allowed is None:
+        raise ValidationFailed(f"{resource.name} cannot be filtered by {name}.", errors=[
+            field_error([name], f"not a filter of {resource.name}")])
+    values = {value for text in texts for value in text.split(",")}
+    unknown = sorted(values - set(allowed))
+    if unknown:
+        raise ValidationFailed(f"Invalid {name}.", errors=[field_error([name], (
+            f"unknown {name} {', '.join(map(repr, unknown))}: give one or more of "
+            f"{', '.join(allowed)}, separated by commas"))])
+    column = getattr(resource.model, name)
+    # One value reads the index (tenant, column, id) in the order of the page.
+    return column == values.pop() if len(values) == 1 else column.in_(sorted(values))
 
 
 def delete_one(session: Session, tenant: str, resource_name: str, external_id: str) -> None:
@@ -271,7 +291,7 @@ def serialize(session: Session, resource: Resource, rows: list) -> list[dict[str
             select(target.id, target.external_id).where(target.id.in_(ids))
         ).all()) if ids else {}
 
-    fields = resource.schema.model_fields
+    fields = resource.read_schema.model_fields
     out = []
     for row in rows:
         item: dict[str, Any] = {"id": row.external_id}

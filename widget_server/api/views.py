@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any, Callable
 
 from pydantic import ValidationError
@@ -43,6 +44,11 @@ def authenticate(request: Request) -> Tenant:
         raise Unauthorized("The API key is not valid.")
     request.state.tenant = tenant.slug  # for the request's log line
     return tenant
+
+
+def tenant_today(request: Request, tenant: Tenant) -> date:
+    """The date now where the provider is (the app's clock, in the tenant's time zone)."""
+    return request.app.state.clock().astimezone(tenant.zone).date()
 
 
 def resource_name(request: Request) -> str:
@@ -127,8 +133,10 @@ async def list_items(request: Request) -> Response:
     tenant = authenticate(request)
     name = resource_name(request)
     limit, cursor = query_limit(request), request.query_params.get("cursor")
+    filters = {key: request.query_params.getlist(key) for key in RESOURCES[name].filters
+               if key in request.query_params}
     page = await in_db(request, lambda s: sync.list_items(s, tenant.slug, name, limit=limit,
-                                                           cursor=cursor))
+                                                           cursor=cursor, filters=filters))
     return JSONResponse(page)
 
 
@@ -146,9 +154,10 @@ async def put_item(request: Request) -> Response:
     external_id = url_id(request)
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     data = parse_json(body)
+    today = tenant_today(request, tenant)
 
     def action(session: Session) -> tuple[int, Any]:
-        item, created = sync.upsert(session, tenant.slug, name, external_id, data)
+        item, created = sync.upsert(session, tenant.slug, name, external_id, data, today=today)
         return (201 if created else 200), item
 
     return await idempotent_write(request, tenant, body, action)
@@ -187,7 +196,9 @@ async def bulk_import(request: Request) -> Response:
     if not body.strip():
         raise BadRequest("The body is empty: send one JSON object per line, "
                          '{"resource": ..., "item": {...}}.')
-    report = await in_db(request, lambda s: import_lines(s, tenant.slug, body.splitlines()))
+    today = tenant_today(request, tenant)
+    report = await in_db(request, lambda s: import_lines(s, tenant.slug, body.splitlines(),
+                                                         today=today))
     return JSONResponse(report, status_code=200)
 
 

@@ -289,6 +289,62 @@ class FirstOpen(SQLModel, table=True):
     opened_at: datetime = Field(default_factory=utcnow)
 
 
+class Offer(TenantRow, table=True):
+    """A place the provider offers a family member: next term's class (re-enrolment), a class
+    after a trial, or the next level (move up), with one or more classes to choose from, open
+    until the end of `deadline` in the tenant's time zone."""
+
+    __tablename__ = "offer"
+    __table_args__ = tenant_keys("offer") + (
+        Index("ix_offer_tenant_attendee", "tenant", "attendee_id", "status"),
+        Index("ix_offer_tenant_client", "tenant", "client_id"),
+        Index("ix_offer_tenant_booking", "tenant", "booking_id"),
+        Index("ix_offer_tenant_status", "tenant", "status", "id"),  # the API's ?status= pages
+        # Open offers past their deadline, across tenants (the scheduler).
+        Index("ix_offer_status_deadline", "status", "deadline"),
+    )
+    client_id: int = fk("client", index=False)
+    attendee_id: int = fk("attendee", index=False)
+    # The booking it follows (shown on that booking's dashboard; an adult it is shared with
+    # sees the offer with that share's rights).
+    booking_id: Optional[int] = fk("booking", nullable=True, index=False)
+    level_id: Optional[int] = fk("level", nullable=True)  # move up: the level it leads to
+    kind: str = Field(max_length=16)  # reenrolment, trial, move_up
+    title: Optional[str] = Field(default=None, max_length=200)
+    message: Optional[str] = None
+    deadline: date
+    hold_places: bool = False  # the offer keeps a place in each option's sessions till then
+    pay_on_accept: bool = False
+    status: str = Field(default="open", max_length=16)  # open accepted declined expired withdrawn
+    chosen_option: Optional[str] = Field(default=None, max_length=128)
+    decline_reason: Optional[str] = Field(default=None, max_length=16)
+    decline_note: Optional[str] = Field(default=None, max_length=500)
+    answered_at: Optional[datetime] = None
+    answered_by: Optional[str] = Field(default=None, max_length=320)
+
+
+class OfferOption(SQLModel, table=True):
+    """One class an offer proposes; replaced wholesale when the offer is pushed again."""
+
+    __tablename__ = "offer_option"
+    __table_args__ = (Index("ix_offer_option_programme", "programme_id", "first_session_id"),)
+    id: Optional[int] = Field(default=None, primary_key=True)
+    offer_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("offer.id", ondelete="CASCADE"), index=True,
+                         nullable=False)
+    )
+    position: int = 0
+    key: str = Field(max_length=128)  # the option's id within the offer
+    label: Optional[str] = Field(default=None, max_length=200)
+    programme_id: int = fk("programme", index=False)
+    # The class's first session; its place is the programme's sessions from then on.
+    first_session_id: Optional[int] = fk("session", nullable=True, index=False)
+    sessions: Optional[int] = None
+    price: Optional[int] = None
+    currency: Optional[str] = Field(default=None, max_length=3)
+    discount: int = 0
+
+
 class MakeupCredit(TenantRow, table=True):
     """The right to a make-up session, earned by an excused or missed attendance."""
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from widget_server.core.models import Client
 
 # The kinds of message a family chooses channels for, in the order the page lists them.
-KINDS = ("reminders", "makeup_offers", "payment_notices", "progress", "news")
+KINDS = ("reminders", "makeup_offers", "class_offers", "payment_notices", "progress", "news")
 CHANNELS = ("email", "whatsapp")
 OPT_IN_ONLY = ("news",)  # off until the client turns it on
 

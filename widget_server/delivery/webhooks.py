@@ -54,6 +54,9 @@ ACCOUNT_UPDATED = "account.updated"
 ACCOUNT_DELETION_REQUESTED = "account.deletion_requested"
 REPORT_CARD_VIEWED = "report_card.viewed"
 DOCUMENT_VIEWED = "document.viewed"
+OFFER_ACCEPTED = "offer.accepted"
+OFFER_DECLINED = "offer.declined"
+OFFER_EXPIRED = "offer.expired"
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,15 @@ EVENT_TYPES: dict[str, EventType] = {event.name: event for event in (
               ("client_id", "attendee_id", "report_card_id", "email", "opened_at")),
     EventType(DOCUMENT_VIEWED, "a person opened a shared document for the first time",
               ("client_id", "attendee_id", "document_id", "email", "opened_at")),
+    # `client_id` is the offer's family; `email` who answered (a co-parent may).
+    EventType(OFFER_ACCEPTED, "a family kept the place an offer proposed (create the booking)",
+              ("client_id", "attendee_id", "offer_id", "option", "programme_id",
+               "first_session_id", "email", "accepted_at")),
+    EventType(OFFER_DECLINED, "a family said no to an offer",
+              ("client_id", "attendee_id", "offer_id", "reason", "note", "email",
+               "declined_at")),
+    EventType(OFFER_EXPIRED, "an offer's deadline passed unanswered; a held place is free",
+              ("client_id", "attendee_id", "offer_id", "deadline")),
 )}
 
 # The provider's id for each `<name>_id` key, looked up by `provider_ids`.
@@ -108,7 +120,7 @@ REFERENCES: dict[str, type] = {
     "session": m.ClassSession, "booking": m.Booking, "attendance": m.Attendance,
     "makeup_credit": m.MakeupCredit, "order": m.Order, "payment": m.Payment,
     "entry_pass": m.EntryPass, "share": m.BookingShare, "report_card": m.ReportCard,
-    "document": m.Document,
+    "document": m.Document, "offer": m.Offer,
 }
 
 SECRET_ENV_PREFIX = "WIDGET_WEBHOOK_SECRET_"

@@ -62,6 +62,7 @@ class Profile:
     second_groups: tuple[tuple[int, str], tuple[int, str]] = ((6, "09:30"), (6, "10:30"))
     # Levels, rating scale, assessor and instructors' notes (see catalogue.toml).
     progress: dict[str, Any] = field(default_factory=dict)
+    offers: dict[str, str] = field(default_factory=dict)  # offers of a place: their words
 
 
 def _rows(rows: list[list[Any]]) -> tuple[tuple[Any, ...], ...]:

@@ -24,7 +24,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from widget_server.api import sync
-from widget_server.core.models import ReportCard
+from widget_server.core.models import Offer, ReportCard
 from widget_server.core.storage import Files
 from widget_server.demo.catalogue import DEMO_TENANTS, PROFILES, Person, Profile, Prog, demo_logins
 from widget_server.demo.documents import share_documents
@@ -303,7 +303,50 @@ def demo_items(tenant_slug: str, today: date) -> list[Item]:
     d.add("shares", "sh-1", booking_id=bk_a, email=p.grandparent, relation="grandparent",
           access="view", status="active")
     _progress(d, {"at-1001-1": bk_a, "at-1001-2": bk_b, "at-1002-1": bk_2})
+    _offers(d, bk_a, bk_online, bk_2)
     return d.items
+
+
+NEXT_TERM = range(10, 22)  # weeks of next term's classes
+
+
+def _offers(d: _Demo, bk_a: str, bk_online: str, bk_2: str) -> None:
+    """Next term's classes (programmes of their own) and three offers: the first child's open
+    re-enrolment with two classes to choose from (places held), the second child's trial to
+    enrolment, and the other family's, expired (`load_demo` marks it so)."""
+    words, cur = d.p.offers, d.p.currency
+    beginners, second, online = d.p.programmes[:3]
+    spring = []
+    for key, prog, (weekday, start) in (("spring-sat", second, (5, "10:00")),
+                                        ("spring-sun", second, (6, "10:30"))):
+        body = {**prog.body, "name": f"{prog.body['name']} · {words['next_term']}"}
+        d.add("programmes", f"prog-{key}", currency=cur, **body)
+        spring_prog = Prog(key, weekday, start, prog.minutes, prog.capacity, prog.location, body)
+        _sessions(d, spring_prog, NEXT_TERM)
+        spring.append((key, spring_prog))
+    price = second.body["price"]
+
+    def option(key: str, label: str, prog: Prog, discount: int = 0) -> dict[str, Any]:
+        return {"key": key, "label": label, "programme_id": f"prog-{prog.key}",
+                "first_session_id": d.sessions[(prog.key, NEXT_TERM[0])],
+                "sessions": len(NEXT_TERM), "price": price, "currency": cur,
+                "discount": discount}
+
+    (sat, sat_prog), (sun, sun_prog) = spring
+    first_a = d.p.children1[0][0].split()[0]
+    d.add("offers", "of-1", client_id="cl-1001", attendee_id="at-1001-1", booking_id=bk_a,
+          kind="reenrolment", title=words["next_term"],
+          message=words["message"].format(name=first_a), deadline=d.day(14).isoformat(),
+          hold_places=True, options=[option(sat, words["saturday"], sat_prog, price // 10),
+                                     option(sun, words["sunday"], sun_prog, price // 10)])
+    trial = {"key": "online", "label": words["trial_label"], "programme_id": f"prog-{online.key}",
+             "first_session_id": d.sessions[(online.key, 1)], "price": online.body["price"],
+             "currency": cur}
+    d.add("offers", "of-2", client_id="cl-1001", attendee_id="at-1001-2", booking_id=bk_online,
+          kind="trial", title=words["trial"], deadline=d.day(7).isoformat(), options=[trial])
+    d.add("offers", "of-3", client_id="cl-1002", attendee_id="at-1002-1", booking_id=bk_2,
+          kind="reenrolment", title=words["next_term"], deadline=d.day(-3).isoformat(),
+          options=[option(sat, words["saturday"], sat_prog)])
 
 
 def _progress(d: _Demo, bookings: dict[str, str]) -> None:
@@ -363,8 +406,11 @@ def load_demo(session: Session, tenant_slug: str, today: date, files: Files | No
     for resource, item in items:
         sync.upsert(session, tenant_slug, resource, item["id"], item, resolver)
     # The demo's report cards came out a week ago and the families were told then: starting
-    # the demo sends no report-card e-mails.
+    # the demo sends no report-card e-mails...
     published = datetime.combine(today - timedelta(days=7), time(17), tzinfo=UTC)
     session.exec(update(ReportCard).where(ReportCard.tenant == tenant_slug)
                  .values(published_at=published, announced_at=published))
+    # ...and the other family let its offer run out before the demo began.
+    session.exec(update(Offer).where(Offer.tenant == tenant_slug, Offer.external_id == "of-3")
+                 .values(status="expired"))
     return len(items) + share_documents(session, tenant_slug, today, files or Files())

@@ -18,7 +18,7 @@ from widget_server.core.formatting import local_today
 from widget_server.core.i18n import activate
 from widget_server.profile import bookings, calendar_feed, family, report_card_pdf, report_cards
 from widget_server.profile.benefits import load_benefits
-from widget_server.selfservice import makeups
+from widget_server.selfservice import makeups, offers
 from widget_server.selfservice import places as self_service
 from widget_server.web.visit import (
     Visit,
@@ -39,9 +39,10 @@ async def home(request: Request) -> Response:
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
         data = family.load_home(db, who, v.web_session, requested, v.now,
                                 v.tenant.config.timezone)
-        data.makeups_available = makeups.ready_for_member(
-            db, v.tenant, who, v.now, data.selected.external_id if data.selected else None)
-        return {"home": data}
+        member = data.selected.external_id if data.selected else None
+        data.makeups_available = makeups.ready_for_member(db, v.tenant, who, v.now, member)
+        return {"home": data, "offers": offers.for_member(db, who, member, v.now,
+                                                          v.tenant.config.timezone)}
 
     def logged_out(v: Visit) -> Response | None:
         if request.query_params.get("welcome"):
@@ -57,7 +58,8 @@ async def booking(request: Request) -> Response:
     """The programme dashboard of one booking."""
     external_id = request.path_params["booking"]
     return await logged_in_page(request, "widget/booking.html", "bookings", lambda db, who, v: {
-        "board": self_service.dashboard(db, v.tenant, who, external_id, v.now)})
+        "board": self_service.dashboard(db, v.tenant, who, external_id, v.now),
+        "offers": offers.for_booking(db, who, external_id, v.now, v.tenant.config.timezone)})
 
 
 async def booking_sessions(request: Request) -> Response:

@@ -1,8 +1,11 @@
 """Places in a session: which ones are taken, and taking one without overbooking.
 
 A place is taken by every attendance that still holds it (expected, attended or missed,
-make-ups included) and by a place held for a client on the make-up waiting list. Excused and
-provider-cancelled places are free again; a session the provider cancelled offers none.
+make-ups included), by a place held for a client on the make-up waiting list, and by offers
+(`selfservice.offers`): an open offer that holds places, in each of its classes' sessions, and
+an accepted one, in its chosen class's sessions until the provider's booking of it arrives.
+Excused and provider-cancelled places are free again; a session the provider cancelled offers
+none.
 
 Taking the last place must be safe when two families click at the same moment, on SQLite and
 on PostgreSQL. Whoever is about to take a place first calls `lock` on the family member and on
@@ -23,7 +26,8 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import false, func, update
+from sqlalchemy import and_, false, func, or_, true, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
@@ -33,6 +37,8 @@ from widget_server.core.models import (
     Booking,
     ClassSession,
     MakeupWaitlist,
+    Offer,
+    OfferOption,
 )
 
 # Attendance that holds a place. "missed" still took it: nobody else could have come.
@@ -68,21 +74,55 @@ def holds_taken(session_id: Any, now: datetime, except_entry: int | None = None)
     return query.scalar_subquery()
 
 
+# The first session of an offer's class, seen from inside a query about another session.
+_FIRST, _PLACE, _BOOKING = aliased(ClassSession), aliased(Attendance), aliased(Booking)
+
+
+def offers_taken(session_id: Any, programme_id: Any, starts_at: Any,
+                 except_offer: Any = None) -> Any:
+    """Places offers take in a session (of `programme_id`, starting at `starts_at`): open
+    offers that hold places, one in each of their classes covering it, and accepted offers, in
+    their chosen class, until the child has a place there (the provider's booking arrived)."""
+    # Each subquery names what it reads itself; everything else is the enclosing query's.
+    first_start = (select(_FIRST.starts_at).where(_FIRST.id == OfferOption.first_session_id)
+                   .correlate_except(_FIRST).scalar_subquery())
+    booked = (select(_PLACE.id).join(_BOOKING, _BOOKING.id == _PLACE.booking_id)
+              .where(_PLACE.session_id == session_id, _BOOKING.attendee_id == Offer.attendee_id,
+                     _PLACE.status.in_(COUNTING)).correlate_except(_PLACE, _BOOKING).exists())
+    query = (select(func.count()).select_from(OfferOption)
+             .join(Offer, Offer.id == OfferOption.offer_id)
+             .where(OfferOption.programme_id == programme_id,
+                    or_(OfferOption.first_session_id.is_(None), first_start <= starts_at),
+                    or_(and_(Offer.status == "open", Offer.hold_places == true()),
+                        and_(Offer.status == "accepted", Offer.chosen_option == OfferOption.key,
+                             ~booked))))
+    if except_offer is not None:
+        query = query.where(Offer.id != except_offer)
+    return query.correlate_except(OfferOption, Offer).scalar_subquery()
+
+
 def has_room(now: datetime) -> ColumnElement[bool]:
     """The condition for a session with a free place (no capacity set: no limit)."""
     return (ClassSession.capacity.is_(None)
             | (ClassSession.capacity > attendance_taken(ClassSession.id)
-               + holds_taken(ClassSession.id, now)))
+               + holds_taken(ClassSession.id, now)
+               + offers_taken(ClassSession.id, ClassSession.programme_id,
+                              ClassSession.starts_at)))
 
 
 def open_sessions() -> ColumnElement[bool]:
     return ClassSession.cancelled == false()
 
 
-def taken(db: Session, session_id: int, now: datetime, *, except_entry: int | None = None) -> int:
-    """Places taken in one session now (call after `lock` to rely on it)."""
-    return db.exec(select(attendance_taken(session_id)
-                          + holds_taken(session_id, now, except_entry))).one()
+def taken(db: Session, session_id: int, now: datetime, *, except_entry: int | None = None,
+          except_offer: int | None = None) -> int:
+    """Places taken in one session now (call after `lock` to rely on it); `except_entry` /
+    `except_offer`: the waiting-list hold or the offer asking, whose own place this is."""
+    return db.exec(select(attendance_taken(ClassSession.id)
+                          + holds_taken(ClassSession.id, now, except_entry)
+                          + offers_taken(ClassSession.id, ClassSession.programme_id,
+                                         ClassSession.starts_at, except_offer))
+                   .where(ClassSession.id == session_id)).one()
 
 
 def free_places(session: ClassSession, taken_places: int) -> int | None:
@@ -93,11 +133,12 @@ def free_places(session: ClassSession, taken_places: int) -> int | None:
 
 
 def room_for_one(db: Session, session: ClassSession, now: datetime, *,
-                 except_entry: int | None = None) -> bool:
+                 except_entry: int | None = None, except_offer: int | None = None) -> bool:
     """Whether one more place fits (call after `lock`)."""
     if session.cancelled:
         return False
-    free = free_places(session, taken(db, session.id, now, except_entry=except_entry))
+    free = free_places(session, taken(db, session.id, now, except_entry=except_entry,
+                                      except_offer=except_offer))
     return free is None or free > 0
 
 
