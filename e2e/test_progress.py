@@ -89,7 +89,11 @@ def test_a_parent_follows_each_childs_progress_on_a_phone(open_context, provider
     # The note is also on the session it was written about.
     section_link(widget, "Bookings").click()
     expect(widget.get_by_role("heading", name="Next for Mia")).to_be_visible()
-    widget.get_by_role("link", name="Improvers (Stage 3)").first.click()
+    settled(page)  # a tap while the provider's page still scrolls lands elsewhere
+    booking = widget.get_by_role("link", name="Improvers (Stage 3)", exact=True).first
+    booking.focus()
+    page.keyboard.press("Enter")
+    expect(widget.get_by_role("heading", level=1)).to_have_text("Improvers (Stage 3)")
     sessions = widget.get_by_role("link", name=re.compile("^(All )?[Ss]essions")).first
     settled(page)
     sessions.focus()
