@@ -19,7 +19,6 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
-from widget_server.core import access as scope
 from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.core.formatting import local_today
@@ -33,6 +32,7 @@ from widget_server.money.orders import load_order, load_orders
 from widget_server.web.forms import form_fields, form_post, redirect, wake_senders
 from widget_server.web.visit import (
     Visit,
+    client_locale,
     download_visit,
     in_db,
     locale_for,
@@ -186,11 +186,6 @@ async def order_page(request: Request) -> Response:
     return await logged_in_page(request, "widget/order.html", "orders", load)
 
 
-def _client_locale(db: Session, v: Visit, who: Access) -> str:
-    client = scope.client_of(db, who)
-    return locale_for(v.tenant, client.locale if client else None)
-
-
 def _attachment(body: bytes, media_type: str, filename: str) -> Response:
     return Response(body, media_type=media_type, headers={
         "Content-Disposition": f'attachment; filename="{filename}"',
@@ -214,7 +209,7 @@ async def invoice_pdf(request: Request) -> Response:
     _invoicing(v)
     external_id = request.path_params["invoice"]
     found, locale = await in_db(request, lambda db: (
-        invoices.invoice(db, who, v.tenant, external_id), _client_locale(db, v, who)))
+        invoices.invoice(db, who, v.tenant, external_id), client_locale(db, v, who)))
     if isinstance(found, invoices.Stored):
         if found.pdf is not None:
             return _attachment(found.pdf, "application/pdf", found.filename)
@@ -228,7 +223,7 @@ async def receipt_pdf(request: Request) -> Response:
     _invoicing(v)
     external_id = request.path_params["payment"]
     document, locale = await in_db(request, lambda db: (
-        invoices.receipt(db, who, v.tenant, external_id), _client_locale(db, v, who)))
+        invoices.receipt(db, who, v.tenant, external_id), client_locale(db, v, who)))
     return await _pdf(v, document, locale)
 
 
@@ -237,7 +232,7 @@ async def purchases_csv(request: Request) -> Response:
     v, who = await download_visit(request)
     tz = v.tenant.config.timezone
     orders, locale = await in_db(request, lambda db: (load_orders(db, who, v.now, tz),
-                                                      _client_locale(db, v, who)))
+                                                      client_locale(db, v, who)))
     activate(locale)
     day = local_today(v.now, tz).isoformat()
     return _attachment(purchases.to_csv(orders, tz), "text/csv; charset=utf-8",

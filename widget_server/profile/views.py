@@ -22,6 +22,7 @@ from widget_server.selfservice import makeups, offers
 from widget_server.selfservice import places as self_service
 from widget_server.web.visit import (
     Visit,
+    client_locale,
     download_visit,
     in_db,
     locale_for,
@@ -96,7 +97,7 @@ async def report_card_file(request: Request) -> Response:
     v, who = await download_visit(request)
     external_id = request.path_params["card"]
     card, locale = await in_db(request, lambda db: (
-        report_cards.open_card(db, v.tenant, who, external_id, v.now), _locale(db, v, who)))
+        report_cards.open_card(db, v.tenant, who, external_id, v.now), client_locale(db, v, who)))
     body = report_card_pdf.report_card(card, v.tenant.name, v.tenant.config.theme.primary,
                                        locale)
     return _pdf(body, f"report-card-{card.child}-{card.published_on.isoformat()}")
@@ -109,16 +110,11 @@ async def certificate_file(request: Request) -> Response:
     tz = v.tenant.config.timezone
     found, locale = await in_db(request, lambda db: (
         report_cards.completed_level(db, who, v.web_session, member, level_id, v.now, tz),
-        _locale(db, v, who)))
+        client_locale(db, v, who)))
     child, level, programme = found
     body = report_card_pdf.certificate(child, level, programme, level.completed_on,
                                        v.tenant.name, v.tenant.config.theme.primary, locale)
     return _pdf(body, f"certificate-{child}-{level.name}")
-
-
-def _locale(db: Session, v: Visit, who: Access) -> str:
-    client = scope.client_of(db, who)
-    return locale_for(v.tenant, client.locale if client else None)
 
 
 def _pdf(body: bytes, name: str) -> Response:

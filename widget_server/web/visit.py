@@ -74,6 +74,12 @@ async def download_visit(request: Request) -> tuple[Visit, Access]:
     return v, Access.of(v.web_session)
 
 
+def client_locale(db: Session, v: Visit, who: Access) -> str:
+    """The language of a download for this person (their client's, else the tenant's)."""
+    client = scope.client_of(db, who)
+    return locale_for(v.tenant, client.locale if client else None)
+
+
 def locale_for(tenant: Tenant, client_locale: str | None = None) -> str:
     return i18n.normalise(client_locale, tenant.config.locale)
 
