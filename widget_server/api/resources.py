@@ -146,6 +146,11 @@ class ProgrammeIn(Input):
     currency: Currency | None = None
     makeup_policy: Literal["none", "same_programme", "programme_group"] = "none"
     makeup_group: Annotated[str, Field(max_length=64)] | None = None
+    switch_policy: Literal["none", "instant", "request"] = Field("none", description=(
+        "Whether a family may change this booking's class for the rest of the term to another "
+        "programme of the same `makeup_group` with free places in every remaining session: "
+        "`instant` moves the remaining sessions at once, `request` asks the provider, who "
+        "confirms or declines through `/api/v1/switches`"))
     makeup_validity_days: Annotated[StrictInt, Field(ge=1, le=730)] | None = None
     cancel_cutoff_hours: Annotated[StrictInt, Field(ge=0, le=336)] | None = None
     addons: list[Addon] = Field(default_factory=list, max_length=50)

@@ -109,6 +109,9 @@ class Programme(TenantRow, table=True):
     # Ages (whole years, both inclusive) the programme is for; None: no limit that way.
     min_age: Optional[int] = None
     max_age: Optional[int] = None
+    # Changing to another class of the same make-up group for the rest of the term: "none",
+    # "instant" (the remaining sessions move at once) or "request" (the provider confirms).
+    switch_policy: str = Field(default="none", max_length=16)
 
 
 class ClassSession(TenantRow, table=True):
@@ -345,6 +348,30 @@ class OfferOption(SQLModel, table=True):
     discount: int = 0
 
 
+class BookingSwitch(TenantRow, table=True):
+    """A booking's change to another class for the rest of the term: done at once, or asked
+    for and waiting for the provider. `moves` lists what moved (or will): attendance, from
+    session, to session, as internal ids."""
+
+    __tablename__ = "booking_switch"
+    __table_args__ = tenant_keys("booking_switch") + (
+        Index("ix_booking_switch_tenant_booking", "tenant", "booking_id", "status"),
+        Index("ix_booking_switch_tenant_status", "tenant", "status", "id"),  # the API's pages
+    )
+    client_id: int = fk("client", index=False)
+    booking_id: int = fk("booking", index=False)
+    from_programme_id: int = fk("programme", index=False)
+    to_programme_id: int = fk("programme", index=False)
+    status: str = Field(default="requested", max_length=16)  # requested switched declined
+    #                                                         cancelled
+    moves: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    price_difference: Optional[int] = None  # for the rest of the term; shown, not charged
+    currency: Optional[str] = Field(default=None, max_length=3)
+    requested_by: Optional[str] = Field(default=None, max_length=320)
+    decided_at: Optional[datetime] = None
+    message: Optional[str] = Field(default=None, max_length=500)  # the provider's, on decline
+
+
 class MakeupCredit(TenantRow, table=True):
     """The right to a make-up session, earned by an excused or missed attendance."""
 
@@ -413,6 +440,8 @@ class Payment(TenantRow, table=True):
     # When the client said "I have sent the transfer" in the portal (not part of the sync API,
     # so a provider's push leaves it alone).
     transfer_reported_at: Optional[datetime] = None
+    # The offer whose acceptance asked for this payment (the portal creates it).
+    offer_id: Optional[int] = fk("offer", nullable=True)
 
 
 class Invoice(TenantRow, table=True):
