@@ -8,6 +8,7 @@ from starlette.staticfiles import StaticFiles
 from widget_server.account import sharing_views
 from widget_server.account import views as account_views
 from widget_server.api import document_views as document_api
+from widget_server.api import switch_views as switch_api
 from widget_server.api import views as sync_api
 from widget_server.api import webhook_views as webhook_api
 from widget_server.auth import views as login_views
@@ -18,7 +19,7 @@ from widget_server.demo import views as demo_views
 from widget_server.money import views as payment_views
 from widget_server.profile import document_views as documents
 from widget_server.profile import views as profile
-from widget_server.selfservice import makeup_views, offer_views, session_views
+from widget_server.selfservice import makeup_views, offer_views, session_views, switch_views
 from widget_server.web import assets, pages
 from widget_server.web import metrics as operators
 
@@ -56,6 +57,12 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         *page_and_form("/t/{tenant}/bookings/{booking}/addons",
                        session_views.addons_page, "booking_addons",
                        session_views.addons_submit, "booking_addons_submit"),
+        # Changing the booking's class for the rest of the term.
+        *page_and_form("/t/{tenant}/bookings/{booking}/switch",
+                       switch_views.switch_page, "booking_switch",
+                       switch_views.switch, "booking_switch_submit"),
+        Route("/t/{tenant}/bookings/{booking}/switch/cancel", switch_views.cancel_request,
+              methods=["POST"], name="booking_switch_cancel"),
         Route("/t/{tenant}/makeups", makeup_views.hub, name="makeups"),
         Route("/t/{tenant}/makeups/{credit}", makeup_views.credit_page, name="makeup"),
         *page_and_form("/t/{tenant}/makeups/{credit}/sessions/{session}",
@@ -155,6 +162,14 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
               name="api_document_put"),
         Route("/api/v1/documents/{external_id}", document_api.delete_document,
               methods=["DELETE"], name="api_document_delete"),
+        Route("/api/v1/switches", switch_api.list_switches, methods=["GET"],
+              name="api_switches"),
+        Route("/api/v1/switches/{switch_id}", switch_api.get_switch, methods=["GET"],
+              name="api_switch"),
+        Route("/api/v1/switches/{switch_id}/confirm", switch_api.confirm_switch,
+              methods=["POST"], name="api_switch_confirm"),
+        Route("/api/v1/switches/{switch_id}/decline", switch_api.decline_switch,
+              methods=["POST"], name="api_switch_decline"),
         Route("/api/v1/{resource}", sync_api.list_items, methods=["GET"], name="api_list"),
         Route("/api/v1/{resource}/{external_id}", sync_api.get_item, methods=["GET"],
               name="api_get"),

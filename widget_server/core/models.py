@@ -362,6 +362,9 @@ class BookingSwitch(TenantRow, table=True):
     booking_id: int = fk("booking", index=False)
     from_programme_id: int = fk("programme", index=False)
     to_programme_id: int = fk("programme", index=False)
+    # The class: the programme, and the weekday and local start of its sessions (a programme
+    # may run several weekly groups), e.g. "ballet-8/3/16:30".
+    to_class: str = Field(max_length=160)
     status: str = Field(default="requested", max_length=16)  # requested switched declined
     #                                                         cancelled
     moves: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))

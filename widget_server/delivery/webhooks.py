@@ -57,6 +57,12 @@ DOCUMENT_VIEWED = "document.viewed"
 OFFER_ACCEPTED = "offer.accepted"
 OFFER_DECLINED = "offer.declined"
 OFFER_EXPIRED = "offer.expired"
+BOOKING_SWITCH_REQUESTED = "booking.switch_requested"
+BOOKING_SWITCHED = "booking.switched"
+# A class change's keys (both booking.switch_* events).
+SWITCH_FIELDS = ("client_id", "switch_id", "status", "booking_id", "attendee_id",
+                 "from_programme_id", "to_programme_id", "sessions", "price_difference",
+                 "currency", "requested_by", "requested_at", "decided_at", "message")
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,12 @@ EVENT_TYPES: dict[str, EventType] = {event.name: event for event in (
                "declined_at")),
     EventType(OFFER_EXPIRED, "an offer's deadline passed unanswered; a held place is free",
               ("client_id", "attendee_id", "offer_id", "deadline")),
+    # `sessions`: [{attendance_id, from_session_id, to_session_id}], the places that move.
+    EventType(BOOKING_SWITCH_REQUESTED, "a family asked to change a booking's class for the "
+              "rest of the term (confirm or decline it at /api/v1/switches/<switch_id>)",
+              SWITCH_FIELDS),
+    EventType(BOOKING_SWITCHED, "a booking's remaining places moved to another class (at once, "
+              "or when the provider confirmed the request)", SWITCH_FIELDS),
 )}
 
 # The provider's id for each `<name>_id` key, looked up by `provider_ids`.

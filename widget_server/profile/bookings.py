@@ -152,6 +152,8 @@ class Dashboard:
     makeups_available: int = 0
     reported: set[int] = field(default_factory=set)  # payments with a transfer on its way
     entry_pass: EntryPass | None = None  # nothing booked: the family's pass for this programme
+    can_switch: bool = False  # "Change class" leads somewhere for this person
+    switch_pending: Any | None = None  # a change of class waiting for the provider
 
     @property
     def past_total(self) -> int:

@@ -34,7 +34,15 @@ from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile import bookings
 from widget_server.profile.bookings import ACTIVE, Dashboard, Sessions
-from widget_server.selfservice import capacity, credits, makeups, options, passes, rules
+from widget_server.selfservice import (
+    capacity,
+    credits,
+    makeups,
+    options,
+    passes,
+    rules,
+    switching,
+)
 
 
 @dataclass(frozen=True)
@@ -271,6 +279,8 @@ def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
         if board.next is None and view.booking.status in ACTIVE:
             # Nothing booked: where the programme is booked with an entry pass, say so.
             board.entry_pass = passes.usable_for(db, tenant, access, view.programme.id, now)
+        board.can_switch = switching.offered(view)
+    board.switch_pending = switching.pending_of(db, tenant.slug, view)
     return board
 
 

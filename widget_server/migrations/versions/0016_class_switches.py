@@ -37,6 +37,7 @@ def upgrade() -> None:
     sa.Column('booking_id', sa.Integer(), nullable=False),
     sa.Column('from_programme_id', sa.Integer(), nullable=False),
     sa.Column('to_programme_id', sa.Integer(), nullable=False),
+    sa.Column('to_class', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('moves', sa.JSON(), nullable=False),
     sa.Column('price_difference', sa.Integer(), nullable=True),

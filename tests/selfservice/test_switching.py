@@ -1,0 +1,326 @@
+"""Saturdays no longer work: a family changes its child's class for the rest of the term. The
+booking's dashboard offers "Change class"; the page lists the programme's other weekly groups
+and the classes of its make-up group with a place in every remaining session, and the price
+difference. Instant: the remaining places move at once, all or none, never over capacity. On
+request: the provider confirms or declines through the API. Sessions already attended,
+cancelled or inside the cutoff stay where they are."""
+
+from __future__ import annotations
+
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from threading import Barrier
+
+import pytest
+from profile_support import text_of
+from self_service_support import DAY, School
+from sqlmodel import Session, select
+
+from widget_server.core.errors import Refused, ViewOnly
+from widget_server.core.models import Attendance, Booking, BookingSwitch, ClassSession
+from widget_server.selfservice import switching
+
+SAT = 6 * DAY - timedelta(hours=4)  # Saturday 28 Nov, 09:00 in Bratislava
+SUN = 7 * DAY - timedelta(hours=3, minutes=30)  # Sunday 29 Nov, 09:30
+WED = 3 * DAY + timedelta(hours=3, minutes=30)  # Wednesday 25 Nov, 16:30
+WEEK = 7 * DAY
+
+
+@pytest.fixture
+def school(app, client) -> School:
+    s = School(app)  # Piruetka, Bratislava; NOW is Sunday 22 November 2026, 13:00 there
+    with s.batch():
+        s.programme("ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
+                    switch_policy="instant")
+        s.programme("ballet-wed", name="Ballet Wednesdays", price=12000, makeup_group="balet",
+                    switch_policy="instant")
+        s.programme("jazz", name="Jazz", makeup_group="jazz")
+        for week in (-2, -1, 0, 1, 2, 3):
+            s.session(f"sat{week}", "ballet", SAT + week * WEEK, capacity=8)
+        for week in range(4):
+            s.session(f"sun{week}", "ballet", SUN + week * WEEK, capacity=8, location="Hall B")
+        for week in range(5):
+            s.session(f"wed{week}", "ballet-wed", WED + week * WEEK, capacity=2)
+            s.session(f"jazz{week}", "jazz", WED + DAY + week * WEEK, capacity=9)
+        for key in ("ann", "bob"):
+            s.family(key, locale="en-GB")
+            s.booking(f"b-{key}", f"{key}-parent", f"{key}-child", "ballet")
+        statuses = {-2: "attended", -1: "excused", 0: "expected", 1: "excused", 2: "expected",
+                    3: "expected"}
+        for week, status in statuses.items():
+            s.attend(f"ann-sat{week}", "b-ann", f"sat{week}", status)
+            s.attend(f"bob-sat{week}", "b-bob", f"sat{week}", "expected")
+    return s
+
+
+def sessions_of(s: School, booking: str) -> dict[str, tuple[str, str]]:
+    """attendance id -> (session id, status)."""
+    with Session(s.engine) as db:
+        rows = db.exec(select(Attendance.external_id, ClassSession.external_id,
+                              Attendance.status)
+                       .join(ClassSession, ClassSession.id == Attendance.session_id)
+                       .join(Booking, Booking.id == Attendance.booking_id)
+                       .where(Booking.external_id == booking)).all()
+    return {a: (sess, status) for a, sess, status in rows}
+
+
+def key(s: School, programme: str, session: str) -> str:
+    row = s.one(ClassSession, ClassSession.external_id == session)
+    return switching.class_key(type("P", (), {"external_id": programme}), row.starts_at,
+                               s.tenant.zone)
+
+
+def test_ann_moves_her_child_to_wednesdays_at_once(school, mailbox):
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+    assert "Change class" in text_of(ann.open("bookings/b-ann").text)
+    page = text_of(ann.open("bookings/b-ann/switch").text)
+    assert ("Kid has 3 sessions left that can still be changed, from 28 Nov 2026. They move to "
+            "the class you choose.") in page
+    # The programme's Sunday group first (same price), then Wednesdays (3 x (€24 - €15)).
+    assert page.index("Ballet Saturdays From Sunday, 29 November") < page.index(
+        "Ballet Wednesdays From Wednesday, 25 November")
+    assert "Hall B" in page and "Same price" in page
+    assert "€27.00 more for the rest of the term" in page
+    assert "Jazz" not in page  # another make-up group
+    assert "The change happens at once" in page
+
+    wed = key(s, "ballet-wed", "wed0")
+    answer = ann.post("bookings/b-ann/switch", {"class": wed})
+    assert answer.status_code == 303
+    assert answer.headers["location"].endswith("/bookings/b-ann?done=switch_switched")
+    done = text_of(ann.open("bookings/b-ann?done=switch_switched").text)
+    assert "Class changed: Kid Ann now goes to Ballet Wednesdays." in done
+
+    assert sessions_of(s, "b-ann") == {
+        "ann-sat-2": ("sat-2", "attended"), "ann-sat-1": ("sat-1", "excused"),
+        "ann-sat0": ("wed0", "expected"), "ann-sat1": ("sat1", "excused"),
+        "ann-sat2": ("wed1", "expected"), "ann-sat3": ("wed2", "expected")}
+    assert s.one(Booking, Booking.external_id == "b-ann").programme_id == s.one(
+        ClassSession, ClassSession.external_id == "wed0").programme_id
+    [event] = s.events("booking.switched")
+    data = event["data"]
+    assert data | {"switch_id": None, "requested_at": None, "decided_at": None} == {
+        "client_id": "ann-parent", "switch_id": None, "status": "switched",
+        "booking_id": "b-ann", "attendee_id": "ann-child", "from_programme_id": "ballet",
+        "to_programme_id": "ballet-wed", "price_difference": 2700, "currency": "EUR",
+        "requested_by": "ann@example.com", "requested_at": None, "decided_at": None,
+        "message": None, "sessions": [
+            {"attendance_id": "ann-sat0", "from_session_id": "sat0", "to_session_id": "wed0"},
+            {"attendance_id": "ann-sat2", "from_session_id": "sat2", "to_session_id": "wed1"},
+            {"attendance_id": "ann-sat3", "from_session_id": "sat3", "to_session_id": "wed2"}]}
+    [letter] = s.emails("switch_switched")
+    assert letter["to"] == "ann@example.com"
+    assert letter["subject"] == "Class changed: Kid Ann, Ballet Wednesdays"
+    assert "3 sessions moved" in letter["text"] and "€27.00" in letter["text"]
+    # The sessions tab shows the new class's sessions to come.
+    sessions = text_of(ann.open("bookings/b-ann/sessions").text)
+    assert "Wednesday" in sessions or "Wed" in sessions
+
+
+def test_moving_to_another_group_of_the_same_programme(school, mailbox):
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+    assert ann.post("bookings/b-ann/switch",
+                    {"class": key(s, "ballet", "sun0")}).status_code == 303
+    moved = sessions_of(s, "b-ann")
+    assert [moved[a] for a in ("ann-sat0", "ann-sat2", "ann-sat3")] == [
+        ("sun0", "expected"), ("sun1", "expected"), ("sun2", "expected")]
+    [event] = s.events("booking.switched")
+    assert event["data"]["to_programme_id"] == "ballet" and event["data"][
+        "price_difference"] == 0
+
+
+def test_a_class_full_in_one_remaining_session_cannot_be_chosen(school, mailbox):
+    s = school
+    s.put("bookings", "b-x", client_id="bob-parent", attendee_id="bob-child",
+          programme_id="ballet-wed")
+    s.attend("x1", "b-x", "wed1")
+    s.put("bookings", "b-y", client_id="bob-parent", attendee_id="bob-child",
+          programme_id="ballet-wed")
+    s.attend("y1", "b-y", "wed1")  # wed1: 2 of 2 taken
+    ann = s.browser(mailbox, "ann@example.com")
+    page = ann.open("bookings/b-ann/switch").text
+    wed = key(s, "ballet-wed", "wed0")
+    row = page[page.index(f'value="{wed}"') - 200:]
+    assert "disabled" in row[:400] and "Full on 2 Dec 2026" in text_of(row)
+    refused = ann.post("bookings/b-ann/switch", {"class": wed})
+    assert refused.status_code == 409 and "has just filled up" in text_of(refused.text)
+    assert sessions_of(s, "b-ann")["ann-sat0"] == ("sat0", "expected")  # nothing moved
+    assert s.events("booking.switched") == [] and s.emails("switch_switched") == []
+
+
+def test_a_request_waits_for_the_provider_who_confirms_it(school, mailbox, api):
+    s = school
+    s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
+          switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
+          venue="Hall")
+    ann = s.browser(mailbox, "ann@example.com")
+    page = text_of(ann.open("bookings/b-ann/switch").text)
+    assert "Ask for the change" in page and "confirms the change" in page
+    wed = key(s, "ballet-wed", "wed0")
+    answer = ann.post("bookings/b-ann/switch", {"class": wed})
+    assert answer.headers["location"].endswith("?done=switch_requested")
+    board = text_of(ann.open("bookings/b-ann?done=switch_requested").text)
+    assert "Your request is sent." in board and "You asked to change Kid's class" in board
+    assert "Change class" not in board.replace("change Kid's class", "")
+    assert sessions_of(s, "b-ann")["ann-sat0"] == ("sat0", "expected")  # not yet
+    [requested] = s.events("booking.switch_requested")
+    change = requested["data"]["switch_id"]
+    assert requested["data"]["status"] == "requested"
+    assert [m["to_session_id"] for m in requested["data"]["sessions"]] == ["wed0", "wed1",
+                                                                           "wed2"]
+    assert s.emails("switch_requested")[0]["subject"] == "Class change requested: Kid Ann"
+    # A second request while one waits is refused.
+    again = ann.post("bookings/b-ann/switch", {"class": key(s, "ballet", "sun0")})
+    assert again.status_code == 409
+
+    api = api.as_tenant("demo-sk")
+    waiting = api.get("switches", status="requested").json()
+    assert [c["id"] for c in waiting["items"]] == [change]
+    confirmed = api.client.post(f"/api/v1/switches/{change}/confirm", headers=api.headers)
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["status"] == "switched"
+    assert sessions_of(s, "b-ann")["ann-sat3"] == ("wed2", "expected")
+    [switched] = s.events("booking.switched")
+    assert switched["data"]["switch_id"] == change
+    assert len(s.emails("switch_switched")) == 1
+    # Answered once.
+    twice = api.client.post(f"/api/v1/switches/{change}/confirm", headers=api.headers)
+    assert twice.status_code == 409 and "already switched" in twice.json()["detail"]
+    assert api.get("switches", status="requested").json()["items"] == []
+
+
+def test_the_provider_declines_a_request_with_a_message(school, mailbox, api):
+    s = school
+    s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
+          switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
+          venue="Hall")
+    ann = s.browser(mailbox, "ann@example.com")
+    ann.post("bookings/b-ann/switch", {"class": key(s, "ballet-wed", "wed0")})
+    change = s.one(BookingSwitch).external_id
+    api = api.as_tenant("demo-sk")
+    bad = api.client.post(f"/api/v1/switches/{change}/decline", json={"message": 5},
+                          headers=api.headers)
+    assert bad.status_code == 422
+    answer = api.client.post(f"/api/v1/switches/{change}/decline",
+                             json={"message": "Wednesdays are full until January."},
+                             headers=api.headers)
+    assert answer.status_code == 200 and answer.json()["status"] == "declined"
+    [letter] = s.emails("switch_declined")
+    assert "Wednesdays are full until January." in letter["text"]
+    page = text_of(ann.open("bookings/b-ann/switch").text)
+    assert "Wednesdays are full until January." in page and "Ask for the change" in page
+    assert sessions_of(s, "b-ann")["ann-sat0"] == ("sat0", "expected")
+
+
+def test_a_family_takes_back_its_request(school, mailbox):
+    s = school
+    s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
+          switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
+          venue="Hall")
+    ann = s.browser(mailbox, "ann@example.com")
+    ann.post("bookings/b-ann/switch", {"class": key(s, "ballet-wed", "wed0")})
+    assert "Take back the request" in text_of(ann.open("bookings/b-ann/switch").text)
+    back = ann.post("bookings/b-ann/switch/cancel", {})
+    assert back.headers["location"].endswith("?done=switch_cancelled")
+    assert s.one(BookingSwitch).status == "cancelled"
+    assert ann.post("bookings/b-ann/switch/cancel", {}).status_code == 409
+
+
+def test_fifty_switches_into_the_last_place_move_one_booking_whole(app):
+    s = School(app)
+    with s.batch():
+        s.programme("sat", name="Saturdays", makeup_group="g", switch_policy="instant")
+        s.programme("wed", name="Wednesdays", makeup_group="g")
+        for week in range(3):
+            s.session(f"sat{week}", "sat", SAT + week * WEEK)
+            s.session(f"wed{week}", "wed", WED + week * WEEK, capacity=2 if week == 1 else 1)
+        s.session("wed-taken", "wed", WED + 3 * WEEK)
+        for n in range(50):
+            s.family(f"f{n}")
+            s.booking(f"b{n}", f"f{n}-parent", f"f{n}-child", "sat")
+            for week in range(3):
+                s.attend(f"a{n}-{week}", f"b{n}", f"sat{week}")
+    target = key(s, "wed", "wed0")
+    accesses = [s.access(f"f{n}@example.com") for n in range(50)]
+    notices = s.notices()
+    start = Barrier(50)
+
+    def attempt(n: int) -> str:
+        start.wait()  # all fifty at once, each on its own connection
+        try:
+            with Session(s.engine, expire_on_commit=False) as db:
+                switching.switch(db, s.tenant, accesses[n], f"b{n}", target, s.now, notices)
+                db.commit()
+            return "switched"
+        except Refused as refused:
+            return refused.reason
+
+    with ThreadPoolExecutor(50) as pool:
+        results = Counter(pool.map(attempt, range(50)))
+    assert results == {"switched": 1, "switch_full": 49}
+    with Session(s.engine) as db:
+        per_session = Counter(db.exec(select(ClassSession.external_id)
+                                      .join(Attendance,
+                                            Attendance.session_id == ClassSession.id)).all())
+    assert {k: per_session[k] for k in ("wed0", "wed1", "wed2")} == {
+        "wed0": 1, "wed1": 1, "wed2": 1}  # never over capacity
+    # Every booking is whole: all three places in Saturdays, or all three in Wednesdays.
+    assert per_session["sat0"] == per_session["sat1"] == per_session["sat2"] == 49
+    assert len(s.events("booking.switched")) == 1
+
+
+def test_a_view_share_sees_the_classes_and_cannot_switch(school, mailbox):
+    s = school
+    s.put("shares", "sh-gran", booking_id="b-ann", email="gran@example.com", access="view")
+    s.put("shares", "sh-dad", booking_id="b-ann", email="dad@example.com", access="full")
+    gran = s.browser(mailbox, "gran@example.com")
+    page = gran.open("bookings/b-ann/switch")
+    assert page.status_code == 200 and 'name="class"' not in page.text
+    wed = key(s, "ballet-wed", "wed0")
+    assert gran.post("bookings/b-ann/switch", {"class": wed}).status_code == 403
+    with pytest.raises(ViewOnly):
+        s.run(lambda db: switching.switch(db, s.tenant, s.access("gran@example.com"), "b-ann",
+                                          wed, s.now, s.notices()))
+    dad = s.browser(mailbox, "dad@example.com")
+    assert dad.post("bookings/b-ann/switch", {"class": wed}).status_code == 303
+    assert s.events("booking.switched")[0]["data"]["requested_by"] == "dad@example.com"
+
+
+def test_another_familys_booking_and_another_schools_change_are_not_found(school, mailbox, api):
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+    wed = key(s, "ballet-wed", "wed0")
+    assert ann.open("bookings/b-bob/switch").status_code == 404
+    assert ann.post("bookings/b-bob/switch", {"class": wed}).status_code == 404
+    assert ann.post("bookings/b-bob/switch/cancel", {}).status_code == 404
+    assert sessions_of(s, "b-bob")["bob-sat0"] == ("sat0", "expected")
+    assert ann.post("bookings/b-ann/switch", {"class": "ballet-wed/9/09:99"}).status_code == 404
+    bob = s.browser(mailbox, "bob@example.com")
+    bob.post("bookings/b-bob/switch", {"class": wed})
+    change = s.one(BookingSwitch).external_id
+    other = api.as_tenant("demo")  # another school's key
+    assert other.get("switches", change).status_code == 404
+    assert other.client.post(f"/api/v1/switches/{change}/confirm",
+                             headers=other.headers).status_code == 404
+    assert other.get("switches").json()["items"] == []
+    assert api.as_tenant("demo-sk").get("switches", status="nonsense").status_code == 422
+
+
+def test_a_programme_without_switching_offers_no_change(school, mailbox):
+    s = school
+    s.put("bookings", "b-jazz", client_id="ann-parent", attendee_id="ann-child",
+          programme_id="jazz")
+    ann = s.browser(mailbox, "ann@example.com")
+    assert "Change class" not in text_of(ann.open("bookings/b-jazz").text)
+    assert ann.open("bookings/b-jazz/switch").status_code == 404
+
+
+def test_nothing_left_to_move_says_so(school, mailbox):
+    s = school
+    for week in (0, 2, 3):
+        s.attend(f"ann-sat{week}", "b-ann", f"sat{week}", "excused")
+    ann = s.browser(mailbox, "ann@example.com")
+    assert "No sessions left to move" in text_of(ann.open("bookings/b-ann/switch").text)

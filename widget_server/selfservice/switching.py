@@ -1,0 +1,470 @@
+"""Changing a booking's class for the rest of the term ("Saturdays no longer work, can Mia go
+on Wednesdays?").
+
+The classes a booking may change to are the other programmes of its programme's make-up group
+(the provider's own word for classes that are the same course). The booking's remaining places
+(regular places still expected, whose change window is open) move one for one to the other
+class's next sessions that the booking has no place in and that can still be booked; a class
+is offered when each of those sessions has a free place. What that costs more or less is the
+difference of the two classes' prices per session times the places moved: shown, not charged
+(the provider's system bills it).
+
+The booking's programme decides how: `instant` moves every remaining place at once, in one
+transaction, after locking the booking and the new sessions in id order and counting, as a
+make-up does (never half moved, never over capacity); `request` records the choice, tells the
+provider and shows it as pending until the provider confirms through the API (which moves the
+places the same way, against capacity then) or declines. Places already attended, cancelled or
+inside the cutoff stay where they are.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, false, func, update
+from sqlmodel import Session, select
+
+from widget_server.core import access as scope
+from widget_server.core.access import Access, BookingView
+from widget_server.core.errors import NotFound, Refused, ViewOnly
+from widget_server.core.formatting import local_today
+from widget_server.core.i18n import gettext as _
+from widget_server.core.models import (
+    Attendance,
+    Attendee,
+    Booking,
+    BookingSwitch,
+    ClassSession,
+    Client,
+    Programme,
+)
+from widget_server.core.profile_url import screen_url
+from widget_server.core.tenants import Tenant
+from widget_server.delivery.notices import Notices
+from widget_server.delivery.webhooks import (
+    BOOKING_SWITCH_REQUESTED,
+    BOOKING_SWITCHED,
+    enqueue_event,
+)
+from widget_server.profile.bookings import ACTIVE
+from widget_server.selfservice import capacity, rules
+
+INSTANT, REQUEST = "instant", "request"
+REQUESTED, SWITCHED, DECLINED, CANCELLED = "requested", "switched", "declined", "cancelled"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Another class the booking could change to, and what the change would be."""
+
+    key: str  # "<programme id>/<ISO weekday>/<HH:MM>", local to the tenant
+    programme: Any  # Programme
+    sessions: tuple[Any, ...]  # the sessions the remaining places would move to, in order
+    why: str | None  # None: possible; "full" or "too_few" (sessions left)
+    full_on: Any | None  # the first of those sessions without a free place
+    difference: int | None  # price for the rest of the term, new minus old (None: unknown)
+
+    @property
+    def available(self) -> bool:
+        return self.why is None
+
+
+@dataclass
+class Plan:
+    """What a booking's change of class looks like now."""
+
+    view: BookingView
+    policy: str  # instant, request (a booking whose programme says none has no plan)
+    places: list[tuple[Any, Any]]  # (attendance, session) that would move, soonest first
+    targets: list[Target]
+    pending: Any | None  # BookingSwitch waiting for the provider
+    can_act: bool
+    currency: str
+    last: Any | None = None  # the latest decided change, for the page to say what became of it
+    chosen: Target | None = field(default=None)
+
+
+def policy_of(programme: Any) -> str:
+    """How a booking of this programme changes class: instant, request or none."""
+    return programme.switch_policy if programme.switch_policy in (INSTANT, REQUEST) else "none"
+
+
+def offered(view: BookingView) -> bool:
+    """Whether the booking's dashboard shows "Change class" (no statement needed)."""
+    return policy_of(view.programme) != "none" and view.booking.status in ACTIVE
+
+
+# --- what could move where -------------------------------------------------------------------
+
+_PLACES = (select(Attendance, ClassSession)
+           .join(ClassSession, ClassSession.id == Attendance.session_id)
+           .where(Attendance.tenant == bindparam("tenant"),
+                  Attendance.booking_id == bindparam("booking_id"),
+                  Attendance.status == "expected", Attendance.makeup == false(),
+                  ClassSession.programme_id == bindparam("programme_id"),
+                  ClassSession.cancelled == false(), ClassSession.starts_at > bindparam("now"))
+           .order_by(ClassSession.starts_at, ClassSession.id))
+_OWN = select(Attendance.session_id).where(Attendance.tenant == bindparam("tenant"),
+                                           Attendance.booking_id == bindparam("booking_id"))
+
+
+def _remaining(db: Session, tenant: Tenant, view: BookingView, now: datetime) -> list[tuple]:
+    rows = db.exec(_PLACES, params={"tenant": tenant.slug, "booking_id": view.booking.id,
+                                    "programme_id": view.programme.id, "now": now}).all()
+    return [(a, s) for a, s in rows if rules.before_cutoff(tenant, view.programme, s, now)]
+
+
+def _programmes(db: Session, tenant: Tenant, view: BookingView) -> list[Any]:
+    """The booking's programme (its other weekly groups) and those of its make-up group."""
+    programme = view.programme
+    if not programme.makeup_group:
+        return [programme]
+    return [programme, *db.exec(select(Programme).where(
+        Programme.tenant == tenant.slug, Programme.makeup_group == programme.makeup_group,
+        Programme.id != programme.id).order_by(Programme.name, Programme.id)).all()]
+
+
+def class_key(programme: Any, starts_at: datetime, tz: Any) -> str:
+    """A weekly class: the programme, the weekday and the local start of its sessions."""
+    local = starts_at.astimezone(tz)
+    return f"{programme.external_id}/{local.isoweekday()}/{local:%H:%M}"
+
+
+def _class_sizes(db: Session, programmes: dict[int, Any], tz: Any) -> Counter:
+    """How many sessions each weekly class has in all, past ones too (a class's price is for
+    all of them): the providers' timetable, not the families' rows."""
+    return Counter(class_key(programmes[pid], starts, tz)
+                   for pid, starts in db.exec(
+                       select(ClassSession.programme_id, ClassSession.starts_at)
+                       .where(ClassSession.programme_id.in_(list(programmes)),
+                              ClassSession.cancelled == false())).all())
+
+
+_PLACES_BOOKED = (select(func.count()).select_from(Attendance)
+                  .where(Attendance.tenant == bindparam("tenant"),
+                         Attendance.booking_id == bindparam("booking_id"),
+                         Attendance.makeup == false()))
+
+
+def _difference(db: Session, tenant: Tenant, view: BookingView, programmes: dict[int, Any],
+                targets: list[tuple[str, Any]], moved: int) -> dict[str, int | None]:
+    """Per class: what the moved places cost there less what they cost in the booking (its
+    price over its places), or None when a price is unknown or in another currency."""
+    found: dict[str, int | None] = {key: 0 for key, p in targets if p.id == view.programme.id}
+    others = {p.id: p for key, p in targets if p.id != view.programme.id}
+    booked = db.exec(_PLACES_BOOKED, params={"tenant": tenant.slug,
+                                             "booking_id": view.booking.id}).one() \
+        if others else 0
+    sizes = _class_sizes(db, others, tenant.zone) if others and booked else Counter()
+    currency = view.currency(tenant.config.currency)
+    for key, programme in targets:
+        if key in found:
+            continue
+        if view.price is None or programme.price is None or not booked or not sizes[key] \
+                or (programme.currency or currency) != currency:
+            found[key] = None
+        else:
+            found[key] = round((programme.price / sizes[key] - view.price / booked) * moved)
+    return found
+
+
+def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple],
+             now: datetime) -> list[Target]:
+    """Each other weekly class of the programme and of its make-up group, with the sessions
+    the places would move to and whether there is room in all of them: a fixed handful of
+    statements, however many classes and sessions."""
+    today = local_today(now, tenant.config.timezone)
+    programmes = {p.id: p for p in _programmes(db, tenant, view)
+                  if p.id == view.programme.id or rules.age_fits(p, view.attendee.birth_date,
+                                                                 today)}
+    own = set(db.exec(_OWN, params={"tenant": tenant.slug,
+                                    "booking_id": view.booking.id}).all())
+    rows = db.exec(select(ClassSession, capacity.has_room(now))
+                   .where(ClassSession.programme_id.in_(list(programmes)),
+                          ClassSession.cancelled == false(), ClassSession.starts_at > now)
+                   .order_by(ClassSession.programme_id, ClassSession.starts_at,
+                             ClassSession.id)).all()
+    tz = tenant.zone
+    current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
+    classes: dict[str, list[tuple]] = {}
+    for session, room in rows:
+        programme = programmes[session.programme_id]
+        key = class_key(programme, session.starts_at, tz)
+        if key not in current and session.id not in own \
+                and rules.before_cutoff(tenant, programme, session, now):
+            classes.setdefault(key, []).append((session, room))
+    wanted = len(places)
+    prices = _difference(db, tenant, view, programmes,
+                         [(k, programmes[v[0][0].programme_id]) for k, v in classes.items()],
+                         wanted)
+    found = []
+    for key, usable in classes.items():
+        programme = programmes[usable[0][0].programme_id]
+        chosen = usable[:wanted]
+        full = next((s for s, room in chosen if not room), None)
+        why = "too_few" if len(chosen) < wanted or not wanted else ("full" if full else None)
+        found.append(Target(key, programme, tuple(s for s, _ in chosen), why, full,
+                            prices[key]))
+    # The programme's own other groups first, then by name, each soonest first.
+    return sorted(found, key=lambda t: (t.programme.id != view.programme.id,
+                                        t.programme.name, t.sessions[0].starts_at
+                                        if t.sessions else now))
+
+
+_PENDING = (select(BookingSwitch)
+            .where(BookingSwitch.tenant == bindparam("tenant"),
+                   BookingSwitch.booking_id == bindparam("booking_id"))
+            .order_by(BookingSwitch.id.desc()).limit(1))
+
+
+def _latest(db: Session, tenant: str, booking_id: int) -> Any | None:
+    return db.exec(_PENDING, params={"tenant": tenant, "booking_id": booking_id}).first()
+
+
+def plan(db: Session, tenant: Tenant, access: Access, booking_ref: str,
+         now: datetime) -> Plan:
+    """The booking's remaining places and the classes they could move to, for the page."""
+    view = scope.get_booking(db, access, booking_ref)
+    policy = policy_of(view.programme)
+    if policy == "none":
+        raise NotFound("This booking's class cannot be changed here.")
+    latest = _latest(db, tenant.slug, view.booking.id)
+    pending = latest if latest is not None and latest.status == REQUESTED else None
+    places = _remaining(db, tenant, view, now)
+    return Plan(view, policy, places, _targets(db, tenant, view, places, now) if not pending
+                else [], pending, scope.can_act(access, view)
+                and view.booking.status in ACTIVE, view.currency(tenant.config.currency),
+                latest if pending is None else None)
+
+
+def pending_of(db: Session, tenant: str, view: BookingView) -> Any | None:
+    """The booking's change waiting for the provider, for its dashboard (one statement, only
+    for a programme that allows changing)."""
+    if policy_of(view.programme) == "none":
+        return None
+    latest = _latest(db, tenant, view.booking.id)
+    return latest if latest is not None and latest.status == REQUESTED else None
+
+
+# --- changing ----------------------------------------------------------------------------------
+
+def switch(db: Session, tenant: Tenant, access: Access, booking_ref: str, target_ref: str,
+           now: datetime, notices: Notices) -> Any:
+    """Change the booking's class: at once, or as a request (by the programme's policy).
+    Returns the BookingSwitch."""
+    view = scope.get_booking(db, access, booking_ref)
+    if not scope.can_act(access, view):
+        raise ViewOnly("Only the family can change this booking's class.")
+    policy = policy_of(view.programme)
+    if policy == "none":
+        raise NotFound("This booking's class cannot be changed here.")
+    if view.booking.status not in ACTIVE:
+        raise Refused("not_active")
+    # Queue behind any other change of this booking, then read everything afresh.
+    capacity.lock(db, Booking, view.booking.id)
+    if pending_of(db, tenant.slug, view) is not None:
+        raise Refused("switch_pending")
+    places = _remaining(db, tenant, view, now)
+    target = next((t for t in _targets(db, tenant, view, places, now)
+                   if t.key == target_ref), None)
+    if target is None:
+        raise NotFound("There is no such class to change to.")
+    if target.why == "too_few":
+        raise Refused("switch_too_few")
+    change = BookingSwitch(
+        tenant=tenant.slug, external_id=capacity.new_id("sw"), client_id=view.booking.client_id,
+        booking_id=view.booking.id, from_programme_id=view.programme.id,
+        to_programme_id=target.programme.id, to_class=target.key, status=REQUESTED,
+        moves=_moves(places, target), price_difference=target.difference,
+        currency=view.currency(tenant.config.currency), requested_by=access.email,
+        created_at=now, updated_at=now)
+    if policy == INSTANT:
+        _move(db, tenant, view.booking.id, places, target, now)
+        change.status, change.decided_at = SWITCHED, now
+    elif target.why == "full":  # a request for a class already full would only be declined
+        raise Refused("switch_full")
+    db.add(change)
+    db.flush()
+    _announce(db, tenant, notices, change, view.booking, view.attendee, view.programme,
+              target.programme, now)
+    return change
+
+
+def _moves(places: list[tuple], target: Target) -> list[list[int]]:
+    return [[a.id, s.id, t.id] for (a, s), t in zip(places, target.sessions, strict=False)]
+
+
+def _move(db: Session, tenant: Tenant, booking_id: int, places: list[tuple], target: Target,
+          now: datetime) -> None:
+    """Move every place, or none: lock the new sessions in id order, count, then move each
+    place (any that changed meanwhile refuses the whole change, rolled back by the caller)."""
+    for session in sorted(target.sessions, key=lambda s: s.id):
+        locked = capacity.lock_session(db, session.id)
+        if locked is None or not capacity.room_for_one(db, locked, now):
+            raise Refused("switch_full")
+    for (attendance, session), new in zip(places, target.sessions, strict=True):
+        moved = db.exec(update(Attendance)
+                        .where(Attendance.id == attendance.id,
+                               Attendance.session_id == session.id,
+                               Attendance.status == "expected")
+                        .values(session_id=new.id, updated_at=now)
+                        .execution_options(synchronize_session=False))
+        if moved.rowcount != 1:
+            raise Refused("switch_changed")
+    db.exec(update(Booking).where(Booking.id == booking_id)
+            .values(programme_id=target.programme.id, updated_at=now)
+            .execution_options(synchronize_session=False))
+
+
+def cancel_request(db: Session, tenant: Tenant, access: Access, booking_ref: str,
+                   now: datetime) -> None:
+    """Take back a change still waiting for the provider."""
+    view = scope.get_booking(db, access, booking_ref)
+    if not scope.can_act(access, view):
+        raise ViewOnly("Only the family can change this booking's class.")
+    capacity.lock(db, Booking, view.booking.id)
+    pending = pending_of(db, tenant.slug, view)
+    if pending is None:
+        raise Refused("switch_not_pending")
+    db.exec(update(BookingSwitch).where(BookingSwitch.id == pending.id,
+                                        BookingSwitch.status == REQUESTED)
+            .values(status=CANCELLED, decided_at=now, updated_at=now)
+            .execution_options(synchronize_session=False))
+
+
+# --- the provider's answer (API) ----------------------------------------------------------------
+
+def one(db: Session, tenant: str, external_id: str) -> Any:
+    """One of the tenant's class changes by its id; NotFound for anyone else's."""
+    return _of_tenant(db, tenant, external_id)
+
+
+def _of_tenant(db: Session, tenant: str, external_id: str) -> Any:
+    change = db.exec(select(BookingSwitch).where(BookingSwitch.tenant == tenant,
+                                                 BookingSwitch.external_id == external_id)
+                     .execution_options(populate_existing=True)).first()
+    if change is None:
+        raise NotFound(f"No class change {external_id!r}.")
+    return change
+
+
+def confirm(db: Session, tenant: Tenant, external_id: str, now: datetime,
+            notices: Notices) -> Any:
+    """The provider says yes: the places move now, against capacity now (Refused
+    `switch_full` if the class filled up meanwhile; nothing moves then)."""
+    change = _of_tenant(db, tenant.slug, external_id)
+    capacity.lock(db, Booking, change.booking_id)
+    change = _of_tenant(db, tenant.slug, external_id)
+    if change.status != REQUESTED:
+        raise Refused(f"switch_{change.status}")
+    booking, programme, attendee = db.exec(
+        select(Booking, Programme, Attendee)
+        .join(Programme, Programme.id == Booking.programme_id)
+        .join(Attendee, Attendee.id == Booking.attendee_id)
+        .where(Booking.id == change.booking_id)).one()
+    view = BookingView(booking, programme, attendee, owned=True)
+    if programme.id != change.from_programme_id:
+        raise Refused("switch_changed")
+    places = _remaining(db, tenant, view, now)
+    target = next((t for t in _targets(db, tenant, view, places, now)
+                   if t.key == change.to_class), None)
+    if target is None or target.why == "too_few":
+        raise Refused("switch_too_few")
+    if not places:
+        raise Refused("switch_changed")
+    _move(db, tenant, booking.id, places, target, now)
+    change.status, change.decided_at, change.updated_at = SWITCHED, now, now
+    change.moves = _moves(places, target)
+    db.add(change)
+    db.flush()
+    _announce(db, tenant, notices, change, booking, attendee, programme, target.programme, now)
+    return change
+
+
+def decline(db: Session, tenant: Tenant, external_id: str, message: str | None,
+            now: datetime, notices: Notices) -> Any:
+    """The provider says no (with a message for the family); nothing moves."""
+    change = _of_tenant(db, tenant.slug, external_id)
+    capacity.lock(db, Booking, change.booking_id)
+    change = _of_tenant(db, tenant.slug, external_id)
+    if change.status != REQUESTED:
+        raise Refused(f"switch_{change.status}")
+    change.status, change.decided_at, change.updated_at = DECLINED, now, now
+    change.message = (message or "").strip()[:500] or None
+    db.add(change)
+    db.flush()
+    booking, attendee, old, new, client = _parts(db, change)
+    notices.send(db, client.email, "switch_declined", client.locale,
+                 lambda: _("Class change not possible: %(name)s") % {"name": attendee.name},
+                 change=change, attendee=attendee, old=old, new=new,
+                 WIDGET_PROFILE_URL=screen_url(notices.settings, tenant,
+                                               f"bookings/{booking.external_id}"))
+    return change
+
+
+def _parts(db: Session, change: Any) -> tuple:
+    old, new = (db.exec(select(Programme).where(Programme.id == pid)).one()
+                for pid in (change.from_programme_id, change.to_programme_id))
+    booking, attendee, client = db.exec(
+        select(Booking, Attendee, Client).join(Attendee, Attendee.id == Booking.attendee_id)
+        .join(Client, Client.id == Booking.client_id)
+        .where(Booking.id == change.booking_id)).one()
+    return booking, attendee, old, new, client
+
+
+def as_json(db: Session, change: Any) -> dict[str, Any]:
+    """A change as the API and the webhooks show it (provider ids)."""
+    ids = [i for move in change.moves for i in move]
+    attendance = dict(db.exec(select(Attendance.id, Attendance.external_id)
+                              .where(Attendance.id.in_(ids[0::3]))).all()) if ids else {}
+    sessions = dict(db.exec(select(ClassSession.id, ClassSession.external_id)
+                            .where(ClassSession.id.in_(ids[1::3] + ids[2::3]))).all()) \
+        if ids else {}
+    booking, attendee, old, new, _client = _parts(db, change)
+    return {
+        "id": change.external_id, "status": change.status,
+        "booking_id": booking.external_id, "attendee_id": attendee.external_id,
+        "from_programme_id": old.external_id, "to_programme_id": new.external_id,
+        "sessions": [{"attendance_id": attendance.get(a), "from_session_id": sessions.get(f),
+                      "to_session_id": sessions.get(t)} for a, f, t in change.moves],
+        "price_difference": change.price_difference, "currency": change.currency,
+        "requested_by": change.requested_by, "requested_at": change.created_at,
+        "decided_at": change.decided_at, "message": change.message,
+    }
+
+
+def _announce(db: Session, tenant: Tenant, notices: Notices, change: Any, booking: Any,
+              attendee: Any, old: Any, new: Any, now: datetime) -> None:
+    """The provider's webhook and the family's e-mail (a receipt: always sent)."""
+    event = BOOKING_SWITCHED if change.status == SWITCHED else BOOKING_SWITCH_REQUESTED
+    data = as_json(db, change)
+    data["switch_id"] = data.pop("id")
+    enqueue_event(db, tenant, event, client_id=booking.client_id, at=now, data=data)
+    client = db.exec(select(Client).where(Client.id == booking.client_id)).one()
+    if change.status == SWITCHED:
+        subject = lambda: _("Class changed: %(name)s, %(programme)s") % {  # noqa: E731
+            "name": attendee.name, "programme": new.name}
+    else:
+        subject = lambda: _("Class change requested: %(name)s") % {  # noqa: E731
+            "name": attendee.name}
+    first = db.exec(select(ClassSession).where(ClassSession.id == change.moves[0][2])).first() \
+        if change.moves else None
+    notices.send(db, client.email, f"switch_{change.status}", client.locale, subject,
+                 change=change, attendee=attendee, old=old, new=new, first=first,
+                 WIDGET_PROFILE_URL=screen_url(notices.settings, tenant,
+                                               f"bookings/{booking.external_id}"))
+
+
+def list_changes(db: Session, tenant: str, status: str | None, limit: int,
+                 after: int | None) -> tuple[list[Any], bool]:
+    """A page of the tenant's class changes, oldest first (keyset on id)."""
+    query = select(BookingSwitch).where(BookingSwitch.tenant == tenant)
+    if status is not None:
+        query = query.where(BookingSwitch.status == status)
+    if after is not None:
+        query = query.where(BookingSwitch.id > after)
+    rows = list(db.exec(query.order_by(BookingSwitch.id).limit(limit + 1)).all())
+    return rows[:limit], len(rows) > limit
