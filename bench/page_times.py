@@ -29,7 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from profile_pages import TENANT, build, build_progress, login, pages  # noqa: E402
+from profile_pages import (  # noqa: E402
+    TENANT,
+    build,
+    build_progress,
+    build_switching,
+    login,
+    pages,
+)
 
 from widget_server.app import create_app  # noqa: E402
 from widget_server.core.db import migrate  # noqa: E402
@@ -82,6 +89,7 @@ def main() -> None:
     if not args.reuse:
         build(url, args.clients, args.attendance)
     build_progress(url)  # a reused data set from before the progress pages gets their data
+    build_switching(url)
     sid, booking = login(url)
     os.environ.setdefault("WIDGET_SECRET_KEYS", "bench")
     app = create_app(Settings(database_url=url, secret_keys=("bench",), tenants_dir=TENANTS_DIR,

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, insert, select, update
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -145,6 +145,20 @@ def build(url: str, clients: int, attendance: int) -> None:
     print(f"built: {clients} clients, {len(attendee_rows)} attendees, {len(booking_rows)} "
           f"bookings and payments, {written} attendance rows")
     build_progress(url)
+    build_switching(url)
+
+
+def build_switching(url: str) -> None:
+    """Changing class (issue 16): the 50 programmes in ten make-up groups of five, each
+    allowing an instant change, so a booking's "Change class" page weighs four other classes
+    with their 20 sessions to come. Safe to repeat."""
+    engine = create_engine(url)
+    with engine.begin() as db:
+        for p in range(50):
+            db.execute(update(m.Programme).where(m.Programme.tenant == TENANT,
+                                                 m.Programme.external_id == f"p{p}")
+                       .values(makeup_group=f"g{p % 10}", switch_policy="instant"))
+    engine.dispose()
 
 
 SKILLS = [{"id": f"k{k}", "name": f"Skill {k}"} for k in range(6)]
@@ -258,7 +272,7 @@ def pages(url: str, booking: str) -> dict[str, str]:
              "sessions": f"/bookings/{booking}/sessions", "benefits": "/benefits",
              "orders": "/orders", "account": "/account", "make-ups": "/makeups",
              "progress": "/progress", "report card": f"/report-cards/rc-{booking}",
-             "documents": "/documents"}
+             "documents": "/documents", "change class": f"/bookings/{booking}/switch"}
     engine = sqlmodel_engine(url)
     with session_scope(engine) as db:
         client = db.exec(select(m.Client.id).where(m.Client.tenant == TENANT,
@@ -291,6 +305,7 @@ def prepare(url: str, clients: int, attendance: int, reuse: bool) -> None:
     if reuse and not missing:
         migrate(url)  # a database from an earlier run gets the newer indexes too
         build_progress(url)  # and the data of newer pages
+        build_switching(url)
         return
     fresh(url)
     began = time.perf_counter()

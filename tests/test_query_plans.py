@@ -21,10 +21,11 @@ import pytest
 from profile_support import NOW, SARAH, browser, counting_statements
 
 from widget_server.api.resources import RESOURCES
+from widget_server.core import access as scope
 from widget_server.core.db import session_scope
 from widget_server.delivery.notices import Notices
 from widget_server.profile import report_cards
-from widget_server.selfservice import offers
+from widget_server.selfservice import offer_notices, offers, switching
 
 # Tables that grow with the number of clients (and their bookings, sessions, messages).
 GROWING = {
@@ -34,7 +35,7 @@ GROWING = {
     "payment_checkout", "payment_transaction", "credit_entry", "discount", "calendar_feed",
     "webhook_delivery", "gateway_event", "attendance_origin", "reminder", "idempotency_record",
     "assessment", "session_note", "report_card", "first_open", "document", "document_chunk",
-    "rate_limit_counter", "offer", "offer_option",
+    "rate_limit_counter", "offer", "offer_option", "booking_switch",
 }
 SKIP_PATHS = ("/logout",)  # a POST form's address; following it as a link means nothing
 MAX_PAGES = 120
@@ -154,7 +155,8 @@ def test_every_page_a_parent_can_reach_reads_by_index(demo, sarah):
     for screen in ("/t/demo/", "/t/demo/bookings/<id>/sessions", "/t/demo/makeups",
                    "/t/demo/payments/<id>", "/t/demo/orders", "/t/demo/account",
                    "/t/demo/benefits", "/t/demo/bookings/<id>/sharing", "/t/demo/progress",
-                   "/t/demo/documents", "/t/demo/documents/doc-letter"):
+                   "/t/demo/documents", "/t/demo/documents/doc-letter",
+                   "/t/demo/bookings/<id>/switch"):
         assert screen in screens, sorted(screens)
     assert len(report) >= 25
     found = by_problem(report)
@@ -168,9 +170,16 @@ def test_every_api_list_and_get_reads_by_index(demo, api):
         "client_id": "cl-1001", "attendee_id": "at-1001-1", "kind": "reenrolment",
         "deadline": "2026-12-15", "options": [{"key": "a", "programme_id": programme}],
     }).status_code in (200, 201)
+    tenant = demo.state.tenants.get("demo")
+    with session_scope(demo.state.engine) as db:  # a family changes class: one to list
+        who = scope.for_email(db, "demo", SARAH)
+        plan = switching.plan(db, tenant, who, "bk-1001", NOW)
+        target = next(t for t in plan.targets if t.available)
+        switching.switch(db, tenant, who, "bk-1001", target.key, NOW, Notices.of(demo, tenant))
     report = {}
     lists = [(name, {}) for name in [*RESOURCES, "webhook-deliveries", "documents"]]
-    for name, filters in [*lists, ("offers", {"status": "open"})]:
+    for name, filters in [*lists, ("offers", {"status": "open"}),
+                          ("switches", {}), ("switches", {"status": "switched"})]:
         with statements_of(demo) as statements:
             listed = api.get(name, limit=5, **filters)
         assert listed.status_code == 200, (name, listed.text[:200])
@@ -228,3 +237,29 @@ def test_the_offer_deadline_round_reads_by_index(demo):
         assert offers.expire(db, tenant, Notices.of(demo, tenant), later) == 2
     found = problems_of(demo, statements)
     assert len(statements) >= 2 and not found, found
+
+
+@pytest.mark.postgres
+def test_the_offer_reminder_round_reads_by_index(demo):
+    """The scheduler finds the offers whose reminder is due across tenants by index (each time
+    zone and its reminder days giving their own deadlines), and reads each one's family and
+    classes by their keys."""
+    tenants, school = list(demo.state.tenants), demo.state.tenants.get("demo-sk")
+    late = NOW.replace(day=23, hour=8, minute=30)  # 09:30 in Bratislava, 08:30 in London
+    with statements_of(demo) as statements, session_scope(demo.state.engine) as db:
+        assert set(db.execute(offer_notices.due_tenants(tenants, late)).scalars()) == {
+            "demo-sk"}  # its trial offer closes in 7 days there
+        assert offer_notices.remind(db, school, Notices.of(demo, school), late) == 1
+    found = problems_of(demo, statements)
+    assert len(statements) >= 3 and not found, found
+
+
+@pytest.mark.postgres
+def test_an_offer_paid_on_acceptance_reads_its_payment_by_index(demo, sarah):
+    sarah.open("offers/of-2")  # Mia's trial, paid on acceptance
+    assert sarah.post("offers/of-2/accept", {"option": "online"}).status_code == 303
+    with statements_of(demo) as statements:
+        page = sarah.open("offers/of-2")
+    assert page.status_code == 200 and 'id="payment-title"' in page.text
+    found = problems_of(demo, statements)
+    assert not found, found

@@ -1,7 +1,7 @@
 """The timed jobs, run every round for each tenant with something due: make-up credits for
 missed sessions, the make-up waiting list (holds that ran out, free places offered),
-reminders, the e-mails that tell families of newly published report cards, and offers of a
-place whose deadline passed.
+reminders, the e-mails that tell families of newly published report cards, offers of a
+place whose deadline passed, and reminders of offers about to close.
 
 The web process runs them next to its outbox drainers (every `WIDGET_SCHEDULER_INTERVAL`
 seconds, 60 by default) and so does `widget-server worker`; the process holding the lease
@@ -38,7 +38,14 @@ from widget_server.delivery import outbox
 from widget_server.delivery.notices import Notices
 from widget_server.delivery.outbox import Channel, Sender
 from widget_server.profile import report_cards
-from widget_server.selfservice import credits, makeup_waitlist, offers, reminders, waitlist
+from widget_server.selfservice import (
+    credits,
+    makeup_waitlist,
+    offer_notices,
+    offers,
+    reminders,
+    waitlist,
+)
 from widget_server.web.forms import wake_senders
 from widget_server.web.templating import make_templates
 
@@ -65,9 +72,11 @@ def due_tenants(engine: Engine, tenants: Iterable[Tenant], now: datetime) -> lis
     """The tenants with anything to do this round: a few indexed reads across all tenants
     (reminders due, waiting lists), plus those that turn missed places into credits. An idle
     deployment pays for those reads, not for each of its tenants."""
+    tenants = list(tenants)
     with session_scope(engine) as db:
         busy = (reminders.due_tenants(db, now) | waitlist.due_tenants(db)
-                | set(db.execute(union(report_cards.due_tenants(), offers.due_tenants(now)))
+                | set(db.execute(union(report_cards.due_tenants(), offers.due_tenants(now),
+                                       offer_notices.due_tenants(tenants, now)))
                       .scalars()))
     return [t for t in tenants if t.slug in busy
             or (t.config.makeups.from_missed and t.config.features.makeups)]
@@ -89,6 +98,8 @@ def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
             done["report_cards"] += report_cards.announce(db, tenant, notices, now)
         with session_scope(engine) as db:
             done["offers_expired"] += offers.expire(db, tenant, notices, now)
+        with session_scope(engine) as db:
+            done["offer_reminders"] += offer_notices.remind(db, tenant, notices, now)
     return done
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, func, select
 from widget_server.api import bulk_import
 from widget_server.api.openapi import document
 from widget_server.core.db import session_scope
-from widget_server.core.models import Offer, OfferOption
+from widget_server.core.models import Client, Offer, OfferOption, OutboxMessage
 
 TENTH_OF_DECEMBER = datetime(2026, 12, 10, 12, 0, tzinfo=UTC)
 SATURDAYS = {"key": "sat-9", "label": "Saturdays 9:00, Harbourside", "programme_id": "p1",
@@ -213,6 +213,102 @@ def test_a_provider_withdraws_an_offer_and_offers_it_again(app, school):
     family_answers(app, "of-spring", status="expired")
     assert school.put("offers", "of-spring", OFFER | {"status": "withdrawn"}).json()[
         "status"] == "withdrawn"
+
+
+# --- withdrawing, and telling the family -------------------------------------------------------
+
+SORRY = "Sorry: the Saturday class closes in spring.\nWe will call you about Wednesdays."
+
+
+def withdrawal_letters(app) -> list[dict]:
+    """The "offer withdrawn" e-mails queued so far (the outbox sends each once)."""
+    with Session(app.state.engine) as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.channel == "email")
+                            .order_by(OutboxMessage.id)).all()
+    return [m.payload for m in rows if m.payload.get("kind") == "offer_withdrawn"]
+
+
+def test_withdrawing_an_open_offer_tells_the_family_once(app, school, mailbox):
+    school.put("offers", "of-spring", OFFER)
+    withdrawn = school.put("offers", "of-spring", OFFER | {"status": "withdrawn",
+                                                           "message": SORRY})
+    assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+    [letter] = mailbox.wait_for(1)
+    assert letter["To"] == "sarah@example.com"
+    assert letter["Subject"] == "Offer withdrawn: Oliver"
+    words = letter.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert "This offer has been withdrawn" in words
+    assert "Splash Swim School has withdrawn the offer of a place for Oliver:" in words
+    assert "Spring term 2027" in words
+    assert "Saturdays 9:00, Harbourside" in words and "Wednesdays 16:30, Harbourside" in words
+    assert SORRY in words  # the provider's own words, line break kept
+    # Pushed again (a retry, tonight's sync, a replayed request): nothing more to tell.
+    school.put("offers", "of-spring", OFFER | {"status": "withdrawn", "message": SORRY})
+    for _ in range(2):
+        school.put("offers", "of-spring", OFFER | {"status": "withdrawn", "title": "Spring"},
+                   **{"Idempotency-Key": "sync-7"})
+    assert len(withdrawal_letters(app)) == 1
+    # Offered again, then withdrawn again: that is news again.
+    school.put("offers", "of-spring", OFFER)
+    school.put("offers", "of-spring", OFFER | {"status": "withdrawn"})
+    assert len(withdrawal_letters(app)) == 2
+
+
+def test_no_withdrawal_e_mail_for_an_offer_the_family_could_not_answer(app, school):
+    school.put("offers", "of-never", OFFER | {"status": "withdrawn"})  # never open
+    school.put("offers", "of-late", OFFER | {"deadline": "2026-12-09"})  # closed yesterday
+    school.put("offers", "of-late", OFFER | {"deadline": "2026-12-09", "status": "withdrawn"})
+    school.put("offers", "of-expired", OFFER)
+    family_answers(app, "of-expired", status="expired")
+    school.put("offers", "of-expired", OFFER | {"status": "withdrawn"})
+    school.put("offers", "of-kept", OFFER)
+    family_answers(app, "of-kept", **ACCEPTED)
+    assert school.put("offers", "of-kept", OFFER | {"status": "withdrawn"}).status_code == 409
+    assert withdrawal_letters(app) == []
+    school.put("offers", "of-open", OFFER)  # one the family could answer: told
+    school.put("offers", "of-open", OFFER | {"status": "withdrawn"})
+    assert len(withdrawal_letters(app)) == 1
+
+
+def family_wants_places_offered_e_mails(app, wanted: bool) -> None:
+    """Sarah's choice for "places offered" e-mails, as the account page saves it."""
+    with session_scope(app.state.engine) as session:
+        sarah = session.exec(select(Client).where(Client.tenant == "demo",
+                                                  Client.external_id == "c1")).one()
+        sarah.notifications = {"class_offers": {"email": wanted, "whatsapp": False}}
+        session.add(sarah)
+
+
+def test_a_family_that_wants_no_places_offered_e_mails_is_not_told(app, school):
+    family_wants_places_offered_e_mails(app, False)
+    school.put("offers", "of-spring", OFFER)
+    assert school.put("offers", "of-spring", OFFER | {"status": "withdrawn"}).status_code == 200
+    assert withdrawal_letters(app) == []
+    family_wants_places_offered_e_mails(app, True)
+    school.put("offers", "of-spring", OFFER)
+    school.put("offers", "of-spring", OFFER | {"status": "withdrawn"})
+    assert [letter["to"] for letter in withdrawal_letters(app)] == ["sarah@example.com"]
+
+
+@pytest.mark.parametrize("other_way", ["the set write", "line by line"])
+def test_an_import_that_withdraws_an_open_offer_tells_the_family_once(app, school, monkeypatch,
+                                                                      other_way):
+    school.put("offers", "of-spring", OFFER)
+    school.put("offers", "of-autumn", OFFER | {"status": "withdrawn"})
+    if other_way == "line by line":
+        def forced(session, tenant, batch, **context):
+            raise IntegrityError("forced", None, Exception("forced"))
+        monkeypatch.setattr(bulk_import, "_write_set", forced)
+    lines = [("of-spring", OFFER | {"status": "withdrawn", "message": SORRY}),
+             ("of-spring", OFFER | {"status": "withdrawn", "message": SORRY}),
+             ("of-autumn", OFFER | {"status": "withdrawn"}),
+             ("of-new", OFFER | {"status": "withdrawn"})]
+    body = "".join(json.dumps({"resource": "offers", "item": {"id": key, **item}}) + "\n"
+                   for key, item in lines)
+    assert school.import_ndjson(body).json()["failed"] == 0
+    [letter] = withdrawal_letters(app)
+    assert (letter["to"], letter["subject"]) == ("sarah@example.com", "Offer withdrawn: Oliver")
+    assert SORRY in letter["text"]
 
 
 # --- following a campaign -----------------------------------------------------------------------

@@ -89,7 +89,7 @@ def test_the_family_keeps_the_place_in_two_taps(school, mailbox):
     assert event["data"] == {"client_id": "ann-parent", "attendee_id": "ann-child",
                              "offer_id": "of-1", "option": "ballet2", "programme_id": "ballet2",
                              "first_session_id": "b2-0", "email": "ann@example.com",
-                             "accepted_at": "2026-11-22T12:00:00Z"}
+                             "accepted_at": "2026-11-22T12:00:00Z", "payment_id": None}
     [letter] = s.emails("offer_accepted")
     assert letter["to"] == "ann@example.com"
     assert letter["subject"] == "Place kept: Kid Ann, Ballet 2"

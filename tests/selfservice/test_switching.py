@@ -13,7 +13,7 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from profile_support import text_of
+from profile_support import counting_statements, text_of
 from self_service_support import DAY, School
 from sqlmodel import Session, select
 
@@ -324,3 +324,35 @@ def test_nothing_left_to_move_says_so(school, mailbox):
         s.attend(f"ann-sat{week}", "b-ann", f"sat{week}", "excused")
     ann = s.browser(mailbox, "ann@example.com")
     assert "No sessions left to move" in text_of(ann.open("bookings/b-ann/switch").text)
+
+
+def test_the_page_costs_the_same_statements_for_two_classes_or_six(school, mailbox):
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+
+    def statements() -> int:
+        ann.open("bookings/b-ann/switch")  # statements are built once
+        with counting_statements(s.app) as seen:
+            assert ann.open("bookings/b-ann/switch").status_code == 200
+        return len(seen)
+
+    two = statements()
+    with s.batch():
+        for n in range(4):
+            s.programme(f"more{n}", name=f"Ballet more {n}", makeup_group="balet", price=9000)
+            for week in range(4):
+                s.session(f"more{n}-{week}", f"more{n}", WED + DAY + week * WEEK, capacity=9)
+    assert text_of(ann.open("bookings/b-ann/switch").text).count("Ballet more") == 4
+    assert statements() == two
+
+
+def test_the_provider_can_still_delete_a_booking_that_changed_class(school, mailbox, api):
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+    assert ann.post("bookings/b-ann/switch",
+                    {"class": key(s, "ballet", "sun0")}).status_code == 303
+    api = api.as_tenant("demo-sk")
+    for attendance in sessions_of(s, "b-ann"):
+        assert api.delete("attendance", attendance).status_code == 204
+    assert api.delete("bookings", "b-ann").status_code == 204
+    assert s.rows(BookingSwitch) == []  # its history goes with it

@@ -38,6 +38,7 @@ from widget_server.core import models as m
 from widget_server.core.db import begin_writing
 from widget_server.core.errors import AppError, field_error
 from widget_server.core.wire import read_json
+from widget_server.delivery.notices import Notices
 
 BATCH_SIZE = 500  # valid lines per commit
 QUERY_CHUNK = 5000  # ids per IN (...), well under SQLite's and PostgreSQL's parameter limits
@@ -68,9 +69,10 @@ class _Line:
 
 
 def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
-                 batch_size: int | None = None, *, today: date | None = None) -> dict[str, Any]:
+                 batch_size: int | None = None, *, today: date | None = None,
+                 notices: Notices | None = None) -> dict[str, Any]:
     """Upsert every good line; report each line's outcome by line number. `today` is the
-    tenant's date, as for `sync.upsert`."""
+    tenant's date and `notices` tells families of news, as for `sync.upsert`."""
     batch_size = batch_size or BATCH_SIZE
     today = today or m.utcnow().date()
     resolver = RefResolver(session, tenant)
@@ -94,11 +96,11 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
         batch.append(_Line(len(results), number, resource, external_id, item, values))
         results.append({})  # answered when the batch is written
         if len(batch) >= batch_size:
-            _write_batch(session, tenant, batch, results, resolver, today)
+            _write_batch(session, tenant, batch, results, resolver, today, notices)
             session.commit()
             begin_writing(session)
             batch = []
-    _write_batch(session, tenant, batch, results, resolver, today)
+    _write_batch(session, tenant, batch, results, resolver, today, notices)
     session.commit()
     failed = sum(r["status"] == "error" for r in results)
     return {"imported": len(results) - failed, "failed": failed, "results": results}
@@ -124,28 +126,28 @@ def _read_line(text: str) -> dict | tuple[Resource, str, dict]:
 
 
 def _write_batch(session: Session, tenant: str, batch: list[_Line], results: list[dict],
-                 resolver: RefResolver, today: date) -> None:
+                 resolver: RefResolver, today: date, notices: Notices | None) -> None:
     if not batch:
         return
     try:
         with session.begin_nested():
-            outcomes = _write_set(session, tenant, batch, today=today)
+            outcomes = _write_set(session, tenant, batch, today=today, notices=notices)
     except IntegrityError:
         # A constraint the checks here do not foresee (or another writer got in between):
         # only one upsert per line can say which line broke it.
-        outcomes = {line.index: _upsert_line(session, tenant, line, resolver, today)
+        outcomes = {line.index: _upsert_line(session, tenant, line, resolver, today, notices)
                     for line in batch}
     for line in batch:
         results[line.index] = {**outcomes[line.index], "line": line.number}
 
 
 def _upsert_line(session: Session, tenant: str, line: _Line, resolver: RefResolver,
-                 today: date) -> dict:
+                 today: date, notices: Notices | None) -> dict:
     model, name, external_id = line.resource.model, line.resource.name, line.external_id
     try:
         with session.begin_nested():
             _, created = upsert(session, tenant, name, external_id, line.item, resolver,
-                                read_back=False, today=today)
+                                read_back=False, today=today, notices=notices)
     except AppError as exc:
         resolver.forget(model, external_id)
         return _refusal(name, external_id, exc)
@@ -185,7 +187,7 @@ class _Row:
 
 
 def _write_set(session: Session, tenant: str, batch: list[_Line], *,
-               today: date) -> dict[int, dict]:
+               today: date, notices: Notices | None = None) -> dict[int, dict]:
     """Answer and write the batch's lines, resource by resource; a constant number of
     statements per batch whatever its size."""
     by_resource: dict[str, list[_Line]] = defaultdict(list)
@@ -196,7 +198,7 @@ def _write_set(session: Session, tenant: str, batch: list[_Line], *,
     for name in WRITE_ORDER:
         if name in by_resource:
             outcomes.update(_write_resource(session, tenant, RESOURCES[name],
-                                            by_resource[name], refs, today))
+                                            by_resource[name], refs, today, notices))
     return outcomes
 
 
@@ -235,9 +237,12 @@ def _stored_rows(session: Session, tenant: str,
 
 
 def _write_resource(session: Session, tenant: str, resource: Resource, lines: list[_Line],
-                    refs: _BatchRefs, today: date) -> dict[int, dict]:
-    """Answer one resource's lines in file order, then write the rows they leave behind."""
-    model, name = resource.model, resource.name
+                    refs: _BatchRefs, today: date,
+                    notices: Notices | None) -> dict[int, dict]:
+    """Answer one resource's lines in file order, then write the rows they leave behind, and
+    tell families of what is news to them (each line as its own PUT would)."""
+    model, name, rule = resource.model, resource.name, resource.replace_rule
+    news: list[str] = []
     emails = _EmailOwners(session, tenant, lines, refs.stored[model]) \
         if model is m.Client else None
     rows: dict[str, _Row] = {}
@@ -255,12 +260,14 @@ def _write_resource(session: Session, tenant: str, resource: Resource, lines: li
         if row is None:
             stored = refs.stored[model].get(line.external_id)
             row = _Row(dict(stored) if stored else None, stored is not None, line.number)
-        if resource.replace_rule and row.current is not None:
+        if rule and row.current is not None:
             try:
-                resource.replace_rule.check(row.current, columns, today)
+                rule.check(row.current, columns, today)
             except AppError as exc:
                 outcomes[line.index] = _refusal(name, line.external_id, exc)
                 continue
+            if rule.is_news(notices, row.current, columns, today):
+                news.append(line.external_id)
         rows.setdefault(line.external_id, row)
         created = row.current is None
         if created:
@@ -279,6 +286,8 @@ def _write_resource(session: Session, tenant: str, resource: Resource, lines: li
             pks.setdefault(external_id, refs.stored[model][external_id]["id"])
     if resource.children:
         _replace_children(session, resource, rows, pks)
+    if news:
+        rule.tell(session, notices, [pks[external_id] for external_id in news])
     return outcomes
 
 

@@ -240,6 +240,74 @@ def _document_paths(upload: dict[str, Any], item: dict[str, Any],
     }
 
 
+SWITCH = {"type": "object", "description": (
+    "A family's change of a booking's class for the rest of the term. `sessions` lists the "
+    "places that moved, or would move when confirmed: attendance, from session, to session "
+    "(provider ids). `price_difference` is for the rest of the term, in minor units (shown to "
+    "the family, not charged)."),
+    "required": ["id", "status", "booking_id", "attendee_id", "from_programme_id",
+                 "to_programme_id", "sessions", "price_difference", "currency", "requested_by",
+                 "requested_at", "decided_at", "message"],
+    "properties": {
+        "id": {"type": "string"},
+        "status": {"enum": ["requested", "switched", "declined", "cancelled"]},
+        "booking_id": {"type": "string"}, "attendee_id": {"type": "string"},
+        "from_programme_id": {"type": "string"}, "to_programme_id": {"type": "string"},
+        "sessions": {"type": "array", "items": {"type": "object", "properties": {
+            "attendance_id": {"type": ["string", "null"]},
+            "from_session_id": {"type": ["string", "null"]},
+            "to_session_id": {"type": ["string", "null"]}}}},
+        "price_difference": {"type": ["integer", "null"]},
+        "currency": {"type": ["string", "null"]},
+        "requested_by": {"type": ["string", "null"]},
+        "requested_at": {"type": "string", "format": "date-time"},
+        "decided_at": {"type": ["string", "null"], "format": "date-time"},
+        "message": {"type": ["string", "null"]}}}
+SWITCH_ID = {"name": "switch_id", "in": "path", "required": True,
+             "description": "The change's id, as the booking.switch_requested webhook gave it",
+             "schema": {"type": "string", "pattern": "^[A-Za-z0-9._:-]{1,128}$"}}
+SWITCH_CONFLICT = ("The change was already answered or taken back, or (confirm) the class has "
+                   "no free place left in every session the booking would move to; nothing "
+                   "moved")
+
+
+def _switch_paths() -> dict[str, Any]:
+    """Class changes: the portal makes them; the provider lists, confirms or declines."""
+    one = _json("The change", SWITCH)
+    return {
+        "/api/v1/switches": {"get": {
+            "summary": "Class changes, oldest first",
+            "description": "`?status=requested` lists those waiting for the provider.",
+            "operationId": "list_switches",
+            "parameters": [LIMIT, CURSOR, {
+                "name": "status", "in": "query", "required": False,
+                "schema": {"enum": ["requested", "switched", "declined", "cancelled"]}}],
+            "responses": _answers({"200": _page(SWITCH)},
+                                  {"422": "Invalid limit, cursor or status"})}},
+        "/api/v1/switches/{switch_id}": {"get": {
+            "summary": "One class change", "operationId": "get_switch",
+            "parameters": [SWITCH_ID],
+            "responses": _answers({"200": one}, {"404": "No such change",
+                                                 "422": "Invalid id"})}},
+        "/api/v1/switches/{switch_id}/confirm": {"post": {
+            "summary": "Confirm a requested change: the places move now",
+            "description": "Checked against capacity now, all places or none.",
+            "operationId": "confirm_switch", "parameters": [SWITCH_ID, IDEMPOTENCY_KEY],
+            "responses": _answers({"200": one}, {
+                "404": "No such change", "409": SWITCH_CONFLICT,
+                "413": TOO_LARGE, "422": "Invalid id or Idempotency-Key"})}},
+        "/api/v1/switches/{switch_id}/decline": {"post": {
+            "summary": "Decline a requested change, with a message for the family",
+            "operationId": "decline_switch", "parameters": [SWITCH_ID, IDEMPOTENCY_KEY],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                "type": "object", "additionalProperties": False,
+                "properties": {"message": {"type": ["string", "null"], "maxLength": 500}}}}}},
+            "responses": _answers({"200": one}, {
+                "404": "No such change", "409": SWITCH_CONFLICT, "413": TOO_LARGE,
+                "422": "Invalid id, body or Idempotency-Key"})}},
+    }
+
+
 @lru_cache(maxsize=1)
 def document() -> dict[str, Any]:
     """Build the document once; it only depends on the code."""
@@ -298,6 +366,7 @@ def document() -> dict[str, Any]:
         "responses": _answers({"200": _json("The delivery", delivery)},
                               {"404": "No such delivery", "422": "Invalid webhook-id"}),
     }}
+    paths |= _switch_paths()
     return {
         "openapi": "3.1.0",
         "info": {"title": "Client Profile provider sync API", "version": __version__,

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Any, Callable, Literal, Mapping
 
 from pydantic import (
@@ -28,7 +29,12 @@ from pydantic import (
     field_validator,
 )
 
-from widget_server.api.offers import ANSWERED_OFFER, keep_the_answer
+from widget_server.api.offers import (
+    ANSWERED_OFFER,
+    keep_the_answer,
+    tell_withdrawn,
+    withdraws_an_open_offer,
+)
 from widget_server.core import models as m
 from widget_server.core.plain_text import REASON, has_control
 
@@ -228,6 +234,11 @@ class PaymentIn(Input):
     method: Literal["card", "bank_transfer", "cash", "credit", "other"] | None = None
     bank_reference: Annotated[str, Field(max_length=64)] | None = None
     paid_at: Moment | None = None
+    # Read only, but a write may send it back as read (a GET, then a PUT marking it paid).
+    offer_id: ExternalId | None = Field(
+        default=None, json_schema_extra={"readOnly": True}, description=(
+            "The offer (`pay_on_accept`) whose acceptance in the portal asked for this "
+            "payment; only the portal sets it, and a write that sends it back changes nothing"))
 
 
 class InvoiceIn(Input):
@@ -539,10 +550,23 @@ class ReplaceRule:
     """What a write may not change of a stored item: `check(stored, columns, today)` sees the
     stored row (locked meanwhile), the new columns and the tenant's date; it may put stored
     values back into the columns, or refuse the write with a Conflict that `conflict` states
-    (the PUT's documented 409)."""
+    (the PUT's documented 409).
+
+    And who must hear of a write it let through: `news(stored, columns, today)` says whether
+    the change is news to the family (an open offer withdrawn), and `tell(session, notices,
+    row ids)` tells them in the write's transaction. A write given no `notices` (the demo's
+    loader, below the API) tells nobody."""
 
     check: Callable[[Mapping[str, Any], dict[str, Any], date], None]
     conflict: str
+    news: Callable[[Mapping[str, Any], dict[str, Any], date], bool] | None = None
+    tell: Callable[[Any, Any, list[int]], None] | None = None
+
+    def is_news(self, notices: Any, stored: Mapping[str, Any] | None,
+                columns: dict[str, Any], today: date) -> bool:
+        """Whether this write of a stored item must be told, to someone who can be told."""
+        return (notices is not None and stored is not None and self.news is not None
+                and self.news(stored, columns, today))
 
 
 @dataclass(frozen=True)
@@ -571,6 +595,14 @@ class Resource:
     def read_schema(self) -> type[Input]:
         """The fields an item is read back with."""
         return self.output or self.schema
+
+    @cached_property
+    def read_only(self) -> frozenset[str]:
+        """Fields of the written schema only the portal sets: a write may send them back as
+        read, and they are left as they are."""
+        return frozenset(name for name, spec in self.schema.model_fields.items()
+                         if isinstance(spec.json_schema_extra, dict)
+                         and spec.json_schema_extra.get("readOnly"))
 
 
 def _b64decode(value: str | None) -> bytes | None:
@@ -604,7 +636,8 @@ RESOURCES: dict[str, Resource] = {
              "source_attendance_id": m.Attendance, "used_attendance_id": m.Attendance},
         ),
         Resource("payments", m.Payment, PaymentIn,
-                 {"client_id": m.Client, "booking_id": m.Booking, "order_id": m.Order}),
+                 {"client_id": m.Client, "booking_id": m.Booking, "order_id": m.Order,
+                  "offer_id": m.Offer}),
         Resource(
             "invoices",
             m.Invoice,
@@ -645,7 +678,8 @@ RESOURCES: dict[str, Resource] = {
                               {"programme_id": m.Programme, "first_session_id": m.ClassSession}),
             output=OfferOut,
             filters={"status": OFFER_STATUSES},
-            replace_rule=ReplaceRule(keep_the_answer, ANSWERED_OFFER),
+            replace_rule=ReplaceRule(keep_the_answer, ANSWERED_OFFER,
+                                     news=withdraws_an_open_offer, tell=tell_withdrawn),
         ),
     ]
 }

@@ -25,6 +25,7 @@ from widget_server.core.errors import (
     pydantic_errors,
 )
 from widget_server.core.wire import jsonable
+from widget_server.delivery.notices import Notices
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -73,8 +74,7 @@ def parse(resource: Resource, body: Any, external_id: str) -> dict[str, Any]:
             "The body's id differs from the URL's.",
             errors=[field_error(["id"], f"is {data.id!r} but the URL says {external_id!r}")],
         )
-    values = data.model_dump(exclude={"id"})
-    return values
+    return data.model_dump(exclude={"id", *resource.read_only})
 
 
 def column_values(resource: Resource, values: dict[str, Any],
@@ -130,10 +130,14 @@ def email_in_use(other: str) -> ValidationFailed:
 
 def upsert(session: Session, tenant: str, resource_name: str, external_id: str, body: Any,
            resolver: RefResolver | None = None, *, read_back: bool = True,
-           today: date | None = None) -> tuple[dict[str, Any] | None, bool]:
+           today: date | None = None,
+           notices: Notices | None = None) -> tuple[dict[str, Any] | None, bool]:
     """Create or replace one item; returns (item as read back, or None without read_back,
     created?). Bulk loads skip the read-back: it was a third of their time. `today` is the
-    tenant's date, for the resource's replace rule (by default the date in UTC)."""
+    tenant's date, for the resource's replace rule (by default the date in UTC); `notices`
+    (the tenant's `Notices`) tells families of a change that is news to them (see
+    `ReplaceRule`)."""
+    today = today or m.utcnow().date()
     resource = RESOURCES[resource_name]
     resolver = resolver or RefResolver(session, tenant)
     values = parse(resource, body, external_id)
@@ -146,8 +150,10 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
     rule = resource.replace_rule
     row = session.exec(query.with_for_update() if rule else query).first()
     created = row is None
-    if rule and not created:
-        rule.check(row.model_dump(), columns, today or m.utcnow().date())
+    stored = row.model_dump() if rule and not created else None
+    if rule and stored is not None:
+        rule.check(stored, columns, today)
+    news = rule is not None and rule.is_news(notices, stored, columns, today)
     if created:
         row = model(tenant=tenant, external_id=external_id, **columns)
         session.add(row)
@@ -165,6 +171,8 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
         for position, child in enumerate(children):
             session.add(spec.model(**{spec.parent_column: row.id}, position=position, **child))
         session.flush()
+    if news:
+        rule.tell(session, notices, [row.id])
     return (serialize(session, resource, [row])[0] if read_back else None), created
 
 

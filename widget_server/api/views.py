@@ -31,6 +31,7 @@ from widget_server.core.errors import (
 from widget_server.core.profile_url import profile_url
 from widget_server.core.tenants import Tenant
 from widget_server.core.wire import read_json
+from widget_server.delivery.notices import Notices
 
 
 def authenticate(request: Request) -> Tenant:
@@ -155,9 +156,11 @@ async def put_item(request: Request) -> Response:
     body = await read_body(request, request.app.state.settings.max_body_bytes)
     data = parse_json(body)
     today = tenant_today(request, tenant)
+    notices = Notices.of(request.app, tenant)
 
     def action(session: Session) -> tuple[int, Any]:
-        item, created = sync.upsert(session, tenant.slug, name, external_id, data, today=today)
+        item, created = sync.upsert(session, tenant.slug, name, external_id, data, today=today,
+                                    notices=notices)
         return (201 if created else 200), item
 
     return await idempotent_write(request, tenant, body, action)
@@ -196,9 +199,9 @@ async def bulk_import(request: Request) -> Response:
     if not body.strip():
         raise BadRequest("The body is empty: send one JSON object per line, "
                          '{"resource": ..., "item": {...}}.')
-    today = tenant_today(request, tenant)
+    today, notices = tenant_today(request, tenant), Notices.of(request.app, tenant)
     report = await in_db(request, lambda s: import_lines(s, tenant.slug, body.splitlines(),
-                                                         today=today))
+                                                         today=today, notices=notices))
     return JSONResponse(report, status_code=200)
 
 

@@ -358,10 +358,16 @@ class BookingSwitch(TenantRow, table=True):
         Index("ix_booking_switch_tenant_booking", "tenant", "booking_id", "status"),
         Index("ix_booking_switch_tenant_status", "tenant", "status", "id"),  # the API's pages
     )
-    client_id: int = fk("client", index=False)
-    booking_id: int = fk("booking", index=False)
-    from_programme_id: int = fk("programme", index=False)
-    to_programme_id: int = fk("programme", index=False)
+    # The change is the booking's history: it goes when the provider deletes the booking (or
+    # its client or a programme it names), which it could not otherwise do.
+    client_id: int = Field(sa_column=Column(Integer, ForeignKey("client.id", ondelete="CASCADE"),
+                                            nullable=False))
+    booking_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("booking.id", ondelete="CASCADE"), nullable=False))
+    from_programme_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("programme.id", ondelete="CASCADE"), nullable=False))
+    to_programme_id: int = Field(sa_column=Column(
+        Integer, ForeignKey("programme.id", ondelete="CASCADE"), nullable=False))
     # The class: the programme, and the weekday and local start of its sessions (a programme
     # may run several weekly groups), e.g. "ballet-8/3/16:30".
     to_class: str = Field(max_length=160)
@@ -822,10 +828,10 @@ class Reminder(SQLModel, table=True):
     )
     id: Optional[int] = Field(default=None, primary_key=True)
     tenant: str = Field(max_length=64)
-    kind: str = Field(max_length=32)  # "session" or "makeup_expiry"
-    # The attendance or make-up credit it is about, and the start or expiry it announces (a
-    # moved session or a changed expiry earns a new reminder). No foreign keys: the record
-    # of what was sent outlives what it was about.
+    kind: str = Field(max_length=32)  # "session", "makeup_expiry" or "offer_deadline"
+    # The attendance, make-up credit or offer it is about, and the start, expiry or reminder
+    # moment it announces (a moved session or a changed expiry earns a new reminder). No
+    # foreign keys: the record of what was sent outlives what it was about.
     subject_id: int
     moment: datetime
     client_id: Optional[int] = None

@@ -20,7 +20,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from babel import Locale, UnknownLocaleError
 from babel.core import get_global
 from babel.numbers import get_currency_name
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 COLOUR_RE = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
@@ -88,6 +95,23 @@ class Makeups(_Strict):
     from_missed: bool = False
 
 
+class Offers(_Strict):
+    # Days before an open offer closes (the end of its deadline day) that the family is
+    # reminded, e.g. [7, 1]; [] sends none.
+    reminder_days: list[StrictInt] = Field(default=[7, 1], max_length=5)
+
+    @field_validator("reminder_days")
+    @classmethod
+    def _days(cls, values: list[int]) -> list[int]:
+        for value in values:
+            if not 1 <= value <= 60:
+                raise ValueError(f"{value} is not a whole number of days from 1 to 60 "
+                                 "(e.g. [7, 1])")
+            if values.count(value) > 1:
+                raise ValueError(f"{value} is listed twice")
+        return values
+
+
 class Bank(_Strict):
     account_holder: str
     iban: str
@@ -123,6 +147,7 @@ class TenantFile(_Strict):
     theme: Theme = Theme()
     features: Features = Features()
     makeups: Makeups = Makeups()
+    offers: Offers = Offers()
     bank: Bank | None = None
 
     @field_validator("slug")

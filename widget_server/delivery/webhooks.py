@@ -109,10 +109,11 @@ EVENT_TYPES: dict[str, EventType] = {event.name: event for event in (
               ("client_id", "attendee_id", "report_card_id", "email", "opened_at")),
     EventType(DOCUMENT_VIEWED, "a person opened a shared document for the first time",
               ("client_id", "attendee_id", "document_id", "email", "opened_at")),
-    # `client_id` is the offer's family; `email` who answered (a co-parent may).
+    # `client_id` is the offer's family; `email` who answered (a co-parent may); `payment_id`
+    # the unpaid payment an offer paid on acceptance asked for, or None.
     EventType(OFFER_ACCEPTED, "a family kept the place an offer proposed (create the booking)",
               ("client_id", "attendee_id", "offer_id", "option", "programme_id",
-               "first_session_id", "email", "accepted_at")),
+               "first_session_id", "email", "accepted_at", "payment_id")),
     EventType(OFFER_DECLINED, "a family said no to an offer",
               ("client_id", "attendee_id", "offer_id", "reason", "note", "email",
                "declined_at")),

@@ -6,6 +6,7 @@ registers these (in the languages its clients read):
 
     session_reminder   body {{1}} attendee, {{2}} programme, {{3}} local date and time
     makeup_expiring    body {{1}} attendee, {{2}} the local date the make-up runs out
+    offer_deadline     body {{1}} attendee, {{2}} the classes offered, {{3}} the offer's deadline
 
 A tenant sends from its own WhatsApp Business number: `WIDGET_WHATSAPP_TOKEN_<SLUG>` holds a
 (system user's) access token, `WIDGET_WHATSAPP_PHONE_ID_<SLUG>` the number's phone-number id.

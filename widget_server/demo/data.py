@@ -191,7 +191,7 @@ def demo_items(tenant_slug: str, today: date) -> list[Item]:
         d.add("programmes", f"prog-{prog.key}", currency=cur, **prog.body)
     _sessions(d, beginners, WEEKS, cancelled=(-4,))
     _sessions(d, beginners, [CATCH_UP_WEEK], slot=p.catch_up, capacity=4)
-    _sessions(d, beginners, range(0, 8), slot=p.second_groups[0], capacity=6)
+    _sessions(d, beginners, range(0, 9), slot=p.second_groups[0], capacity=6)
     _sessions(d, second, range(0, 8), slot=p.second_groups[1], capacity=8)
     _sessions(d, second, list(EARLIER_TERM) + list(WEEKS), cancelled=(3,))
     _sessions(d, online, WEEKS)
@@ -313,7 +313,8 @@ NEXT_TERM = range(10, 22)  # weeks of next term's classes
 def _offers(d: _Demo, bk_a: str, bk_online: str, bk_2: str) -> None:
     """Next term's classes (programmes of their own) and three offers: the first child's open
     re-enrolment with two classes to choose from (places held), the second child's trial to
-    enrolment, and the other family's, expired (`load_demo` marks it so)."""
+    enrolment (paid on acceptance), and the other family's, expired (`load_demo` marks it
+    so)."""
     words, cur = d.p.offers, d.p.currency
     beginners, second, online = d.p.programmes[:3]
     spring = []
@@ -343,7 +344,8 @@ def _offers(d: _Demo, bk_a: str, bk_online: str, bk_2: str) -> None:
              "first_session_id": d.sessions[(online.key, 1)], "price": online.body["price"],
              "currency": cur}
     d.add("offers", "of-2", client_id="cl-1001", attendee_id="at-1001-2", booking_id=bk_online,
-          kind="trial", title=words["trial"], deadline=d.day(7).isoformat(), options=[trial])
+          kind="trial", title=words["trial"], deadline=d.day(7).isoformat(), options=[trial],
+          pay_on_accept=True)
     d.add("offers", "of-3", client_id="cl-1002", attendee_id="at-1002-1", booking_id=bk_2,
           kind="reenrolment", title=words["next_term"], deadline=d.day(-3).isoformat(),
           options=[option(sat, words["saturday"], sat_prog)])

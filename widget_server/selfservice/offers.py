@@ -16,7 +16,7 @@ the end of it in the tenant's time zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,7 +52,7 @@ from widget_server.delivery.webhooks import (
     OFFER_EXPIRED,
     enqueue_event,
 )
-from widget_server.selfservice import capacity
+from widget_server.selfservice import capacity, offer_payment
 
 OPEN, ACCEPTED, DECLINED, EXPIRED, WITHDRAWN = (
     "open", "accepted", "declined", "expired", "withdrawn")
@@ -93,6 +93,9 @@ class OfferCard:
     can_act: bool
     state: str  # open, accepted, declined, expired, withdrawn (an open one past its deadline
     #             reads expired before the scheduler marks it)
+    # The payment accepting asked for (`offer_payment`), on the offer's own page, for those
+    # who may act on it.
+    payment: Any | None = None
 
     @property
     def chosen(self) -> Choice | None:
@@ -214,7 +217,10 @@ def one(db: Session, access: Access, external_id: str, now: datetime, tz: str) -
                        access.parameters() | {"offer": external_id})
     if not rows:
         raise NotFound("There is no such offer in your profile.")
-    return _cards(db, access, rows, now, tz)[0]
+    card = _cards(db, access, rows, now, tz)[0]
+    if card.can_act and card.state == ACCEPTED and card.offer.pay_on_accept:
+        card = replace(card, payment=offer_payment.of_offer(db, card.offer.id))
+    return card
 
 
 # --- places -------------------------------------------------------------------------------------
@@ -274,7 +280,8 @@ def _for_answer(db: Session, tenant: Tenant, access: Access, external_id: str,
 
 def accept(db: Session, tenant: Tenant, access: Access, external_id: str, key: str,
            now: datetime, notices: Notices) -> OfferCard:
-    """Keep the place of option `key`: checked against every session's capacity under lock."""
+    """Keep the place of option `key`: checked against every session's capacity under lock.
+    An offer paid on acceptance asks for the class's price at once (the card's `payment`)."""
     card = _for_answer(db, tenant, access, external_id, now)
     choice = next((c for c in card.choices if c.key == key), None)
     if choice is None:
@@ -292,15 +299,18 @@ def accept(db: Session, tenant: Tenant, access: Access, external_id: str, key: s
     db.exec(update(Offer).where(Offer.id == card.offer.id).values(
         status=ACCEPTED, chosen_option=key, answered_at=now, answered_by=access.email,
         updated_at=now))
+    payment = offer_payment.ask(db, tenant, card.offer, card.child, choice, now)
     ids = _ids(db, card.offer)
     enqueue_event(db, tenant, OFFER_ACCEPTED, client_id=card.offer.client_id, at=now, data={
         "attendee_id": ids["attendee"], "offer_id": card.offer.external_id, "option": key,
         "programme_id": choice.programme.external_id,
         "first_session_id": choice.first.external_id if choice.first else None,
-        "email": access.email, "accepted_at": now})
+        "email": access.email, "accepted_at": now,
+        "payment_id": payment.external_id if payment else None})
     _tell(db, tenant, notices, card, "offer_accepted",
           lambda: _("Place kept: %(name)s, %(programme)s") % {
-              "name": card.child, "programme": choice.programme.name}, choice=choice)
+              "name": card.child, "programme": choice.programme.name}, choice=choice,
+          payment=payment)
     return one(db, access, external_id, now, tenant.config.timezone)
 
 

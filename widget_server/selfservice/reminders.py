@@ -100,7 +100,7 @@ def _sessions(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> i
             session_mail.session_reminder(db, notices, client, attendee, session, programme,
                                           booking.external_id)
         locale = normalise(client.locale, tenant.config.locale)
-        _whatsapp(db, tenant, client, "session_reminder", locale, [
+        whatsapp_copy(db, tenant, client, "session_reminder", locale, [
             attendee.name, programme.name,
             f"{short_day(session.starts_at, tenant.config.timezone, locale)} "
             f"{a_time(session.starts_at, tenant.config.timezone, locale)}"])
@@ -126,16 +126,17 @@ def _makeups(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> in
         if preferences.wants(client, "reminders", "email"):
             session_mail.makeup_expiring(db, notices, client, attendee, credit)
         locale = normalise(client.locale, tenant.config.locale)
-        _whatsapp(db, tenant, client, "makeup_expiring", locale, [
+        whatsapp_copy(db, tenant, client, "makeup_expiring", locale, [
             attendee.name, a_date(credit.expires_at, tenant.config.timezone, locale)])
     return sent
 
 
-def _whatsapp(db: Session, tenant: Tenant, client: Client, template: str, locale: str,
-              parameters: list[str]) -> None:
-    """The WhatsApp copy, if the tenant offers it and the family wants it on a usable number."""
+def whatsapp_copy(db: Session, tenant: Tenant, client: Client, template: str, locale: str,
+                  parameters: list[str], preference: str = "reminders") -> None:
+    """The WhatsApp copy, if the tenant offers it and the family wants messages of this kind
+    (`preference`, see `preferences.KINDS`) there, on a usable number."""
     phone = whatsapp.phone_number(client.phone)
-    if tenant.config.features.whatsapp and phone and preferences.wants(client, "reminders",
+    if tenant.config.features.whatsapp and phone and preferences.wants(client, preference,
                                                                     "whatsapp"):
         whatsapp.enqueue(db, tenant, phone=phone, template=template, locale=locale,
                          parameters=parameters, kind=template)

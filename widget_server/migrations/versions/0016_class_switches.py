@@ -45,10 +45,10 @@ def upgrade() -> None:
     sa.Column('requested_by', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
     sa.Column('decided_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.Column('message', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
-    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['client_id'], ['client.id'], ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['from_programme_id'], ['programme.id'], ondelete='RESTRICT'),
-    sa.ForeignKeyConstraint(['to_programme_id'], ['programme.id'], ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['booking_id'], ['booking.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['client_id'], ['client.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['from_programme_id'], ['programme.id'], ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['to_programme_id'], ['programme.id'], ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('tenant', 'external_id', name='uq_booking_switch_tenant_external_id')
     )
