@@ -42,6 +42,7 @@ from widget_server.core.models import (
     Programme,
 )
 from widget_server.core.profile_url import screen_url
+from widget_server.core.records import Shape
 from widget_server.core.tenants import Tenant
 from widget_server.delivery.notices import Notices
 from widget_server.delivery.webhooks import (
@@ -99,7 +100,9 @@ def offered(view: BookingView) -> bool:
 
 # --- what could move where -------------------------------------------------------------------
 
-_PLACES = (select(Attendance, ClassSession)
+# The page's statements, built once with bound parameters and read as records (core.records).
+_PLACE = Shape(Attendance, ClassSession)
+_PLACES = (_PLACE.select()
            .join(ClassSession, ClassSession.id == Attendance.session_id)
            .where(Attendance.tenant == bindparam("tenant"),
                   Attendance.booking_id == bindparam("booking_id"),
@@ -109,11 +112,25 @@ _PLACES = (select(Attendance, ClassSession)
            .order_by(ClassSession.starts_at, ClassSession.id))
 _OWN = select(Attendance.session_id).where(Attendance.tenant == bindparam("tenant"),
                                            Attendance.booking_id == bindparam("booking_id"))
+_PROGRAMME = Shape(Programme)
+_SIBLINGS = (_PROGRAMME.select()
+             .where(Programme.tenant == bindparam("tenant"),
+                    Programme.makeup_group == bindparam("group"),
+                    Programme.id != bindparam("programme_id"))
+             .order_by(Programme.name, Programme.id))
+_SESSION_ROOM = Shape(ClassSession, capacity.has_room(bindparam("now")))
+_TO_COME = (_SESSION_ROOM.select()
+            .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
+                   ClassSession.cancelled == false(), ClassSession.starts_at > bindparam("now"))
+            .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
+_STARTS = (select(ClassSession.programme_id, ClassSession.starts_at)
+           .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
+                  ClassSession.cancelled == false()))
 
 
 def _remaining(db: Session, tenant: Tenant, view: BookingView, now: datetime) -> list[tuple]:
-    rows = db.exec(_PLACES, params={"tenant": tenant.slug, "booking_id": view.booking.id,
-                                    "programme_id": view.programme.id, "now": now}).all()
+    rows = _PLACE.rows(db, _PLACES, {"tenant": tenant.slug, "booking_id": view.booking.id,
+                                     "programme_id": view.programme.id, "now": now})
     return [(a, s) for a, s in rows if rules.before_cutoff(tenant, view.programme, s, now)]
 
 
@@ -122,9 +139,9 @@ def _programmes(db: Session, tenant: Tenant, view: BookingView) -> list[Any]:
     programme = view.programme
     if not programme.makeup_group:
         return [programme]
-    return [programme, *db.exec(select(Programme).where(
-        Programme.tenant == tenant.slug, Programme.makeup_group == programme.makeup_group,
-        Programme.id != programme.id).order_by(Programme.name, Programme.id)).all()]
+    return [programme, *(p for p, in _PROGRAMME.rows(db, _SIBLINGS, {
+        "tenant": tenant.slug, "group": programme.makeup_group,
+        "programme_id": programme.id}))]
 
 
 def class_key(programme: Any, starts_at: datetime, tz: Any) -> str:
@@ -136,11 +153,8 @@ def class_key(programme: Any, starts_at: datetime, tz: Any) -> str:
 def _class_sizes(db: Session, programmes: dict[int, Any], tz: Any) -> Counter:
     """How many sessions each weekly class has in all, past ones too (a class's price is for
     all of them): the providers' timetable, not the families' rows."""
-    return Counter(class_key(programmes[pid], starts, tz)
-                   for pid, starts in db.exec(
-                       select(ClassSession.programme_id, ClassSession.starts_at)
-                       .where(ClassSession.programme_id.in_(list(programmes)),
-                              ClassSession.cancelled == false())).all())
+    return Counter(class_key(programmes[pid], starts, tz) for pid, starts in db.execute(
+        _STARTS, {"programmes": list(programmes)}))
 
 
 _PLACES_BOOKED = (select(func.count()).select_from(Attendance)
@@ -182,11 +196,7 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
                                                                  today)}
     own = set(db.exec(_OWN, params={"tenant": tenant.slug,
                                     "booking_id": view.booking.id}).all())
-    rows = db.exec(select(ClassSession, capacity.has_room(now))
-                   .where(ClassSession.programme_id.in_(list(programmes)),
-                          ClassSession.cancelled == false(), ClassSession.starts_at > now)
-                   .order_by(ClassSession.programme_id, ClassSession.starts_at,
-                             ClassSession.id)).all()
+    rows = _SESSION_ROOM.rows(db, _TO_COME, {"programmes": list(programmes), "now": now})
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
     classes: dict[str, list[tuple]] = {}
