@@ -17,7 +17,7 @@ from widget_server.core.settings import PACKAGE_DIR
 
 TOP = "widget_server"
 BASE = {"core": set(), "web": {"core"}, "delivery": {"core"}}
-DOMAINS = {"auth", "profile", "selfservice", "money", "account", "api", "demo"}
+DOMAINS = {"auth", "profile", "selfservice", "money", "account", "api", "demo", "console"}
 # Modules that put the app together may import anything of ours.
 ASSEMBLY = {"app", "routes", "asgi", "cli", "scheduler", "__main__", "__init__"}
 STARLETTE_ALLOWED = {"web", "app", "routes"}

@@ -12,6 +12,7 @@ from widget_server.api import switch_views as switch_api
 from widget_server.api import views as sync_api
 from widget_server.api import webhook_views as webhook_api
 from widget_server.auth import views as login_views
+from widget_server.console import views as console
 from widget_server.core.settings import PACKAGE_DIR, Settings
 from widget_server.demo import mail_views as dev_mail
 from widget_server.demo import pay_views as demo_pay
@@ -141,6 +142,24 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         Route("/t/{tenant}/logout", login_views.logout, methods=["POST"], name="logout"),
         Route("/t/{tenant}/logout/everywhere", login_views.logout, methods=["POST"],
               name="logout_everywhere"),
+        # The provider console: the staff's side (its own login and sessions).
+        Route("/console/{tenant}/", console.home, name="console_home"),
+        *page_and_form("/console/{tenant}/login", console.login_form, "console_login",
+                       console.login_submit, "console_login_submit"),
+        Route("/console/{tenant}/login/code", console.code_submit, methods=["POST"],
+              name="console_code"),
+        *page_and_form("/console/{tenant}/login/link", console.link_page, "console_link",
+                       console.link_submit, "console_link_submit"),
+        Route("/console/{tenant}/logout", console.logout, methods=["POST"],
+              name="console_logout"),
+        Route("/console/{tenant}/logout/everywhere", console.logout, methods=["POST"],
+              name="console_logout_everywhere"),
+        Route("/console/{tenant}/families", console.find_family, name="console_families"),
+        Route("/console/{tenant}/families/{client}", console.family_page,
+              name="console_family"),
+        Route("/console/{tenant}/families/{client}/view-as", console.view_as,
+              methods=["POST"], name="console_view_as"),
+        Route("/console/{tenant}/audit", console.audit, name="console_audit"),
         # Payment gateways report back here (server to server, signed).
         Route("/hooks/stripe/{tenant}", payment_views.stripe_webhook, methods=["POST"],
               name="stripe_webhook"),

@@ -57,10 +57,14 @@ class Access:
     tenant: str
     email: str
     client_id: int | None
+    # Staff looking through the console ("view as"): sees what the family sees, and leaves
+    # no trace of its own (no "opened" marks, no webhooks).
+    read_only: bool = False
 
     @classmethod
     def of(cls, web_session: WebSession) -> "Access":
-        return cls(web_session.tenant, web_session.email, web_session.client_id)
+        return cls(web_session.tenant, web_session.email, web_session.client_id,
+                   web_session.kind == "view_as")
 
     def as_parameters(self) -> "Access":
         """This person's shape, with bound parameters for values: what `prepared` builds

@@ -62,6 +62,14 @@ class ViewOnly(AppError):
     reason = "view_only"  # the widget's error page says what it means and whom to ask
 
 
+class ReadOnly(AppError):
+    """Staff viewing a family's profile from the console tried to change something."""
+
+    status = 403
+    title = "Read only"
+    reason = "read_only"
+
+
 class Conflict(AppError):
     status = 409
     title = "Conflict"

@@ -593,10 +593,15 @@ class OutboxMessage(SQLModel, table=True):
     __tablename__ = "outbox_message"
     # ix_outbox_waiting: the depth and oldest age per channel that /metrics reads each scrape.
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),
-                      Index("ix_outbox_waiting", "status", "channel", "created_at"))
+                      Index("ix_outbox_waiting", "status", "channel", "created_at"),
+                      Index("ix_outbox_tenant_client", "tenant", "client_id", "id"))
     id: Optional[int] = Field(default=None, primary_key=True)
     tenant: str = Field(max_length=64, index=True)
-    channel: str = Field(max_length=16)  # "email" or "webhook"
+    channel: str = Field(max_length=16)  # "email", "webhook" or "whatsapp"
+    # The client the message is about (its delivery log in the provider console); None for
+    # messages to no client (a share invitation to a new address, a provider's test).
+    client_id: Optional[int] = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("client.id", ondelete="SET NULL"), nullable=True))
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="pending", max_length=16)
     attempts: int = 0
@@ -615,6 +620,9 @@ class LoginChallenge(SQLModel, table=True):
     id: Optional[int] = Field(default=None, primary_key=True)
     tenant: str = Field(max_length=64)
     email: str = Field(max_length=320)
+    # Who logs in with it: "client" (the widget) or "staff" (the provider console); a code or
+    # link of one never opens the other.
+    kind: str = Field(default="client", max_length=16)
     code_hash: str = Field(max_length=64)
     link_nonce: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow)
@@ -639,6 +647,11 @@ class WebSession(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utcnow)
     expires_at: datetime
     revoked_at: Optional[datetime] = None
+    # "client" (a family or an adult a booking is shared with, in the widget), "staff" (the
+    # provider console: never a widget session) or "view_as" (staff looking at a family's
+    # widget, read-only; `viewer` is the staff member).
+    kind: str = Field(default="client", max_length=16)
+    viewer: Optional[str] = Field(default=None, max_length=320)
     # The family member last picked on the home page (the attendee's provider id), kept here
     # because a cookie is unreliable in a partitioned iframe whose URL the snippet fixes.
     selected_member: Optional[str] = Field(default=None, max_length=128)
@@ -655,6 +668,23 @@ class CalendarFeed(SQLModel, table=True):
     email: str = Field(max_length=320)
     created_at: datetime = Field(default_factory=utcnow)
     revoked_at: Optional[datetime] = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Something a provider's staff member did that touches a family (viewing its profile,
+    resending its login e-mail, retrying a webhook): kept for the owner to read."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_entry_tenant_id", "tenant", "id"),
+                      Index("ix_audit_entry_tenant_client", "tenant", "client_id", "id"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    staff_email: str = Field(max_length=320)
+    action: str = Field(max_length=32)  # view_as, resend_login, retry_webhook
+    client_id: Optional[int] = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("client.id", ondelete="SET NULL"), nullable=True))
+    detail: Optional[str] = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class RateLimitCounter(SQLModel, table=True):

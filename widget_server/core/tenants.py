@@ -112,6 +112,29 @@ class Offers(_Strict):
         return values
 
 
+class StaffMember(_Strict):
+    email: str
+    role: Literal["owner", "staff"] = "staff"
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", value) or len(value) > 320:
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+
+class Console(_Strict):
+    # Who may log in to the provider console (/console/<tenant>/): an owner also reads the
+    # audit log of what staff did to families' profiles.
+    staff: list[StaffMember] = Field(default_factory=list, max_length=200)
+
+    def role_of(self, email: str) -> str | None:
+        email = email.strip().lower()
+        return next((m.role for m in self.staff if m.email == email), None)
+
+
 class Bank(_Strict):
     account_holder: str
     iban: str
@@ -148,6 +171,7 @@ class TenantFile(_Strict):
     features: Features = Features()
     makeups: Makeups = Makeups()
     offers: Offers = Offers()
+    console: Console = Console()
     bank: Bank | None = None
 
     @field_validator("slug")

@@ -15,7 +15,9 @@ from widget_server.core.models import FirstOpen
 
 def first_open(db: Session, access: Access, kind: str, item_id: int, now: datetime) -> bool:
     """Record this person's opening of an item; True only the first time (safe to race: the
-    unique key keeps one row)."""
+    unique key keeps one row). Staff viewing the profile open nothing for the family."""
+    if access.read_only:
+        return False
     insert = (postgresql_insert if db.get_bind().dialect.name == "postgresql"
               else sqlite_insert)(FirstOpen)
     # RETURNING, not rowcount: it says the same on both databases.

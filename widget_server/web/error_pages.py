@@ -15,6 +15,10 @@ from widget_server.web.visit import Visit, locale_for, render
 
 
 def _texts(status: int, reason: str | None = None) -> tuple[str, str]:
+    if reason == "read_only":
+        return (_("This is a read-only view"),
+                _("You are looking at this family's profile from the provider console: "
+                  "nothing can be changed here."))
     if reason == "view_only":
         return (_("You can see this booking but not change it"),
                 _("It is shared with you to look at. To cancel or change a session, please "

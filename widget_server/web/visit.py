@@ -14,7 +14,7 @@ from widget_server.core import access as scope
 from widget_server.core import i18n
 from widget_server.core.access import Access
 from widget_server.core.db import in_db  # noqa: F401  (re-exported for views)
-from widget_server.core.errors import NotFound
+from widget_server.core.errors import NotFound, ReadOnly
 from widget_server.core.formatting import local_today
 from widget_server.core.models import Client, WebSession
 from widget_server.core.signing import Signer
@@ -62,7 +62,17 @@ async def visit(request: Request) -> Visit:
     web_session = None
     if sid:
         web_session = await in_db(request, lambda s: web_sessions.load(s, tenant.slug, sid, now))
+        refuse_changes(request, web_session)
     return Visit(request, tenant, sid, web_session, now)
+
+
+def refuse_changes(request: Request, web_session: WebSession | None) -> None:
+    """Staff viewing a family's profile change nothing: every form is refused but logging
+    out (which ends the look)."""
+    if web_session is not None and web_session.kind == web_sessions.VIEW_AS \
+            and request.method not in ("GET", "HEAD") \
+            and not request.url.path.endswith(("/logout", "/logout/everywhere")):
+        raise ReadOnly("This profile is open read-only from the provider console.")
 
 
 async def download_visit(request: Request) -> tuple[Visit, Access]:
@@ -103,6 +113,9 @@ def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *
         "logged_in": visit.logged_in,
         "parent_origins": " ".join([*tenant.config.allowed_origins,
                                     *request.app.state.settings.frame_origins]),
+        # Staff looking through the console: whose profile, and by whom (the banner).
+        "viewing_as": visit.web_session.viewer if visit.logged_in
+        and visit.web_session.kind == web_sessions.VIEW_AS else None,
         **(context or {}),
     }, status_code=status_code)
     if new_probe:

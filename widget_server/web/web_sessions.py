@@ -32,22 +32,31 @@ def _hash(sid: str) -> str:
     return hashlib.sha256(sid.encode()).hexdigest()
 
 
-def start(session: Session, tenant: str, identity: Identity, now: datetime) -> str:
+CLIENT, STAFF, VIEW_AS = "client", "staff", "view_as"
+VIEW_AS_LIFETIME = timedelta(hours=1)  # staff looking at a family's profile: a short look
+
+
+def start(session: Session, tenant: str, identity: Identity, now: datetime, *,
+          kind: str = CLIENT, viewer: str | None = None) -> str:
     """A new session (a new id at every login, so no fixation); returns the cookie value."""
     sid = secrets.token_urlsafe(32)
+    lifetime = VIEW_AS_LIFETIME if kind == VIEW_AS else IDLE_LIFETIME
     session.add(WebSession(sid_hash=_hash(sid), tenant=tenant, email=identity.email,
                            client_id=identity.client_id, created_at=now, last_seen_at=now,
-                           expires_at=now + IDLE_LIFETIME))
+                           expires_at=now + lifetime, kind=kind, viewer=viewer))
     return sid
 
 
 # Every page reads its session, and a logged-in page its client with it: the statements are
 # built once, with bound parameters, and read as records (see core.records).
-_LIVE_WHERE = (WebSession.sid_hash == bindparam("sid_hash"),
-               WebSession.tenant == bindparam("tenant"),
-               WebSession.revoked_at.is_(None), WebSession.expires_at > bindparam("now"))
+_ANY_WHERE = (WebSession.sid_hash == bindparam("sid_hash"),
+              WebSession.tenant == bindparam("tenant"),
+              WebSession.revoked_at.is_(None), WebSession.expires_at > bindparam("now"))
+# A widget page never takes a staff session, nor the console a family's.
+_LIVE_WHERE = (*_ANY_WHERE, WebSession.kind != STAFF)
 _SESSION = Shape(WebSession)
 _LIVE = _SESSION.select().where(*_LIVE_WHERE)
+_LIVE_STAFF = _SESSION.select().where(*_ANY_WHERE, WebSession.kind == STAFF)
 _WITH_CLIENT = Shape(WebSession, Client)
 _LIVE_WITH_CLIENT = _WITH_CLIENT.select().outerjoin(Client, and_(
     Client.id == WebSession.client_id, Client.tenant == WebSession.tenant)).where(*_LIVE_WHERE)
@@ -70,6 +79,13 @@ def load_with_client(session: Session, tenant: str, sid: str | None,
     return (found[0], found[1]) if found else (None, None)
 
 
+def load_staff(session: Session, tenant: str, sid: str | None,
+               now: datetime) -> WebSession | None:
+    """The live staff session named by the console's cookie, for this tenant only."""
+    found = _live(session, _SESSION, _LIVE_STAFF, tenant, sid, now)
+    return found[0] if found else None
+
+
 def _live(session: Session, shape: Shape, statement: Any, tenant: str, sid: str | None,
           now: datetime) -> tuple | None:
     if not sid:
@@ -79,7 +95,7 @@ def _live(session: Session, shape: Shape, statement: Any, tenant: str, sid: str 
     if found is None:
         return None
     row = found[0]
-    if now - row.last_seen_at > TOUCH_EVERY:
+    if now - row.last_seen_at > TOUCH_EVERY and row.kind != VIEW_AS:  # a look does not slide
         session.connection().execute(_TOUCH, {"session_id": row.id, "now": now,
                                               "expires_at": now + IDLE_LIFETIME})
         found = (row._replace(last_seen_at=now, expires_at=now + IDLE_LIFETIME), *found[1:])
@@ -92,10 +108,15 @@ def end(session: Session, tenant: str, sid: str, now: datetime) -> None:
                  .values(revoked_at=now))
 
 
-def end_everywhere(session: Session, tenant: str, email: str, now: datetime) -> int:
-    """Revoke every session of this person at this tenant; returns how many."""
+def end_everywhere(session: Session, tenant: str, email: str, now: datetime, *,
+                   staff: bool = False) -> int:
+    """Revoke every session of this person at this tenant (a family's, or with `staff`, a
+    staff member's console sessions and the profiles they are viewing); returns how many."""
+    mine = (WebSession.kind != STAFF) & (WebSession.email == email) if not staff else (
+        ((WebSession.kind == STAFF) & (WebSession.email == email))
+        | ((WebSession.kind == VIEW_AS) & (WebSession.viewer == email)))
     result = session.exec(update(WebSession)
-                          .where(WebSession.tenant == tenant, WebSession.email == email,
+                          .where(WebSession.tenant == tenant, mine,
                                  WebSession.revoked_at.is_(None))
                           .values(revoked_at=now))
     return result.rowcount
@@ -108,12 +129,13 @@ def _secure_context(request: Request) -> bool:
     return request.url.scheme == "https" or request.url.hostname in ("localhost", "127.0.0.1")
 
 
-def cookie_name(request: Request) -> str:
-    return "__Host-cp_sid" if request.url.scheme == "https" else "cp_sid"
+def cookie_name(request: Request, staff: bool = False) -> str:
+    name = "cp_staff" if staff else "cp_sid"
+    return f"__Host-{name}" if request.url.scheme == "https" else name
 
 
-def read_sid(request: Request) -> str | None:
-    return request.cookies.get(cookie_name(request))
+def read_sid(request: Request, staff: bool = False) -> str | None:
+    return request.cookies.get(cookie_name(request, staff))
 
 
 def _cookie(request: Request, name: str, value: str, max_age: int, path: str = "/") -> bytes:
@@ -124,14 +146,15 @@ def _cookie(request: Request, name: str, value: str, max_age: int, path: str = "
     return f"{name}={value}; Max-Age={max_age}; {attributes}".encode()
 
 
-def set_cookie(response: Response, request: Request, sid: str) -> None:
+def set_cookie(response: Response, request: Request, sid: str, staff: bool = False) -> None:
     response.raw_headers.append(
-        (b"set-cookie", _cookie(request, cookie_name(request), sid,
+        (b"set-cookie", _cookie(request, cookie_name(request, staff), sid,
                                 int(IDLE_LIFETIME.total_seconds()))))
 
 
-def clear_cookie(response: Response, request: Request) -> None:
-    response.raw_headers.append((b"set-cookie", _cookie(request, cookie_name(request), "", 0)))
+def clear_cookie(response: Response, request: Request, staff: bool = False) -> None:
+    response.raw_headers.append((b"set-cookie", _cookie(request, cookie_name(request, staff),
+                                                        "", 0)))
 
 
 def probe(request: Request) -> tuple[str, bool]:
@@ -143,13 +166,15 @@ def probe(request: Request) -> tuple[str, bool]:
     return request.scope.setdefault("cp.probe", secrets.token_urlsafe(16)), True
 
 
-def set_probe(response: Response, request: Request, value: str, tenant: str) -> None:
+def set_probe(response: Response, request: Request, value: str, tenant: str,
+              path: str | None = None) -> None:
     """A harmless cookie set by every page shown before login; if it does not come back,
     cookies are blocked. One per tenant (its path): two schools' widgets on one page load
     their first pages at the same moment, and one shared cookie would be set twice, leaving
     one form's token bound to the value that lost."""
     response.raw_headers.append((b"set-cookie", _cookie(request, PROBE_COOKIE, value,
-                                                        PROBE_LIFETIME, f"/t/{tenant}/")))
+                                                        PROBE_LIFETIME,
+                                                        path or f"/t/{tenant}/")))
 
 
 def probe_returned(request: Request) -> str | None:
