@@ -10,7 +10,8 @@ import time
 from starlette.testclient import TestClient
 from visitor import CSRF
 
-CODE = re.compile(r"Your console login code: (\d{6})")
+# The subject in the tenant's language (Piruetka's console speaks Slovak).
+CODE = re.compile(r"(?:Your console login code|Váš prihlasovací kód do konzoly): (\d{6})")
 LINK = re.compile(r"(https?://\S+/console/[\w-]+/login/link\?token=([\w.\-]+))")
 OWNER = "office@splashswim.example"
 COACH = "coach@splashswim.example"

@@ -35,7 +35,8 @@ GROWING = {
     "payment_checkout", "payment_transaction", "credit_entry", "discount", "calendar_feed",
     "webhook_delivery", "gateway_event", "attendance_origin", "reminder", "idempotency_record",
     "assessment", "session_note", "report_card", "first_open", "document", "document_chunk",
-    "rate_limit_counter", "offer", "offer_option", "booking_switch",
+    "rate_limit_counter", "offer", "offer_option", "booking_switch", "audit_entry",
+    "activity_count",
 }
 SKIP_PATHS = ("/logout",)  # a POST form's address; following it as a link means nothing
 MAX_PAGES = 120

@@ -12,6 +12,8 @@ from widget_server.api import switch_views as switch_api
 from widget_server.api import views as sync_api
 from widget_server.api import webhook_views as webhook_api
 from widget_server.auth import views as login_views
+from widget_server.console import embed_views as console_embed
+from widget_server.console import help_views as console_help
 from widget_server.console import views as console
 from widget_server.core.settings import PACKAGE_DIR, Settings
 from widget_server.demo import mail_views as dev_mail
@@ -38,6 +40,8 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         Route("/healthz", pages.healthz, name="healthz"),
         Route("/metrics", operators.metrics_page, name="metrics"),
         Route("/embed.js", assets.embed_plain, name="embed_js"),
+        # The snippet's report of the page it runs on: from any site, without cookies.
+        Route("/embed/seen/{tenant}", console_embed.seen, methods=["POST"], name="embed_seen"),
         Route("/assets/{name}", assets.hashed, name="asset"),
         Route("/favicon.ico", pages.no_favicon, name="favicon"),
         Mount("/static", app=StaticFiles(directory=STATIC_DIR), name="static"),
@@ -154,11 +158,17 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
               name="console_logout"),
         Route("/console/{tenant}/logout/everywhere", console.logout, methods=["POST"],
               name="console_logout_everywhere"),
+        Route("/console/{tenant}/start", console_embed.start, name="console_start"),
         Route("/console/{tenant}/families", console.find_family, name="console_families"),
-        Route("/console/{tenant}/families/{client}", console.family_page,
+        Route("/console/{tenant}/families/{client}", console_help.family_page,
               name="console_family"),
         Route("/console/{tenant}/families/{client}/view-as", console.view_as,
               methods=["POST"], name="console_view_as"),
+        Route("/console/{tenant}/families/{client}/resend-login", console_help.resend_login,
+              methods=["POST"], name="console_resend_login"),
+        Route("/console/{tenant}/webhooks", console_help.webhooks_page, name="console_webhooks"),
+        Route("/console/{tenant}/webhooks/{webhook}/retry", console_help.retry_webhook,
+              methods=["POST"], name="console_retry_webhook"),
         Route("/console/{tenant}/audit", console.audit, name="console_audit"),
         # Payment gateways report back here (server to server, signed).
         Route("/hooks/stripe/{tenant}", payment_views.stripe_webhook, methods=["POST"],

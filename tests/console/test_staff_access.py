@@ -119,4 +119,4 @@ def test_another_schools_staff_see_nothing_here(demo, mailbox, api, path):
     assert ids.post("families/cl-splash-only/view-as").status_code == 404
     assert "Sarah" not in text_of(ids.open("families/cl-1001").text)  # its own cl-1001
     found = text_of(ids.open("families?q=thompson").text)
-    assert "Sarah Thompson" not in found and "No family found" in found
+    assert "Sarah Thompson" not in found and "Žiadna rodina sa nenašla" in found

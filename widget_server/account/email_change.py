@@ -73,12 +73,12 @@ def start(db: Session, signer: Signer, tenant: Tenant, client: Client, new_email
     if owner is not None:
         notices.send(db, address, "email_change_taken", owner.locale,
                      lambda: _("Someone tried to use this address at %(provider)s")
-                     % {"provider": tenant.name}, name=owner.name)
+                     % {"provider": tenant.name}, client_id=owner.id, name=owner.name)
         return change
     minutes = int(CODE_LIFETIME.total_seconds() // 60)
     notices.send(db, address, "email_change_code", client.locale,
                  lambda: _("Your code to confirm this e-mail address: %(code)s") % {"code": code},
-                 code=code, minutes=minutes, name=client.name)
+                 client_id=client.id, code=code, minutes=minutes, name=client.name)
     return change
 
 
@@ -114,7 +114,8 @@ def confirm(db: Session, signer: Signer, tenant: Tenant, client: Client, code: s
     push_change(db, tenant, client, {"email": new}, now)
     notices.send(db, old, "email_changed", client.locale,
                  lambda: _("Your login e-mail at %(provider)s was changed")
-                 % {"provider": tenant.name}, name=client.name, old=old, new=new)
+                 % {"provider": tenant.name}, client_id=client.id, name=client.name, old=old,
+                 new=new)
     return old
 
 

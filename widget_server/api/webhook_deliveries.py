@@ -57,8 +57,10 @@ def list_deliveries(session: Session, tenant: str, *, limit: int,
     }
 
 
-def get_delivery(session: Session, tenant: str, webhook_id: str) -> dict[str, Any]:
-    """One of the tenant's deliveries by its webhook-id; NotFound for anyone else's."""
+def find_delivery(session: Session, tenant: str,
+                  webhook_id: str) -> tuple[WebhookDelivery, OutboxMessage]:
+    """One of the tenant's deliveries by its webhook-id, with its outbox message; NotFound
+    for anyone else's (the API's and the provider console's lookup)."""
     row = session.exec(
         select(WebhookDelivery, OutboxMessage)
         .join(OutboxMessage, OutboxMessage.id == WebhookDelivery.outbox_message_id)
@@ -66,4 +68,9 @@ def get_delivery(session: Session, tenant: str, webhook_id: str) -> dict[str, An
     ).first()
     if row is None:
         raise NotFound(f"No webhook delivery {webhook_id!r}.")
-    return delivery_json(*row)
+    return row[0], row[1]
+
+
+def get_delivery(session: Session, tenant: str, webhook_id: str) -> dict[str, Any]:
+    """One of the tenant's deliveries by its webhook-id; NotFound for anyone else's."""
+    return delivery_json(*find_delivery(session, tenant, webhook_id))

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from widget_server.auth import login as auth
+from widget_server.auth import login_mail
 from widget_server.auth.login import LoginFailed
-from widget_server.core import i18n, metrics, ratelimit
+from widget_server.core import metrics, ratelimit
 from widget_server.core.i18n import gettext as _
-from widget_server.core.profile_url import hinted_email, profile_url
-from widget_server.delivery import outbox
+from widget_server.core.profile_url import hinted_email
+from widget_server.delivery.notices import Notices
 from widget_server.web import web_sessions
 from widget_server.web.forms import form_fields, wake_senders
 from widget_server.web.security import Forbidden, check_csrf, client_ip
-from widget_server.web.visit import Visit, in_db, locale_for, render, visit
+from widget_server.web.visit import Visit, in_db, render, visit
 
-WINDOW = timedelta(minutes=15)
+WINDOW = login_mail.WINDOW
 
 
 class RateLimited(Exception):
@@ -65,16 +64,6 @@ def _check_login_form(v: Visit, token: str | None, email: str = "") -> Response 
     return None
 
 
-def _may_send(session: Session, request: Request, v: Visit, email: str) -> bool:
-    """Within the per-IP and per-address limits of login e-mails (both are counted)."""
-    limits = request.app.state.settings
-    ip_ok = ratelimit.allow(session, f"login-ip:{client_ip(request)}",
-                            limits.login_emails_per_ip, WINDOW, v.now)
-    email_ok = ratelimit.allow(session, f"login-email:{v.tenant.slug}:{email}",
-                               limits.login_emails_per_address, WINDOW, v.now)
-    return ip_ok and email_ok
-
-
 async def login_submit(request: Request) -> Response:
     """Always the same answer, whether or not the e-mail is known (no account enumeration)."""
     v = await visit(request)
@@ -87,38 +76,19 @@ async def login_submit(request: Request) -> Response:
             "email": email, "error": _("Please enter the e-mail address you used for booking."),
         }, status_code=422)
 
+    notices = Notices.of(request.app, v.tenant)
+
     def work(session: Session) -> bool:
-        if not _may_send(session, request, v, email):
-            raise RateLimited
-        mail = auth.request_login(session, v.signer, v.tenant.slug, email, v.now)
-        if mail is not None:
-            outbox.enqueue_email(session, v.tenant, to=mail.email, kind="login",
-                                 **login_email(request, v, mail))
-        return mail is not None
+        return login_mail.send(session, notices, email, client_ip(request), v.now) is not None
 
     try:
         queued = await in_db(request, work)
-    except RateLimited:
+    except login_mail.TooManyLoginEmails:
         return _too_many(v, email)
     if queued:
         metrics.LOGIN_EMAILS.inc()
     wake_senders(request.app)
     return render(v, "widget/check_inbox.html", {"email": email})
-
-
-def login_email(request: Request, v: Visit, mail: auth.LoginMail) -> dict[str, str]:
-    """Subject, text and HTML of the login e-mail, in the client's language."""
-    templates = request.app.state.templates
-    link = profile_url(request.app.state.settings, v.signer, v.tenant,
-                       login_token=mail.link_token)
-    i18n.activate(locale_for(v.tenant, mail.locale))
-    context = {"tenant": v.tenant, "theme": v.tenant.config.theme, "code": mail.code,
-               "link": link, "WIDGET_PROFILE_URL": link, "minutes": 15}
-    return {
-        "subject": _("Your login code: %(code)s") % {"code": mail.code},
-        "text": templates.get_template("email/login.txt").render(context),
-        "html": templates.get_template("email/login.html").render(context),
-    }
 
 
 async def code_submit(request: Request) -> Response:

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from widget_server.auth import login as auth
 from widget_server.auth.login import STAFF, LoginFailed
-from widget_server.console import families, staff
+from widget_server.console import dashboard, families, staff
 from widget_server.core import i18n, ratelimit
 from widget_server.core.db import in_db
 from widget_server.core.errors import NotFound
@@ -291,19 +291,15 @@ async def logout(request: Request) -> Response:
 # --- the pages ----------------------------------------------------------------------------------
 
 async def home(request: Request) -> Response:
-    return await staff_page(request, "console/home.html", lambda db, v: {})
+    """What families did themselves, and where to start."""
+    return await staff_page(request, "console/home.html", lambda db, v: {
+        "board": dashboard.dashboard(db, v.tenant, v.now)})
 
 
 async def find_family(request: Request) -> Response:
     query = request.query_params.get("q", "")[:200]
     return await staff_page(request, "console/families.html", lambda db, v: {
         "query": query, "found": families.search(db, v.tenant.slug, query)})
-
-
-async def family_page(request: Request) -> Response:
-    external_id = request.path_params["client"]
-    return await staff_page(request, "console/family.html", lambda db, v: {
-        "family": families.family(db, v.tenant.slug, external_id)})
 
 
 async def view_as(request: Request) -> Response:

@@ -687,6 +687,38 @@ class AuditEntry(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+class ActivityCount(SQLModel, table=True):
+    """What families did themselves, counted per tenant, kind and day (the console's
+    dashboard reads a few rows, however busy the tenant): logins, cancellations, make-ups,
+    online payments (with their total), downloads, shares, answers."""
+
+    __tablename__ = "activity_count"
+    __table_args__ = (UniqueConstraint("tenant", "kind", "day", name="uq_activity_count"),
+                      Index("ix_activity_count_tenant_day", "tenant", "day"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    kind: str = Field(max_length=48)  # a webhook event type, or "login", "invoice.downloaded"
+    day: date
+    count: int = 0
+    amount: int = 0  # minor units (payments), in the tenant's currency
+
+
+class EmbedSighting(SQLModel, table=True):
+    """A page the embed snippet reported running on (origin and path, nothing about who looked)
+    and whether that origin may frame the tenant's widget, for the console's embed check."""
+
+    __tablename__ = "embed_sighting"
+    __table_args__ = (UniqueConstraint("tenant", "origin", "path", name="uq_embed_sighting"),
+                      Index("ix_embed_sighting_tenant_last_seen", "tenant", "last_seen"))
+    id: Optional[int] = Field(default=None, primary_key=True)
+    tenant: str = Field(max_length=64)
+    origin: str = Field(max_length=300)
+    path: str = Field(max_length=500)
+    allowed: bool
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+
+
 class RateLimitCounter(SQLModel, table=True):
     """Hits per key per fixed window, shared by every worker through the database."""
 

@@ -13,6 +13,7 @@ import re
 import secrets
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Literal, Mapping
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -129,6 +130,9 @@ class Console(_Strict):
     # Who may log in to the provider console (/console/<tenant>/): an owner also reads the
     # audit log of what staff did to families' profiles.
     staff: list[StaffMember] = Field(default_factory=list, max_length=200)
+    # The first day of the term the dashboard counts from (default: 1 September of the
+    # school year).
+    term_start: date | None = None
 
     def role_of(self, email: str) -> str | None:
         email = email.strip().lower()

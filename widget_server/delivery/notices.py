@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from jinja2 import Environment
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from widget_server.core import i18n
-from widget_server.core.models import OutboxMessage
+from widget_server.core.models import Client, OutboxMessage
 from widget_server.core.profile_url import profile_url
 from widget_server.core.settings import Settings
 from widget_server.core.signing import Signer
@@ -52,7 +52,19 @@ class Notices:
         }
 
     def send(self, db: Session, to: str, template: str, locale: str | None,
-             subject: Callable[[], str], **context: Any) -> OutboxMessage:
-        """Compose e-mail `template` for `to` and queue it in the caller's transaction."""
+             subject: Callable[[], str], *, client_id: int | None = None,
+             **context: Any) -> OutboxMessage:
+        """Compose e-mail `template` for `to` and queue it in the caller's transaction.
+
+        `client_id` is the client it is about, for their delivery log; without it, the
+        tenant's client with the address `to`, if any."""
         letter = self.compose(template, locale, subject, reader=to, **context)
-        return outbox.enqueue_email(db, self.tenant, to=to, kind=template, **letter)
+        if client_id is None:
+            client_id = self.client_with(db, to)
+        return outbox.enqueue_email(db, self.tenant, to=to, kind=template, client_id=client_id,
+                                    **letter)
+
+    def client_with(self, db: Session, email: str) -> int | None:
+        """The row id of the tenant's client with this address (one unique-index lookup)."""
+        return db.exec(select(Client.id).where(Client.tenant == self.tenant.slug,
+                                               Client.email == email.strip().lower())).first()

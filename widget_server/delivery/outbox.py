@@ -106,12 +106,16 @@ def enqueue_email(
     text: str,
     html: str | None = None,
     kind: str = "login",
+    client_id: int | None = None,
 ) -> OutboxMessage:
-    """Queue an e-mail in the caller's transaction; it goes out only if that commits."""
+    """Queue an e-mail in the caller's transaction; it goes out only if that commits.
+
+    `client_id` is the client it is about (it shows in their delivery log in the console)."""
     email = tenant.config.email
     message = OutboxMessage(
         tenant=tenant.slug,
         channel="email",
+        client_id=client_id,
         payload={
             "from": email.sender,
             "reply_to": email.reply_to,
@@ -135,6 +139,21 @@ def backoff(attempts: int) -> timedelta:
 def describe(error: Exception) -> str:
     """The error as recorded in `last_error`."""
     return str(error) if isinstance(error, DeliveryError) else f"{type(error).__name__}: {error}"
+
+
+def retry_now(session: Session, message_id: int, now: datetime) -> bool:
+    """Make a given-up message, or one waiting for its next try, due at `now`. Its attempts
+    are kept, so the retry policy still counts them. False for a message in no such state
+    (sent, never tried yet, or being sent right now)."""
+    retried = session.exec(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id,
+               or_(OutboxMessage.status == "failed",
+                   and_(OutboxMessage.status == "pending", OutboxMessage.attempts > 0)))
+        .values(status="pending", next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return retried.rowcount == 1
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

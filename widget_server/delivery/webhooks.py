@@ -34,6 +34,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
+from widget_server.core import activity
 from widget_server.core import models as m
 from widget_server.core.models import OutboxMessage, WebhookDelivery, utcnow
 from widget_server.core.tenants import Tenant, TenantRegistry, env_name
@@ -195,6 +196,9 @@ def enqueue_event(
     if keys != expected:
         raise ValueError(f"{event_type} data: missing {sorted(expected - keys)}, "
                          f"unknown {sorted(keys - expected)}")
+    # What families did, for the console's dashboard: counted whether or not it is sent.
+    activity.count(session, tenant.slug, event_type, at or utcnow(),
+                   activity.amount_of(data) if event_type == PAYMENT_PAID else 0)
     url = tenant.config.webhook_url
     if not url:
         return None
@@ -208,6 +212,7 @@ def enqueue_event(
     message = OutboxMessage(
         tenant=tenant.slug,
         channel=WEBHOOK.name,
+        client_id=client_id,
         payload={"tenant": tenant.slug, "url": url, "webhook_id": webhook_id, "body": body},
     )
     session.add(message)

@@ -62,9 +62,10 @@ def language(locale: str) -> str:
 
 
 def enqueue(db: Session, tenant: Tenant, *, phone: str, template: str, locale: str,
-            parameters: list[str], kind: str) -> OutboxMessage:
-    """Queue a template message in the caller's transaction."""
-    message = OutboxMessage(tenant=tenant.slug, channel=WHATSAPP.name, payload={
+            parameters: list[str], kind: str, client_id: int | None = None) -> OutboxMessage:
+    """Queue a template message in the caller's transaction (`client_id`: the client it is
+    for, whose delivery log shows it)."""
+    payload = {
         "tenant": tenant.slug, "kind": kind,
         "message": {
             "messaging_product": "whatsapp",
@@ -78,7 +79,9 @@ def enqueue(db: Session, tenant: Tenant, *, phone: str, template: str, locale: s
                     {"type": "text", "text": value} for value in parameters]}],
             },
         },
-    })
+    }
+    message = OutboxMessage(tenant=tenant.slug, channel=WHATSAPP.name, client_id=client_id,
+                            payload=payload)
     db.add(message)
     return message
 

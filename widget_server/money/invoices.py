@@ -17,6 +17,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
+from widget_server.core import activity
 from widget_server.core.access import Access
 from widget_server.core.errors import NotFound
 from widget_server.core.formatting import local
@@ -152,12 +153,16 @@ class Stored:
     url: str | None = None
 
 
-def invoice(db: Session, who: Access, tenant: Tenant, external_id: str) -> Stored | Document:
-    """An invoice of the person's family: the provider's file or link, else one we make."""
+def invoice(db: Session, who: Access, tenant: Tenant, external_id: str,
+            now: datetime) -> Stored | Document:
+    """An invoice of the person's family: the provider's file or link, else one we make
+    (counted as downloaded by the family, unless staff are looking)."""
     row = db.exec(select(Invoice).where(scope.family(Invoice, who),
                                         Invoice.external_id == external_id)).first()
     if row is None:
         raise NotFound("There is no such invoice in your profile.")
+    if not who.read_only:
+        activity.count(db, tenant.slug, activity.INVOICE_DOWNLOADED, now)
     if row.pdf:
         return Stored(filename("invoice", row.number), pdf=row.pdf)
     if row.url:

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from widget_server.core import access as scope
 from widget_server.core import i18n
 from widget_server.core.access import Access
-from widget_server.core.errors import AppError, NotFound
+from widget_server.core.errors import AppError, NotFound, ReadOnly
 from widget_server.core.models import (
     Attendee,
     Booking,
@@ -157,6 +157,8 @@ def begin_with_pay_token(db: Session, tenant: Tenant, web_session_id: Any, exter
         WebSession.revoked_at.is_(None), WebSession.expires_at > now)).first()
     if web_session is None:
         raise LoggedOut
+    if web_session.kind != "client":  # staff looking at the family's profile pay nothing
+        raise ReadOnly("This profile is open read-only from the provider console.")
     who = Access.of(web_session)
     client = scope.client_of(db, who)
     locale = i18n.normalise(client.locale if client else None, tenant.config.locale)

@@ -209,7 +209,7 @@ async def invoice_pdf(request: Request) -> Response:
     _invoicing(v)
     external_id = request.path_params["invoice"]
     found, locale = await in_db(request, lambda db: (
-        invoices.invoice(db, who, v.tenant, external_id), client_locale(db, v, who)))
+        invoices.invoice(db, who, v.tenant, external_id, v.now), client_locale(db, v, who)))
     if isinstance(found, invoices.Stored):
         if found.pdf is not None:
             return _attachment(found.pdf, "application/pdf", found.filename)

@@ -215,7 +215,7 @@ def announce(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> in
             db, client.email, "report_card", client.locale,
             lambda attendee=attendee: _("%(name)s's report card is ready") % {
                 "name": attendee.name},
-            attendee=attendee, card=card, level=level,
+            client_id=client.id, attendee=attendee, card=card, level=level,
             WIDGET_PROFILE_URL=screen_url(notices.settings, tenant,
                                           f"report-cards/{card.external_id}"))
     return len(rows)

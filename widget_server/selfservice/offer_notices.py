@@ -110,7 +110,8 @@ def remind(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> int:
                          lambda attendee=attendee, offer=offer: _(
                              "Reminder: answer by %(date)s – %(name)s") % {
                              "date": _on(notices, offer.deadline), "name": attendee.name},
-                         attendee=attendee, offer=offer, classes=names, days=days,
+                         client_id=client.id, attendee=attendee, offer=offer,
+                         classes=names, days=days,
                          WIDGET_PROFILE_URL=screen_url(notices.settings, tenant,
                                                        f"offers/{offer.external_id}"))
         locale = normalise(client.locale, tenant.config.locale)
@@ -158,7 +159,8 @@ def withdrawn(db: Session, notices: Notices, offer_ids: list[int]) -> int:
         notices.send(db, client.email, "offer_withdrawn", client.locale,
                      lambda attendee=attendee: _("Offer withdrawn: %(name)s") % {
                          "name": attendee.name},
-                     attendee=attendee, offer=offer, classes=classes.get(offer.id, []),
+                     client_id=client.id, attendee=attendee, offer=offer,
+                     classes=classes.get(offer.id, []),
                      WIDGET_PROFILE_URL=screen_url(notices.settings, notices.tenant, ""))
         sent += 1
     return sent

@@ -347,7 +347,8 @@ def _tell(db: Session, tenant: Tenant, notices: Notices, card: OfferCard, templa
           subject, **context: Any) -> None:
     """The family's confirmation e-mail (an answer always gets one: it is a receipt)."""
     client = db.exec(select(Client).where(Client.id == card.offer.client_id)).one()
-    notices.send(db, client.email, template, client.locale, subject, card=card,
+    notices.send(db, client.email, template, client.locale, subject, client_id=client.id,
+                 card=card,
                  WIDGET_PROFILE_URL=screen_url(notices.settings, tenant,
                                                f"offers/{card.offer.external_id}"), **context)
 
@@ -384,7 +385,7 @@ def expire(db: Session, tenant: Tenant, notices: Notices, now: datetime) -> int:
             notices.send(db, client.email, "offer_expired", client.locale,
                          lambda attendee=attendee: _("An offer has expired: %(name)s") % {
                              "name": attendee.name},
-                         attendee=attendee, offer=offer,
+                         client_id=client.id, attendee=attendee, offer=offer,
                          WIDGET_PROFILE_URL=screen_url(notices.settings, tenant, ""))
     return len(rows)
 

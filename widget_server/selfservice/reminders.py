@@ -139,4 +139,4 @@ def whatsapp_copy(db: Session, tenant: Tenant, client: Client, template: str, lo
     if tenant.config.features.whatsapp and phone and preferences.wants(client, preference,
                                                                     "whatsapp"):
         whatsapp.enqueue(db, tenant, phone=phone, template=template, locale=locale,
-                         parameters=parameters, kind=template)
+                         parameters=parameters, kind=template, client_id=client.id)

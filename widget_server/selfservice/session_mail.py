@@ -46,7 +46,7 @@ def makeup_booked(db: Session, notices: Notices, client: Client, attendee: Atten
         db, client.email, "makeup_booked", client.locale,
         lambda: _("Make-up booked: %(name)s, %(programme)s") % {
             "name": attendee.name, "programme": programme.name},
-        attendee=attendee, session=session, programme=programme,
+        client_id=client.id, attendee=attendee, session=session, programme=programme,
         WIDGET_PROFILE_URL=_link(notices, f"bookings/{booking_ref}/sessions"))
 
 
@@ -59,7 +59,8 @@ def waitlist_offer(db: Session, notices: Notices, client: Client, credit: Makeup
     return notices.send(
         db, client.email, "makeup_offer", client.locale,
         lambda: _("A make-up place is free for %(name)s") % {"name": attendee.name},
-        attendee=attendee, session=session, programme=programme, hold_until=hold_until,
+        client_id=client.id, attendee=attendee, session=session, programme=programme,
+        hold_until=hold_until,
         WIDGET_PROFILE_URL=_link(notices, f"makeups/{credit.external_id}"))
 
 
@@ -71,7 +72,7 @@ def session_reminder(db: Session, notices: Notices, client: Client, attendee: At
         lambda: _("Reminder: %(programme)s, %(when)s") % {
             "programme": programme.name,
             "when": _when(notices, session.starts_at)},
-        attendee=attendee, session=session, programme=programme,
+        client_id=client.id, attendee=attendee, session=session, programme=programme,
         WIDGET_PROFILE_URL=_link(notices, f"bookings/{booking_ref}/sessions"))
 
 
@@ -83,5 +84,5 @@ def makeup_expiring(db: Session, notices: Notices, client: Client, attendee: Att
             "name": attendee.name,
             "date": a_date(credit.expires_at, notices.tenant.config.timezone,
                            active_locale())},
-        attendee=attendee, credit=credit,
+        client_id=client.id, attendee=attendee, credit=credit,
         WIDGET_PROFILE_URL=_link(notices, f"makeups/{credit.external_id}"))

@@ -409,7 +409,7 @@ def decline(db: Session, tenant: Tenant, external_id: str, message: str | None,
     booking, attendee, old, new, client = _parts(db, change)
     notices.send(db, client.email, "switch_declined", client.locale,
                  lambda: _("Class change not possible: %(name)s") % {"name": attendee.name},
-                 change=change, attendee=attendee, old=old, new=new,
+                 client_id=client.id, change=change, attendee=attendee, old=old, new=new,
                  WIDGET_PROFILE_URL=screen_url(notices.settings, tenant,
                                                f"bookings/{booking.external_id}"))
     return change
@@ -463,7 +463,8 @@ def _announce(db: Session, tenant: Tenant, notices: Notices, change: Any, bookin
     first = db.exec(select(ClassSession).where(ClassSession.id == change.moves[0][2])).first() \
         if change.moves else None
     notices.send(db, client.email, f"switch_{change.status}", client.locale, subject,
-                 change=change, attendee=attendee, old=old, new=new, first=first,
+                 client_id=client.id, change=change, attendee=attendee, old=old, new=new,
+                 first=first,
                  WIDGET_PROFILE_URL=screen_url(notices.settings, tenant,
                                                f"bookings/{booking.external_id}"))
 

@@ -1,7 +1,7 @@
 /*! Client Profile embed snippet. Paste two lines:
  *    <div data-client-profile data-tenant="demo"><a href=".../t/demo/">My profile</a></div>
  *    <script src="https://profile.example.com/embed.js" async></script>
- * Budget: 2 KB gzipped together with the widget's own script (a provider's every page loads
+ * Budget: 2.2 KB gzipped together with the widget's own script (a provider's every page loads
  * it); no dependencies; ES5 (minified with calmjs.parse). Safe to load twice. Messages, all
  * prefixed "cp:" (see README):
  *   iframe -> page  {type:"cp:height", height}  content height in px (ignored unless 0 < h < 50000)
@@ -15,6 +15,10 @@
  * widget's exact origin; the snippet posts only to that origin. Login tokens arrive in this
  * page's URL fragment (#cp-login=...), go to the iframe in ITS fragment (never in a URL a
  * server logs), and leave the address bar at once.
+ * Embed check: each widget reports the page it runs on, `origin + pathname` and nothing else
+ * (no query, no fragment, no cookies), by POST to /embed/seen/<tenant>. A frame the browser
+ * refuses (this origin is not in the tenant's allowed_origins) never sends a message: 3 s after
+ * its load the plain link comes back, with one console error naming the origin to add.
  */
 (function () {
   var doc = document, loc = location, hist = history, Params = URLSearchParams;
@@ -42,8 +46,10 @@
   function mount(box) {
     if (box.cp) return;
     box.cp = 1;
-    var frame = doc.createElement("iframe");
+    var frame = doc.createElement("iframe"), link = [].slice.call(box.childNodes);
     frame.cp = encodeURIComponent(box.dataset.tenant);
+    fetch(origin + "/embed/seen/" + frame.cp, { method: "POST", body: loc.origin + loc.pathname,
+      credentials: "omit" }).catch(function () {});  // blocked or offline: nothing to tell
     frame.src = source(frame.cp, !frames.length);
     frame.title = box.dataset.title || "Client Profile";
     // Kept by the frame across its pages: tells the widget this page's origin (Firefox has no
@@ -52,6 +58,15 @@
     frame.allow = "payment";
     frame.style.cssText = "width:100%;border:0;display:block;min-height:480px";
     frame.l = 0;  // counts screens: the first one never scrolls the page
+    // Refused by CSP frame-ancestors, a frame still fires load, but no widget speaks in it.
+    frame.onload = function () {
+      setTimeout(function () {
+        if (frame.ok) return;
+        box.replaceChildren.apply(box, link);
+        console.error("Client Profile: " + loc.origin + " may not show this widget. Add it to " +
+          "allowed_origins of tenant '" + frame.cp + "'.");
+      }, 3000);
+    };
     box.replaceChildren(frame);
     frames.push(frame);
   }
@@ -88,6 +103,7 @@
     var d = e.data || {}, t = d.type;
     frames.forEach(function (f, i) {
       if (e.origin !== origin || f.contentWindow !== e.source) return;
+      f.ok = 1;  // the browser let the widget in
       var h = +d.height, r = f.getBoundingClientRect();
       if (t === "cp:height" && h > 0 && h < 50000) f.style.height = h + "px";
       if (t === "cp:scroll" && f.l++ && (d.top > 0 || r.top < 0)) scrollBy(0, r.top + d.top);

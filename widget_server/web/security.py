@@ -76,7 +76,9 @@ class SecurityHeaders:
                     headers.setdefault("Cache-Control", "private, no-store")
             await send(message)
 
-        if (scope["method"] in UNSAFE and not scope["path"].startswith("/api/")
+        # The API authenticates by key, and the embed check's report is meant to come from
+        # any site: it reads no cookie and touches nobody's data.
+        if (scope["method"] in UNSAFE and not scope["path"].startswith(("/api/", "/embed/seen/"))
                 and (_header(scope, b"sec-fetch-site") == b"cross-site"
                      or self.foreign_origin(scope))):
             response = PlainTextResponse("Cross-site form posts are refused.", status_code=403)

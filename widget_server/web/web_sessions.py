@@ -18,6 +18,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from widget_server.core import activity
 from widget_server.core.access import Identity
 from widget_server.core.models import Client, WebSession
 from widget_server.core.records import Shape
@@ -44,6 +45,8 @@ def start(session: Session, tenant: str, identity: Identity, now: datetime, *,
     session.add(WebSession(sid_hash=_hash(sid), tenant=tenant, email=identity.email,
                            client_id=identity.client_id, created_at=now, last_seen_at=now,
                            expires_at=now + lifetime, kind=kind, viewer=viewer))
+    if kind == CLIENT:
+        activity.count(session, tenant, activity.LOGIN, now)
     return sid
 
 

@@ -1,6 +1,6 @@
 """The provider console (issue 17): staff logins and sessions kept apart from families', a
-read-only "view as" session, the audit log, and each outbox message's client (the delivery
-log).
+read-only "view as" session, the audit log, each outbox message's client (the delivery log),
+and daily counts of what families did themselves (the dashboard).
 
 Revision ID: 0017
 Revises: 0016
@@ -51,7 +51,22 @@ def upgrade() -> None:
                               unique=False)
 
 
+    op.create_table('activity_count',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=48), nullable=False),
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('tenant', 'kind', 'day', name='uq_activity_count')
+    )
+    with op.batch_alter_table('activity_count', schema=None) as batch_op:
+        batch_op.create_index('ix_activity_count_tenant_day', ['tenant', 'day'], unique=False)
+
+
 def downgrade() -> None:
+    op.drop_table('activity_count')
     op.drop_table('audit_entry')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_tenant_client')
