@@ -48,6 +48,26 @@ CONTEXTS: dict[str, dict] = {
         label="Saturdays 10:00, main pool, lanes 1-3", programme=PROGRAMME, first=SESSION)},
     "offer_declined": {"card": SimpleNamespace(child=CHILD.name)},
     "offer_expired": {"attendee": CHILD, "offer": SimpleNamespace(deadline=START.date())},
+    "offer_reminder": {"attendee": CHILD, "days": 1, "classes": [
+        "Saturdays 10:00, main pool, lanes 1-3", PROGRAMME.name], "offer": SimpleNamespace(
+        deadline=START.date(), title="Spring term 2027 – priority re-enrolment",
+        hold_places=True)},
+    "offer_withdrawn": {"attendee": CHILD, "classes": [PROGRAMME.name], "offer": SimpleNamespace(
+        title="Spring term 2027", message="The Saturday group will not run next term.\n"
+        "We are sorry.")},
+    "switch_switched": {"attendee": CHILD, "old": PROGRAMME, "first": SESSION,
+                        "new": SimpleNamespace(name="Improvers (Stage 3) – Wednesdays",
+                                               schedule="Wednesdays 16:30-17:15",
+                                               venue="Harbourside Leisure Centre"),
+                        "change": SimpleNamespace(moves=[[1, 2, 3]] * 9, price_difference=2700,
+                                                  currency="GBP")},
+    "switch_requested": {"attendee": CHILD, "old": PROGRAMME, "new": SimpleNamespace(
+        name="Improvers (Stage 3) – Wednesdays", schedule="Wednesdays 16:30-17:15")},
+    "switch_declined": {"attendee": CHILD, "old": PROGRAMME, "new": SimpleNamespace(
+        name="Improvers (Stage 3) – Wednesdays"), "change": SimpleNamespace(
+        message="Wednesdays are full until January; we will let you know.")},
+    "console_login": {"code": "123456", "minutes": 15,
+                      "link": "https://profile.example.com/console/demo/login/link?token=x"},
 }
 
 
