@@ -68,7 +68,7 @@ async def list_switches(request: Request) -> Response:
 
     def page(db: Any) -> dict[str, Any]:
         rows, more = switching.list_changes(db, tenant.slug, status, limit, after)
-        return {"items": [_out(switching.as_json(db, r)) for r in rows],
+        return {"items": [_out(item) for item in switching.as_json_many(db, rows)],
                 "next_cursor": encode_cursor(rows[-1].id) if more else None}
     return JSONResponse(await in_db(request, page))
 

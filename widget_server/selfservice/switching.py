@@ -348,11 +348,8 @@ def cancel_request(db: Session, tenant: Tenant, access: Access, booking_ref: str
 # --- the provider's answer (API) ----------------------------------------------------------------
 
 def one(db: Session, tenant: str, external_id: str) -> Any:
-    """One of the tenant's class changes by its id; NotFound for anyone else's."""
-    return _of_tenant(db, tenant, external_id)
-
-
-def _of_tenant(db: Session, tenant: str, external_id: str) -> Any:
+    """One of the tenant's class changes by its id (read afresh); NotFound for anyone
+    else's."""
     change = db.exec(select(BookingSwitch).where(BookingSwitch.tenant == tenant,
                                                  BookingSwitch.external_id == external_id)
                      .execution_options(populate_existing=True)).first()
@@ -365,9 +362,9 @@ def confirm(db: Session, tenant: Tenant, external_id: str, now: datetime,
             notices: Notices) -> Any:
     """The provider says yes: the places move now, against capacity now (Refused
     `switch_full` if the class filled up meanwhile; nothing moves then)."""
-    change = _of_tenant(db, tenant.slug, external_id)
+    change = one(db, tenant.slug, external_id)
     capacity.lock(db, Booking, change.booking_id)
-    change = _of_tenant(db, tenant.slug, external_id)
+    change = one(db, tenant.slug, external_id)
     if change.status != REQUESTED:
         raise Refused(f"switch_{change.status}")
     booking, programme, attendee = db.exec(
@@ -397,9 +394,9 @@ def confirm(db: Session, tenant: Tenant, external_id: str, now: datetime,
 def decline(db: Session, tenant: Tenant, external_id: str, message: str | None,
             now: datetime, notices: Notices) -> Any:
     """The provider says no (with a message for the family); nothing moves."""
-    change = _of_tenant(db, tenant.slug, external_id)
+    change = one(db, tenant.slug, external_id)
     capacity.lock(db, Booking, change.booking_id)
-    change = _of_tenant(db, tenant.slug, external_id)
+    change = one(db, tenant.slug, external_id)
     if change.status != REQUESTED:
         raise Refused(f"switch_{change.status}")
     change.status, change.decided_at, change.updated_at = DECLINED, now, now
@@ -427,23 +424,36 @@ def _parts(db: Session, change: Any) -> tuple:
 
 def as_json(db: Session, change: Any) -> dict[str, Any]:
     """A change as the API and the webhooks show it (provider ids)."""
-    ids = [i for move in change.moves for i in move]
-    attendance = dict(db.exec(select(Attendance.id, Attendance.external_id)
-                              .where(Attendance.id.in_(ids[0::3]))).all()) if ids else {}
-    sessions = dict(db.exec(select(ClassSession.id, ClassSession.external_id)
-                            .where(ClassSession.id.in_(ids[1::3] + ids[2::3]))).all()) \
+    return as_json_many(db, [change])[0]
+
+
+def _external(db: Session, model: Any, ids: set[int]) -> dict[int, str]:
+    return dict(db.exec(select(model.id, model.external_id).where(model.id.in_(ids))).all()) \
         if ids else {}
-    booking, attendee, old, new, _client = _parts(db, change)
-    return {
-        "id": change.external_id, "status": change.status,
-        "booking_id": booking.external_id, "attendee_id": attendee.external_id,
-        "from_programme_id": old.external_id, "to_programme_id": new.external_id,
+
+
+def as_json_many(db: Session, changes: list[Any]) -> list[dict[str, Any]]:
+    """Changes as the API shows them: four statements for a page, however long."""
+    moves = [m for c in changes for m in c.moves]
+    attendance = _external(db, Attendance, {a for a, _, _ in moves})
+    sessions = _external(db, ClassSession, {s for _, f, t in moves for s in (f, t)})
+    programmes = _external(db, Programme, {p for c in changes
+                                           for p in (c.from_programme_id, c.to_programme_id)})
+    bookings = {b: (ext, att) for b, ext, att in db.exec(
+        select(Booking.id, Booking.external_id, Attendee.external_id)
+        .join(Attendee, Attendee.id == Booking.attendee_id)
+        .where(Booking.id.in_({c.booking_id for c in changes}))).all()} if changes else {}
+    return [{
+        "id": c.external_id, "status": c.status,
+        "booking_id": bookings[c.booking_id][0], "attendee_id": bookings[c.booking_id][1],
+        "from_programme_id": programmes[c.from_programme_id],
+        "to_programme_id": programmes[c.to_programme_id],
         "sessions": [{"attendance_id": attendance.get(a), "from_session_id": sessions.get(f),
-                      "to_session_id": sessions.get(t)} for a, f, t in change.moves],
-        "price_difference": change.price_difference, "currency": change.currency,
-        "requested_by": change.requested_by, "requested_at": change.created_at,
-        "decided_at": change.decided_at, "message": change.message,
-    }
+                      "to_session_id": sessions.get(t)} for a, f, t in c.moves],
+        "price_difference": c.price_difference, "currency": c.currency,
+        "requested_by": c.requested_by, "requested_at": c.created_at,
+        "decided_at": c.decided_at, "message": c.message,
+    } for c in changes]
 
 
 def _announce(db: Session, tenant: Tenant, notices: Notices, change: Any, booking: Any,
