@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
-from e2e.conftest import SCREENSHOTS
+from e2e.conftest import SCREENSHOTS, settled
 from e2e.test_login_in_iframe import greeting, log_in
 from e2e.test_profile_journeys import assert_accessible, section_link, widget_frame
 
@@ -83,7 +83,11 @@ def test_bank_transfer_details_copy_and_show_an_epc_code(
     page.goto(provider_sites.url("provider.test", "/two-schools"))
     school = widget_of(page, 1)  # Tanečná škola Piruetka
     log_in_any_language(school, inbox, PETER)
+    expect(school.locator("nav.cp-nav")).to_be_attached()
+    settled(page)  # the page scrolls the new screen into view: a click aimed before misses
     school.locator("nav.cp-nav a[href$='/orders']").click()
+    expect(school.locator("#to-pay")).to_be_visible()
+    settled(page)
     school.locator("#to-pay").get_by_role("link", name=re.compile("^Zaplatiť")).click()
     expect(school.get_by_role("heading", level=1)).to_have_text("90,00 €")
     transfer = school.locator("#transfer")
