@@ -14,6 +14,7 @@ from widget_server.api import webhook_views as webhook_api
 from widget_server.auth import views as login_views
 from widget_server.console import embed_views as console_embed
 from widget_server.console import help_views as console_help
+from widget_server.console import preview_views as console_preview
 from widget_server.console import views as console
 from widget_server.core.settings import PACKAGE_DIR, Settings
 from widget_server.demo import mail_views as dev_mail
@@ -170,6 +171,9 @@ def build_routes(settings: Settings) -> list[Route | Mount]:
         Route("/console/{tenant}/webhooks/{webhook}/retry", console_help.retry_webhook,
               methods=["POST"], name="console_retry_webhook"),
         Route("/console/{tenant}/audit", console.audit, name="console_audit"),
+        Route("/console/{tenant}/theme", console_preview.theme_page, name="console_theme"),
+        Route("/console/{tenant}/theme/{screen}", console_preview.screen,
+              name="console_theme_screen"),
         # Payment gateways report back here (server to server, signed).
         Route("/hooks/stripe/{tenant}", payment_views.stripe_webhook, methods=["POST"],
               name="stripe_webhook"),

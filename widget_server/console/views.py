@@ -92,7 +92,7 @@ def render(v: StaffVisit, template: str, context: dict[str, Any] | None = None, 
     return response
 
 
-def _login_page(v: StaffVisit) -> Response:
+def login_page(v: StaffVisit) -> Response:
     return RedirectResponse(str(v.request.url_for("console_login", tenant=v.tenant.slug)),
                             status_code=303)
 
@@ -106,7 +106,7 @@ async def staff_page(request: Request, template: str, load: Loader,
     for anyone without a staff session of this tenant (or no longer listed as staff)."""
     v = await staff_visit(request)
     if not v.logged_in:
-        return _login_page(v)
+        return login_page(v)
     if owner_only and v.role != staff.OWNER:
         raise NotFound("Only the owner can see this page.")
     data = await in_db(request, lambda db: load(db, v))
@@ -117,7 +117,7 @@ async def staff_form(request: Request) -> tuple[StaffVisit, dict[str, str]] | Re
     """A logged-in console form with a good token."""
     v = await staff_visit(request)
     if not v.logged_in:
-        return _login_page(v)
+        return login_page(v)
     fields = await form_fields(request)
     check_csrf(v.signer, _key(v.tenant), v.sid, fields.get("csrf_token", ""))
     return v, fields

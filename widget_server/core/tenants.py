@@ -366,18 +366,33 @@ def check_file(path: Path) -> tuple[TenantFile | None, list[str]]:
     return (None if problems else config), problems
 
 
+@dataclass(frozen=True)
+class ContrastCheck:
+    """One pair of theme colours a page puts on each other, and its WCAG contrast ratio."""
+
+    fg: str  # Theme field names: the text colour...
+    bg: str  # ...and what it is written on
+    ratio: float
+
+    @property
+    def passes(self) -> bool:
+        return self.ratio >= AA_CONTRAST
+
+
+AA_CONTRAST = 4.5  # WCAG AA for body text
+CONTRAST_PAIRS = (("text", "background"), ("primary_text", "primary"), ("text", "surface"))
+
+
+def contrast_checks(theme: Theme) -> list[ContrastCheck]:
+    """Every text-on-colour pair of the theme, with its ratio (`tenants check`, the console)."""
+    return [ContrastCheck(fg, bg, contrast_ratio(getattr(theme, fg), getattr(theme, bg)))
+            for fg, bg in CONTRAST_PAIRS]
+
+
 def contrast_warnings(path: Path, theme: Theme) -> list[str]:
     """Theme colour pairs that fail WCAG AA contrast (4.5:1 for body text)."""
-    pairs = [("text", "background"), ("primary_text", "primary"), ("text", "surface")]
-    warnings = []
-    for fg, bg in pairs:
-        ratio = contrast_ratio(getattr(theme, fg), getattr(theme, bg))
-        if ratio < 4.5:
-            warnings.append(
-                f"{path}: theme.{fg}: contrast with theme.{bg} is {ratio:.2f}:1, "
-                "below WCAG AA 4.5:1"
-            )
-    return warnings
+    return [f"{path}: theme.{c.fg}: contrast with theme.{c.bg} is {c.ratio:.2f}:1, "
+            "below WCAG AA 4.5:1" for c in contrast_checks(theme) if not c.passes]
 
 
 def contrast_ratio(a: str, b: str) -> float:

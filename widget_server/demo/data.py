@@ -173,9 +173,10 @@ def _order(d: _Demo, n: int, ordered: int, status: str, lines: list[tuple[str, s
     return number, subtotal - discount
 
 
-def demo_items(tenant_slug: str, today: date) -> list[Item]:
-    """Every demo item of one tenant, as (resource name, item), in dependency order."""
-    p = PROFILES[tenant_slug]
+def demo_items(tenant_slug: str, today: date, profile: Profile | None = None) -> list[Item]:
+    """Every demo item of one tenant, as (resource name, item), in dependency order: its own
+    catalogue, or `profile`'s for another tenant (the console's theme preview)."""
+    p = profile or PROFILES[tenant_slug]
     d = _Demo(p, today)
     text, cur = p.text, p.currency
     beginners, second, online, dropin = p.programmes
@@ -400,11 +401,13 @@ def _progress(d: _Demo, bookings: dict[str, str]) -> None:
               published=True)
 
 
-def load_demo(session: Session, tenant_slug: str, today: date, files: Files | None = None) -> int:
+def load_demo(session: Session, tenant_slug: str, today: date, files: Files | None = None,
+              profile: Profile | None = None) -> int:
     """Upsert every demo item of one tenant through the sync code, and store its shared
-    documents (in `files`, the database by default); the caller commits."""
+    documents (in `files`, the database by default); the caller commits. With another
+    tenant's `profile` (sample data for the theme preview), no documents."""
     resolver = sync.RefResolver(session, tenant_slug)
-    items = demo_items(tenant_slug, today)
+    items = demo_items(tenant_slug, today, profile)
     for resource, item in items:
         sync.upsert(session, tenant_slug, resource, item["id"], item, resolver)
     # The demo's report cards came out a week ago and the families were told then: starting
@@ -415,4 +418,6 @@ def load_demo(session: Session, tenant_slug: str, today: date, files: Files | No
     # ...and the other family let its offer run out before the demo began.
     session.exec(update(Offer).where(Offer.tenant == tenant_slug, Offer.external_id == "of-3")
                  .values(status="expired"))
+    if profile is not None:
+        return len(items)
     return len(items) + share_documents(session, tenant_slug, today, files or Files())
