@@ -104,6 +104,18 @@ def test_contrast_warnings_are_those_tenants_check_prints(settings, tmp_path, ma
         assert "--cp-primary: #7fb2e5" in staff.open("theme/home").text
 
 
+def test_the_sample_speaks_in_the_schools_currency_and_time_zone(settings, tmp_path, mailbox):
+    """A school in New York: dollar amounts, the sample's classes at 09:00 there (not at
+    London's 09:00, which would be 04:00)."""
+    tenants = tenants_copy(tmp_path / "tenants", demo={
+        "currency": "USD", "timezone": "America/New_York", "country": "US"})
+    with demo_app(replace(settings, tenants_dir=tenants)) as app:
+        staff = staff_browser(app, mailbox, OWNER)
+        payment = text_of(staff.open("theme/payment").text)
+        assert "US$54.00" in payment and "£" not in payment
+        assert "09:00–09:45" in text_of(staff.open("theme/sessions").text)
+
+
 def test_the_default_theme_passes_every_check_and_just_under_4_5_fails():
     assert all(c.passes for c in contrast_checks(Theme()))
     grey = contrast_checks(Theme(text="#777777"))[0]  # #777 on white: 4.48:1

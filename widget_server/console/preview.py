@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -37,8 +37,10 @@ KEPT = 8  # tenants' sample databases a process keeps (each about 1 MB, built in
 
 
 def profile_for(tenant: Tenant) -> Profile:
-    """Sample data in the school's language where the demo has it."""
-    return PIRUETKA if tenant.config.locale.lower().startswith("sk") else SPLASH
+    """Sample data in the school's language where the demo has it, in its currency, its
+    classes at their times where the school is."""
+    words = PIRUETKA if tenant.config.locale.lower().startswith("sk") else SPLASH
+    return replace(words, currency=tenant.config.currency, tz=tenant.config.timezone)
 
 
 @dataclass(frozen=True)
