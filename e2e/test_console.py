@@ -88,3 +88,20 @@ def test_the_owner_checks_the_schools_colours_on_sample_screens(open_context, wi
     assert_accessible(page.main_frame, "console theme preview")
     # Same-origin frames paint in a full-page shot (the `shoot` fixture frames cross-site ones).
     page.screenshot(path=SCREENSHOTS / f"{size}-console-theme.png", full_page=True)
+
+    # A lighter blue, tried: hard to read under white text, and every screen shows it.
+    page.get_by_label("Main colour", exact=True).fill("#a0c4ff")
+    page.get_by_role("button", name="Preview these colours").click()
+    expect(contrast.get_by_text("1 colour pair is hard to read")).to_be_visible()
+    expect(contrast.get_by_text("1.8:1 – too low")).to_be_visible()
+    expect(page.get_by_text("You are looking at colours that are not saved.")).to_be_visible()
+    expect(page.locator("#theme-toml")).to_have_text('[theme]\nprimary = "#a0c4ff"\n')
+    first = frames.first
+    first.scroll_into_view_if_needed()
+    expect(first.content_frame.get_by_role("heading", level=1)).to_be_visible()
+    assert first.element_handle().content_frame().evaluate(
+        "getComputedStyle(document.documentElement).getPropertyValue('--cp-primary').trim()"
+    ) == "#a0c4ff"
+    assert_accessible(page.main_frame, "console theme preview, colours tried")
+    page.locator("section", has=page.get_by_role("heading", name="Try other colours")) \
+        .screenshot(path=SCREENSHOTS / f"{size}-console-theme-try.png")

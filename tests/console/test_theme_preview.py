@@ -6,6 +6,7 @@ is in e2e/test_console.py."""
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -162,3 +163,38 @@ def test_a_process_keeps_a_few_sample_databases(app, client, mailbox, monkeypatc
     assert [key[0] for key in app.state.preview_samples._engines] == ["demo-sk"]
     assert not Path(first.url.database).exists()  # its file is gone
     assert owner.open("theme/home").status_code == 200  # built again when asked again
+
+
+def test_staff_try_other_colours_before_asking_for_them(app, client, mailbox):
+    """A lighter blue looks friendlier, but white button text on it is hard to read: the
+    console says so before anyone changes the tenant file, and gives the lines to send."""
+    staff = staff_browser(app, mailbox, OWNER)
+    page = staff.open("theme?primary=%23a0c4ff&text=%23333")
+    text = text_of(page.text)
+    assert "1 colour pair is hard to read" in text
+    assert "Button text on your main colour 1.8:1 – too low" in text
+    assert "You are looking at colours that are not saved." in text
+    assert '[theme]\nprimary = "#a0c4ff"\ntext = "#333"\n' in html.unescape(page.text)
+    # Every screen is drawn in the colours tried...
+    frames = frames_of(html.unescape(page.text))
+    assert len(frames) == 6 and all(f.endswith("?primary=%23a0c4ff&text=%23333") for f in frames)
+    screen = staff.open(frames[0].removeprefix("http://testserver/console/demo/")).text
+    assert "--cp-primary: #a0c4ff" in screen and "--cp-text: #333" in screen
+    # ...and nothing is saved: the school's own colours, for the console and everyone else.
+    assert app.state.tenants.get("demo").config.theme.primary == "#0b5cad"
+    assert "--cp-primary: #0b5cad" in page.text  # the console itself keeps the school's theme
+    assert "passes" in text_of(staff.open("theme").text) and "not saved" not in text_of(
+        staff.open("theme").text)
+
+
+@pytest.mark.parametrize("sent", ["red", "#12345", "#fff;}</style><script>alert(1)</script>"])
+def test_what_is_not_a_colour_is_named_and_left_out(app, client, mailbox, sent):
+    staff = staff_browser(app, mailbox, OWNER)
+    page = staff.open("theme", params={"primary": sent, "muted": "#222222"})
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text
+    text = text_of(page.text)
+    assert f"“{sent[:20]}” is not a colour like #1f6feb." in text
+    assert "--cp-primary: #0b5cad" in staff.open("theme/home", params={"primary": sent}).text
+    assert html.unescape(page.text).count('muted = "#222222"') == 1  # the good one is tried
+    assert 'primary = ' not in html.unescape(page.text)

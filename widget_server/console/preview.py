@@ -13,7 +13,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+from urllib.parse import urlencode
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -23,7 +24,7 @@ from widget_server.core.db import make_engine, migrate, session_scope
 from widget_server.core.errors import NotFound
 from widget_server.core.formatting import local_today
 from widget_server.core.models import Booking, Client, Payment, WebSession
-from widget_server.core.tenants import Tenant
+from widget_server.core.tenants import COLOUR_RE, Tenant, Theme
 from widget_server.demo.catalogue import PIRUETKA, SPLASH, Profile
 from widget_server.demo.data import load_demo
 from widget_server.money import bank_transfer, payments
@@ -41,6 +42,49 @@ def profile_for(tenant: Tenant) -> Profile:
     classes at their times where the school is."""
     words = PIRUETKA if tenant.config.locale.lower().startswith("sk") else SPLASH
     return replace(words, currency=tenant.config.currency, tz=tenant.config.timezone)
+
+
+# The colours staff may try on the preview before asking for them in the tenant file.
+COLOURS = ("primary", "primary_text", "background", "surface", "text", "muted")
+
+
+@dataclass(frozen=True)
+class Trial:
+    """The theme to draw: the tenant's, with the colours tried in the query string that are
+    good; `changed` those that differ from the tenant's, `errors` what was sent that is not a
+    colour (shortened), by name."""
+
+    theme: Theme
+    changed: dict[str, str]
+    errors: dict[str, str]
+
+    @property
+    def query(self) -> str:
+        """For the screens' frames: the same colours tried."""
+        return urlencode(self.changed)
+
+    def six(self, name: str) -> str:
+        """A colour as #rrggbb, the only form a colour input takes."""
+        value = getattr(self.theme, name).lower()
+        return "#" + "".join(c * 2 for c in value[1:]) if len(value) == 4 else value
+
+    def toml(self) -> str:
+        """What to put in the tenant file for these colours."""
+        return "[theme]\n" + "".join(f'{name} = "{value}"\n' for name, value in
+                                      self.changed.items())
+
+
+def trial(theme: Theme, params: Mapping[str, str]) -> Trial:
+    changed, errors = {}, {}
+    for name in COLOURS:
+        value = (params.get(name) or "").strip().lower()
+        if not value or value == getattr(theme, name).lower():
+            continue
+        if COLOUR_RE.match(value):
+            changed[name] = value
+        else:
+            errors[name] = value[:20]
+    return Trial(theme.model_copy(update=changed), changed, errors)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,12 @@ def _samples(state: Any) -> preview.Samples:
 
 
 async def theme_page(request: Request) -> Response:
-    """The theme, its contrast checks, and the screens (each in a frame of its own)."""
+    """The theme (or the colours tried), its contrast checks, and the screens (each in a
+    frame of its own)."""
     def load(db: Session, v: StaffVisit) -> dict[str, Any]:
-        theme = v.tenant.config.theme
-        return {"checks": contrast_checks(theme), "screens": preview.SCREENS}
+        tried = preview.trial(v.tenant.config.theme, request.query_params)
+        return {"checks": contrast_checks(tried.theme), "screens": preview.SCREENS,
+                "tried": tried, "shown": tried.theme, "colours": preview.COLOURS}
     return await staff_page(request, "console/theme.html", load)
 
 
@@ -49,6 +51,8 @@ async def screen(request: Request) -> Response:
 
     shown = await to_thread.run_sync(work)
     visit = Visit(request, tenant, "preview", shown.web_session, v.now, shown.context["client"])
+    tried = preview.trial(tenant.config.theme, request.query_params)
     return render(visit, shown.template, {
-        "section": shown.section, "preview": True, "viewing_as": None, **shown.context,
+        "section": shown.section, "preview": True, "viewing_as": None, "theme": tried.theme,
+        **shown.context,
     }, locale=locale_for(tenant, shown.context["client"].locale))
