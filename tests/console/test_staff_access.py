@@ -105,7 +105,8 @@ def test_removing_someone_from_the_staff_list_ends_their_access(demo, mailbox):
         registry._by_slug["demo"] = tenant
 
 
-@pytest.mark.parametrize("path", ["", "families?q=thompson", "families/cl-1001", "audit"])
+@pytest.mark.parametrize("path", ["", "families?q=thompson", "families/cl-1001", "audit",
+                                  "start", "webhooks", "theme", "theme/home"])
 def test_another_schools_staff_see_nothing_here(demo, mailbox, api, path):
     """Piruetka's owner, logged in to Piruetka's console, tries Splash's addresses and ids."""
     assert api.put("clients", "cl-splash-only", {"email": "only@splash.example",
