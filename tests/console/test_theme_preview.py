@@ -43,8 +43,9 @@ def test_the_preview_shows_each_screen_at_phone_and_desktop_width(app, client, m
     text = text_of(page.text)
     assert "Phone, 390 px wide" in text and "Computer, 1024 px wide (shown smaller)" in text
     assert page.text.count(" inert ") == 6  # pictures: nothing in them to click or tab to
-    # Found from Get started, where the embed is set up.
+    # Found from Get started, where the embed is set up, and from the overview.
     assert "/console/demo/theme" in staff.open("start").text
+    assert "/console/demo/theme" in staff.open("").text
 
 
 def test_each_screen_is_the_widgets_own_with_the_sample_family_in_the_schools_theme(
