@@ -68,7 +68,7 @@ def test_the_owner_checks_the_schools_colours_on_sample_screens(open_context, wi
     # screens, with the sample family, drawn in the school's theme, not to be clicked.
     frames = page.locator("iframe")
     expect(frames).to_have_count(6)
-    for i, (size_name, width) in enumerate([("phone", 390), ("desktop", 1024)] * 3):
+    for i, width in enumerate([390, 1024] * 3):  # phone, desktop; per screen
         frame = frames.nth(i)
         frame.scroll_into_view_if_needed()
         expect(frame).to_have_attribute("inert", "")

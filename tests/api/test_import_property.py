@@ -13,7 +13,7 @@ from widget_server.api import sync
 from widget_server.api.resources import RESOURCES
 from widget_server.core.db import session_scope
 
-# "." and ".." are refused like any id an address cannot hold (resources._not_dots).
+# "." and ".." are refused like any id an address cannot hold (fields.not_dots).
 ID = st.from_regex(r"[A-Za-z0-9._:~-]{1,24}", fullmatch=True).filter(
     lambda value: value not in (".", ".."))
 NAME = st.text(st.characters(categories=("L", "N", "P", "S", "Zs")), min_size=1,

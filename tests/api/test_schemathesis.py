@@ -21,8 +21,9 @@ from pydantic import TypeAdapter, ValidationError
 from samples import BASE, DOCUMENTS
 from smtp import Mailbox
 
+from widget_server.api.fields import ExternalId
 from widget_server.api.openapi import document
-from widget_server.api.resources import RESOURCE_OF_MODEL, RESOURCES, ExternalId
+from widget_server.api.resources import RESOURCE_OF_MODEL, RESOURCES
 from widget_server.app import create_app
 from widget_server.core.settings import Settings
 from widget_server.demo import TENANTS_DIR as DEMO_TENANTS

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
-from widget_server.api.resources import RESOURCE_OF_MODEL, ExternalId, Input, Moment
+from widget_server.api.fields import ExternalId, Input, Moment
+from widget_server.api.resources import RESOURCE_OF_MODEL
 from widget_server.api.sync import RefResolver, decode_cursor, encode_cursor
 from widget_server.core.errors import NotFound, ValidationFailed, field_error, pydantic_errors
 from widget_server.core.models import Attendee, Client, Document, FirstOpen, Programme

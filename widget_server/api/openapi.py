@@ -15,7 +15,8 @@ from pydantic.json_schema import models_json_schema
 
 from widget_server import __version__
 from widget_server.api.documents import DocumentIn, DocumentOut
-from widget_server.api.resources import RESOURCES, ExternalId, Resource
+from widget_server.api.fields import ExternalId
+from widget_server.api.resources import RESOURCES, Resource
 from widget_server.core.storage import ALLOWED_TYPES
 
 REF = "#/components/schemas/{model}"

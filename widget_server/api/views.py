@@ -14,8 +14,9 @@ from starlette.responses import JSONResponse, Response
 
 from widget_server.api import idempotency, sync
 from widget_server.api.bulk_import import import_lines
+from widget_server.api.fields import EXTERNAL_ID
 from widget_server.api.openapi import document
-from widget_server.api.resources import EXTERNAL_ID, RESOURCES
+from widget_server.api.resources import RESOURCES
 from widget_server.auth.login import find_identity
 from widget_server.core.db import in_db
 from widget_server.core.errors import (

@@ -168,7 +168,8 @@ def screen(db: Session, tenant: Tenant, name: str, now: datetime, gateway: Any =
         .order_by((Payment.status == "unpaid").desc(), Payment.due_date, Payment.id)).first()
     detail = payments.load_payment(db, who, payment, today)
     return Screen("widget/payment.html", "orders", web_session, base | {
-        "detail": detail, "gateway": gateway if detail.payable else None, "bank": bank_transfer.instructions(tenant, detail.payment, today)
+        "detail": detail, "gateway": gateway if detail.payable else None,
+        "bank": bank_transfer.instructions(tenant, detail.payment, today)
         if detail.payable else None,
         "pay_token": "", "waiting": False, "refresh": None, "returned": None,
         "started_at": int(now.timestamp())})
