@@ -41,7 +41,7 @@ def test_the_preview_shows_each_screen_at_phone_and_desktop_width(app, client, m
     assert frames_of(page.text) == [f"http://testserver/console/demo/theme/{name}"
                                     for name in SCREENS for _ in ("phone", "desktop")]
     text = text_of(page.text)
-    assert "Phone, 390 px wide" in text and "Computer, 1024 px wide (shown smaller)" in text
+    assert "Phone, 390 × 844 px" in text and "Computer, 1024 × 768 px (shown smaller)" in text
     assert page.text.count(" inert ") == 6  # pictures: nothing in them to click or tab to
     # Found from Get started, where the embed is set up, and from the overview.
     assert "/console/demo/theme" in staff.open("start").text
