@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from profile_support import counting_statements
 from samples import BASE, FRESH, load_base
 
 from widget_server.api.resources import RESOURCES
@@ -231,3 +232,28 @@ def test_openapi_request_schemas_accept_what_the_api_accepts(client, resource, e
     jsonschema.validate(body, resolver)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(body | {"unknown_field": 1}, resolver)
+
+
+def test_a_put_looks_up_each_reference_once_and_an_email_only_when_it_changes(app, api):
+    """The booking system pushes one change as it happens: the write resolves the ids it
+    names, reads the item, writes it, and answers with it, the references' ids as sent
+    (not looked up again); a client's e-mail is checked against the others only when new."""
+    load_base(api)
+    booking = dict(BASE[4][2], price=9700)
+    with counting_statements(app) as sent:
+        answer = api.put("bookings", "b1", booking)
+    assert answer.status_code == 200
+    assert {k: answer.json()[k] for k in ("client_id", "attendee_id", "programme_id")} == {
+        "client_id": "c1", "attendee_id": "a1", "programme_id": "p1"}
+    reads = [s for s, _, _ in sent if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 4, reads  # client, attendee, programme by provider id; the booking
+
+    client = dict(BASE[0][2], name="Sarah T.")
+    with counting_statements(app) as sent:
+        assert api.put("clients", "c1", client).status_code == 200
+    assert not [s for s, _, _ in sent if "client.email =" in s]
+    api.put("clients", "c2", {"email": "james@example.com", "name": "James"})
+    with counting_statements(app) as sent:
+        taken = api.put("clients", "c1", dict(client, email="james@example.com"))
+    assert taken.status_code == 422 and "already used by client 'c2'" in taken.text
+    assert len([s for s, _, _ in sent if "client.email =" in s]) == 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import base64
 from datetime import date, datetime, timezone
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import ValidationError
 from sqlalchemy import delete
@@ -39,12 +39,17 @@ class RefResolver:
         self.session = session
         self.tenant = tenant
         self._cache: dict[tuple[type, str], int] = {}
+        # The other way round, for reading an item back: its references' provider ids are
+        # those the write named, no need to look them up again.
+        self.external: dict[tuple[type, int], str] = {}
 
     def remember(self, model: type, external_id: str, pk: int) -> None:
         self._cache[(model, external_id)] = pk
+        self.external[(model, pk)] = external_id
 
     def forget(self, model: type, external_id: str) -> None:
-        self._cache.pop((model, external_id), None)
+        pk = self._cache.pop((model, external_id), None)
+        self.external.pop((model, pk), None)
 
     def resolve(self, model: type, external_id: str) -> int | None:
         key = (model, external_id)
@@ -55,7 +60,7 @@ class RefResolver:
             ).first()
             if pk is None:
                 return None
-            self._cache[key] = pk
+            self.remember(model, external_id, pk)
         return self._cache[key]
 
 
@@ -111,14 +116,17 @@ def column_values(resource: Resource, values: dict[str, Any],
 
 
 def _check_unique(session: Session, tenant: str, resource: Resource, external_id: str,
-                  columns: dict[str, Any]) -> None:
-    if resource.model is m.Client:
+                  columns: dict[str, Any], stored: Any) -> None:
+    """A client's e-mail address is another client's: refused. Asked only when the address
+    is new or changes (most writes of a client leave it as it is)."""
+    if resource.model is m.Client and (stored is None or stored.email != columns["email"]):
+        # Equality on both columns of its unique index (an `external_id !=` here led
+        # PostgreSQL to walk the tenant's clients by id instead).
         other = session.exec(
             select(m.Client.external_id).where(m.Client.tenant == tenant,
-                                               m.Client.email == columns["email"],
-                                               m.Client.external_id != external_id)
+                                               m.Client.email == columns["email"])
         ).first()
-        if other is not None:
+        if other is not None and other != external_id:
             raise email_in_use(other)
 
 
@@ -144,12 +152,12 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
     columns, children, errors = column_values(resource, values, resolver)
     if errors:
         raise ValidationFailed(f"Invalid {resource.name} item.", errors=errors)
-    _check_unique(session, tenant, resource, external_id, columns)
     model = resource.model
     query = select(model).where(model.tenant == tenant, model.external_id == external_id)
     rule = resource.replace_rule
     row = session.exec(query.with_for_update() if rule else query).first()
     created = row is None
+    _check_unique(session, tenant, resource, external_id, columns, row)
     stored = row.model_dump() if rule and not created else None
     if rule and stored is not None:
         rule.check(stored, columns, today)
@@ -173,7 +181,8 @@ def upsert(session: Session, tenant: str, resource_name: str, external_id: str, 
         session.flush()
     if news:
         rule.tell(session, notices, [row.id])
-    return (serialize(session, resource, [row])[0] if read_back else None), created
+    return (serialize(session, resource, [row], resolver.external)[0] if read_back
+            else None), created
 
 
 def differs(stored: Any, new: Any) -> bool:
@@ -273,8 +282,10 @@ def decode_cursor(cursor: str | None) -> int:
     return pk
 
 
-def serialize(session: Session, resource: Resource, rows: list) -> list[dict[str, Any]]:
-    """Rows as the API shows them, with references as provider ids; constant queries per page."""
+def serialize(session: Session, resource: Resource, rows: list,
+              known: Mapping[tuple[type, int], str] | None = None) -> list[dict[str, Any]]:
+    """Rows as the API shows them, with references as provider ids; constant queries per page.
+    `known` gives provider ids already at hand, by (model, row id)."""
     if not rows:
         return []
     external: dict[type, dict[int, str]] = {}
@@ -295,9 +306,11 @@ def serialize(session: Session, resource: Resource, rows: list) -> list[dict[str
                 if getattr(child, name) is not None:
                     wanted.setdefault(target, set()).add(getattr(child, name))
     for target, ids in wanted.items():
-        external[target] = dict(session.exec(
-            select(target.id, target.external_id).where(target.id.in_(ids))
-        ).all()) if ids else {}
+        at_hand = {pk: known[(target, pk)] for pk in ids if (target, pk) in (known or {})}
+        missing = ids - at_hand.keys()
+        external[target] = at_hand | (dict(session.exec(
+            select(target.id, target.external_id).where(target.id.in_(missing))
+        ).all()) if missing else {})
 
     fields = resource.read_schema.model_fields
     out = []
