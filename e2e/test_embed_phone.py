@@ -113,6 +113,8 @@ def test_every_document_downloads_inside_the_frame(open_context, provider_sites,
     assert name.endswith(".pdf") and body.startswith(b"%PDF")
 
     section_link(widget, "Bookings").click()
+    expect(widget.get_by_role("heading", level=1)).to_have_text(greeting("Sarah Thompson"))
+    settled(page)  # a tap while the page scrolls the new screen into view lands elsewhere
     widget.get_by_role("link", name=re.compile("View sessions")).first.click()
     expect(widget.get_by_text("Upcoming").first).to_be_visible()
     name, body = download(widget.get_by_role("link", name=re.compile("to calendar")).first)

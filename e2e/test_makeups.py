@@ -113,6 +113,8 @@ def test_cancel_a_session_and_book_a_make_up_on_a_phone(
     widget.locator("a[href$='/cancel']").first.click()
     shoot(page, "desktop-makeups-2-confirm-cancel")
     widget.locator("form[action$='/cancel'] button[type=submit]").click()
+    expect(widget.locator(".cp-done a[href*='/makeups/']")).to_be_visible()
+    settled(page)
     widget.locator(".cp-done a[href*='/makeups/']").click()
     expect(widget.locator(".cp-week").first).to_be_visible()
     shoot(page, "desktop-makeups-3-options")
