@@ -15,6 +15,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from graphlib import TopologicalSorter
 from typing import Any, Iterable
 
@@ -309,34 +310,56 @@ def _upsert_rows(session: Session, tenant: str, resource: Resource,
         return {}
     table = model.__table__
     statement, params = _insert(session, table, values)
-    updated = [*next(iter(rows.values())).columns, "updated_at"]
-    statement = statement.on_conflict_do_update(
+    updated = (*next(iter(rows.values())).columns, "updated_at")
+    return dict(session.execute(_upserting(statement, updated), params).all())
+
+
+@lru_cache(maxsize=256)
+def _upserting(statement: Any, updated: tuple[str, ...]) -> Any:
+    """The INSERT, updating these columns of a row the provider id already names, and
+    returning each row's id: built once per statement and columns."""
+    table = statement.table
+    return statement.on_conflict_do_update(
         index_elements=[table.c.tenant, table.c.external_id],
         set_={column: statement.excluded[column] for column in updated},
     ).returning(table.c.external_id, table.c.id)
-    return dict(session.execute(statement, params).all())
 
 
 def _insert(session: Session, table: Table, values: list[dict[str, Any]]) -> tuple[Any, Any]:
     """A multi-row INSERT of these rows, and the parameters to execute it with."""
     if session.get_bind().dialect.name == "sqlite":
-        return sqlite_insert(table), values
+        return _sqlite_insert(table), values
     # One array per column, unnested by the server: rows as VALUES would make a statement so
     # long that psycopg's rewriting of it, on every batch, cost more than the writes.
-    names = list(values[0])
-    rows = func.unnest(*[_column_array(table.c[name], [row[name] for row in values])
-                         for name in names]).table_valued(*names).render_derived()
-    return postgresql_insert(table).from_select(names, select(*rows.c)), None
+    names = tuple(values[0])
+    params = {}
+    for name in names:
+        column = [row[name] for row in values]
+        # JSON as text, cast by the server: a JSON list would read as one more dimension.
+        params[f"{name}_values"] = [json.dumps(value) for value in column] \
+            if isinstance(table.c[name].type, JSON) else column
+    return _unnest_insert(table, names), params
 
 
-def _column_array(column: Column, values: list) -> Any:
+@lru_cache(maxsize=256)
+def _sqlite_insert(table: Table) -> Any:
+    return sqlite_insert(table)
+
+
+@lru_cache(maxsize=256)
+def _unnest_insert(table: Table, names: tuple[str, ...]) -> Any:
+    """`INSERT ... SELECT * FROM unnest(<an array per column>)`, built once per table and
+    columns (building it took as long as a batch's writes); the arrays come at execution."""
+    rows = func.unnest(*[_column_array(table.c[name]) for name in names]) \
+        .table_valued(*names).render_derived()
+    return postgresql_insert(table).from_select(list(names), select(*rows.c))
+
+
+def _column_array(column: Column) -> Any:
     """A column's values as one PostgreSQL array parameter."""
     if isinstance(column.type, JSON):
-        # As text, cast by the server: a JSON list would read as one more array dimension.
-        texts = [json.dumps(value) for value in values]  # as the engine's JSON type writes
-        return cast(bindparam(f"{column.name}_values", texts, type_=ARRAY(Text)),
-                    ARRAY(column.type))
-    return bindparam(f"{column.name}_values", values, type_=ARRAY(column.type))
+        return cast(bindparam(f"{column.name}_values", type_=ARRAY(Text)), ARRAY(column.type))
+    return bindparam(f"{column.name}_values", type_=ARRAY(column.type))
 
 
 def _constructor_defaults(model: type) -> dict[str, Any]:
