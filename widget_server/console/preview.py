@@ -6,6 +6,7 @@ tenant's real data is never read nor touched, and the pages are read-only."""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 import tempfile
 import threading
@@ -106,6 +107,7 @@ class Samples:
         self._lock = threading.Lock()
         self._dir: tempfile.TemporaryDirectory | None = None
         self._engines: OrderedDict[tuple[str, date], Engine] = OrderedDict()
+        self._made = itertools.count()  # file names never repeat, even after evictions
 
     def engine(self, tenant: Tenant, today: date) -> Engine:
         key = (tenant.slug, today)
@@ -116,7 +118,7 @@ class Samples:
             if self._dir is None:
                 self._dir = tempfile.TemporaryDirectory(prefix="cp-preview-")
                 migrate(f"sqlite:///{self._blank}")
-            path = Path(self._dir.name) / f"{len(self._engines)}-{tenant.slug}-{today}.db"
+            path = Path(self._dir.name) / f"{next(self._made)}-{tenant.slug}.db"
             shutil.copyfile(self._blank, path)
             engine = make_engine(f"sqlite:///{path}")
             with session_scope(engine) as db:
