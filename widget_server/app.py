@@ -16,6 +16,7 @@ from starlette.routing import Match, Route
 from starlette.types import ASGIApp
 
 from widget_server import scheduler
+from widget_server.console import embed_check, preview
 from widget_server.core.db import make_engine
 from widget_server.core.errors import AppError
 from widget_server.core.models import utcnow
@@ -107,6 +108,10 @@ def create_app(settings: Settings) -> Starlette:
     app.state.webhook_drainer = None
     app.state.whatsapp_drainer = None
     app.state.scheduler = None
+    # The console's per-process memories: pages the embed check wrote lately, and the theme
+    # preview's sample databases (made on the first preview).
+    app.state.embed_memo = embed_check.Memo()
+    app.state.preview_samples = preview.Samples()
     # Outermost of ours (each goes first): every request gets its id, then is counted and timed.
     app.add_middleware(RequestMetrics)
     app.add_middleware(RequestLog, tenants=tenants, log_requests=settings.log_format == "json")

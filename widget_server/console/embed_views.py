@@ -26,13 +26,6 @@ def _refused(error: AppError) -> Response:
     return PlainTextResponse(error.detail, status_code=error.status, headers=OPEN)
 
 
-def _memo(state: Any) -> embed_check.Memo:
-    memo = getattr(state, "embed_memo", None)
-    if memo is None:
-        memo = state.embed_memo = embed_check.Memo()
-    return memo
-
-
 async def seen(request: Request) -> Response:
     """`POST /embed/seen/<tenant>`, body `location.origin + location.pathname`: 204, written
     at most once per page every few minutes; a clear 4xx for anything else."""
@@ -49,7 +42,7 @@ async def seen(request: Request) -> Response:
     settings = request.app.state.settings
     allowed = page.origin in embed_check.framing_origins(settings, tenant)
     now = request.app.state.clock()
-    if _memo(request.app.state).due(tenant.slug, page, allowed, now):
+    if request.app.state.embed_memo.due(tenant.slug, page, allowed, now):
         await in_db(request, lambda db: embed_check.record(db, tenant.slug, page, allowed, now))
     return Response(status_code=204, headers=OPEN)
 

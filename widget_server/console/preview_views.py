@@ -18,13 +18,6 @@ from widget_server.core.tenants import contrast_checks
 from widget_server.web.visit import Visit, locale_for, render
 
 
-def _samples(state: Any) -> preview.Samples:
-    samples = getattr(state, "preview_samples", None)
-    if samples is None:
-        samples = state.preview_samples = preview.Samples()
-    return samples
-
-
 async def theme_page(request: Request) -> Response:
     """The theme (or the colours tried), its contrast checks, and the screens (each in a
     frame of its own)."""
@@ -46,7 +39,7 @@ async def screen(request: Request) -> Response:
 
     def work() -> preview.Screen:
         # Closed without a commit: the preview leaves even its sample data as it was.
-        with Session(_samples(request.app.state).engine(tenant, today)) as db:
+        with Session(request.app.state.preview_samples.engine(tenant, today)) as db:
             return preview.screen(db, tenant, name, v.now, gateway)
 
     shown = await to_thread.run_sync(work)
