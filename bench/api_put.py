@@ -16,7 +16,6 @@ name contains `bench`).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import sys
@@ -24,20 +23,18 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from profile_pages import TENANT, build  # noqa: E402
+from page_times import bench_app, data_set, statement_timings  # noqa: E402
+from profile_pages import TENANT  # noqa: E402
 
-from widget_server.app import create_app  # noqa: E402
 from widget_server.core import models as m  # noqa: E402
-from widget_server.core.db import make_engine, migrate  # noqa: E402
-from widget_server.core.settings import Settings  # noqa: E402
-from widget_server.demo import TENANTS_DIR  # noqa: E402
+from widget_server.core.db import make_engine  # noqa: E402
 
 KEY = "bench-api-key"
 # resource, model, and the change made on each PUT (field, two values taken in turn)
@@ -66,16 +63,7 @@ def some_ids(url: str, model, count: int) -> list[str]:
 
 
 async def measure(app, url: str, requests: int) -> list[tuple]:
-    timings: list[float] = []
-
-    def started(conn, cursor, statement, parameters, context, many) -> None:
-        conn.info["started"] = time.perf_counter()
-
-    def finished(conn, cursor, statement, parameters, context, many) -> None:
-        timings.append(time.perf_counter() - conn.info["started"])
-
-    event.listen(app.state.engine, "before_cursor_execute", started)
-    event.listen(app.state.engine, "after_cursor_execute", finished)
+    timings = statement_timings(app.state.engine)
     rows = []
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1",
@@ -94,7 +82,8 @@ async def measure(app, url: str, requests: int) -> list[tuple]:
             timings.clear()
             for i in range(requests):
                 external_id, body = bodies[i % len(bodies)]
-                body[field] = values[(i // len(bodies)) % 2]
+                # Always the other value than the item holds: each PUT is a real change.
+                body[field] = values[1] if body[field] == values[0] else values[0]
                 began = time.perf_counter()
                 answer = await client.put(f"/api/v1/{resource}/{external_id}", json=body)
                 times.append(time.perf_counter() - began)
@@ -108,22 +97,8 @@ async def measure(app, url: str, requests: int) -> list[tuple]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=10_000)
-    parser.add_argument("--attendance", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=200)
-    parser.add_argument("--database-url", default="sqlite:////tmp/bench_profile.db")
-    parser.add_argument("--reuse", action="store_true")
-    args = parser.parse_args()
-    url = args.database_url
-    if url.startswith("sqlite:///") and not args.reuse:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    migrate(url)
-    if not args.reuse:
-        build(url, args.clients, args.attendance)
-    app = create_app(Settings(database_url=url, secret_keys=("bench",), tenants_dir=TENANTS_DIR,
-                              send_in_process=False, base_url="http://127.0.0.1",
-                              environ={f"WIDGET_API_KEY_{TENANT.upper()}": KEY}))
+    url, args = data_set(requests=200)
+    app = bench_app(url, environ={f"WIDGET_API_KEY_{TENANT.upper()}": KEY})
     rows = asyncio.run(measure(app, url, args.requests))
     app.state.engine.dispose()
     print(f"\n{url}, PUT of one item, {args.requests} requests each, one at a time, "

@@ -44,7 +44,9 @@ from widget_server.core.settings import Settings  # noqa: E402
 from widget_server.demo import TENANTS_DIR  # noqa: E402
 
 
-async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
+def statement_timings(engine) -> list[float]:
+    """From now on, each SQL statement's time in seconds, appended to the list returned
+    (clear it between measurements)."""
     timings: list[float] = []
 
     def started(conn, cursor, statement, parameters, context, many) -> None:
@@ -53,8 +55,38 @@ async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
     def finished(conn, cursor, statement, parameters, context, many) -> None:
         timings.append(time.perf_counter() - conn.info["started"])
 
-    event.listen(app.state.engine, "before_cursor_execute", started)
-    event.listen(app.state.engine, "after_cursor_execute", finished)
+    event.listen(engine, "before_cursor_execute", started)
+    event.listen(engine, "after_cursor_execute", finished)
+    return timings
+
+
+def data_set(requests: int) -> tuple[str, argparse.Namespace]:
+    """The command line every in-process benchmark takes, and its database, migrated and
+    built with `profile_pages.py`'s data set (unless `--reuse`)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=10_000)
+    parser.add_argument("--attendance", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=requests)
+    parser.add_argument("--database-url", default="sqlite:////tmp/bench_profile.db")
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+    url = args.database_url
+    if url.startswith("sqlite:///") and not args.reuse:
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    migrate(url)
+    if not args.reuse:
+        build(url, args.clients, args.attendance)
+    return url, args
+
+
+def bench_app(url: str, **settings):
+    """The app on that database, sending nothing (the outbox just fills)."""
+    return create_app(Settings(database_url=url, secret_keys=("bench",), tenants_dir=TENANTS_DIR,
+                               send_in_process=False, base_url="http://127.0.0.1", **settings))
+
+
+async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
+    timings = statement_timings(app.state.engine)
     rows = []
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1",
@@ -75,25 +107,12 @@ async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--clients", type=int, default=10_000)
-    parser.add_argument("--attendance", type=int, default=1_000_000)
-    parser.add_argument("--requests", type=int, default=30)
-    parser.add_argument("--database-url", default="sqlite:////tmp/bench_profile.db")
-    parser.add_argument("--reuse", action="store_true")
-    args = parser.parse_args()
-    url = args.database_url
-    if url.startswith("sqlite:///") and not args.reuse:
-        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-    migrate(url)
-    if not args.reuse:
-        build(url, args.clients, args.attendance)
+    url, args = data_set(requests=30)
     build_progress(url)  # a reused data set from before the progress pages gets their data
     build_switching(url)
     sid, booking = login(url)
     os.environ.setdefault("WIDGET_SECRET_KEYS", "bench")
-    app = create_app(Settings(database_url=url, secret_keys=("bench",), tenants_dir=TENANTS_DIR,
-                              send_in_process=False, base_url="http://127.0.0.1"))
+    app = bench_app(url)
     rows = asyncio.run(measure(app, sid, booking, args.requests))
     app.state.engine.dispose()
     print(f"\n{url}, median of {args.requests} requests each, one at a time, in process")
