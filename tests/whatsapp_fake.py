@@ -13,9 +13,14 @@ from __future__ import annotations
 import json
 import re
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Iterator, Mapping
+
+# The dance school's (demo-sk) WhatsApp number and token, as the tests' environment has them.
+PIRUETKA_ENV = {"WIDGET_WHATSAPP_TOKEN_DEMO_SK": "EAAG-test-token",
+                "WIDGET_WHATSAPP_PHONE_ID_DEMO_SK": "106540352242922"}
 
 
 @dataclass(frozen=True)
@@ -110,3 +115,15 @@ class FakeCloudApi:
 def _error(message: str, kind: str, code: int) -> dict:
     return {"error": {"message": message, "type": kind, "code": code,
                       "fbtrace_id": "AbCdEfGh12345"}}
+
+
+@contextmanager
+def cloud_api_for(env: Mapping[str, str] = PIRUETKA_ENV) -> Iterator[FakeCloudApi]:
+    """The fake, serving the dance school's number and token, for the block's length."""
+    api = FakeCloudApi(env["WIDGET_WHATSAPP_PHONE_ID_DEMO_SK"],
+                       env["WIDGET_WHATSAPP_TOKEN_DEMO_SK"])
+    api.start()
+    try:
+        yield api
+    finally:
+        api.stop()

@@ -13,15 +13,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from self_service_support import DAY, School
 from tenant_support import GOOD, problems, write
-from whatsapp_fake import FakeCloudApi
+from whatsapp_fake import PIRUETKA_ENV, cloud_api_for
 
 from widget_server import scheduler
 from widget_server.core.models import Offer, Reminder
 from widget_server.core.tenants import Offers
 from widget_server.selfservice import offer_notices
 
-ENV = {"WIDGET_WHATSAPP_TOKEN_DEMO_SK": "EAAG-test-token",
-       "WIDGET_WHATSAPP_PHONE_ID_DEMO_SK": "106540352242922"}
+ENV = PIRUETKA_ENV
 # The offers close at the end of Tuesday 15 December in Bratislava (23:00 UTC): the week's
 # reminder is due from 09:00 there on the 9th (08:00 UTC), the day's from 09:00 on the 15th.
 WEEK_BEFORE = datetime(2026, 12, 9, 8, 0, tzinfo=UTC)
@@ -32,11 +31,8 @@ SUBJECT = "Reminder: answer by 15 Dec 2026"
 
 @pytest.fixture
 def cloud_api():
-    api = FakeCloudApi(ENV["WIDGET_WHATSAPP_PHONE_ID_DEMO_SK"],
-                       ENV["WIDGET_WHATSAPP_TOKEN_DEMO_SK"])
-    api.start()
-    yield api
-    api.stop()
+    with cloud_api_for(ENV) as api:
+        yield api
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from threading import Barrier
 import pytest
 from self_service_support import DAY, NOW, School
 from sqlmodel import Session, select
-from whatsapp_fake import FakeCloudApi
+from whatsapp_fake import PIRUETKA_ENV, FakeCloudApi, cloud_api_for
 
 from widget_server.core.models import OutboxMessage, Reminder
 from widget_server.core.tenants import TenantRegistry
@@ -22,8 +22,7 @@ from widget_server.delivery.outbox import drain_once
 from widget_server.selfservice import reminders
 
 HOUR = timedelta(hours=1)
-ENV = {"WIDGET_WHATSAPP_TOKEN_DEMO_SK": "EAAG-test-token",
-       "WIDGET_WHATSAPP_PHONE_ID_DEMO_SK": "106540352242922"}
+ENV = PIRUETKA_ENV
 
 
 @pytest.fixture
@@ -129,11 +128,8 @@ def test_phone_numbers_must_be_international(raw, expected):
 
 @pytest.fixture
 def cloud_api():
-    api = FakeCloudApi(ENV["WIDGET_WHATSAPP_PHONE_ID_DEMO_SK"],
-                       ENV["WIDGET_WHATSAPP_TOKEN_DEMO_SK"])
-    api.start()
-    yield api
-    api.stop()
+    with cloud_api_for(ENV) as api:
+        yield api
 
 
 def sender(school: School, api: FakeCloudApi, env=ENV) -> whatsapp.WhatsAppSender:
