@@ -53,13 +53,19 @@ class Family:
     shares: list[Any]
 
 
-def family(db: Session, tenant: str, external_id: str) -> Family:
-    """One of the tenant's clients with its members, bookings and shares; NotFound for
-    anyone else's."""
+def client_of(db: Session, tenant: str, external_id: str) -> Client:
+    """One of the tenant's clients by provider id; NotFound for anyone else's."""
     client = db.exec(select(Client).where(Client.tenant == tenant,
                                           Client.external_id == external_id)).first()
     if client is None:
         raise NotFound("There is no such client.")
+    return client
+
+
+def family(db: Session, tenant: str, external_id: str) -> Family:
+    """One of the tenant's clients with its members, bookings and shares; NotFound for
+    anyone else's."""
+    client = client_of(db, tenant, external_id)
     members = list(db.exec(select(Attendee).where(Attendee.tenant == tenant,
                                                   Attendee.client_id == client.id)
                            .order_by(Attendee.name)).all())
@@ -80,7 +86,7 @@ def view_as(db: Session, tenant: str, staff_email: str, external_id: str,
             now: datetime) -> str:
     """A read-only widget session showing the family's profile as they see it (an hour
     long); written to the audit log. Returns the session's cookie value."""
-    client = family(db, tenant, external_id).client
+    client = client_of(db, tenant, external_id)
     staff.record(db, tenant, staff_email, "view_as", client.id, now)
     return web_sessions.start(db, tenant, Identity(client.email, client.id, client.locale),
                               now, kind=web_sessions.VIEW_AS, viewer=staff_email)

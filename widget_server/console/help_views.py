@@ -52,7 +52,7 @@ async def resend_login(request: Request) -> Response:
     notices, ip = Notices.of(request.app, v.tenant), client_ip(request)
 
     def work(db: Session) -> bool:
-        client = families.family(db, v.tenant.slug, external_id).client
+        client = families.client_of(db, v.tenant.slug, external_id)
         mail = login_mail.send(db, notices, client.email, ip, v.now)
         staff.record(db, v.tenant.slug, v.email, "resend_login", client.id, v.now, client.email)
         return mail is not None
