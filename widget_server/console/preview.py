@@ -32,6 +32,7 @@ from widget_server.money import bank_transfer, payments
 from widget_server.profile import bookings, family
 from widget_server.selfservice import makeups, offers
 from widget_server.selfservice import places as self_service
+from widget_server.web import web_sessions
 
 SCREENS = ("home", "sessions", "payment")
 FAMILY = "cl-1001"  # the demo's family with the most to see
@@ -136,11 +137,17 @@ class Samples:
         return Path(self._dir.name) / "blank.db"
 
 
-def screen(db: Session, tenant: Tenant, name: str, now: datetime, gateway: Any = None) -> Screen:
-    """A screen of the sample family, loaded as the widget's own pages load it (read-only);
-    `gateway` is the tenant's online payment, shown on the payment screen."""
+def known_screen(name: str) -> str:
+    """A screen's name from the URL, or NotFound (before any sample is made for it)."""
     if name not in SCREENS:
         raise NotFound("There is no such preview.")
+    return name
+
+
+def screen(db: Session, tenant: Tenant, name: str, now: datetime, gateway: Any = None) -> Screen:
+    """A screen (one of SCREENS, see `known_screen`) of the sample family, loaded as the
+    widget's own pages load it (read-only); `gateway` is the tenant's online payment, shown on
+    the payment screen."""
     client = db.exec(select(Client).where(Client.tenant == tenant.slug,
                                           Client.external_id == FAMILY)).one()
     who = Access(tenant.slug, client.email, client.id, read_only=True)
@@ -148,7 +155,7 @@ def screen(db: Session, tenant: Tenant, name: str, now: datetime, gateway: Any =
     today = local_today(now, tz)
     web_session = WebSession(sid_hash="", tenant=tenant.slug, email=client.email,
                              client_id=client.id, expires_at=now + timedelta(hours=1),
-                             kind="view_as")
+                             kind=web_sessions.VIEW_AS)
     base = {"client": client, "now": now, "today": today, "email": client.email,
             "person_name": client.name}
     if name == "home":

@@ -33,7 +33,7 @@ async def screen(request: Request) -> Response:
     v = await staff_visit(request)
     if not v.logged_in:
         return login_page(v)
-    name, tenant = request.path_params["screen"], v.tenant
+    name, tenant = preview.known_screen(request.path_params["screen"]), v.tenant
     gateway = request.app.state.gateways.for_tenant(tenant)
     today = local_today(v.now, tenant.config.timezone)
 
