@@ -66,26 +66,38 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+CLASS_SIZE = 10  # bookings per weekly class: its 12 places leave two for make-ups
+
+
 def build(url: str, clients: int, attendance: int) -> None:
-    """Bulk-insert the data set with Core inserts (the sync API path is benchmarked elsewhere)."""
+    """Bulk-insert the data set with Core inserts (the sync API path is benchmarked elsewhere).
+    Shaped like a real school's: each weekly class (a programme here) has 12 places and 10
+    bookings, so a session's places are counted over about ten rows, as in real classes; the
+    classes are as many as the bookings need."""
     rng = random.Random(7)
     now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
     engine = create_engine(url)
     stamp = {"tenant": TENANT, "created_at": now, "updated_at": now}
-    programmes, sessions_per = 50, 40
+    # 1.5 children per client and 1.5 bookings per child (the loops below).
+    expected_bookings = clients * 9 // 4
+    programmes = max(1, -(-expected_bookings // CLASS_SIZE))
+    sessions_per = max(20, -(-attendance // max(1, expected_bookings)) + 1)
     with engine.begin() as db:
         db.execute(insert(m.Programme), [
             {**stamp, "external_id": f"p{p}", "name": f"Programme {p}", "venue": "Pool",
              "online": False, "makeup_policy": "same_programme", "addons": []}
             for p in range(programmes)])
         programme_ids = dict(db.execute(select(m.Programme.external_id, m.Programme.id)).all())
-        db.execute(insert(m.ClassSession), [
-            {**stamp, "external_id": f"s{p}-{w}", "programme_id": programme_ids[f"p{p}"],
-             "starts_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10),
-             "ends_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10, minutes=45),
-             "capacity": 12, "cancelled": False}
-            for p in range(programmes) for w in range(sessions_per)])
-        rows = db.execute(select(m.ClassSession.id, m.ClassSession.programme_id)).all()
+        for first in range(0, programmes, 500):
+            db.execute(insert(m.ClassSession), [
+                {**stamp, "external_id": f"s{p}-{w}", "programme_id": programme_ids[f"p{p}"],
+                 "starts_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10),
+                 "ends_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10,
+                                            minutes=45),
+                 "capacity": 12, "cancelled": False}
+                for p in range(first, min(first + 500, programmes)) for w in range(sessions_per)])
+        rows = db.execute(select(m.ClassSession.id, m.ClassSession.programme_id)
+                          .order_by(m.ClassSession.starts_at)).all()
         by_programme: dict[int, list[int]] = {}
         for session_id, programme_id in rows:
             by_programme.setdefault(programme_id, []).append(session_id)
@@ -102,11 +114,15 @@ def build(url: str, clients: int, attendance: int) -> None:
             for c in range(clients) for k in range(1 + c % 2)])
         attendee_rows = db.execute(select(m.Attendee.id, m.Attendee.client_id)).all()
         bookings = []
+        # Each class's places, CLASS_SIZE per programme, handed out in a random order.
+        places = [pid for pid in programme_ids.values() for _ in range(CLASS_SIZE)]
+        rng.shuffle(places)
         for attendee_id, client_id in attendee_rows:
             for k in range(1 + attendee_id % 2):
                 bookings.append({**stamp, "external_id": f"b{attendee_id}-{k}",
                                  "client_id": client_id, "attendee_id": attendee_id,
-                                 "programme_id": rng.choice(list(programme_ids.values())),
+                                 "programme_id": places.pop() if places
+                                 else rng.choice(list(programme_ids.values())),
                                  "status": "confirmed", "price": 9600, "currency": "GBP",
                                  "addons": []})
         for chunk_start in range(0, len(bookings), 5000):
@@ -149,15 +165,17 @@ def build(url: str, clients: int, attendance: int) -> None:
 
 
 def build_switching(url: str) -> None:
-    """Changing class (issue 16): the 50 programmes in ten make-up groups of five, each
-    allowing an instant change, so a booking's "Change class" page weighs four other classes
-    with their 20 sessions to come. Safe to repeat."""
+    """Changing class (issue 16): the programmes in make-up groups of five, each allowing an
+    instant change, so a booking's "Change class" page weighs four other classes with their
+    sessions to come. Safe to repeat."""
     engine = create_engine(url)
     with engine.begin() as db:
-        for p in range(50):
-            db.execute(update(m.Programme).where(m.Programme.tenant == TENANT,
-                                                 m.Programme.external_id == f"p{p}")
-                       .values(makeup_group=f"g{p % 10}", switch_policy="instant"))
+        names = db.execute(select(m.Programme.external_id).where(m.Programme.tenant == TENANT)
+                           .order_by(m.Programme.id)).scalars().all()
+        for first in range(0, len(names), 5):
+            db.execute(update(m.Programme).where(
+                m.Programme.tenant == TENANT, m.Programme.external_id.in_(names[first:first + 5]))
+                .values(makeup_group=f"g{first // 5}", switch_policy="instant"))
     engine.dispose()
 
 

@@ -73,7 +73,9 @@ def sqlite_problems(cursor, statement: str, parameters) -> list[str]:
         scan = re.match(r"SCAN (\w+)", detail)
         if scan and scan.group(1) in names:
             out.append(f"{detail} ({names[scan.group(1)]})")
-        search = re.match(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+ \(tenant=\?\)$", detail)
+        # By the tenant alone, or the tenant and a range of times: every row of the tenant's.
+        search = re.match(r"SEARCH (\w+) USING (?:COVERING )?INDEX \w+ "
+                          r"\(tenant=\?(?: AND \w+[<>]=?\?)*\)$", detail)
         if search and search.group(1) in names and not paged:
             out.append(f"{detail}: the tenant's every row")
     return out

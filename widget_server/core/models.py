@@ -91,7 +91,10 @@ class Programme(TenantRow, table=True):
     """A course or class series."""
 
     __tablename__ = "programme"
-    __table_args__ = tenant_keys("programme")
+    __table_args__ = tenant_keys("programme") + (
+        # The other classes of a make-up group (make-ups, changing class).
+        Index("ix_programme_tenant_group", "tenant", "makeup_group"),
+    )
     name: str = Field(max_length=200)
     description: Optional[str] = None
     venue: Optional[str] = Field(default=None, max_length=200)
@@ -120,6 +123,8 @@ class ClassSession(TenantRow, table=True):
     __tablename__ = "session"
     __table_args__ = tenant_keys("session") + (
         Index("ix_session_programme_starts", "programme_id", "starts_at"),
+        # A programme's sessions to come within the tenant (make-up and move searches).
+        Index("ix_session_tenant_programme_starts", "tenant", "programme_id", "starts_at"),
         Index("ix_session_tenant_starts", "tenant", "starts_at"),  # reminders due soon
         Index("ix_session_starts", "starts_at"),  # which tenants have reminders due at all
     )
