@@ -78,6 +78,3 @@ async def hashed(request: Request) -> Response:
         raise NotFound("No such asset.")
     return _respond(asset, LONG if name == asset.hashed_name else SHORT)
 
-
-def asset_url(request: Request, name: str) -> str:
-    return str(request.url_for("asset", name=request.app.state.assets[name].hashed_name))

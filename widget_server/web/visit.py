@@ -21,6 +21,7 @@ from widget_server.core.signing import Signer
 from widget_server.core.tenants import Tenant
 from widget_server.web import web_sessions
 from widget_server.web.security import csrf_token
+from widget_server.web.templating import screen_template
 
 
 @dataclass
@@ -101,8 +102,7 @@ def render(visit: Visit, template: str, context: dict[str, Any] | None = None, *
     templates = request.app.state.templates
     active = locale or locale_for(tenant)
     i18n.activate(active)
-    name = templates.env.select_template([f"tenant:{tenant.slug}/templates/{template}",
-                                          template])
+    name = screen_template(templates.env, tenant.slug, template)
     sid = visit.sid if visit.logged_in else None
     probe, new_probe = (None, False) if sid else web_sessions.probe(request)
     response = templates.TemplateResponse(request, name, {
