@@ -361,6 +361,8 @@ class BookingSwitch(TenantRow, table=True):
     __tablename__ = "booking_switch"
     __table_args__ = tenant_keys("booking_switch") + (
         Index("ix_booking_switch_tenant_booking", "tenant", "booking_id", "status"),
+        # A booking's latest change (newest first within the booking).
+        Index("ix_booking_switch_tenant_booking_id", "tenant", "booking_id", "id"),
         Index("ix_booking_switch_tenant_status", "tenant", "status", "id"),  # the API's pages
     )
     # The change is the booking's history: it goes when the provider deletes the booking (or
