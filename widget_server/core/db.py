@@ -15,10 +15,14 @@ from alembic.config import Config
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
+# A pooled PostgreSQL connection idle this long is checked before use (a server restart or an
+# idle timeout may have closed it); one in constant use is not: SQLAlchemy's `pool_pre_ping`
+# pinged on every checkout, a round trip per request (0.12 ms of a 3.6 ms page).
+IDLE_BEFORE_PING = 10.0  # seconds
 
 
 def make_engine(database_url: str, **kwargs) -> Engine:
@@ -40,7 +44,25 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _taken(dbapi_connection, record, _proxy) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < IDLE_BEFORE_PING:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # the pool drops this connection and takes another
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def begin_writing(session: Session) -> None:

@@ -1,0 +1,52 @@
+"""A pooled PostgreSQL connection that died while idle (server restart, idle timeout) is
+replaced before a request uses it; a connection in constant use is not pinged first (a round
+trip per request)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+import widget_server.core.db as db
+
+
+@pytest.fixture
+def postgres(engine):
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite opens a file: there is no server to lose the connection")
+    return engine
+
+
+@pytest.fixture
+def pings(postgres, monkeypatch) -> list:
+    pinged: list = []
+    ping = postgres.dialect.do_ping
+    monkeypatch.setattr(postgres.dialect, "do_ping",
+                        lambda connection: pinged.append(connection) or ping(connection))
+    return pinged
+
+
+def backend_pid(engine) -> int:
+    with engine.connect() as connection:
+        return connection.execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+def test_a_connection_that_died_while_idle_is_replaced_before_use(postgres, pings,
+                                                                  monkeypatch):
+    first = backend_pid(postgres)
+    admin = create_engine(postgres.url, poolclass=NullPool)
+    with admin.connect() as other:  # the server ends the pooled session, as a restart would
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    admin.dispose()
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)
+    with postgres.connect() as connection:
+        assert connection.execute(text("SELECT 41 + 1")).scalar() == 42
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar() != first
+    assert len(pings) >= 1
+
+
+def test_a_connection_in_constant_use_is_not_pinged(postgres, pings):
+    for _ in range(3):
+        backend_pid(postgres)
+    assert pings == []
