@@ -36,6 +36,7 @@ from profile_pages import (  # noqa: E402
     build_switching,
     login,
     pages,
+    settle,
 )
 
 from widget_server.app import create_app  # noqa: E402
@@ -76,6 +77,7 @@ def data_set(requests: int) -> tuple[str, argparse.Namespace]:
     migrate(url)
     if not args.reuse:
         build(url, args.clients, args.attendance)
+    settle(url)
     return url, args
 
 
