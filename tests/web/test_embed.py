@@ -3,6 +3,8 @@ links land clients on the right page. Server-side half; the browser half is in e
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 from dataclasses import replace
@@ -10,6 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 from conftest import API_KEYS, Api
+from profile_support import BEGINNERS, EMILY, JANA, SARAH, browser
 from samples import load_base
 from starlette.testclient import TestClient
 from visitor import Visitor
@@ -201,3 +204,37 @@ def test_a_hosted_login_link_keeps_its_token_out_of_every_log(no_website_app, ma
         parent.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         logged_in = parent.post("login/link", {"token": token})
         assert logged_in.status_code == 303 and "welcome" in logged_in.headers["location"]
+
+
+def route_message(page: str) -> dict:
+    """The cp:route message a framed page hands widget.js (its `data-route`)."""
+    found = re.search(r"data-route='([^']*)'", page)
+    assert found, "no data-route on the page"
+    return json.loads(html.unescape(found.group(1)))
+
+
+def test_the_framed_bar_names_each_visitors_sections_in_their_language_and_school_theme(
+        demo, mailbox):
+    """The bottom bar's message is built once per school, language and section and reused:
+    each visitor still gets their own school's colours, their own language, and the section
+    they are in marked (a page inside a section as "true", its first page as "page")."""
+    sarah = browser(demo, mailbox, SARAH)
+    jana = browser(demo, mailbox, JANA, "demo-sk")
+    emily = browser(demo, mailbox, EMILY, "demo-sk")  # a Slovak school's client reading English
+    home, orders, booking = (route_message(sarah.open(path).text)
+                             for path in ("", "orders", f"bookings/{BEGINNERS}"))
+    sk_home = route_message(jana.open("").text)
+    en_sk_home = route_message(emily.open("").text)
+
+    english = ["Bookings", "Progress", "Benefits", "Orders", "Account"]
+    assert [label for label, _, _ in home["nav"]] == english
+    assert [here for _, _, here in home["nav"]] == ["page", "", "", "", ""]
+    assert [here for _, _, here in orders["nav"]] == ["", "", "", "page", ""]
+    assert [here for _, _, here in booking["nav"]] == ["true", "", "", "", ""]
+    assert (orders["path"], booking["path"]) == ("/orders", f"/bookings/{BEGINNERS}")
+    assert home["label"] == "Sections" and "background:#ffffff" in home["bar"]
+
+    assert sk_home["nav"][0][0] == "Rezervácie" and sk_home["label"] == "Sekcie"
+    assert "background:#fffaf7" in sk_home["bar"] and "#a3195b" in sk_home["on"]
+    assert [label for label, _, _ in en_sk_home["nav"]] == english
+    assert "background:#fffaf7" in en_sk_home["bar"]
