@@ -30,6 +30,7 @@ from widget_server.core.models import (
     Payment,
     Programme,
 )
+from widget_server.core.records import Shape
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile import bookings
@@ -317,8 +318,11 @@ class SessionsExtra:
 
 
 # The sessions tab's statements, built once with bound parameters (see `scope.prepared`).
+# Records, not ORM objects (see core.records): the sessions tab reads them, never changes them.
+_UPCOMING_SHAPE = Shape(Attendance.external_id, Attendance.id, Attendance.makeup,
+                        AttendanceOrigin, Programme)
 _UPCOMING_PLACES = (
-    select(Attendance.external_id, Attendance.id, Attendance.makeup, AttendanceOrigin, Programme)
+    _UPCOMING_SHAPE.select()
     .join(ClassSession, ClassSession.id == Attendance.session_id)
     .join(Programme, Programme.id == ClassSession.programme_id)
     .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
@@ -339,9 +343,9 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     acts = scope.can_act(access, view) and view.booking.status in ACTIVE
     ids = {r.attendance_id for r in tab.upcoming}
     scheduled = {r.attendance_id for r in tab.upcoming if r.status == "scheduled"}
-    rows = db.exec(_UPCOMING_PLACES, params={
+    rows = _UPCOMING_SHAPE.rows(db, _UPCOMING_PLACES, {
         "tenant": access.tenant, "booking_id": view.booking.id, "refs": sorted(ids)}
-    ).all() if ids else []
+    ) if ids else []
     moved_ids = {o.moved_from_session_id for *_, o, _ in rows if o and o.moved_from_session_id}
     moved = {s.id: s for s in db.exec(_SESSIONS_BY_ID, params={"ids": sorted(moved_ids)})
              } if moved_ids else {}
