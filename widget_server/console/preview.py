@@ -175,7 +175,7 @@ def screen(db: Session, tenant: Tenant, name: str, now: datetime, gateway: Any =
     payment = db.exec(select(Payment.external_id).where(
         Payment.tenant == tenant.slug, Payment.client_id == client.id)
         .order_by((Payment.status == "unpaid").desc(), Payment.due_date, Payment.id)).first()
-    detail = payments.load_payment(db, who, payment, today)
+    detail = payments.load_payment(db, who, payment, today, read_only=True)
     return Screen("widget/payment.html", "orders", web_session, base | {
         "detail": detail, "gateway": gateway if detail.payable else None,
         "bank": bank_transfer.instructions(tenant, detail.payment, today)

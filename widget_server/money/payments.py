@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -98,18 +99,18 @@ class PaymentDetail:
 
 
 
-def load_payment(db: Session, who: Access, external_id: str, today: date) -> PaymentDetail:
+def load_payment(db: Session, who: Access, external_id: str, today: date, *,
+                 read_only: bool = False) -> PaymentDetail:
     """A payment of the person's family, or of a booking shared with them at full access, by
-    its provider id; NotFound for anyone else's."""
-    row = db.exec(
-        select(Payment, Booking.external_id, Programme.name, Attendee.name, Order.external_id,
-               Order.number)
-        .outerjoin(Booking, Booking.id == Payment.booking_id)
-        .outerjoin(Programme, Programme.id == Booking.programme_id)
-        .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
-        .outerjoin(Order, Order.id == Payment.order_id)
-        .where(scope.visible_payments(who), Payment.external_id == external_id)
-    ).first()
+    its provider id; NotFound for anyone else's. `read_only` (a page that shows it): records
+    read past the ORM (see core.records), which cannot be changed."""
+    values = {"external_id": external_id}
+    if read_only:
+        found = scope.run(db, _payment_of, who, **values)
+        row = found[0] if found else None
+    else:
+        row = db.exec(scope.prepared(_payment_of, who),
+                      params=who.parameters() | values).first()
     if row is None:
         raise NotFound("There is no such payment in your profile.")
     payment, booking_id, programme, member, order_id, order_number = row
@@ -118,13 +119,39 @@ def load_payment(db: Session, who: Access, external_id: str, today: date) -> Pay
         order_id = order_number = None
     detail = PaymentDetail(payment, today, booking_id, programme, member, order_id,
                            order_number or order_id, owned=owned)
-    detail.invoices = list(db.exec(
-        select(Invoice).where(scope.family(Invoice, who), Invoice.payment_id == payment.id)
-        .order_by(Invoice.issue_date, Invoice.id)).all())
-    detail.checkout = db.exec(
-        select(PaymentCheckout).where(PaymentCheckout.payment_id == payment.id)
-        .order_by(PaymentCheckout.created_at.desc(), PaymentCheckout.id.desc())).first()
+    if read_only:
+        detail.invoices = scope.run(db, _invoices_of, who, payment_id=payment.id)
+        latest = scope.run(db, _latest_checkout, who, payment_id=payment.id)
+    else:
+        params = who.parameters() | {"payment_id": payment.id}
+        detail.invoices = list(db.exec(scope.prepared(_invoices_of, who), params=params).all())
+        latest = db.exec(scope.prepared(_latest_checkout, who), params=params).all()
+    detail.checkout = latest[0] if latest else None
     return detail
+
+
+# The payment page's statements, built once per shape of access (see `scope.prepared`).
+def _payment_of(who: Access) -> Any:
+    return (select(Payment, Booking.external_id, Programme.name, Attendee.name,
+                   Order.external_id, Order.number)
+            .outerjoin(Booking, Booking.id == Payment.booking_id)
+            .outerjoin(Programme, Programme.id == Booking.programme_id)
+            .outerjoin(Attendee, Attendee.id == Booking.attendee_id)
+            .outerjoin(Order, Order.id == Payment.order_id)
+            .where(scope.visible_payments(who),
+                   Payment.external_id == bindparam("external_id")))
+
+
+def _invoices_of(who: Access) -> Any:
+    return (select(Invoice)
+            .where(scope.family(Invoice, who), Invoice.payment_id == bindparam("payment_id"))
+            .order_by(Invoice.issue_date, Invoice.id))
+
+
+def _latest_checkout(who: Access) -> Any:
+    return (select(PaymentCheckout)
+            .where(PaymentCheckout.payment_id == bindparam("payment_id"))
+            .order_by(PaymentCheckout.created_at.desc(), PaymentCheckout.id.desc()).limit(1))
 
 
 def _aware(moment: datetime) -> datetime:

@@ -63,7 +63,7 @@ async def payment_page(request: Request) -> Response:
 
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
         today = local_today(v.now, tenant.config.timezone)
-        detail = payments.load_payment(db, who, external_id, today)
+        detail = payments.load_payment(db, who, external_id, today, read_only=True)
         started = request.query_params.get("started", "")
         recently = started.isdigit() and 0 <= v.now.timestamp() - int(started) \
             < STARTED_GRACE_SECONDS
