@@ -27,6 +27,10 @@ from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 API_KEYS = {"demo": "test-key-demo", "demo-sk": "test-key-demo-sk"}
 POSTGRES_URL = os.environ.get("WIDGET_TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
+# For a story about PostgreSQL itself (its planner, its server-side sessions): run on it alone,
+# as `database_url`'s only parameter, never as a skipped SQLite run.
+postgres_only = pytest.mark.parametrize("database_url", ["postgres"] if POSTGRES_URL else [],
+                                        indirect=True)
 
 
 @pytest.fixture(autouse=True)

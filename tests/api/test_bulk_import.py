@@ -6,7 +6,7 @@ import json
 from dataclasses import replace
 
 import pytest
-from conftest import Api
+from conftest import Api, postgres_only
 from profile_support import counting_statements
 from samples import BASE, PDF
 from sqlalchemy import event, text
@@ -351,13 +351,12 @@ def test_statements_per_batch_do_not_grow_with_its_lines(app, monkeypatch):
     assert counts[0] == counts[1] <= 10
 
 
+@postgres_only
 def test_an_import_keeps_postgresqls_statistics_up_with_the_tables_it_fills(app):
     """PostgreSQL plans a batch's lookup of its ids (`external_id IN (...)`) by the table's
     statistics. A table an import fills has none until autovacuum comes round, minutes later,
     and without them the planner read the whole table at every batch: the import analyzes
     each table it has doubled."""
-    if app.state.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's planner statistics; SQLite probes its index without them")
     with app.state.engine.connect() as connection:
         began = connection.execute(text("SELECT now()")).scalar()
     lines = [json.dumps({"resource": "clients", "item": {

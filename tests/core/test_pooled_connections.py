@@ -5,6 +5,7 @@ trip per request)."""
 from __future__ import annotations
 
 import pytest
+from conftest import postgres_only
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
@@ -12,17 +13,10 @@ import widget_server.core.db as db
 
 
 @pytest.fixture
-def postgres(engine):
-    if engine.dialect.name != "postgresql":
-        pytest.skip("SQLite opens a file: there is no server to lose the connection")
-    return engine
-
-
-@pytest.fixture
-def pings(postgres, monkeypatch) -> list:
+def pings(engine, monkeypatch) -> list:
     pinged: list = []
-    ping = postgres.dialect.do_ping
-    monkeypatch.setattr(postgres.dialect, "do_ping",
+    ping = engine.dialect.do_ping
+    monkeypatch.setattr(engine.dialect, "do_ping",
                         lambda connection: pinged.append(connection) or ping(connection))
     return pinged
 
@@ -32,21 +26,22 @@ def backend_pid(engine) -> int:
         return connection.execute(text("SELECT pg_backend_pid()")).scalar()
 
 
-def test_a_connection_that_died_while_idle_is_replaced_before_use(postgres, pings,
-                                                                  monkeypatch):
-    first = backend_pid(postgres)
-    admin = create_engine(postgres.url, poolclass=NullPool)
+@postgres_only  # SQLite opens a file: there is no server to lose the connection
+def test_a_connection_that_died_while_idle_is_replaced_before_use(engine, pings, monkeypatch):
+    first = backend_pid(engine)
+    admin = create_engine(engine.url, poolclass=NullPool)
     with admin.connect() as other:  # the server ends the pooled session, as a restart would
         other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
     admin.dispose()
     monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)
-    with postgres.connect() as connection:
+    with engine.connect() as connection:
         assert connection.execute(text("SELECT 41 + 1")).scalar() == 42
         assert connection.execute(text("SELECT pg_backend_pid()")).scalar() != first
     assert len(pings) >= 1
 
 
-def test_a_connection_in_constant_use_is_not_pinged(postgres, pings):
+@postgres_only
+def test_a_connection_in_constant_use_is_not_pinged(engine, pings):
     for _ in range(3):
-        backend_pid(postgres)
+        backend_pid(engine)
     assert pings == []

@@ -138,7 +138,6 @@ class _Statistics:
                 self.known[model] = max(0.0, session.execute(sql_text(
                     "SELECT reltuples FROM pg_class WHERE oid = to_regclass(:table)"),
                     {"table": table}).scalar() or 0.0)
-                self.written[model] = sum(line.resource.model is model for line in batch)
             if self.written[model] >= max(self.FIRST, self.known[model]):
                 session.execute(sql_text(f'ANALYZE "{table}"'))
                 session.commit()

@@ -104,30 +104,27 @@ def load_payment(db: Session, who: Access, external_id: str, today: date, *,
     """A payment of the person's family, or of a booking shared with them at full access, by
     its provider id; NotFound for anyone else's. `read_only` (a page that shows it): records
     read past the ORM (see core.records), which cannot be changed."""
-    values = {"external_id": external_id}
-    if read_only:
-        found = scope.run(db, _payment_of, who, **values)
-        row = found[0] if found else None
-    else:
-        row = db.exec(scope.prepared(_payment_of, who),
-                      params=who.parameters() | values).first()
-    if row is None:
+    found = _read(db, _payment_of, who, read_only, external_id=external_id)
+    if not found:
         raise NotFound("There is no such payment in your profile.")
-    payment, booking_id, programme, member, order_id, order_number = row
+    payment, booking_id, programme, member, order_id, order_number = found[0]
     owned = payment.client_id == who.client_id
     if not owned:
         order_id = order_number = None
     detail = PaymentDetail(payment, today, booking_id, programme, member, order_id,
                            order_number or order_id, owned=owned)
-    if read_only:
-        detail.invoices = scope.run(db, _invoices_of, who, payment_id=payment.id)
-        latest = scope.run(db, _latest_checkout, who, payment_id=payment.id)
-    else:
-        params = who.parameters() | {"payment_id": payment.id}
-        detail.invoices = list(db.exec(scope.prepared(_invoices_of, who), params=params).all())
-        latest = db.exec(scope.prepared(_latest_checkout, who), params=params).all()
+    detail.invoices = _read(db, _invoices_of, who, read_only, payment_id=payment.id)
+    latest = _read(db, _latest_checkout, who, read_only, payment_id=payment.id)
     detail.checkout = latest[0] if latest else None
     return detail
+
+
+def _read(db: Session, build: Any, who: Access, read_only: bool, **values: Any) -> list:
+    """The rows of `build`'s statement (built once, see `scope.prepared`): records for a page,
+    ORM objects for code that changes them."""
+    if read_only:
+        return scope.run(db, build, who, **values)
+    return list(db.exec(scope.prepared(build, who), params=who.parameters() | values).all())
 
 
 # The payment page's statements, built once per shape of access (see `scope.prepared`).
