@@ -46,6 +46,14 @@ def make_engine(database_url: str, **kwargs) -> Engine:
         return engine
     engine = create_engine(url, **kwargs)
     _ping_when_idle(engine)
+
+    @event.listens_for(engine, "connect")
+    def _utc(dbapi_connection, _record) -> None:
+        # Datetimes come back tagged UTC, which `models.UTCDateTime` then takes as they are.
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET TIME ZONE 'UTC'")
+        dbapi_connection.commit()
+
     return engine
 
 
