@@ -263,16 +263,17 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
 # The two statements of `have_options`, built once with bound parameters: every sessions page
 # and the home page run them, and building them again cost more than running them.
 # Led by the members' bookings (attendance by booking is indexed), never by the tenant's whole
-# attendance table.
+# attendance table. A plain three-table join: PostgreSQL plans this statement on every run (its
+# generic plan looks dearer than one for the member's own figures), and a semi-join on the
+# bookings took it half a millisecond.
 _PLACES = (
     select(Booking.attendee_id, Attendance.id, Attendance.status, ClassSession.id,
            ClassSession.starts_at, ClassSession.ends_at)
-    .join(Attendance, Attendance.session_id == ClassSession.id)
-    .join(Booking, Booking.id == Attendance.booking_id)
-    .where(Attendance.booking_id.in_(
-               select(Booking.id).where(
-                   Booking.tenant == bindparam("tenant"),
-                   Booking.attendee_id.in_(bindparam("attendees", expanding=True)))),
+    .select_from(Booking)
+    .join(Attendance, Attendance.booking_id == Booking.id)
+    .join(ClassSession, ClassSession.id == Attendance.session_id)
+    .where(Booking.tenant == bindparam("tenant"),
+           Booking.attendee_id.in_(bindparam("attendees", expanding=True)),
            Attendance.status.in_((*capacity.COUNTING, EXCUSED)),
            ClassSession.cancelled == false(), ClassSession.ends_at > bindparam("now")))
 _CANDIDATES = {

@@ -30,7 +30,7 @@ from widget_server.core.models import (
     Payment,
     Programme,
 )
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, read
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile import bookings
@@ -318,44 +318,51 @@ class SessionsExtra:
 
 
 # The sessions tab's statements, built once with bound parameters (see `scope.prepared`).
-# Records, not ORM objects (see core.records): the sessions tab reads them, never changes them.
-_UPCOMING_SHAPE = Shape(Attendance.external_id, Attendance.id, Attendance.makeup,
-                        AttendanceOrigin, Programme)
+# Plain columns and records (see core.records), not ORM objects: the tab reads them, never
+# changes them. A place's session and programme are the tab's already: a whole programme (and
+# an origin) per row cost more than the rest of the query.
 _UPCOMING_PLACES = (
-    _UPCOMING_SHAPE.select()
-    .join(ClassSession, ClassSession.id == Attendance.session_id)
-    .join(Programme, Programme.id == ClassSession.programme_id)
+    select(Attendance.external_id, Attendance.id, Attendance.makeup,
+           AttendanceOrigin.entry_pass_id, AttendanceOrigin.moved_from_session_id)
     .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
     .where(Attendance.tenant == bindparam("tenant"),
            Attendance.booking_id == bindparam("booking_id"),
            Attendance.external_id.in_(bindparam("refs", expanding=True))))
 _SESSIONS_BY_ID = select(ClassSession).where(
     ClassSession.id.in_(bindparam("ids", expanding=True)))
+_PROGRAMMES = Shape(Programme)
+_PROGRAMMES_BY_ID = _PROGRAMMES.select().where(
+    Programme.tenant == bindparam("tenant"), Programme.id.in_(bindparam("ids", expanding=True)))
 
 
 def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
                  now: datetime) -> SessionsExtra:
-    """A fixed handful of queries, however many sessions: places with their origins and
-    programmes, where regular places could move to, and the credits that have a session to
-    book."""
+    """A fixed handful of queries, however many sessions: places with their origins, the
+    programmes of make-ups in other classes, where regular places could move to, and the
+    credits that have a session to book."""
     view = tab.view
     # A finished or cancelled booking offers nothing to do to its places.
     acts = scope.can_act(access, view) and view.booking.status in ACTIVE
-    ids = {r.attendance_id for r in tab.upcoming}
+    sessions = {r.attendance_id: r.session for r in tab.upcoming}
     scheduled = {r.attendance_id for r in tab.upcoming if r.status == "scheduled"}
-    rows = _UPCOMING_SHAPE.rows(db, _UPCOMING_PLACES, {
-        "tenant": access.tenant, "booking_id": view.booking.id, "refs": sorted(ids)}
-    ) if ids else []
-    moved_ids = {o.moved_from_session_id for *_, o, _ in rows if o and o.moved_from_session_id}
+    rows = read(db, _UPCOMING_PLACES, {
+        "tenant": access.tenant, "booking_id": view.booking.id, "refs": sorted(sessions)}
+    ) if sessions else []
+    moved_ids = {moved for *_, moved in rows if moved}
     moved = {s.id: s for s in db.exec(_SESSIONS_BY_ID, params={"ids": sorted(moved_ids)})
              } if moved_ids else {}
-    sessions = {r.attendance_id: r.session for r in tab.upcoming}
+    programmes = {view.programme.id: view.programme}
+    others = {s.programme_id for s in sessions.values()} - programmes.keys()
+    if others:
+        programmes.update((p.id, p) for p, in _PROGRAMMES.rows(
+            db, _PROGRAMMES_BY_ID, {"tenant": access.tenant, "ids": sorted(others)}))
     actions = {}
-    for ref, _, makeup, origin, programme in rows:
-        kind = "makeup" if makeup else ("pass" if origin and origin.entry_pass_id else "regular")
-        actions[ref] = RowActions(
-            kind, rules.window(tenant, programme, sessions[ref], now), programme,
-            moved.get(origin.moved_from_session_id) if origin else None, acts)
+    for ref, _, makeup, entry_pass_id, moved_from in rows:
+        kind = "makeup" if makeup else ("pass" if entry_pass_id else "regular")
+        session = sessions[ref]
+        programme = programmes[session.programme_id]
+        actions[ref] = RowActions(kind, rules.window(tenant, programme, session, now), programme,
+                                  moved.get(moved_from), acts)
     # "Reschedule" and "Book a make-up" only where they lead somewhere: one pass over the
     # places to move and the credits to spend, by the rules their pages use.
     movers = [(ref, row_id) for ref, row_id, *_ in rows
