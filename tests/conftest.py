@@ -31,6 +31,8 @@ DATABASES = ["sqlite"] + (["postgres"] if POSTGRES_URL else [])
 # as `database_url`'s only parameter, never as a skipped SQLite run.
 postgres_only = pytest.mark.parametrize("database_url", ["postgres"] if POSTGRES_URL else [],
                                         indirect=True)
+# For a story about SQLite itself (its one write lock, its files).
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @pytest.fixture(autouse=True)

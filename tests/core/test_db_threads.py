@@ -1,19 +1,26 @@
 """A page's database work runs on a few threads of its own: pages (GET requests outside the
 API) share `db_read_threads` (one by default), while writes, imports and the provider's API
 reads keep anyio's pool, so they never hold up the pages and pages do not crowd the event loop
-with threads."""
+with threads. On SQLite a logged-in page's work runs on the event loop itself, unless it has to
+wait for another writer's lock: then it waits in a thread, and the loop goes on serving."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
 import time
 from types import SimpleNamespace
 
 import anyio
 import pytest
+from conftest import sqlite_only
+from self_service_support import School
+from sqlalchemy import make_url, text
 
-from widget_server.core.db import in_db
+from widget_server.core.db import in_db, make_engine
 from widget_server.core.settings import Settings, SettingsError
+from widget_server.web import web_sessions
 
 
 def fake_request(engine, method: str, state: SimpleNamespace) -> SimpleNamespace:
@@ -67,3 +74,108 @@ def test_the_setting_comes_from_the_environment_and_must_be_positive():
     assert Settings.from_environ({}).db_read_threads == 1
     with pytest.raises(SettingsError, match="WIDGET_DB_READ_THREADS: must be 1 or more"):
         Settings.from_environ({"WIDGET_DB_READ_THREADS": "0"})
+
+
+# --- a logged-in page's work on the event loop (SQLite) ----------------------------------------
+
+def where_it_ran() -> str:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return "thread"
+    return "loop"
+
+
+@pytest.fixture
+def page_state(engine):
+    return SimpleNamespace(engine=engine, settings=Settings())
+
+
+def test_a_logged_in_pages_work_runs_on_the_event_loop_on_sqlite_and_in_a_thread_on_postgresql(
+        engine, page_state):
+    request = fake_request(engine, "GET", page_state)
+    ran = anyio.run(lambda: in_db(request, lambda db: (
+        where_it_ran(), db.connection().execute(text("SELECT 41 + 1")).scalar()), inline=True))
+    expected = "loop" if engine.dialect.name == "sqlite" else "thread"
+    assert ran == (expected, 42)
+    # Only where asked: other work keeps its thread.
+    assert anyio.run(lambda: in_db(request, lambda db: where_it_ran())) == "thread"
+
+
+@sqlite_only  # PostgreSQL's pages always run in a thread (the story above)
+def test_a_page_that_meets_another_writers_lock_waits_for_it_in_a_thread(engine, page_state,
+                                                                          database_url):
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE visits (n INTEGER)"))
+    holder = sqlite3.connect(make_url(database_url).database, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another writer (an import, the outbox) holds the lock
+    threading.Timer(0.4, holder.commit).start()
+    attempts: list[str] = []
+
+    def work(db) -> int:
+        attempts.append(where_it_ran())
+        db.connection().execute(text("INSERT INTO visits VALUES (1)"))
+        return db.connection().execute(text("SELECT count(*) FROM visits")).scalar()
+
+    async def page_and_ticks() -> tuple[int, int]:
+        ticks = [0]
+
+        async def tick() -> None:
+            while True:
+                await anyio.sleep(0.01)
+                ticks[0] += 1
+        async with anyio.create_task_group() as group:
+            group.start_soon(tick)
+            counted = await in_db(fake_request(engine, "GET", page_state), work, inline=True)
+            group.cancel_scope.cancel()
+        return counted, ticks[0]
+
+    counted, ticks = anyio.run(page_and_ticks)
+    holder.close()
+    assert attempts == ["loop", "thread"]  # tried on the loop, rolled back, waited in a thread
+    assert counted == 1  # written once: the first attempt left nothing behind
+    with engine.connect() as connection:  # and committed
+        assert connection.execute(text("SELECT count(*) FROM visits")).scalar() == 1
+    assert ticks >= 10  # the loop went on serving while the page waited
+
+
+def sqlite_setting(db, name: str) -> int:
+    return db.connection().connection.driver_connection.execute(f"PRAGMA {name}").fetchone()[0]
+
+
+@sqlite_only
+def test_on_the_loop_a_connection_neither_waits_nor_checkpoints_and_is_given_back_as_it_was(
+        engine, page_state):
+    request = fake_request(engine, "GET", page_state)
+    during = anyio.run(lambda: in_db(request, lambda db: (
+        sqlite_setting(db, "busy_timeout"), sqlite_setting(db, "wal_autocheckpoint"),
+        sqlite_setting(db, "foreign_keys")), inline=True))
+    assert during == (0, 0, 1)
+    assert engine.pool.checkedin() == 1  # the next one to be taken
+    after = anyio.run(lambda: in_db(request, lambda db: (
+        sqlite_setting(db, "busy_timeout"), sqlite_setting(db, "wal_autocheckpoint"))))
+    assert after == (30_000, 1000)  # the pool's one connection, as writers need it
+
+
+def test_an_in_memory_database_keeps_the_thread():
+    engine = make_engine("sqlite://")
+    state = SimpleNamespace(engine=engine, settings=Settings())
+    ran = anyio.run(lambda: in_db(fake_request(engine, "GET", state), lambda db: where_it_ran(),
+                                  inline=True))
+    assert ran == "thread"
+
+
+@sqlite_only
+def test_a_parents_pages_are_served_from_the_event_loop_on_sqlite(app, client, mailbox,
+                                                                 monkeypatch, database_url):
+    school = School(app)
+    with school.batch():
+        school.family("ema")
+    parent = school.browser(mailbox, "ema@example.com")
+    seen: list[str] = []
+    load = web_sessions.load_with_client
+    monkeypatch.setattr(web_sessions, "load_with_client",
+                        lambda *args: seen.append(where_it_ran()) or load(*args))
+    for page in ("", "account", "orders"):
+        assert parent.open(page).status_code == 200
+    assert seen == ["loop"] * 3

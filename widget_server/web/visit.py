@@ -130,7 +130,8 @@ async def logged_in_page(request: Request, template: str, section: str, load: Lo
                          *, status_code: int = 200, v: Visit | None = None,
                          logged_out: Callable[[Visit], Response | None] | None = None) -> Response:
     """A logged-in page: the visitor's session, the client and the page's data in one
-    transaction (one trip to the thread pool), then render. A visitor without a session goes
+    transaction (on SQLite on the event loop, see `in_db`; else one trip to the thread pool),
+    then render. A visitor without a session goes
     to the login page unless `logged_out(visit)` gives another answer."""
     tenant = v.tenant if v else tenant_of(request)
     sid = v.sid if v else web_sessions.read_sid(request)
@@ -148,7 +149,7 @@ async def logged_in_page(request: Request, template: str, section: str, load: Lo
             return this, None
         return this, {"client": this.client, **load(db, Access.of(this.web_session), this)}
 
-    this, data = await in_db(request, work)
+    this, data = await in_db(request, work, inline=True)
     if data is None:
         answer = logged_out(this) if logged_out else None
         return answer or RedirectResponse(request.url_for("login", tenant=tenant.slug),
