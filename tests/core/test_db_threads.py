@@ -139,6 +139,21 @@ def test_a_page_that_meets_another_writers_lock_waits_for_it_in_a_thread(engine,
     assert ticks >= 10  # the loop went on serving while the page waited
 
 
+@sqlite_only
+def test_a_page_on_the_loop_lets_what_has_arrived_go_first(engine, page_state):
+    """Under load, requests that came in while a page was being worked out would otherwise
+    wait behind whole pages (the p99 doubled)."""
+    order: list[str] = []
+
+    async def page() -> None:
+        asyncio.get_running_loop().call_soon(order.append, "a request that had arrived")
+        await in_db(fake_request(engine, "GET", page_state),
+                    lambda db: order.append("the page's work"), inline=True)
+
+    anyio.run(page)
+    assert order == ["a request that had arrived", "the page's work"]
+
+
 def sqlite_setting(db, name: str) -> int:
     return db.connection().connection.driver_connection.execute(f"PRAGMA {name}").fetchone()[0]
 

@@ -108,6 +108,9 @@ async def in_db(request: Any, work: Callable[[Session], Any], *, inline: bool = 
     PostgreSQL's statements are each a trip over the network: they keep the thread."""
     engine = request.app.state.engine
     if inline and _on_a_file(engine):
+        # First let the loop take in what has arrived and send what is ready: straight in, the
+        # p99 under load doubled (requests that came in meanwhile waited behind whole pages).
+        await asyncio.sleep(0)
         try:
             return _on_the_loop(engine, work)
         except OperationalError as error:
