@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from anyio import CapacityLimiter, to_thread
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlmodel import Session, create_engine
 
@@ -84,9 +84,10 @@ def begin_writing(session: Session) -> None:
 
 
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
-    with Session(engine, expire_on_commit=False) as session:
+def session_scope(bind: Engine | Connection) -> Iterator[Session]:
+    """A session that commits on success and rolls back on error (on an engine's pooled
+    connection, or on one connection already taken)."""
+    with Session(bind, expire_on_commit=False) as session:
         try:
             yield session
             session.commit()
@@ -140,13 +141,8 @@ def _on_the_loop(engine: Engine, work: Callable[[Session], Any]) -> Any:
         sqlite.execute("PRAGMA busy_timeout = 0")
         sqlite.execute("PRAGMA wal_autocheckpoint = 0")
         try:
-            with Session(connection, expire_on_commit=False) as session:
-                try:
-                    result = work(session)
-                    session.commit()
-                except BaseException:
-                    session.rollback()
-                    raise
+            with session_scope(connection) as session:
+                result = work(session)
         finally:
             sqlite.execute(f"PRAGMA busy_timeout = {int(waits)}")
             sqlite.execute(f"PRAGMA wal_autocheckpoint = {int(checkpoints)}")
