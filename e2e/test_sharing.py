@@ -50,6 +50,7 @@ def test_share_a_booking_and_see_it_from_the_second_adults_login(
     settled(widget.owner.page)
     widget.locator("nav.cp-tabs a[href$='/sharing']").click()
     expect(widget.locator("#shared-title")).to_be_visible()
+    settled(widget.owner.page)  # the provider's page scrolls the new screen into view first
     widget.locator("#share-email").fill(grandma)
     widget.locator("input[name=relation][value=grandparent]").check()
     widget.locator("input[name=access][value=view]").check()
@@ -81,6 +82,7 @@ def test_share_a_booking_and_see_it_from_the_second_adults_login(
     expect(widget.locator(".cp-share-list")).not_to_contain_text(grandma)
     second.reload()  # the provider's page reopens the booking she was looking at
     expect(theirs.locator(".cp-error-page")).to_be_visible()  # gone: not found
+    settled(second)
     theirs.locator(".cp-error-page a.cp-button").click()
     expect(theirs.locator("nav.cp-nav")).to_be_attached()
     expect(theirs.locator("li.cp-booking")).to_have_count(0)
@@ -97,6 +99,7 @@ def test_the_sharing_screen_on_a_desktop(open_context, provider_sites, inbox, sh
     widget.locator("nav.cp-tabs a[href$='/sharing']").click()
     expect(widget.locator("#invite-title")).to_be_visible()
     shoot(page, "desktop-sharing")
+    settled(page)
     widget.locator("nav.cp-nav a[href$='/account']").click()
     expect(widget.locator("#notify-title")).to_be_visible()
     shoot(page, "desktop-account")
