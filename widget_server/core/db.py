@@ -132,8 +132,8 @@ class _Turns:
     Between two pages the loop takes in the requests that have arrived, which queue behind
     those already waiting. Before, every page that was ready in a pass ran in that pass, and
     requests read meanwhile waited for all of them before even queueing: under load the p99
-    was two to three times the median (sessions tab 182 ms, median 72); now it is 1.1-1.3
-    times (82-85 ms), for 2-10 % fewer pages a second."""
+    was up to 2.7 times the median (sessions tab 182 ms, median 72); now 1.1-1.6 times on
+    every page (sessions 82-85 ms), for 0-12 % fewer pages a second (bench/README.md)."""
 
     def __init__(self) -> None:
         # No reference to the loop: it is the key of `_TURNS`, which would then keep it alive.
