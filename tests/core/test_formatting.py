@@ -39,6 +39,24 @@ def test_money_is_stored_in_minor_units_and_shown_in_the_currencys_own_decimals(
     assert money(-1200, "GBP", "en_GB") == "-£12.00"
 
 
+def test_a_price_shown_again_is_not_worked_out_by_babel_again(monkeypatch):
+    """A school's prices repeat on every family's pages: Babel formats each amount once per
+    currency and language, and the remembered text stays the one for that language."""
+    from widget_server.core import formatting
+
+    asked = []
+    real = formatting.format_currency
+    monkeypatch.setattr(formatting, "format_currency",
+                        lambda *a, **k: asked.append(a[:2]) or real(*a, **k))
+    formatting.money.cache_clear()
+    shown = [money(9600, "GBP", "en_GB") for _ in range(5)]
+    assert shown == ["£96.00"] * 5
+    assert money(9600, "EUR", "sk") == "96,00\xa0€" and money(9600, "EUR", "en_GB") == "€96.00"
+    assert money(9700, "GBP", "en_GB") == "£97.00"
+    assert asked == [(Decimal("96.00"), "GBP"), (Decimal("96.00"), "EUR"),
+                     (Decimal("96.00"), "EUR"), (Decimal("97.00"), "GBP")]
+
+
 def test_times_are_the_schools_wall_clock_in_winter_and_summer():
     winter = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
     summer = datetime(2026, 7, 4, 8, 0, tzinfo=UTC)
