@@ -45,3 +45,27 @@ def test_a_connection_in_constant_use_is_not_pinged(engine, pings):
     for _ in range(3):
         backend_pid(engine)
     assert pings == []
+
+
+@postgres_only  # psycopg's cursor; SQLite's driver describes results in tuples already
+def test_results_are_described_in_plain_tuples_with_the_drivers_names_and_types(engine):
+    """SQLAlchemy reads every result's description; psycopg's own builds an object per
+    column each time. Ours gives the same names and type codes as the DB-API's 7-tuples."""
+    import psycopg
+
+    query = ("SELECT 1 AS n, 'a'::text AS word, now() AS at, 1.5::numeric AS price,"
+             " '{}'::json AS doc, NULL AS nothing, 'x'::bytea")
+    with engine.connect() as connection:
+        raw = connection.connection.driver_connection
+        ours = raw.cursor()
+        ours.execute(query)
+        theirs = psycopg.Cursor(raw)
+        theirs.execute(query)
+        assert [type(c) for c in ours.description] == [tuple] * 7
+        assert [c[:2] for c in ours.description] == \
+            [(c.name, c.type_code) for c in theirs.description]
+        assert all(c[2:] == (None,) * 5 for c in ours.description)
+        ours.execute("SET TIME ZONE 'UTC'")
+        assert ours.description is None  # a command has no result columns
+        row = connection.execute(text(query)).mappings().one()
+        assert (row["n"], row["word"], row["doc"], row["nothing"]) == (1, "a", {}, None)

@@ -45,7 +45,8 @@ def make_engine(database_url: str, **kwargs) -> Engine:
             cursor.close()
 
         return engine
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(url, connect_args={"cursor_factory": _plain_description_cursor()},
+                           **kwargs)
     _ping_when_idle(engine)
 
     @event.listens_for(engine, "connect")
@@ -56,6 +57,32 @@ def make_engine(database_url: str, **kwargs) -> Engine:
         dbapi_connection.commit()
 
     return engine
+
+
+def _plain_description_cursor() -> type:
+    """psycopg's cursor, describing a result's columns as the plain 7-tuples of the DB-API.
+    SQLAlchemy reads the description of every result, and psycopg builds a `Column` object per
+    column each time, with a type lookup: on PostgreSQL the largest cost of a query in this
+    process (a home page's 8 statements, ~100 columns: 8 % of its CPU). SQLAlchemy reads only
+    the name and the type code."""
+    import psycopg  # PostgreSQL's driver is an optional dependency
+    from psycopg.pq import ExecStatus
+
+    with_rows = {getattr(ExecStatus, name) for name in (
+        "TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK") if hasattr(ExecStatus, name)}
+
+    class Cursor(psycopg.Cursor):
+        @property
+        def description(self) -> list[tuple] | None:
+            result = self.pgresult
+            if result is None or not (result.nfields or result.status in with_rows):
+                return None
+            encoding = self.connection.info.encoding
+            return [((result.fname(i) or f"column_{i + 1}".encode()).decode(encoding),
+                     result.ftype(i), None, None, None, None, None)
+                    for i in range(result.nfields)]
+
+    return Cursor
 
 
 def _ping_when_idle(engine: Engine) -> None:
