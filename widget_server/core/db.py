@@ -62,9 +62,8 @@ def make_engine(database_url: str, **kwargs) -> Engine:
 def _plain_description_cursor() -> type:
     """psycopg's cursor, describing a result's columns as the plain 7-tuples of the DB-API.
     SQLAlchemy reads the description of every result, and psycopg builds a `Column` object per
-    column each time, with a type lookup: on PostgreSQL the largest cost of a query in this
-    process (a home page's 8 statements, ~100 columns: 8 % of its CPU). SQLAlchemy reads only
-    the name and the type code."""
+    column each time, with a type lookup: for a home page's 8 statements, ~100 objects and 8 %
+    of the page's CPU. SQLAlchemy reads only the name and the type code."""
     import psycopg  # PostgreSQL's driver is an optional dependency
     from psycopg.pq import ExecStatus
 
