@@ -164,3 +164,24 @@ def test_a_page_s_statements_are_built_once_for_every_family(families, mailbox):
     assert access._PREPARED == built  # the same statement objects, none new
     assert "Class 50" in big.open("").text and "Class 50" not in one.open("").text
     assert big.open("bookings/one-bk-1").status_code == 404
+
+
+def test_a_page_without_offers_does_not_build_the_offer_cards_macros(families, mailbox,
+                                                                      monkeypatch):
+    """The offer cards' macros are imported with the page's context, which Jinja builds anew
+    on every render: home and a booking build them only when there is an offer to show."""
+    from jinja2.environment import Template
+
+    built: list[str] = []
+    real = Template.make_module
+    monkeypatch.setattr(Template, "make_module",
+                        lambda self, *args, **kwargs: built.append(self.name) or real(
+                            self, *args, **kwargs))
+    visitor = browser(families, mailbox, "one@example.com")
+    assert visitor.open("bookings/one-bk-1/sessions").status_code == 200
+    assert "widget/_places.html" in built  # imported with context there: seen being built
+    for page in ("", "bookings/one-bk-1"):
+        built.clear()
+        response = visitor.open(page)
+        assert response.status_code == 200 and "cp-offer" not in response.text
+        assert "widget/_offers.html" not in built, (page, built)
