@@ -396,6 +396,7 @@ class MakeupCredit(TenantRow, table=True):
     __tablename__ = "makeup_credit"
     __table_args__ = tenant_keys("makeup_credit") + (
         Index("ix_makeup_credit_expires", "expires_at"),  # expiry reminders, across tenants
+        Index("ix_makeup_credit_tenant_expires", "tenant", "expires_at"),  # and per tenant
     )
     client_id: int = fk("client")
     attendee_id: int = fk("attendee")

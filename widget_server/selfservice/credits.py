@@ -82,11 +82,16 @@ def issue_for_missed(db: Session, tenant: Tenant, now: datetime, limit: int = 50
         .join(Booking, Booking.id == Attendance.booking_id)
         .join(ClassSession, ClassSession.id == Attendance.session_id)
         .join(Programme, Programme.id == ClassSession.programme_id)
-        .where(Attendance.tenant == tenant.slug, Attendance.status == "missed",
-               Attendance.makeup == false(), ClassSession.starts_at > oldest,
+        # From the tenant's sessions held within the credits' validity window to their missed
+        # places: the window's timetable, however long the tenant's history. (Scoped by the
+        # session's tenant: `Attendance.tenant` too led SQLite to walk every place the tenant
+        # ever had, each round, to find none left to credit.)
+        .where(ClassSession.tenant == tenant.slug, ClassSession.starts_at > oldest,
+               ClassSession.starts_at <= now,
+               Attendance.status == "missed", Attendance.makeup == false(),
                Programme.makeup_policy != "none",
                ~exists().where(earned.source_attendance_id == Attendance.id))
-        .order_by(Attendance.id).limit(limit)
+        .order_by(ClassSession.starts_at, Attendance.id).limit(limit)
     ).all()
     issued = 0
     for place, booking, session, programme in rows:
