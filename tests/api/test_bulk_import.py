@@ -7,7 +7,7 @@ import re
 from dataclasses import replace
 
 import pytest
-from conftest import Api, postgres_only
+from conftest import Api, postgres_only, sqlite_only
 from profile_support import counting_statements
 from samples import BASE, PDF
 from sqlalchemy import event, text
@@ -101,6 +101,36 @@ def test_batches_commit_as_they_go(settings, monkeypatch):
     assert report["imported"] == 5
     assert len(commits) == 3  # 2 + 2 + 1
     assert len(api.get("clients").json()["items"]) == 5
+
+
+@sqlite_only
+def test_a_parent_can_write_while_an_import_reads_its_next_lines(app, monkeypatch):
+    """SQLite lets one writer in at a time. An import takes the write lock for a batch's
+    writes only, not while it reads and checks the lines of the next batch, so a parent's
+    change (here a writer that will not wait at all) gets in between two batches."""
+    import sqlite3
+
+    import widget_server.api.bulk_import as bulk
+
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    other = sqlite3.connect(app.state.engine.url.database, timeout=0, isolation_level=None)
+    got_in = []
+
+    def lines():
+        for n in range(5):
+            if n == 3:  # the first batch (c0, c1) is written; c2 is being read
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("COMMIT")
+                got_in.append(n)
+            yield json.dumps({"resource": "clients", "item": {
+                "id": f"c{n}", "email": f"p{n}@example.com", "name": f"P{n}"}})
+
+    try:
+        with session_scope(app.state.engine) as session:
+            report = import_lines(session, "demo", lines())
+    finally:
+        other.close()
+    assert report["imported"] == 5 and got_in == [3]
 
 
 def test_import_is_scoped_to_the_key_tenant(api):

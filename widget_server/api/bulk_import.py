@@ -45,7 +45,10 @@ from widget_server.core.errors import AppError, field_error
 from widget_server.core.wire import read_json
 from widget_server.delivery.notices import Notices
 
-BATCH_SIZE = 500  # valid lines per commit
+# Valid lines per commit. Each batch pays a fixed set of statements and a commit: 2,000
+# against 500 took the 10,000-client import from 20,600-21,300 to 21,200-24,100 lines/s on
+# SQLite and from 13,300-14,800 to 16,000-17,100 on PostgreSQL.
+BATCH_SIZE = 2000
 QUERY_CHUNK = 5000  # ids per IN (...), well under SQLite's and PostgreSQL's parameter limits
 
 
@@ -84,7 +87,6 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
     results: list[dict[str, Any]] = []
     batch: list[_Line] = []
     statistics = _Statistics(session)
-    begin_writing(session)
     for number, raw in enumerate(lines, start=1):
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if not text.strip():
@@ -105,10 +107,10 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
             _write_batch(session, tenant, batch, results, resolver, today, notices)
             session.commit()
             statistics.grown(session, batch)
-            begin_writing(session)
             batch = []
     _write_batch(session, tenant, batch, results, resolver, today, notices)
     session.commit()
+    statistics.grown(session, batch)  # the pages read what the last batch filled, too
     failed = sum(r["status"] == "error" for r in results)
     return {"imported": len(results) - failed, "failed": failed, "results": results}
 
@@ -171,6 +173,9 @@ def _write_batch(session: Session, tenant: str, batch: list[_Line], results: lis
                  resolver: RefResolver, today: date, notices: Notices | None) -> None:
     if not batch:
         return
+    # The transaction (on SQLite the write lock) opens for the batch's writes only: while the
+    # next lines are read and checked, other writers (a parent cancelling a session) get in.
+    begin_writing(session)
     try:
         with session.begin_nested():
             outcomes = _write_set(session, tenant, batch, today=today, notices=notices)
