@@ -314,6 +314,47 @@ def test_a_makeup_credit_page_says_why_nothing_is_offered_and_counts_down(school
     assert "This make-up has run out." in text_of(ema.open("makeups/mk-old").text)
 
 
+def test_the_sessions_tab_rows_come_worked_out_for_the_template(school, ema):
+    """Each row of the tab is worked out once by its loader (the template's tests and lookups
+    per row cost more than the row's HTML): when it is, where when not in the usual hall, its
+    status when there is one to say, and what can be done to it now or why not."""
+    from widget_server.profile import bookings
+    from widget_server.selfservice import places
+
+    with school.batch():
+        school.session("ballet-today", "ballet", timedelta(hours=3))  # inside the 6 h cutoff
+        school.session("ballet-tomorrow", "ballet", DAY, location="Studio 2")
+        school.session("ballet-last", "ballet", -6 * DAY)
+        for key in ("today", "tomorrow"):
+            school.attend(f"a-{key}", "b-ema", f"ballet-{key}")
+        school.attend("a-last", "b-ema", "ballet-last", "attended")
+    access = school.access("ema@example.com")
+
+    def load(db):
+        tab = bookings.sessions(db, access, "b-ema", school.now)
+        return places.for_sessions(db, school.tenant, access, tab, school.now)
+
+    extra = school.run(load)
+    rows = {line.ref: line for line in (*extra.upcoming, *extra.past)}
+    assert [line.ref for line in extra.upcoming][:3] == ["ballet-today", "ballet-tomorrow",
+                                                         "ballet-0"]
+    assert [line.ref for line in extra.past] == ["ballet-last"]
+    assert extra.usual_place == "Hall"
+    today, tomorrow, later, last = (rows[k] for k in ("ballet-today", "ballet-tomorrow",
+                                                      "ballet-0", "ballet-last"))
+    assert (today.soon, today.cancel, today.closed_hours, today.ics) == ("today", "", 6, True)
+    assert (tomorrow.soon, tomorrow.place, tomorrow.tags) == ("tomorrow", "Studio 2", True)
+    assert (tomorrow.cancel, tomorrow.move, tomorrow.closed_hours) == ("cancel", False, None)
+    assert (later.soon, later.place, later.badge, later.tags) == ("", "", "", False)
+    assert (last.badge, last.cancel, last.ics, last.tags) == ("attended", "", False, True)
+    # The page prints just that.
+    page = ema.open("bookings/b-ema/sessions").text
+    row = text_of(re.search(r'id="session-ballet-tomorrow">.*?</li>', page, re.S).group(0))
+    assert "Tomorrow" in row and "Studio 2" in row and "Cancel" in row
+    assert "Too late to cancel or reschedule: changes close 6 hours before the start." in \
+        text_of(re.search(r'id="session-ballet-today">.*?</li>', page, re.S).group(0))
+
+
 def test_the_sessions_list_needs_no_more_queries_for_more_sessions(school, ema, app):
     from profile_support import counting_statements
 

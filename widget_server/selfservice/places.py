@@ -10,8 +10,10 @@ make-up waiting list by the scheduler, which the page wakes after the change is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, select
@@ -307,14 +309,47 @@ class RowActions:
         return self.can_cancel and self.kind == "regular" and self.somewhere_to_move
 
 
+class Line(NamedTuple):
+    """One row of the sessions tab as the template prints it, worked out once here: the
+    template's tests and lookups per row cost more than the row's HTML (a tab lists dozens).
+    A named tuple: a frozen dataclass of this size took longer to build than to print."""
+
+    ref: str  # the session's provider id
+    status: str  # scheduled, attended ... (`SessionRow.status`)
+    starts_at: datetime
+    ends_at: datetime
+    badge: str  # the status to show (`SessionRow.label`), or "" for a plain upcoming session
+    soon: str  # "today", "tomorrow" (where the provider is), or ""
+    makeup: bool
+    entry_pass: bool  # booked with an entry pass
+    moved_from: ClassSession | None  # rescheduled from this session
+    programme: str  # another programme's name (a make-up in another class), or ""
+    place: str  # where, when not where the booking's sessions usually are, or ""
+    notes: tuple[bookings.Note, ...]
+    livestream: str  # the join link while it is open, or ""
+    cancel: str  # "cancel", "cancel_makeup" or "" (nothing to do, or too late)
+    move: bool  # "Reschedule" leads somewhere
+    closed_hours: int | None  # too late to change: the window's hours
+    ics: bool  # "Add to calendar"
+
+    @property
+    def tags(self) -> bool:
+        """Whether the row has a line of tags."""
+        return bool(self.badge or self.makeup or self.entry_pass or self.moved_from
+                    or self.programme or self.place)
+
+
 @dataclass
 class SessionsExtra:
-    """The sessions tab's self-service part: each upcoming place's actions, and the member's
-    make-up credits to book."""
+    """The sessions tab's self-service part: each upcoming place's actions, the member's
+    make-up credits to book, and the tab's rows as the template prints them."""
 
     actions: dict[str, RowActions]
     credits: list[MakeupCredit]
     can_act: bool
+    upcoming: list[Line] = field(default_factory=list)
+    past: list[Line] = field(default_factory=list)
+    usual_place: str = ""  # where the booking's sessions usually are, said once above the list
 
 
 # The sessions tab's statements, built once with bound parameters (see `scope.prepared`).
@@ -376,5 +411,50 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     for (ref, _), yes in zip(movers, found, strict=False):
         actions[ref] = replace(actions[ref], somewhere_to_move=yes)
     bookable = found[len(movers):]
-    return SessionsExtra(actions, [c for c, yes in zip(credits, bookable, strict=True) if yes],
-                         acts)
+    extra = SessionsExtra(actions, [c for c, yes in zip(credits, bookable, strict=True) if yes],
+                          acts)
+    _lines(extra, tab, tenant.config.timezone, now)
+    return extra
+
+
+def _lines(extra: SessionsExtra, tab: Sessions, tz: str, now: datetime) -> None:
+    """The tab's rows as `Line`s, and the usual place they are measured against."""
+    view = tab.view
+    programme = view.programme
+    first = (tab.upcoming or tab.past or [None])[0]
+    usual = extra.usual_place = (first.session.location if first else None) \
+        or programme.venue or ""
+    shows_place = not programme.online
+    zone = ZoneInfo(tz)
+    today = now.astimezone(zone).date()
+    running = view.booking.status in ACTIVE
+    notes, actions = tab.notes, extra.actions
+    for row in tab.past:
+        s = row.session
+        where = s.location or programme.venue
+        extra.past.append(Line(
+            s.external_id, row.status, s.starts_at, s.ends_at, row.label, "", row.makeup,
+            False, None, "", where if shows_place and where and where != usual else "",
+            tuple(notes.get(row.attendance_id, ())), "", "", False, None, False))
+    for row in tab.upcoming:
+        s = row.session
+        act = actions.get(row.attendance_id)
+        where = s.location or programme.venue
+        scheduled = row.status == "scheduled"
+        days = (s.starts_at.astimezone(zone).date() - today).days
+        cancel, move, closed = "", False, None
+        if act is not None and act.can_act and scheduled:
+            if act.window.open:
+                cancel = "cancel_makeup" if act.kind == "makeup" else "cancel"
+                move = act.kind == "regular" and act.somewhere_to_move
+            else:
+                closed = act.window.hours
+        extra.upcoming.append(Line(
+            s.external_id, row.status, s.starts_at, s.ends_at, "" if scheduled else row.label,
+            "today" if days == 0 else ("tomorrow" if days == 1 else ""), row.makeup,
+            act is not None and act.kind == "pass", act.moved_from if act else None,
+            act.programme.name if act and act.programme.id != programme.id else "",
+            where if shows_place and where and where != usual else "",
+            tuple(notes.get(row.attendance_id, ())),
+            s.livestream_url if row.livestream_open(now) else "", cancel, move, closed,
+            scheduled and running))
