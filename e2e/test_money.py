@@ -254,6 +254,9 @@ def test_a_promo_order_shows_vat_on_what_was_charged_and_the_credit(
         open_context, provider_sites, inbox, shoot):
     page, w = logged_in(open_context, provider_sites, inbox, SARAH)
     section_link(w, "Orders").click()
+    # The new screen first, then its scrolling into view: settling before the frame had begun
+    # to load the orders let the click land while the page still moved (CI, once).
+    expect(w.locator("#orders")).to_be_visible()
     settled(page)
     w.locator("#orders").get_by_role("link", name="Order SPL-5001").click()
     expect(w.get_by_role("heading", level=1)).to_have_text("Order SPL-5001")
@@ -266,6 +269,7 @@ def test_a_promo_order_shows_vat_on_what_was_charged_and_the_credit(
 
     page, w = logged_in(open_context, provider_sites, inbox, JANA, "/piruetka")
     section_link(w, "Objednávky", "Sekcie").click()
+    expect(w.locator("#orders")).to_be_visible()
     settled(page)
     w.locator("#orders").get_by_role("link", name="Objednávka OBJ-5001").click()
     expect(w.get_by_role("heading", level=1)).to_have_text("Objednávka OBJ-5001")
