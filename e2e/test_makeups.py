@@ -37,6 +37,7 @@ def log_in(widget: FrameLocator, inbox, email: str) -> None:
 def open_sessions(widget: FrameLocator) -> None:
     settled(widget.owner.page)
     widget.locator("a.cp-stretch").first.click()  # the child's booking
+    expect(widget.locator("nav.cp-tabs")).to_be_visible()  # the booking's screen, then settle
     settled(widget.owner.page)
     widget.locator("nav.cp-tabs a[href$='/sessions']").click()
     expect(widget.locator("#upcoming-title")).to_be_visible()

@@ -98,6 +98,7 @@ def test_every_reschedule_leads_to_a_session_to_move_to(
     # Oliver's beginners: every Saturday has the Sunday group to move to.
     settled(w.owner.page)
     w.locator("a.cp-stretch").first.click()
+    expect(w.locator("nav.cp-tabs")).to_be_visible()  # the booking's screen, then settle
     settled(w.owner.page)
     w.locator("nav.cp-tabs a[href$='/sessions']").click()
     expect(w.locator("#upcoming-title")).to_be_visible()

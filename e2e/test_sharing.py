@@ -95,6 +95,7 @@ def test_the_sharing_screen_on_a_desktop(open_context, provider_sites, inbox, sh
     log_in(widget, inbox, "tomas.kral@example.com")
     settled(widget.owner.page)
     widget.locator("a.cp-stretch").first.click()
+    expect(widget.locator("nav.cp-tabs")).to_be_visible()  # the booking's screen, then settle
     settled(widget.owner.page)
     widget.locator("nav.cp-tabs a[href$='/sharing']").click()
     expect(widget.locator("#invite-title")).to_be_visible()
