@@ -229,6 +229,39 @@ def test_a_family_takes_back_its_request(school, mailbox):
     assert ann.post("bookings/b-ann/switch/cancel", {}).status_code == 409
 
 
+def test_the_dashboard_reads_the_waiting_change_afresh_without_building_orm_objects(
+        school, mailbox, api):
+    """Every view of a booking asks for its latest change of class: it is read as a record
+    (an ORM object cost twice the statement), always afresh, so the provider's answer shows
+    at once."""
+    from sqlalchemy import event
+
+    s = school
+    s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
+          switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
+          venue="Hall")
+    ann = s.browser(mailbox, "ann@example.com")
+    ann.post("bookings/b-ann/switch", {"class": key(s, "ballet-wed", "wed0")})
+    built: list[BookingSwitch] = []
+
+    def loaded(target, context):
+        built.append(target)
+
+    event.listen(BookingSwitch, "load", loaded)
+    try:
+        assert "You asked to change Kid's class" in text_of(ann.open("bookings/b-ann").text)
+        assert "Take back the request" in text_of(ann.open("bookings/b-ann/switch").text)
+        assert built == []
+    finally:
+        event.remove(BookingSwitch, "load", loaded)
+    change = s.one(BookingSwitch).external_id
+    api = api.as_tenant("demo-sk")
+    api.client.post(f"/api/v1/switches/{change}/decline", json={"message": "Full."},
+                    headers=api.headers)
+    board = text_of(ann.open("bookings/b-ann").text)
+    assert "You asked to change Kid's class" not in board and "Change class" in board
+
+
 def test_fifty_switches_into_the_last_place_move_one_booking_whole(app):
     s = School(app)
     with s.batch():

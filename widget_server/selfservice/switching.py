@@ -225,14 +225,18 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
                                         if t.sessions else now))
 
 
-_PENDING = (select(BookingSwitch)
+# The booking's latest change, read as a record (core.records), always afresh: a booking's
+# dashboard asks on every view, and an ORM object cost twice the statement.
+_SWITCH = Shape(BookingSwitch)
+_PENDING = (_SWITCH.select()
             .where(BookingSwitch.tenant == bindparam("tenant"),
                    BookingSwitch.booking_id == bindparam("booking_id"))
             .order_by(BookingSwitch.id.desc()).limit(1))
 
 
 def _latest(db: Session, tenant: str, booking_id: int) -> Any | None:
-    return db.exec(_PENDING, params={"tenant": tenant, "booking_id": booking_id}).first()
+    found = _SWITCH.first(db, _PENDING, {"tenant": tenant, "booking_id": booking_id})
+    return found[0] if found else None
 
 
 def plan(db: Session, tenant: Tenant, access: Access, booking_ref: str,
