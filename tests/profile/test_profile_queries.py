@@ -138,6 +138,30 @@ def test_every_page_is_one_piece_of_database_work(families, mailbox, monkeypatch
         assert (len(on_the_loop), len(trips)) == ((1, 0) if sqlite else (0, 1)), page
 
 
+def test_the_pages_read_records_and_build_no_orm_objects(families, mailbox):
+    """What a page only shows is read as records (core.records): the ORM's loading and
+    per-object state cost more than the statements (a booking's payments were the last)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Mapper
+
+    built: list[str] = []
+
+    def loaded(target, context):
+        built.append(type(target).__name__)
+
+    visitor = browser(families, mailbox, "big@example.com")
+    event.listen(Mapper, "load", loaded)
+    try:
+        for page in PAGES:
+            built.clear()
+            response = visitor.open(page.replace("BOOKING", "big-bk-50"))
+            assert response.status_code == 200
+            assert built == [], (page, built)
+    finally:
+        event.remove(Mapper, "load", loaded)
+    assert "due 1 Dec 2026" in visitor.open("bookings/big-bk-50").text  # its payment is shown
+
+
 def test_a_session_row_is_lean_html(families, mailbox):
     """The sessions tab repeats one row per session: icons take their style from the
     stylesheet and rows share their links' making, so a row stays a few hundred bytes."""

@@ -104,11 +104,12 @@ _ROWS_OF_BOOKING = (
     .where(Attendance.tenant == bindparam("tenant"),
            Attendance.booking_id == bindparam("booking_id"))
     .order_by(ClassSession.starts_at, ClassSession.id))
+_PAYMENT = Shape(Payment)
 _BOOKING_PAYMENTS = {
-    acts: select(Payment).where(Payment.tenant == bindparam("tenant"),
-                                Payment.client_id == bindparam("client_id"),
-                                Payment.booking_id == bindparam("booking_id"),
-                                true() if acts else false())
+    acts: _PAYMENT.select().where(Payment.tenant == bindparam("tenant"),
+                                  Payment.client_id == bindparam("client_id"),
+                                  Payment.booking_id == bindparam("booking_id"),
+                                  true() if acts else false())
     .order_by(Payment.due_date, Payment.id) for acts in (True, False)}
 
 
@@ -166,13 +167,13 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     upcoming = [r for r in rows if r.status == "scheduled"]
     # The booking's money is the family's, and a co-parent's (full share); view-only shares
     # see neither payments nor a make-up count to spend.
-    payments = db.exec(_BOOKING_PAYMENTS[scope.can_act(access, view)], params={
+    payments = [p for p, in _PAYMENT.rows(db, _BOOKING_PAYMENTS[scope.can_act(access, view)], {
         "tenant": access.tenant, "client_id": view.booking.client_id,
-        "booking_id": view.booking.id}).all()
+        "booking_id": view.booking.id})]
     makeups = 0  # those with a session to book: counted by `self_service.dashboard`
     reported = {p.id for p in payments if transfer_reported(p, now.date())}
     return Dashboard(view, upcoming[0] if upcoming else None, Counter(r.status for r in rows),
-                     len(rows), list(payments), makeups, reported)
+                     len(rows), payments, makeups, reported)
 
 
 # Past sessions listed before "Show all": the latest are what a parent checks (was she marked

@@ -150,8 +150,7 @@ def load_home(db: Session, access: Access, web_session: WebSession, requested: s
     # makeups_available: filled in by the caller (`makeups.ready_for_member`), which knows
     # the tenant's rules for which make-ups have a session to book.
     home.unpaid_orders = next(int(count) for kind, _, _, count, _ in totals if kind == "orders")
-    home.family_discounts = list(db.exec(scope.prepared(_family_discounts, access),
-                                         params=values).all())
+    home.family_discounts = scope.run(db, _family_discounts, access, today=today)
     home.credit = [(currency, int(amount))
                    for kind, currency, amount, _, _ in totals if kind == "credit"]
     return home

@@ -131,10 +131,9 @@ def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
                 Booking.status.in_(ACTIVE))).all():
             booked.setdefault(attendee_id, set()).add(programme_id)
     wanted = {p for ids in booked.values() for p in ids}
-    programmes = list(db.exec(select(Programme).where(
-        Programme.tenant == tenant.slug,
-        Programme.makeup_group.in_(groups) | Programme.id.in_(wanted))).all()
-    ) if groups or wanted else []
+    programmes = [p for p, in _PROGRAMME.rows(db, _POOL_PROGRAMMES, {
+        "tenant": tenant.slug, "groups": sorted(groups), "ids": sorted(wanted)})
+    ] if groups or wanted else []
     born = dict(db.exec(select(Attendee.id, Attendee.birth_date)
                         .where(Attendee.id.in_(members))).all()) if groups else {}
     return Pool(programmes, booked, born)
@@ -179,15 +178,25 @@ def search_for(db: Session, tenant: Tenant, credit: MakeupCredit, source: Source
     return _search(tenant, credit, source, pool, now)
 
 
+# A credit's source and the programmes it may be made up in, read as records (core.records),
+# with statements built once: the benefits page weighs every credit of the family.
+_SOURCE = Shape(Attendance, ClassSession, Programme, Booking)
+_SOURCES = (_SOURCE.select()
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .join(Programme, Programme.id == ClassSession.programme_id)
+            .join(Booking, Booking.id == Attendance.booking_id)
+            .where(Attendance.id.in_(bindparam("ids", expanding=True))))
+_PROGRAMME = Shape(Programme)
+_POOL_PROGRAMMES = _PROGRAMME.select().where(
+    Programme.tenant == bindparam("tenant"),
+    Programme.makeup_group.in_(bindparam("groups", expanding=True))
+    | Programme.id.in_(bindparam("ids", expanding=True)))
+
+
 def sources_of(db: Session, credits: list[MakeupCredit]) -> dict[int, Source]:
     """Each credit's source (one query)."""
     ids = {c.source_attendance_id for c in credits if c.source_attendance_id is not None}
-    rows = db.exec(
-        select(Attendance, ClassSession, Programme, Booking)
-        .join(ClassSession, ClassSession.id == Attendance.session_id)
-        .join(Programme, Programme.id == ClassSession.programme_id)
-        .join(Booking, Booking.id == Attendance.booking_id)
-        .where(Attendance.id.in_(ids))).all() if ids else []
+    rows = _SOURCE.rows(db, _SOURCES, {"ids": sorted(ids)}) if ids else []
     by_place = {row[0].id: Source(*row) for row in rows}
     nothing = Source(None, None, None, None)
     return {c.id: by_place.get(c.source_attendance_id, nothing) for c in credits}
