@@ -151,11 +151,16 @@ def test_a_class_full_in_one_remaining_session_cannot_be_chosen(school, mailbox)
     assert s.events("booking.switched") == [] and s.emails("switch_switched") == []
 
 
-def test_a_request_waits_for_the_provider_who_confirms_it(school, mailbox, api):
-    s = school
+def changes_by_request(s: School) -> None:
+    """Ballet's changes of class wait for the provider's answer."""
     s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
           switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
           venue="Hall")
+
+
+def test_a_request_waits_for_the_provider_who_confirms_it(school, mailbox, api):
+    s = school
+    changes_by_request(s)
     ann = s.browser(mailbox, "ann@example.com")
     page = text_of(ann.open("bookings/b-ann/switch").text)
     assert "Ask for the change" in page and "confirms the change" in page
@@ -194,9 +199,7 @@ def test_a_request_waits_for_the_provider_who_confirms_it(school, mailbox, api):
 
 def test_the_provider_declines_a_request_with_a_message(school, mailbox, api):
     s = school
-    s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
-          switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
-          venue="Hall")
+    changes_by_request(s)
     ann = s.browser(mailbox, "ann@example.com")
     ann.post("bookings/b-ann/switch", {"class": key(s, "ballet-wed", "wed0")})
     change = s.one(BookingSwitch).external_id
@@ -217,9 +220,7 @@ def test_the_provider_declines_a_request_with_a_message(school, mailbox, api):
 
 def test_a_family_takes_back_its_request(school, mailbox):
     s = school
-    s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
-          switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
-          venue="Hall")
+    changes_by_request(s)
     ann = s.browser(mailbox, "ann@example.com")
     ann.post("bookings/b-ann/switch", {"class": key(s, "ballet-wed", "wed0")})
     assert "Take back the request" in text_of(ann.open("bookings/b-ann/switch").text)
@@ -237,9 +238,7 @@ def test_the_dashboard_reads_the_waiting_change_afresh_without_building_orm_obje
     from sqlalchemy import event
 
     s = school
-    s.put("programmes", "ballet", name="Ballet Saturdays", price=9000, makeup_group="balet",
-          switch_policy="request", makeup_policy="same_programme", cancel_cutoff_hours=6,
-          venue="Hall")
+    changes_by_request(s)
     ann = s.browser(mailbox, "ann@example.com")
     ann.post("bookings/b-ann/switch", {"class": key(s, "ballet-wed", "wed0")})
     built: list[BookingSwitch] = []
