@@ -444,9 +444,9 @@ def _lines(extra: SessionsExtra, tab: Sessions, tz: str, now: datetime) -> None:
         days = (s.starts_at.astimezone(zone).date() - today).days
         cancel, move, closed = "", False, None
         if act is not None and act.can_act and scheduled:
-            if act.window.open:
+            if act.can_cancel:
                 cancel = "cancel_makeup" if act.kind == "makeup" else "cancel"
-                move = act.kind == "regular" and act.somewhere_to_move
+                move = act.can_move
             else:
                 closed = act.window.hours
         extra.upcoming.append(Line(
