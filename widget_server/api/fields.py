@@ -74,8 +74,16 @@ class Body(BaseModel):
         """A string (or list of strings) with a control character is refused; free text may
         hold tab and line breaks. Nested objects check their own fields, so that an error
         names the nested field."""
-        texts = value if isinstance(value, list) else [value]
-        if any(isinstance(text, str) and has_control(text, free_text=True) for text in texts):
+        # Run for every field of every item (a bulk import of 156,650 lines calls it ~900,000
+        # times): the common cases first, without building anything.
+        if type(value) is str:
+            if has_control(value, free_text=True):
+                raise ValueError(REASON)
+        elif isinstance(value, list):
+            if any(isinstance(text, str) and has_control(text, free_text=True)
+                   for text in value):
+                raise ValueError(REASON)
+        elif isinstance(value, str) and has_control(value, free_text=True):
             raise ValueError(REASON)
         return value
 
