@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -11,7 +12,7 @@ from conftest import Api, postgres_only, sqlite_only
 from profile_support import counting_statements
 from samples import BASE, PDF
 from sqlalchemy import event, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
@@ -133,6 +134,83 @@ def test_a_parent_can_write_while_an_import_reads_its_next_lines(app, monkeypatc
     assert report["imported"] == 5 and got_in == [3]
 
 
+@postgres_only
+def test_the_server_writes_a_batch_while_the_next_lines_are_read(app, monkeypatch):
+    """On PostgreSQL a batch's writes are sent without waiting for them: while the server
+    writes one batch (here slowly: the first batch's second client takes half a second),
+    the import already reads and checks the lines of the next."""
+    import widget_server.api.bulk_import as bulk
+
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    engine = app.state.engine
+    with engine.begin() as connection:
+        connection.execute(text("""
+            CREATE FUNCTION test_slow_write() RETURNS trigger AS $$
+            BEGIN
+              IF NEW.external_id = 'c1' THEN PERFORM pg_sleep(0.5); END IF;
+              RETURN NEW;
+            END $$ LANGUAGE plpgsql"""))
+        connection.execute(text("CREATE TRIGGER test_slow_write BEFORE INSERT ON client "
+                                "FOR EACH ROW EXECUTE FUNCTION test_slow_write()"))
+    writing = []
+
+    def lines():
+        for n in range(4):
+            if n == 3:  # c0 and c1 were sent as the first batch; c2 is read, c3 next
+                with engine.connect() as other:
+                    writing.extend(other.execute(text(
+                        "SELECT state FROM pg_stat_activity WHERE pid <> pg_backend_pid()"
+                        " AND query LIKE 'INSERT INTO client %'")).scalars())
+            yield json.dumps({"resource": "clients", "item": {
+                "id": f"c{n}", "email": f"p{n}@example.com", "name": f"P{n}"}})
+
+    try:
+        with session_scope(engine) as session:
+            report = import_lines(session, "demo", lines())
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER test_slow_write ON client"))
+            connection.execute(text("DROP FUNCTION test_slow_write()"))
+    assert report["imported"] == 4
+    assert writing == ["active"]
+
+
+@postgres_only
+def test_a_failure_while_a_batch_is_on_its_way_leaves_the_connection_as_it_was(app,
+                                                                                monkeypatch):
+    """Reading the lines fails while the server still writes the batch before (sent in
+    psycopg's pipeline mode): that batch is rolled back with the rest, and the connection
+    goes back to the pool out of pipeline mode, fit for the next request."""
+    import widget_server.api.bulk_import as bulk
+
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    engine = app.state.engine
+
+    used = []
+
+    def lines():
+        for n in range(2):
+            yield json.dumps({"resource": "clients", "item": {
+                "id": f"c{n}", "email": f"p{n}@example.com", "name": f"P{n}"}})
+        used.append(session.connection().connection.dbapi_connection)
+        assert used[0].pgconn.pipeline_status != 0  # the first batch is on its way
+        raise OSError("the upload broke off")
+
+    with Session(engine) as session:
+        try:
+            import_lines(session, "demo", lines())
+        except OSError:
+            # Out of pipeline mode as the error leaves the import: not later, when Python
+            # collects the pipeline (the connection may be someone else's by then).
+            assert used[0].pgconn.pipeline_status == 0
+            session.rollback()
+        else:
+            pytest.fail("the import went on without its lines")
+    with engine.connect() as connection:
+        assert connection.execute(text(
+            "SELECT count(*) FROM client WHERE tenant = 'demo'")).scalar() == 0
+
+
 def test_import_is_scoped_to_the_key_tenant(api):
     api.import_ndjson(ndjson({"resource": "clients",
                               "item": {"id": "c1", "email": "a@example.com", "name": "A"}}))
@@ -151,24 +229,52 @@ def test_a_batch_that_fails_leaves_no_row_of_it(app, monkeypatch):
     import widget_server.api.bulk_import as bulk
 
     monkeypatch.setattr(bulk, "BATCH_SIZE", 3)
-
-    def database_goes_away(conn, cursor, statement, parameters, context, executemany):
-        # The batch's rows go as parameters (on PostgreSQL inside one JSON text).
-        if statement.startswith("INSERT INTO client ") and re.search(r"""['"]c4['"]""",
-                                                                      repr(parameters)):
-            raise RuntimeError("the database went away")
-
     lines = [json.dumps({"resource": "clients", "item": {
         "id": f"c{n}", "email": f"p{n}@example.com", "name": f"P{n}"}}) for n in range(6)]
-    event.listen(app.state.engine, "before_cursor_execute", database_goes_away)
-    try:
-        with pytest.raises(RuntimeError), session_scope(app.state.engine) as session:
+    with database_going_away_at_client(app, "c4") as gone:
+        with pytest.raises(gone), session_scope(app.state.engine) as session:
             bulk.import_lines(session, "demo", lines)
-    finally:
-        event.remove(app.state.engine, "before_cursor_execute", database_goes_away)
     with Session(app.state.engine) as session:
         stored = set(session.exec(select(Client.external_id).where(Client.tenant == "demo")))
     assert stored == {"c0", "c1", "c2"}
+
+
+@contextmanager
+def database_going_away_at_client(app, external_id: str):
+    """The database fails while it writes this client; yields the error the import meets.
+    On PostgreSQL the failure is the server's own (a batch's writes are sent in psycopg's
+    pipeline, not through SQLAlchemy's statement hooks); on SQLite, a hook's."""
+    engine = app.state.engine
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text(f"""
+                CREATE FUNCTION test_goes_away() RETURNS trigger AS $$
+                BEGIN
+                  IF NEW.external_id = '{external_id}' THEN
+                    RAISE EXCEPTION 'the database went away' USING ERRCODE = 'admin_shutdown';
+                  END IF;
+                  RETURN NEW;
+                END $$ LANGUAGE plpgsql"""))
+            connection.execute(text("CREATE TRIGGER test_goes_away BEFORE INSERT ON client "
+                                    "FOR EACH ROW EXECUTE FUNCTION test_goes_away()"))
+        try:
+            yield OperationalError
+        finally:
+            with engine.begin() as connection:
+                connection.execute(text("DROP TRIGGER test_goes_away ON client"))
+                connection.execute(text("DROP FUNCTION test_goes_away()"))
+        return
+
+    def goes_away(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("INSERT INTO client ") and re.search(
+                rf"""['"]{external_id}['"]""", repr(parameters)):
+            raise RuntimeError("the database went away")
+
+    event.listen(engine, "before_cursor_execute", goes_away)
+    try:
+        yield RuntimeError
+    finally:
+        event.remove(engine, "before_cursor_execute", goes_away)
 
 
 def mixed_lines() -> list:

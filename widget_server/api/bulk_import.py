@@ -19,7 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from graphlib import TopologicalSorter
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import (
     JSON,
@@ -37,7 +37,7 @@ from sqlalchemy import column as field_of
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
 from widget_server.api.resources import RESOURCE_OF_MODEL, RESOURCES, Resource
@@ -96,7 +96,35 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
     resolver = RefResolver(session, tenant)
     results: list[dict[str, Any]] = []
     batch: list[_Line] = []
+    written: _Written | None = None  # the batch the server may still be writing
     statistics = _Statistics(session)
+    try:
+        for line in _good_lines(lines, results):
+            batch.append(line)
+            if len(batch) >= batch_size:
+                # The batch before this one was being written by the server while these
+                # lines were read and checked: wait for it, then send this one.
+                _finish(session, written, results, statistics)
+                written = _write_batch(session, tenant, batch, resolver, today, notices)
+                if not written.writes.pipelined:
+                    _finish(session, written, results, statistics)
+                    written = None
+                batch = []
+        _finish(session, written, results, statistics)
+        # The pages read what the last batch filled, too (`_Statistics`).
+        _finish(session, _write_batch(session, tenant, batch, resolver, today, notices),
+                results, statistics)
+    except BaseException:
+        if written is not None:  # the connection must not go back to the pool mid-pipeline
+            written.writes.abandon()
+        raise
+    failed = sum(r["status"] == "error" for r in results)
+    return {"imported": len(results) - failed, "failed": failed, "results": results}
+
+
+def _good_lines(lines: Iterable[bytes | str], results: list[dict]) -> Iterator[_Line]:
+    """The lines read and checked in file order: a bad one is answered in `results` at once,
+    a good one is yielded (answered when its batch is written)."""
     for number, raw in enumerate(lines, start=1):
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         if not text.strip():
@@ -111,18 +139,8 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
         except AppError as exc:
             results.append({**_refusal(resource.name, external_id, exc), "line": number})
             continue
-        batch.append(_Line(len(results), number, resource, external_id, item, values))
-        results.append({})  # answered when the batch is written
-        if len(batch) >= batch_size:
-            _write_batch(session, tenant, batch, results, resolver, today, notices)
-            session.commit()
-            statistics.grown(session, batch)
-            batch = []
-    _write_batch(session, tenant, batch, results, resolver, today, notices)
-    session.commit()
-    statistics.grown(session, batch)  # the pages read what the last batch filled, too
-    failed = sum(r["status"] == "error" for r in results)
-    return {"imported": len(results) - failed, "failed": failed, "results": results}
+        results.append({})
+        yield _Line(len(results) - 1, number, resource, external_id, item, values)
 
 
 class _Statistics:
@@ -179,23 +197,122 @@ def _read_line(text: str) -> dict | tuple[Resource, str, dict]:
     return RESOURCES[resource], item["id"], item
 
 
-def _write_batch(session: Session, tenant: str, batch: list[_Line], results: list[dict],
-                 resolver: RefResolver, today: date, notices: Notices | None) -> None:
+@dataclass
+class _Written:
+    """A batch answered and sent: on PostgreSQL the server may still be writing it."""
+
+    batch: list[_Line]
+    outcomes: dict[int, dict]
+    writes: _Writes
+    savepoint: Any | None  # open until the writes are done; None once written line by line
+    redo: Any  # the batch line by line, each in a savepoint: outcomes by line index
+
+
+def _write_batch(session: Session, tenant: str, batch: list[_Line], resolver: RefResolver,
+                 today: date, notices: Notices | None) -> _Written | None:
     if not batch:
-        return
+        return None
     # The transaction (on SQLite the write lock) opens for the batch's writes only: while the
     # next lines are read and checked, other writers (a parent cancelling a session) get in.
     begin_writing(session)
-    try:
-        with session.begin_nested():
-            outcomes = _write_set(session, tenant, batch, today=today, notices=notices)
-    except IntegrityError:
+
+    def redo() -> dict[int, dict]:
         # A constraint the checks here do not foresee (or another writer got in between):
         # only one upsert per line can say which line broke it.
-        outcomes = {line.index: _upsert_line(session, tenant, line, resolver, today, notices)
-                    for line in batch}
-    for line in batch:
+        return {line.index: _upsert_line(session, tenant, line, resolver, today, notices)
+                for line in batch}
+
+    writes = _Writes(session)
+    savepoint = session.begin_nested()
+    try:
+        outcomes = _write_set(session, tenant, batch, today=today, notices=notices,
+                              writes=writes)
+    except IntegrityError:
+        writes.abandon()
+        savepoint.rollback()
+        return _Written(batch, redo(), writes, None, redo)
+    except BaseException:
+        writes.abandon()
+        raise
+    return _Written(batch, outcomes, writes, savepoint, redo)
+
+
+def _finish(session: Session, written: _Written | None, results: list[dict],
+            statistics: _Statistics) -> None:
+    """Wait for a batch's writes, answer its lines and commit it."""
+    if written is None:
+        return
+    outcomes = written.outcomes
+    if written.savepoint is not None:
+        try:
+            written.writes.wait()
+        except IntegrityError:
+            written.savepoint.rollback()
+            outcomes = written.redo()
+        else:
+            written.savepoint.commit()
+    for line in written.batch:
         results[line.index] = {**outcomes[line.index], "line": line.number}
+    session.commit()
+    statistics.grown(session, written.batch)
+
+
+class _Writes:
+    """Where a batch's writes go. On PostgreSQL they are sent in psycopg's pipeline mode and
+    not waited for: the server writes a batch while the next lines are read and checked (a
+    third of the import's time; a second thread for either lost more to Python's lock than it
+    won). So no write may need another's answer: new rows' ids are taken from their sequences
+    first (`_new_ids`), not read back. On SQLite they are run at once."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.pipelined = session.get_bind().dialect.name == "postgresql"
+        self._pipeline: Any | None = None
+
+    def send(self, statement: Any, params: dict[str, Any]) -> None:
+        if not self.pipelined:
+            self.session.execute(statement, params)
+            return
+        connection = self.session.connection()
+        driver = connection.connection.dbapi_connection
+        if self._pipeline is None:
+            self._pipeline = driver.pipeline()
+            self._pipeline.__enter__()
+        sql, constants = _sql(statement, connection.dialect)
+        import psycopg  # PostgreSQL's driver is an optional dependency
+
+        try:  # psycopg may report an earlier write's failure here already
+            driver.execute(sql, {**constants, **params})
+        except psycopg.Error as exc:
+            raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
+
+    def wait(self) -> None:
+        """Wait for the writes sent; one the server refused raises as SQLAlchemy would have."""
+        pipeline, self._pipeline = self._pipeline, None
+        if pipeline is None:
+            return
+        import psycopg  # PostgreSQL's driver is an optional dependency
+
+        try:
+            pipeline.__exit__(None, None, None)
+        except psycopg.Error as exc:
+            raise DBAPIError.instance("(the batch's writes)", None, exc, psycopg.Error) from exc
+
+    def abandon(self) -> None:
+        """Leave pipeline mode after a failure; the transaction is rolled back after this."""
+        try:
+            self.wait()
+        except DBAPIError:
+            pass
+
+
+@lru_cache(maxsize=256)
+def _sql(statement: Any, dialect: Any) -> tuple[str, dict[str, Any]]:
+    """A statement's text for psycopg and the values it binds itself (a `decode`'s
+    'base64'), compiled once."""
+    compiled = statement.compile(dialect=dialect)
+    return str(compiled), {name: value for name, value in compiled.params.items()
+                           if value is not None}
 
 
 def _upsert_line(session: Session, tenant: str, line: _Line, resolver: RefResolver,
@@ -243,20 +360,53 @@ class _Row:
     children: list[dict] = field(default_factory=list)
 
 
-def _write_set(session: Session, tenant: str, batch: list[_Line], *,
-               today: date, notices: Notices | None = None) -> dict[int, dict]:
+def _write_set(session: Session, tenant: str, batch: list[_Line], *, today: date,
+               notices: Notices | None = None, writes: _Writes) -> dict[int, dict]:
     """Answer and write the batch's lines, resource by resource; a constant number of
-    statements per batch whatever its size."""
+    statements per batch whatever its size. Every read comes before the first write."""
     by_resource: dict[str, list[_Line]] = defaultdict(list)
     for line in batch:
         by_resource[line.resource.name].append(line)
     refs = _BatchRefs(_stored_rows(session, tenant, batch))
+    emails = _EmailOwners(session, tenant, by_resource["clients"], refs.stored[m.Client]) \
+        if "clients" in by_resource else None
+    ids = _new_ids(session, by_resource, refs) if writes.pipelined else None
     outcomes: dict[int, dict] = {}
     for name in WRITE_ORDER:
         if name in by_resource:
             outcomes.update(_write_resource(session, tenant, RESOURCES[name],
-                                            by_resource[name], refs, today, notices))
+                                            by_resource[name], refs, today, notices,
+                                            writes, ids, emails))
     return outcomes
+
+
+# Ids for a batch's new rows, taken from each table's sequence in one statement.
+_NEW_IDS = sql_text(
+    "SELECT wanted.key, nextval(sequence.id) FROM json_each_text(CAST(:wanted AS json)) AS wanted,"
+    " LATERAL (SELECT pg_get_serial_sequence(quote_ident(wanted.key), 'id')::regclass AS id)"
+    " AS sequence, generate_series(1, wanted.value::integer)")
+
+
+def _new_ids(session: Session, by_resource: dict[str, list[_Line]],
+             refs: _BatchRefs) -> dict[type, list[int]]:
+    """Enough ids for every row the batch may create (a provider id not stored yet), per
+    model: the rows' ids are known before they are written, so that the writes of a batch
+    can all be sent without waiting for one another."""
+    wanted = {}
+    for name, lines in by_resource.items():
+        model = RESOURCES[name].model
+        new = {line.external_id for line in lines} - refs.stored[model].keys()
+        if new:
+            wanted[model.__table__.name] = len(new)
+    ids: dict[type, list[int]] = defaultdict(list)
+    if wanted:
+        tables = {RESOURCES[name].model.__table__.name: RESOURCES[name].model
+                  for name in by_resource}
+        for table, value in session.execute(_NEW_IDS, {"wanted": json.dumps(wanted)}):
+            ids[tables[table]].append(value)
+    for taken in ids.values():
+        taken.sort(reverse=True)  # popped smallest first: rows get ids in file order
+    return ids
 
 
 def _stored_rows(session: Session, tenant: str,
@@ -319,14 +469,14 @@ def _listed(values: list) -> dict[str, str]:
 
 
 def _write_resource(session: Session, tenant: str, resource: Resource, lines: list[_Line],
-                    refs: _BatchRefs, today: date,
-                    notices: Notices | None) -> dict[int, dict]:
+                    refs: _BatchRefs, today: date, notices: Notices | None, writes: _Writes,
+                    ids: dict[type, list[int]] | None,
+                    emails: _EmailOwners | None) -> dict[int, dict]:
     """Answer one resource's lines in file order, then write the rows they leave behind, and
     tell families of what is news to them (each line as its own PUT would)."""
     model, name, rule = resource.model, resource.name, resource.replace_rule
     news: list[str] = []
-    emails = _EmailOwners(session, tenant, lines, refs.stored[model]) \
-        if model is m.Client else None
+    emails = emails if model is m.Client else None
     rows: dict[str, _Row] = {}
     outcomes: dict[int, dict] = {}
     for line in lines:
@@ -360,50 +510,63 @@ def _write_resource(session: Session, tenant: str, resource: Resource, lines: li
         row.columns, row.children = columns, children
         outcomes[line.index] = {"status": "created" if created else "updated",
                                 "resource": name, "id": line.external_id}
-    pks = _upsert_rows(session, tenant, resource, rows)
+    pks = _upsert_rows(session, tenant, resource, rows, refs.stored[model], writes,
+                       None if ids is None else ids[model])
     for external_id, row in rows.items():
         if not row.stored:
             refs.written[model][external_id] = (row.first, pks[external_id])
         else:
             pks.setdefault(external_id, refs.stored[model][external_id]["id"])
     if resource.children:
-        _replace_children(session, resource, rows, pks)
+        _replace_children(session, resource, rows, pks, writes)
     if news:
+        writes.wait()  # telling families reads what was written
         rule.tell(session, notices, [pks[external_id] for external_id in news])
     return outcomes
 
 
-def _upsert_rows(session: Session, tenant: str, resource: Resource,
-                 rows: dict[str, _Row]) -> dict[str, int]:
+def _upsert_rows(session: Session, tenant: str, resource: Resource, rows: dict[str, _Row],
+                 stored: dict[str, Any], writes: _Writes,
+                 ids: list[int] | None) -> dict[str, int]:
     """Insert the new rows and update the changed ones in one statement; their ids by
-    provider id. Stored rows no line changed keep their updated_at, as with `upsert`."""
+    provider id. Stored rows no line changed keep their updated_at, as with `upsert`. With
+    `ids` (the batch's new ids for this model) the rows go with their ids, and the
+    statement is sent without waiting for it; without, the ids are read back."""
     model = resource.model
     defaults = _constructor_defaults(model)
     now = m.utcnow()
     values = []
+    pks: dict[str, int] = {}
     for external_id, row in rows.items():
         if row.stored and not row.changed:
             continue
         updated_at = m.utcnow() if row.changed and not row.stored else now
-        values.append({**defaults, **row.columns, "tenant": tenant, "external_id": external_id,
-                       "created_at": now, "updated_at": updated_at})
+        value = {**defaults, **row.columns, "tenant": tenant, "external_id": external_id,
+                 "created_at": now, "updated_at": updated_at}
+        if ids is not None:
+            value["id"] = pks[external_id] = stored[external_id]["id"] if row.stored \
+                else ids.pop()
+        values.append(value)
     if not values:
         return {}
     table = model.__table__
     statement, params = _insert(session, table, values)
     updated = (*next(iter(rows.values())).columns, "updated_at")
+    if ids is not None:
+        writes.send(_upserting(statement, updated, returning=False), params)
+        return pks
     return dict(session.execute(_upserting(statement, updated), params).all())
 
 
 @lru_cache(maxsize=256)
-def _upserting(statement: Any, updated: tuple[str, ...]) -> Any:
-    """The INSERT, updating these columns of a row the provider id already names, and
-    returning each row's id: built once per statement and columns."""
+def _upserting(statement: Any, updated: tuple[str, ...], *, returning: bool = True) -> Any:
+    """The INSERT, updating these columns of a row the provider id already names (its id
+    stays), and returning each row's id: built once per statement and columns."""
     table = statement.table
-    return statement.on_conflict_do_update(
+    upserting = statement.on_conflict_do_update(
         index_elements=[table.c.tenant, table.c.external_id],
-        set_={column: statement.excluded[column] for column in updated},
-    ).returning(table.c.external_id, table.c.id)
+        set_={column: statement.excluded[column] for column in updated})
+    return upserting.returning(table.c.external_id, table.c.id) if returning else upserting
 
 
 def _insert(session: Session, table: Table, values: list[dict[str, Any]]) -> tuple[Any, Any]:
@@ -470,27 +633,28 @@ def _constructor_defaults(model: type) -> dict[str, Any]:
 
 
 def _replace_children(session: Session, resource: Resource, rows: dict[str, _Row],
-                      pks: dict[str, int]) -> None:
+                      pks: dict[str, int], writes: _Writes) -> None:
     """A written item's nested list replaces the stored one wholesale, as with `upsert`."""
     spec = resource.children
     table = spec.model.__table__
-    parent = table.c[spec.parent_column]
     stored = [pks[external_id] for external_id, row in rows.items() if row.stored]
     for start in range(0, len(stored), QUERY_CHUNK):
-        session.execute(_children_deletion(table, parent, session.get_bind().dialect.name),
-                        _listed(stored[start:start + QUERY_CHUNK]))
+        writes.send(_children_deletion(table, spec.parent_column,
+                                       session.get_bind().dialect.name),
+                    _listed(stored[start:start + QUERY_CHUNK]))
     defaults = _constructor_defaults(spec.model)
     children = [{**defaults, **child, spec.parent_column: pks[external_id], "position": position}
                 for external_id, row in rows.items()
                 for position, child in enumerate(row.children)]
     if children:
         statement, params = _insert(session, table, children)
-        session.execute(statement, params)
+        writes.send(statement, params)
 
 
 @lru_cache(maxsize=64)
-def _children_deletion(table: Table, parent: Column, dialect: str) -> Any:
-    return table.delete().where(_among(dialect, parent))
+def _children_deletion(table: Table, parent: str, dialect: str) -> Any:
+    # Keyed by the column's name: a column compared with `==` is an SQL expression.
+    return table.delete().where(_among(dialect, table.c[parent]))
 
 
 @lru_cache(maxsize=4)
