@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import json
 from collections import Counter, defaultdict
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -282,24 +283,16 @@ class _Writes:
             self._pipeline = driver.pipeline()
             self._pipeline.__enter__()
         sql, constants = _sql(statement, connection.dialect)
-        import psycopg  # PostgreSQL's driver is an optional dependency
-
-        try:  # psycopg may report an earlier write's failure here already
+        with _as_sqlalchemy_errors(sql):  # may report an earlier write's failure already
             driver.execute(sql, {**constants, **params})
-        except psycopg.Error as exc:
-            raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
     def wait(self) -> None:
         """Wait for the writes sent; one the server refused raises as SQLAlchemy would have."""
         pipeline, self._pipeline = self._pipeline, None
         if pipeline is None:
             return
-        import psycopg  # PostgreSQL's driver is an optional dependency
-
-        try:
+        with _as_sqlalchemy_errors("(the batch's writes)"):
             pipeline.__exit__(None, None, None)
-        except psycopg.Error as exc:
-            raise DBAPIError.instance("(the batch's writes)", None, exc, psycopg.Error) from exc
 
     def abandon(self) -> None:
         """Leave pipeline mode after a failure; the transaction is rolled back after this."""
@@ -307,6 +300,18 @@ class _Writes:
             self.wait()
         except DBAPIError:
             pass
+
+
+@contextmanager
+def _as_sqlalchemy_errors(sql: str) -> Iterator[None]:
+    """psycopg's errors as SQLAlchemy's (an `IntegrityError` is what sends a batch line by
+    line), for statements sent past SQLAlchemy."""
+    import psycopg  # PostgreSQL's driver is an optional dependency
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
 @lru_cache(maxsize=256)
