@@ -4,10 +4,12 @@ mistake, and what the session was about to write already visible."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, func
+from sqlalchemy import Integer, String, bindparam, cast, event, func
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -89,3 +91,99 @@ def test_a_page_statement_gives_records_as_the_session_would_give_objects(engine
     assert (leo.name, leo.birth_date, ref, letters) == ("Leo Lee", BORN, "a1", 7)
     assert not isinstance(leo, Attendee)  # nothing a page could add to a session by mistake
 
+
+
+# --- a statement run again goes straight to the driver ---------------------------------------
+
+@pytest.fixture
+def sqlalchemy_runs(monkeypatch) -> list[object]:
+    """Every statement run through SQLAlchemy's `Connection.execute` from now on."""
+    runs: list[object] = []
+    execute = Connection.execute
+
+    def counted(self, statement, *args, **kwargs):
+        runs.append(statement)
+        return execute(self, statement, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "execute", counted)
+    return runs
+
+
+def test_a_statement_run_again_is_compiled_once_and_reads_the_same(engine, family,
+                                                                    sqlalchemy_runs):
+    """The first run takes SQLAlchemy's path; later ones send the SQL compiled then to the
+    driver, with the same parameters converted and the same values read back."""
+    shape = Shape(Client, Attendee.birth_date, Attendee.client_id.is_(None))
+    statement = shape.select().outerjoin(Attendee, Attendee.client_id == Client.id).where(
+        Client.tenant == bindparam("tenant"), Client.created_at < bindparam("before"),
+        Client.email.in_(["ann@example.com", "bob@example.com"])).order_by(Client.email)
+    later = datetime.now(timezone.utc) + timedelta(days=1)
+    with session_scope(engine) as db:
+        runs = [shape.rows(db, statement, {"tenant": "demo", "before": later})
+                for _ in range(3)]
+        orm = [db.get(Client, id) for id in family]
+        assert shape.rows(db, statement, {"tenant": "demo", "before": later - timedelta(
+            days=400)}) == []  # the parameter converted, not compared as it was given
+    assert [s for s in sqlalchemy_runs if s is statement] == [statement]  # the first run only
+    assert runs[0] == runs[1] == runs[2]
+    (ann, born, alone), (bob, none_born, bob_alone) = runs[2]
+    for record, model in ((ann, orm[0]), (bob, orm[1])):
+        for column in Client.__table__.columns:
+            assert getattr(record, column.key) == getattr(model, column.key), column.key
+    assert ann.notifications == {"reminders": True} and ann.created_at.tzinfo is not None
+    assert (born, alone, none_born, bob_alone) == (BORN, False, None, True)
+    assert type(alone) is bool  # SQLite answers 0 or 1: the type reads it back
+
+
+def test_a_list_to_expand_is_expanded_on_every_run(engine, family):
+    shape = Shape(Client.external_id)
+    statement = shape.select().where(Client.tenant == "demo",
+                                     Client.external_id.in_(bindparam("refs"))).order_by(
+        Client.external_id)
+    with session_scope(engine) as db:
+        found = [[ref for ref, in shape.rows(db, statement, {"refs": refs})]
+                 for refs in (["c1"], ["c1", "c2"], ["c2", "c9", "c1"], [], ["c2"])]
+    assert found == [["c1"], ["c1", "c2"], ["c1", "c2"], [], ["c2"]]
+
+
+def test_listeners_see_the_statements_sent_straight_to_the_driver(engine, family):
+    """What counts and EXPLAINs a page's statements (tests/test_query_plans.py) still sees
+    every one of them."""
+    shape = Shape(Client.external_id)
+    statement = shape.select().where(Client.tenant == bindparam("tenant"))
+    seen: list[tuple[str, object]] = []
+
+    def note(conn, cursor, sql, parameters, context, executemany) -> None:
+        seen.append((sql, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with session_scope(engine) as db:
+            for _ in range(3):
+                shape.rows(db, statement, {"tenant": "demo"})
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    mine = [(sql, parameters) for sql, parameters in seen if "external_id" in sql]
+    assert len(mine) == 3 and len({sql for sql, _ in mine}) == 1
+    assert "demo" in str(mine[2][1])
+
+
+def test_a_driver_error_on_the_direct_path_is_sqlalchemys_error(engine, family):
+    """Callers (the retry of a page that met SQLite's write lock, the error pages) catch
+    SQLAlchemy's exceptions: a statement sent past it raises them too."""
+    if engine.dialect.name == "sqlite":  # a JSON path SQLite cannot read
+        shape = Shape(func.json_extract(Client.notifications, bindparam("path")))
+        good, bad = {"path": "$.reminders"}, {"path": "$[bad"}
+    else:  # text PostgreSQL cannot read as a number
+        shape = Shape(cast(bindparam("text", type_=String), Integer))
+        good, bad = {"text": "1"}, {"text": "one"}
+    statement = shape.select().select_from(Client).where(Client.tenant == "demo")
+    with session_scope(engine) as db:
+        shape.rows(db, statement, good)
+        shape.rows(db, statement, good)
+    with pytest.raises(DBAPIError) as raised, session_scope(engine) as db:
+        shape.rows(db, statement, bad)
+    assert isinstance(raised.value, OperationalError if engine.dialect.name == "sqlite"
+                      else DataError)
+    with session_scope(engine) as db:  # the connection still serves
+        assert len(shape.rows(db, statement, good)) == 2

@@ -250,7 +250,8 @@ def page_data(db: Session, access: Access, now: datetime,
     has read (None for an adult a booking is shared with)."""
     pending = None
     if client is not None:
-        pending = db.exec(_PENDING_EMAIL, params={"client_id": client.id, "now": now}).first()
+        found = read(db, _PENDING_EMAIL, {"client_id": client.id, "now": now})
+        pending = found[0][0] if found else None
     return {"kinds": KINDS, "prefs": preferences(client) if client else None,
             "phone": display_phone(client.phone) if client else None,
             "pending_email": pending, "shared_with_me": shared_with_me(db, access)}

@@ -7,6 +7,13 @@ the statement on the session's connection, and hands back, per row, one immutabl
 model (a named tuple with the model's attribute names, so templates and domain code read
 `booking.status` alike) and the plain value of each expression. Records cannot be changed or
 added to a session: code that writes loads the ORM object.
+
+The statements pages run are built once, at import, so each is also compiled once per database
+dialect and then sent to the driver as it is (`_Prepared`): SQLAlchemy's own path works out the
+statement's cache key, hashes it, looks up the compiled form and sets up a result object on
+every run, about 220,000 instructions a statement against 175,000 for the whole trip through
+the driver and SQLite. A statement built anew for each call takes SQLAlchemy's path: it is
+compiled only once it has been run before.
 """
 
 from __future__ import annotations
@@ -14,8 +21,11 @@ from __future__ import annotations
 from collections import namedtuple
 from functools import lru_cache
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, inspect, select
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.util import AliasedInsp
 from sqlmodel import Session
@@ -73,9 +83,100 @@ class Shape:
         return found[0] if found else None
 
 
-def read(db: Session, statement: Any, params: dict[str, Any]) -> Any:
+def read(db: Session, statement: Any, params: dict[str, Any]) -> list[tuple]:
     """Run a SELECT on the session's connection (in its transaction), after flushing what the
-    session holds, as the ORM's autoflush would."""
+    session holds, as the ORM's autoflush would. Rows come back as plain tuples."""
     if db.new or db.dirty or db.deleted:
         db.flush()
-    return db.connection().execute(statement, params).all()
+    connection = db.connection()
+    known = _PREPARED.get(connection.dialect)
+    if known is None:
+        known = _PREPARED[connection.dialect] = WeakKeyDictionary()
+    prepared = known.get(statement)
+    if prepared is None:  # the first run, perhaps the only one: SQLAlchemy's path
+        known[statement] = False
+        return [tuple(row) for row in connection.execute(statement, params)]
+    if prepared is False:
+        prepared = known[statement] = _Prepared(statement, connection.dialect)
+    return prepared.run(connection, params)
+
+
+# Per dialect (an engine's), per statement; both weakly, so neither outlives its owner.
+_PREPARED: WeakKeyDictionary[Dialect, WeakKeyDictionary[Any, Any]] = WeakKeyDictionary()
+
+
+class _Prepared:
+    """A SELECT compiled once for a dialect: its SQL, the values it binds itself, how each
+    parameter and each column is converted (the types' own processors, as SQLAlchemy applies
+    them). A statement with a list to expand (`IN`) is expanded on each run by the compiled
+    form itself."""
+
+    def __init__(self, statement: Any, dialect: Dialect):
+        compiled = statement.compile(dialect=dialect)
+        self.compiled = compiled
+        self.dialect = dialect
+        self.sql = compiled.string
+        self.expanding = bool(compiled.post_compile_params or compiled.literal_execute_params)
+        self.order = compiled.positiontup  # the parameters' order, for a positional driver
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        self.constants = {name: bind.effective_value for name, bind in binds.items()
+                          if not bind.required}
+        self.processors = {name: processor for name, bind in binds.items() if (
+            processor := bind.type.dialect_impl(dialect).bind_processor(dialect))}
+        self.types = [column.type for column in statement.selected_columns]
+        self.converters: list | None = None  # per column, once the driver has described them
+
+    def run(self, connection: Connection, params: dict[str, Any]) -> list[tuple]:
+        if self.expanding:
+            state = self.compiled.construct_expanded_state(params)
+            sql, values, processors, order = (state.statement, state.parameters,
+                                              state.processors, state.positiontup)
+        else:
+            sql, processors, order = self.sql, self.processors, self.order
+            values = {**self.constants, **params} if self.constants else params
+        if order is not None:
+            args: Any = tuple(processors[name](values[name]) if name in processors
+                              else values[name] for name in order)
+        elif processors:
+            args = {name: processors[name](value) if name in processors else value
+                    for name, value in values.items()}
+        else:
+            args = values
+        driver = connection.connection.driver_connection
+        dispatch = connection.dispatch
+        cursor = driver.cursor()
+        try:
+            # Listeners still see each statement (the tests that count and EXPLAIN them).
+            for listener in dispatch.before_cursor_execute:
+                listener(connection, cursor, sql, args, None, False)
+            cursor.execute(sql, args)
+            rows = cursor.fetchall()
+            for listener in dispatch.after_cursor_execute:
+                listener(connection, cursor, sql, args, None, False)
+            converters = self.converters
+            if converters is None:
+                converters = self.converters = self._converters(cursor.description)
+        except self.dialect.loaded_dbapi.Error as error:
+            gone = self.dialect.is_disconnect(error, driver, cursor)
+            if gone:
+                connection.invalidate(error)
+            raise DBAPIError.instance(sql, args, error, self.dialect.loaded_dbapi.Error,
+                                      connection_invalidated=gone,
+                                      dialect=self.dialect) from error
+        finally:
+            cursor.close()
+        if not converters or not rows:
+            return rows
+        # Column by column: `map` and `zip` loop in C (a page of many rows: ~1.5 % fewer
+        # instructions than a loop over each row).
+        columns: list[Any] = list(zip(*rows, strict=False))
+        for index, convert in converters:
+            columns[index] = map(convert, columns[index])
+        return list(zip(*columns, strict=False))
+
+    def _converters(self, description: Any) -> list[tuple[int, Any]]:
+        """The columns that need converting, and their types' result processors."""
+        pairs = zip(self.types, description, strict=True)
+        found = ((index, kind.dialect_impl(self.dialect).result_processor(self.dialect, column[1]))
+                 for index, (kind, column) in enumerate(pairs))
+        return [(index, convert) for index, convert in found if convert is not None]

@@ -38,7 +38,7 @@ from widget_server.core.models import (
     Programme,
     WebSession,
 )
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, read
 from widget_server.money.orders import awaiting_report_since, report_stands_since
 from widget_server.profile.bookings import (
     ACTIVE,
@@ -102,7 +102,7 @@ class Home:
 
 def members_of(db: Session, access: Access) -> list[Member]:
     """Own family first (in the provider's order), then children of shared bookings."""
-    rows = db.exec(scope.prepared(_members, access), params=access.parameters()).all()
+    rows = read(db, scope.prepared(_members, access), access.parameters())
     return [Member(external_id, name) for external_id, name in rows]
 
 
@@ -143,7 +143,7 @@ def load_home(db: Session, access: Access, web_session: WebSession, requested: s
         "member": selected.external_id if selected else "", "now": now, "today": today,
         "stands_since": report_stands_since(today)}
     home.active, home.past = _bookings(db, access, values, now)
-    totals = sorted(db.exec(scope.prepared(_totals, access), params=values).all(),
+    totals = sorted(read(db, scope.prepared(_totals, access), values),
                     key=lambda row: (row[0], row[1] or ""))
     home.due = [Due(currency, int(amount), int(count), int(overdue or 0))
                 for kind, currency, amount, count, overdue in totals if kind == "due"]

@@ -35,7 +35,7 @@ from widget_server.core.models import (
     WebSession,
 )
 from widget_server.core.profile_url import screen_url
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, read
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import preferences
 from widget_server.delivery.notices import Notices
@@ -114,9 +114,9 @@ def summaries(db: Session, access: Access, attendee_id: int, programme_ids: list
     """The member's published cards this person may see (`programme_ids`: of the member's
     bookings they see; `family`: the member is of their own family), newest first, each
     marked new until this person opened it (one statement)."""
-    rows = db.execute(_SUMMARIES, {
+    rows = read(db, _SUMMARIES, {
         "tenant": access.tenant, "attendee": attendee_id, "email": access.email,
-        "kind": KIND, "programmes": programme_ids or [-1], "family_card": family}).all()
+        "kind": KIND, "programmes": programme_ids or [-1], "family_card": family})
     return [CardSummary(external_id, term, level, local_today(published_at or updated_at, tz),
                         opened is None)
             for external_id, term, level, published_at, updated_at, opened in rows]

@@ -42,7 +42,7 @@ from widget_server.core.models import (
     Programme,
 )
 from widget_server.core.profile_url import screen_url
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, read
 from widget_server.core.tenants import Tenant
 from widget_server.delivery.notices import Notices
 from widget_server.delivery.webhooks import (
@@ -154,8 +154,8 @@ def class_key(programme: Any, starts_at: datetime, tz: Any) -> str:
 def _class_sizes(db: Session, programmes: dict[int, Any], tz: Any) -> Counter:
     """How many sessions each weekly class has in all, past ones too (a class's price is for
     all of them): the providers' timetable, not the families' rows."""
-    return Counter(class_key(programmes[pid], starts, tz) for pid, starts in db.execute(
-        _STARTS, {"programmes": list(programmes)}))
+    return Counter(class_key(programmes[pid], starts, tz) for pid, starts in read(
+        db, _STARTS, {"programmes": list(programmes)}))
 
 
 _PLACES_BOOKED = (select(func.count()).select_from(Attendance)
@@ -170,9 +170,8 @@ def _difference(db: Session, tenant: Tenant, view: BookingView, programmes: dict
     price over its places), or None when a price is unknown or in another currency."""
     found: dict[str, int | None] = {key: 0 for key, p in targets if p.id == view.programme.id}
     others = {p.id: p for key, p in targets if p.id != view.programme.id}
-    booked = db.exec(_PLACES_BOOKED, params={"tenant": tenant.slug,
-                                             "booking_id": view.booking.id}).one() \
-        if others else 0
+    booked = read(db, _PLACES_BOOKED, {"tenant": tenant.slug,
+                                       "booking_id": view.booking.id})[0][0] if others else 0
     sizes = _class_sizes(db, others, tenant.zone) if others and booked else Counter()
     currency = view.currency(tenant.config.currency)
     for key, programme in targets:
@@ -195,8 +194,8 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     programmes = {p.id: p for p in _programmes(db, tenant, view)
                   if p.id == view.programme.id or rules.age_fits(p, view.attendee.birth_date,
                                                                  today)}
-    own = set(db.exec(_OWN, params={"tenant": tenant.slug,
-                                    "booking_id": view.booking.id}).all())
+    own = {session_id for session_id, in read(db, _OWN, {"tenant": tenant.slug,
+                                                         "booking_id": view.booking.id})}
     rows = _SESSION_ROOM.rows(db, _TO_COME, {"programmes": list(programmes), "now": now})
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
