@@ -187,3 +187,17 @@ def test_a_driver_error_on_the_direct_path_is_sqlalchemys_error(engine, family):
                       else DataError)
     with session_scope(engine) as db:  # the connection still serves
         assert len(shape.rows(db, statement, good)) == 2
+
+
+def test_a_value_worked_out_at_each_run_is_worked_out_at_each_run(engine, family):
+    tenant = {"now": "demo"}
+    shape = Shape(Client.external_id)
+    statement = shape.select().where(
+        Client.tenant == bindparam("tenant", callable_=lambda: tenant["now"])).order_by(
+        Client.external_id)
+    found = []
+    with session_scope(engine) as db:
+        for name in ("demo", "other", "demo"):
+            tenant["now"] = name
+            found.append([ref for ref, in shape.rows(db, statement, {})])
+    assert found == [["c1", "c2"], [], ["c1", "c2"]]

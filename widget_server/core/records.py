@@ -116,9 +116,11 @@ class _Prepared:
         self.compiled = compiled
         self.dialect = dialect
         self.sql = compiled.string
-        self.expanding = bool(compiled.post_compile_params or compiled.literal_execute_params)
-        self.order = compiled.positiontup  # the parameters' order, for a positional driver
         binds = {name: bind for bind, name in compiled.bind_names.items()}
+        # Left to the compiled form on each run: lists to expand, and values worked out then.
+        self.expanding = bool(compiled.post_compile_params or compiled.literal_execute_params
+                              or any(bind.callable for bind in binds.values()))
+        self.order = compiled.positiontup  # the parameters' order, for a positional driver
         self.constants = {name: bind.effective_value for name, bind in binds.items()
                           if not bind.required}
         self.processors = {name: processor for name, bind in binds.items() if (
