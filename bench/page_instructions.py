@@ -47,8 +47,8 @@ def callgrind(*args: str) -> None:
                    capture_output=True)
 
 
-def request(app, path: str, sid: str):
-    """One GET of `path` through the app, as an ASGI server hands it over; the messages sent."""
+async def request(app, path: str, sid: str) -> None:
+    """One GET of `path` through the app, as an ASGI server hands it over; it must answer 200."""
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
              "method": "GET", "scheme": "http", "path": path, "raw_path": path.encode(),
              "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
@@ -63,10 +63,8 @@ def request(app, path: str, sid: str):
     async def send(message):
         sent.append(message)
 
-    async def run():
-        await app(scope, receive, send)
-        assert sent[0]["status"] == 200, (path, sent[0])
-    return run()
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 200, (path, sent[0])
 
 
 def inner(url: str, names: list[str], requests: int) -> None:
@@ -95,9 +93,8 @@ def totals(directory: Path) -> dict[str, int]:
     found = {}
     for dump in directory.glob("callgrind.out.*.*"):
         lines = dump.read_text().splitlines()
-        name = next(line.split("dump ", 1)[1] for line in lines
-                    if line.startswith("desc: Trigger: Client Request: dump")
-                    or line.startswith("desc: Trigger: dump"))
+        name = next(line.removeprefix("desc: Trigger: dump ") for line in lines
+                    if line.startswith("desc: Trigger: dump "))
         found[name.replace("_", " ")] = int(next(
             line.split()[1] for line in lines if line.startswith("totals:")))
     return found
@@ -117,11 +114,10 @@ def main() -> None:
         return
     if not shutil.which("valgrind"):
         sys.exit("valgrind is needed: apt-get install valgrind")
+    if url.startswith("sqlite:///") and not args.reuse:
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
     migrate(url)
     if not args.reuse:
-        if url.startswith("sqlite:///"):
-            Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
-            migrate(url)
         build(url, 10_000, 1_000_000)
     build_progress(url)
     build_switching(url)
