@@ -28,6 +28,8 @@ from typing import Any, Callable, Iterable, Iterator
 from sqlalchemy import (
     JSON,
     Column,
+    Date,
+    DateTime,
     LargeBinary,
     String,
     Table,
@@ -36,6 +38,7 @@ from sqlalchemy import (
     cast,
     func,
     select,
+    true,
 )
 from sqlalchemy import column as field_of
 from sqlalchemy import text as sql_text
@@ -592,8 +595,18 @@ def _upserting(statement: Any, updated: tuple[str, ...], *, returning: bool = Tr
 
 def _insert(session: Session, table: Table, values: list[dict[str, Any]]) -> tuple[Any, Any]:
     """A multi-row INSERT of these rows, and the parameters to execute it with."""
-    if session.get_bind().dialect.name == "sqlite":
-        return _sqlite_insert(table), values
+    dialect = session.get_bind().dialect
+    if dialect.name == "sqlite":
+        names = tuple(values[0])
+        if any(_is_binary(table.c[name]) for name in names):  # JSON cannot carry bytes
+            return _sqlite_insert(table), values
+        # The rows as one JSON text too (`_json_each_insert`), each column's values bound by
+        # its type first, a column at a time: SQLAlchemy's executemany bound them a value at a
+        # time (a fifth of the import's time on SQLite).
+        columns = [_bound(table.c[name].type, dialect, [row.get(name) for row in values])
+                   for name in names]
+        return _json_each_insert(table, names), {
+            "rows": json.dumps(list(zip(*columns, strict=True)), separators=(",", ":"))}
     # All the rows as one JSON text, taken apart by the server (`json_to_recordset`): rows as
     # VALUES made a statement so long that psycopg's rewriting of it, on every batch, cost
     # more than the writes, and an array per column was dumped by psycopg element by element
@@ -627,6 +640,39 @@ def _moment(value: datetime) -> str:
 @lru_cache(maxsize=256)
 def _sqlite_insert(table: Table) -> Any:
     return sqlite_insert(table)
+
+
+def _bound(type_: Any, dialect: Any, values: list[Any]) -> list[Any]:
+    """A column's values as the driver would be given them (SQLite: a time as text, a bool
+    as 0 or 1, JSON as its text); a time once per distinct value (a batch's rows share their
+    created_at and updated_at)."""
+    process, of_time = _bind_processor(type_, dialect)
+    if process is None:
+        return values
+    if of_time:
+        done = {value: process(value) for value in set(values)}
+        return [done[value] for value in values]
+    return list(map(process, values))
+
+
+@lru_cache(maxsize=1024)
+def _bind_processor(type_: Any, dialect: Any) -> tuple[Callable[[Any], Any] | None, bool]:
+    """The type's bind processor, and whether its values are times or dates."""
+    impl = getattr(type_, "impl", type_)  # a TypeDecorator's (UTCDateTime's) own type
+    return type_.dialect_impl(dialect).bind_processor(dialect), isinstance(impl, (DateTime, Date))
+
+
+@lru_cache(maxsize=256)
+def _json_each_insert(table: Table, names: tuple[str, ...]) -> Any:
+    """`INSERT ... SELECT json_extract(value, '$[0]'), ... FROM json_each(:rows) WHERE true`,
+    each row a JSON array of its values in `names`' order, built once per table and
+    columns. SQLite reads a JSON string as text, a number as a number and null as NULL,
+    which is what the values bound by their types are (`_bound`); the WHERE keeps SQLite
+    from reading the upsert's ON CONFLICT as a join's ON."""
+    rows = func.json_each(bindparam("rows", type_=Text)).table_valued("value")
+    picked = [func.json_extract(rows.c.value, f"$[{position}]")
+              for position in range(len(names))]
+    return sqlite_insert(table).from_select(list(names), select(*picked).where(true()))
 
 
 @lru_cache(maxsize=256)
