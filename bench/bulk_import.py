@@ -4,7 +4,7 @@ Run on demand, never part of the test suite:
 
     .venv/bin/python bench/bulk_import.py [--clients 10000] [--sqlite]
         [--postgres postgresql+psycopg://widget:widget@127.0.0.1:5432/widget_bench]
-        [--batch-size N] [--http-clients 1000] [--seed 1] [--profile]
+        [--batch-size N] [--http-clients 1000] [--seed 1] [--profile] [--instructions]
 
 Without --sqlite or --postgres it imports into SQLite (a fresh temporary file), and also into
 PostgreSQL when WIDGET_BENCH_DATABASE_URL is set. The PostgreSQL database is wiped (public
@@ -16,6 +16,12 @@ and 1-3 payments. The NDJSON body is built in memory before timing; only `import
 timed (time.perf_counter), called directly with a `session_scope(engine)` session. A second,
 smaller data set (--http-clients) is also POSTed to /api/v1/import through starlette's
 TestClient on a fresh database, timing the whole request (body upload, import, JSON report).
+
+--instructions counts, instead of timing, the CPU instructions of `import_lines` with
+valgrind's callgrind (Debian package `valgrind`), in a process of its own per database: unlike
+a time, the count hardly moves with the machine's other load, so two versions of the code
+compare on a shared machine. It counts this process only (SQLite's work, not PostgreSQL's
+server) and slows the import about fifty times: use it with --clients 1000.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ import json
 import os
 import pstats
 import random
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -41,6 +49,9 @@ from sqlalchemy.engine import Engine, make_url
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from page_instructions import callgrind, totals  # noqa: E402
 
 from widget_server.api.bulk_import import import_lines  # noqa: E402
 from widget_server.api.resources import RESOURCES  # noqa: E402
@@ -251,6 +262,34 @@ def run_direct(database: str, url: str, data: DataSet, batch_size: int | None,
     return Run(database, "import_lines", data, seconds, cpu_seconds, report, rows)
 
 
+def count_instructions(url: str, args: argparse.Namespace) -> int:
+    """The instructions of one direct import into `url` (freshly migrated), counted by
+    callgrind in a child process that runs `count_inside`."""
+    with tempfile.TemporaryDirectory(prefix="widget-bench-cg-") as tmp:
+        subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",
+                        f"--callgrind-out-file={tmp}/callgrind.out.%p", sys.executable,
+                        __file__, "--count-into", url, "--clients", str(args.clients),
+                        "--seed", str(args.seed),
+                        *(["--batch-size", str(args.batch_size)] if args.batch_size else [])],
+                       check=True, capture_output=True)
+        return totals(Path(tmp))["import"]
+
+
+def count_inside(url: str, args: argparse.Namespace) -> None:
+    """Under callgrind: the import, counted from its first line to its report."""
+    data = build_data_set(args.clients, args.seed)
+    engine = make_engine(url)
+    lines = data.body.splitlines()
+    try:
+        with session_scope(engine) as session:
+            callgrind("-i", "on")
+            import_lines(session, TENANT, lines, batch_size=args.batch_size)
+            callgrind("-d", "import")
+            callgrind("-i", "off")
+    finally:
+        engine.dispose()
+
+
 def run_http(database: str, url: str, data: DataSet) -> Run:
     """Time one POST /api/v1/import of the whole body through the app (TestClient)."""
     # No outbox drainers (nor SMTP) in a benchmark: they would only compete for the CPU.
@@ -351,6 +390,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--profile", action="store_true",
                         help="print a cProfile summary of each direct import")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count the direct import's CPU instructions (callgrind) "
+                             "instead of timing it; use with --clients 1000")
+    parser.add_argument("--count-into", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     args.use_sqlite = args.sqlite or not args.postgres
     args.postgres = args.postgres or os.environ.get(ENV_URL) or None
@@ -359,6 +402,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.count_into:
+        count_inside(args.count_into, args)
+        return 0
+    if args.instructions:
+        return print_instructions(args)
     data = build_data_set(args.clients, args.seed)
     http_data = build_data_set(args.http_clients, args.seed) if args.http_clients else None
     print(f"Data set: {args.clients:,} clients, seed {args.seed}: {data.lines:,} lines, "
@@ -381,6 +429,27 @@ def main(argv: list[str] | None = None) -> int:
     print_summary(runs)
     print_per_resource(runs)
     return 1 if print_errors(runs) else 0
+
+
+def print_instructions(args: argparse.Namespace) -> int:
+    if not shutil.which("valgrind"):
+        print("valgrind is needed: apt-get install valgrind", file=sys.stderr)
+        return 1
+    lines = build_data_set(args.clients, args.seed).lines
+    print(f"Data set: {args.clients:,} clients, seed {args.seed}: {lines:,} lines; "
+          f"batch size {args.batch_size or 'default'}")
+    print(f"{'database':10}  {'instructions':>16}  {'per line':>10}")
+    with tempfile.TemporaryDirectory(prefix="widget-bench-") as tmp:
+        targets = [("sqlite", fresh_sqlite(Path(tmp), "direct.db"))] if args.use_sqlite else []
+        for database, url in [*targets, *([("postgresql", args.postgres)]
+                                          if args.postgres else [])]:
+            if database == "postgresql":
+                url = fresh_postgres(url)
+            counted = count_instructions(url, args)
+            print(f"{database:10}  {counted:>16,}  {counted // lines:>10,}", flush=True)
+    print("instructions: this process's, counted by callgrind from the first line read to "
+          "the report (not PostgreSQL's server)")
+    return 0
 
 
 if __name__ == "__main__":
