@@ -502,6 +502,77 @@ def test_a_batch_whose_set_write_breaks_a_constraint_is_answered_line_by_line(ap
     assert [c["id"] for c in api.get("clients").json()["items"]] == ["c1", "c3"]
 
 
+def store_a_booking(api) -> None:
+    """Client c1's booking b1 of programme p1, whose sessions s1 and s2 are stored."""
+    for resource, external_id, body in BASE:
+        if resource in {"clients", "attendees", "programmes", "sessions", "bookings"}:
+            api.put(resource, external_id, body)
+    api.put("sessions", "s2", {"programme_id": "p1", "starts_at": "2026-12-12T09:00:00Z",
+                               "ends_at": "2026-12-12T09:45:00Z"})
+
+
+def attendance_lines(count: int) -> str:
+    return ndjson(*[line("attendance", f"at{n}", booking_id="b1",
+                         session_id=f"s{1 + n % 2}", status="expected") for n in range(count)])
+
+
+def test_a_row_only_referenced_is_looked_up_once_per_import(app, api, monkeypatch):
+    """Every batch of attendance refers to the same sessions: the import asks the database
+    for their ids in its first batch only."""
+    import widget_server.api.bulk_import as bulk
+
+    store_a_booking(api)
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    with counting_statements(app) as statements:
+        report = api.import_ndjson(attendance_lines(6)).json()
+    assert report["imported"] == 6
+    lookups = [sql for sql, _, _ in statements
+               if re.search(r"FROM session\b", sql) and "external_id" in sql]
+    assert len(lookups) == 1
+    assert [a["session_id"] for a in api.get("attendance").json()["items"]] == ["s1", "s2"] * 3
+
+
+def test_a_referenced_row_deleted_during_an_import_is_answered_line_by_line(app, api,
+                                                                            monkeypatch):
+    """The first batch looks session s2 up (for a line refused for its booking); s2 is then
+    deleted. The next batch's set write, given s2's old id, fails its foreign key, and its
+    lines are answered one by one; the batch after asks for s2 again."""
+    import widget_server.api.bulk_import as bulk
+
+    store_a_booking(api)
+    monkeypatch.setattr(bulk, "BATCH_SIZE", 2)
+    finish, batches = bulk._finish, []
+
+    def delete_s2_after_the_first_batch(session, written, *args):
+        finish(session, written, *args)
+        if written is not None:
+            batches.append(written)
+            if len(batches) == 1:
+                assert api.delete("sessions", "s2").status_code == 204
+    monkeypatch.setattr(bulk, "_finish", delete_s2_after_the_first_batch)
+    upsert_line, redone = bulk._upsert_line, []
+
+    def one_line(session, tenant, line, *args):
+        redone.append(line.number)
+        return upsert_line(session, tenant, line, *args)
+    monkeypatch.setattr(bulk, "_upsert_line", one_line)
+    report = api.import_ndjson(ndjson(*[
+        line("attendance", external_id, booking_id=booking, session_id=session,
+             status="expected")
+        for external_id, booking, session in (("at0", "b1", "s1"), ("at1", "b9", "s2"),
+                                              ("at2", "b1", "s2"), ("at3", "b1", "s1"),
+                                              ("at4", "b1", "s2"), ("at5", "b1", "s1"))])).json()
+    no_s2 = ["item", "session_id"], "no sessions item with id 's2'"
+    assert report["results"] == [
+        ok(1, "created", "attendance", "at0"),
+        bad(2, "attendance", "at1", ["item", "booking_id"], "no bookings item with id 'b9'"),
+        bad(3, "attendance", "at2", *no_s2), ok(4, "created", "attendance", "at3"),
+        bad(5, "attendance", "at4", *no_s2), ok(6, "created", "attendance", "at5"),
+    ]
+    assert redone == [3, 4]  # the third batch looked s2 up again: no need
+    assert [a["id"] for a in api.get("attendance").json()["items"]] == ["at0", "at3", "at5"]
+
+
 def test_statements_per_batch_do_not_grow_with_its_lines(app, monkeypatch):
     """References are resolved and rows written per resource, not per line."""
     import widget_server.api.bulk_import as bulk

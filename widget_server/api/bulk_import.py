@@ -105,6 +105,7 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
     batch: list[_Line] = []
     written: _Written | None = None  # the batch the server may still be writing
     statistics = _Statistics(session)
+    known: dict[type, dict[str, int]] = defaultdict(dict)  # `_stored_rows`' ids found before
     try:
         for line in _good_lines(lines, results):
             batch.append(line)
@@ -112,15 +113,16 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
                 # The batch before this one was being written by the server while these
                 # lines were read and checked: wait for it, then send this one.
                 _finish(session, written, results, statistics)
-                written = _write_batch(session, tenant, batch, resolver, today, notices)
+                written = _write_batch(session, tenant, batch, resolver, today, notices,
+                                       known)
                 if not written.writes.pipelined:
                     _finish(session, written, results, statistics)
                     written = None
                 batch = []
         _finish(session, written, results, statistics)
         # The pages read what the last batch filled, too (`_Statistics`).
-        _finish(session, _write_batch(session, tenant, batch, resolver, today, notices),
-                results, statistics)
+        _finish(session, _write_batch(session, tenant, batch, resolver, today, notices,
+                                      known), results, statistics)
     except BaseException:
         if written is not None:  # the connection must not go back to the pool mid-pipeline
             written.writes.abandon()
@@ -216,7 +218,8 @@ class _Written:
 
 
 def _write_batch(session: Session, tenant: str, batch: list[_Line], resolver: RefResolver,
-                 today: date, notices: Notices | None) -> _Written | None:
+                 today: date, notices: Notices | None,
+                 known: dict[type, dict[str, int]]) -> _Written | None:
     if not batch:
         return None
     # The transaction (on SQLite the write lock) opens for the batch's writes only: while the
@@ -225,7 +228,9 @@ def _write_batch(session: Session, tenant: str, batch: list[_Line], resolver: Re
 
     def redo() -> dict[int, dict]:
         # A constraint the checks here do not foresee (or another writer got in between):
-        # only one upsert per line can say which line broke it.
+        # only one upsert per line can say which line broke it. An id known from an earlier
+        # batch may be one of a row deleted since: they are asked for again.
+        known.clear()
         return {line.index: _upsert_line(session, tenant, line, resolver, today, notices)
                 for line in batch}
 
@@ -233,7 +238,7 @@ def _write_batch(session: Session, tenant: str, batch: list[_Line], resolver: Re
     savepoint = session.begin_nested()
     try:
         outcomes = _write_set(session, tenant, batch, today=today, notices=notices,
-                              writes=writes)
+                              writes=writes, known=known)
     except IntegrityError:
         writes.abandon()
         savepoint.rollback()
@@ -372,13 +377,14 @@ class _Row:
 
 
 def _write_set(session: Session, tenant: str, batch: list[_Line], *, today: date,
-               notices: Notices | None = None, writes: _Writes) -> dict[int, dict]:
+               notices: Notices | None = None, writes: _Writes,
+               known: dict[type, dict[str, int]]) -> dict[int, dict]:
     """Answer and write the batch's lines, resource by resource; a constant number of
     statements per batch whatever its size. Every read comes before the first write."""
     by_resource: dict[str, list[_Line]] = defaultdict(list)
     for line in batch:
         by_resource[line.resource.name].append(line)
-    refs = _BatchRefs(_stored_rows(session, tenant, batch))
+    refs = _BatchRefs(_stored_rows(session, tenant, batch, known))
     emails = _EmailOwners(session, tenant, by_resource["clients"], refs.stored[m.Client]) \
         if "clients" in by_resource else None
     ids = _new_ids(session, by_resource, refs) if writes.pipelined else None
@@ -430,11 +436,16 @@ def _new_ids(session: Session, by_resource: dict[str, list[_Line]],
     return ids
 
 
-def _stored_rows(session: Session, tenant: str,
-                 batch: list[_Line]) -> dict[type, dict[str, Any]]:
+def _stored_rows(session: Session, tenant: str, batch: list[_Line],
+                 known: dict[type, dict[str, int]]) -> dict[type, dict[str, Any]]:
     """Per model, the stored rows the batch writes or references, by provider id; one query
     per model (read before anything of the batch is written). Rows a replace rule checks are
-    locked until the batch commits, as `upsert` locks its row."""
+    locked until the batch commits, as `upsert` locks its row.
+
+    The id of a row only referenced is asked for once per import (`known`, filled here): a
+    batch of attendance refers to most of the timetable's sessions, every batch again. A
+    row's id never changes, and one deleted since fails its foreign key, which sends the
+    batch line by line."""
     locked = {line.resource.model for line in batch if line.resource.replace_rule}
     own: dict[type, set[str]] = defaultdict(set)
     referenced: dict[type, set[str]] = defaultdict(set)
@@ -453,12 +464,24 @@ def _stored_rows(session: Session, tenant: str,
     dialect = session.get_bind().dialect.name
     for model in own.keys() | referenced.keys():
         # Whole rows for the batch's own ids: a line that changes nothing must not touch them.
-        query = _lookup(model.__table__, dialect, whole=model in own, locked=model in locked)
-        ids = sorted(own[model] | referenced[model])
+        whole = model in own
+        query = _lookup(model.__table__, dialect, whole=whole, locked=model in locked)
+        ids = own[model] | referenced[model]
+        if not whole:
+            ids, ids_known = set(), known[model]
+            for external_id in referenced[model]:
+                pk = ids_known.get(external_id)
+                if pk is None:
+                    ids.add(external_id)
+                else:
+                    stored[model][external_id] = {"external_id": external_id, "id": pk}
+        ids = sorted(ids)
         for start in range(0, len(ids), QUERY_CHUNK):
             for row in session.execute(query, {"tenant": tenant, **_listed(
                     ids[start:start + QUERY_CHUNK])}).mappings():
                 stored[model][row["external_id"]] = row
+                if not whole:
+                    known[model][row["external_id"]] = row["id"]
     return stored
 
 
