@@ -627,3 +627,21 @@ def test_a_time_with_another_offset_is_stored_as_the_same_moment(api):
     imported, put = api.get("sessions", "s1").json(), api.get("sessions", "s2").json()
     assert imported["starts_at"] == put["starts_at"] == "2026-12-05T09:00:00Z"
     assert imported["ends_at"] == put["ends_at"] == "2026-12-05T09:45:00Z"
+
+
+def test_equal_times_at_other_offsets_are_each_bound_as_their_column_writes_them():
+    """SQLite's rows are bound a column at a time, each distinct time once: 10:00+01:00 and
+    09:00Z are equal, but a column that keeps the wall time writes them apart."""
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import DateTime
+    from sqlalchemy.dialects import sqlite
+
+    import widget_server.api.bulk_import as bulk
+
+    winter = datetime(2026, 12, 5, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    utc = datetime(2026, 12, 5, 9, 0, tzinfo=timezone.utc)
+    assert winter == utc
+    assert bulk._bound(DateTime(), sqlite.dialect(), [winter, utc, None, winter]) == [
+        "2026-12-05 10:00:00.000000", "2026-12-05 09:00:00.000000", None,
+        "2026-12-05 10:00:00.000000"]

@@ -673,8 +673,11 @@ def _bound(type_: Any, dialect: Any, values: list[Any]) -> list[Any]:
     if process is None:
         return values
     if of_time:
-        done = {value: process(value) for value in set(values)}
-        return [done[value] for value in values]
+        # Keyed by the offset too: 09:00+01:00 equals 08:00Z, but a column that keeps the
+        # wall time (not UTCDateTime) writes them differently.
+        keys = [(value, getattr(value, "tzinfo", None)) for value in values]
+        done = {key: process(key[0]) for key in set(keys)}
+        return [done[key] for key in keys]
     return list(map(process, values))
 
 
