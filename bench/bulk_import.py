@@ -413,13 +413,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{len(data.body) / 1e6:.1f} MB; batch size {args.batch_size or 'default'}")
     runs: list[Run] = []
     with tempfile.TemporaryDirectory(prefix="widget-bench-") as tmp:
-        targets: list[tuple[str, Callable[[str], str]]] = []  # (database, fresh URL)
-        if args.use_sqlite:
-            targets.append(("sqlite", lambda name: fresh_sqlite(Path(tmp), name)))
-        if args.postgres:
-            targets.append(("postgresql", lambda _name: fresh_postgres(args.postgres)))
         print(summary_header())
-        for database, fresh in targets:
+        for database, fresh in targets(args, Path(tmp)):
             runs.append(run_direct(database, fresh("direct.db"), data, args.batch_size,
                                    args.profile))
             print(summary_row(runs[-1]), flush=True)
@@ -431,6 +426,17 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if print_errors(runs) else 0
 
 
+def targets(args: argparse.Namespace, tmp: Path) -> list[tuple[str, Callable[[str], str]]]:
+    """The databases asked for, each with what makes a fresh one (a file name for SQLite's,
+    in `tmp`) and answers its URL."""
+    found: list[tuple[str, Callable[[str], str]]] = []
+    if args.use_sqlite:
+        found.append(("sqlite", lambda name: fresh_sqlite(tmp, name)))
+    if args.postgres:
+        found.append(("postgresql", lambda _name: fresh_postgres(args.postgres)))
+    return found
+
+
 def print_instructions(args: argparse.Namespace) -> int:
     if not shutil.which("valgrind"):
         print("valgrind is needed: apt-get install valgrind", file=sys.stderr)
@@ -440,12 +446,8 @@ def print_instructions(args: argparse.Namespace) -> int:
           f"batch size {args.batch_size or 'default'}")
     print(f"{'database':10}  {'instructions':>16}  {'per line':>10}")
     with tempfile.TemporaryDirectory(prefix="widget-bench-") as tmp:
-        targets = [("sqlite", fresh_sqlite(Path(tmp), "direct.db"))] if args.use_sqlite else []
-        for database, url in [*targets, *([("postgresql", args.postgres)]
-                                          if args.postgres else [])]:
-            if database == "postgresql":
-                url = fresh_postgres(url)
-            counted = count_instructions(url, args)
+        for database, fresh in targets(args, Path(tmp)):
+            counted = count_instructions(fresh("direct.db"), args)
             print(f"{database:10}  {counted:>16,}  {counted // lines:>10,}", flush=True)
     print("instructions: this process's, counted by callgrind from the first line read to "
           "the report (not PostgreSQL's server)")

@@ -466,11 +466,12 @@ def _stored_rows(session: Session, tenant: str, batch: list[_Line],
         # Whole rows for the batch's own ids: a line that changes nothing must not touch them.
         whole = model in own
         query = _lookup(model.__table__, dialect, whole=whole, locked=model in locked)
-        ids = own[model] | referenced[model]
-        if not whole:
-            ids, ids_known = set(), known[model]
+        if whole:
+            ids = own[model] | referenced[model]
+        else:  # a walk of the batch's references, not of `known`: that grows with the import
+            ids = set()
             for external_id in referenced[model]:
-                pk = ids_known.get(external_id)
+                pk = known[model].get(external_id)
                 if pk is None:
                     ids.add(external_id)
                 else:
@@ -619,8 +620,8 @@ def _upserting(statement: Any, updated: tuple[str, ...], *, returning: bool = Tr
 def _insert(session: Session, table: Table, values: list[dict[str, Any]]) -> tuple[Any, Any]:
     """A multi-row INSERT of these rows, and the parameters to execute it with."""
     dialect = session.get_bind().dialect
+    names = tuple(values[0])
     if dialect.name == "sqlite":
-        names = tuple(values[0])
         if any(_is_binary(table.c[name]) for name in names):  # JSON cannot carry bytes
             return _sqlite_insert(table), values
         # The rows as one JSON text too (`_json_each_insert`), each column's values bound by
@@ -634,7 +635,7 @@ def _insert(session: Session, table: Table, values: list[dict[str, Any]]) -> tup
     # VALUES made a statement so long that psycopg's rewriting of it, on every batch, cost
     # more than the writes, and an array per column was dumped by psycopg element by element
     # in Python (8.7 us a row of eight columns; this JSON 1.7 us).
-    return _recordset_insert(table, tuple(values[0])), {
+    return _recordset_insert(table, names), {
         "rows": json.dumps(values, default=_json_value, separators=(",", ":"))}
 
 
