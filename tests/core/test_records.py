@@ -11,6 +11,7 @@ from sqlalchemy import Integer, String, bindparam, cast, event, func
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.compiler import SQLCompiler
 from sqlmodel import select
 
 from widget_server.core import access as scope
@@ -144,6 +145,39 @@ def test_a_list_to_expand_is_expanded_on_every_run(engine, family):
         found = [[ref for ref, in shape.rows(db, statement, {"refs": refs})]
                  for refs in (["c1"], ["c1", "c2"], ["c2", "c9", "c1"], [], ["c2"])]
     assert found == [["c1"], ["c1", "c2"], ["c1", "c2"], [], ["c2"]]
+
+
+def test_a_list_is_expanded_once_per_length_with_the_values_of_each_run(engine, family,
+                                                                        monkeypatch):
+    """The expanded form of a statement depends only on its lists' lengths: SQLAlchemy works
+    it out once per lengths, and each run binds its own values into it (converted by their
+    types, the statement's own constants too)."""
+    worked_out = []
+    original = SQLCompiler.construct_expanded_state
+
+    def spy(compiled, params=None, *args, **kwargs):
+        worked_out.append(tuple(len(v) for k, v in sorted((params or {}).items())
+                                if isinstance(v, list)))
+        return original(compiled, params, *args, **kwargs)
+
+    monkeypatch.setattr(SQLCompiler, "construct_expanded_state", spy)
+    shape = Shape(Client.external_id)
+    statement = shape.select().where(
+        Client.tenant == bindparam("tenant"), Client.created_at < bindparam("before"),
+        Client.email.in_(["ann@example.com", "bob@example.com"]),
+        Client.external_id.in_(bindparam("refs"))).order_by(Client.external_id)
+    later = datetime.now(timezone.utc) + timedelta(days=1)
+    earlier = later - timedelta(days=400)
+    runs = [(["c1"], later), (["c2"], later), (["c2", "c1"], later), (["c1", "c9"], later),
+            (["c1"], earlier), ([], later), (["c2"], later), (["c1", "c2"], earlier)]
+    with session_scope(engine) as db:
+        found = [[ref for ref, in shape.rows(db, statement, {"tenant": "demo", "refs": refs,
+                                                             "before": before})]
+                 for refs, before in runs]
+    assert found == [["c1"], ["c2"], ["c1", "c2"], ["c1"], [], [], ["c2"], []]
+    # The first run takes SQLAlchemy's own path; then once for each new length (1, 2, 0).
+    assert sorted(set(worked_out)) == [(0,), (1,), (2,)]
+    assert len(worked_out) <= 4
 
 
 def test_listeners_see_the_statements_sent_straight_to_the_driver(engine, family):
