@@ -378,6 +378,29 @@ def test_the_page_costs_the_same_statements_for_two_classes_or_six(school, mailb
     assert statements() == two
 
 
+def test_room_is_counted_only_in_the_sessions_the_places_would_move_to(school, mailbox):
+    """Ann has three places left (Saturdays 0, 2 and 3): a class is offered by its next three
+    sessions, so a later one filling up changes nothing, and counting the places taken (three
+    counts a session) is done for those three only, not for every session still to come."""
+    s = school
+    for n in ("x", "y"):
+        s.put("bookings", f"b-{n}", client_id="bob-parent", attendee_id="bob-child",
+              programme_id="ballet-wed")
+        s.attend(f"{n}4", f"b-{n}", "wed4")  # the fifth Wednesday: 2 of 2 taken
+    ann = s.browser(mailbox, "ann@example.com")
+    ann.open("bookings/b-ann/switch")  # statements are built once
+    with counting_statements(s.app) as seen:
+        page = ann.open("bookings/b-ann/switch").text
+    wed = key(s, "ballet-wed", "wed0")
+    row = page[page.index(f'value="{wed}"') - 200:][:400]
+    assert "disabled" not in row and "Full" not in text_of(row)
+    counted = [parameters for sql, parameters, _ in seen if "makeup_waitlist" in sql]
+    assert len(counted) == 1
+    sunday_and_wednesday = 3 + 3  # each class's next three sessions, in one statement
+    values = counted[0].values() if isinstance(counted[0], dict) else counted[0]
+    assert len([v for v in values if isinstance(v, int)]) == sunday_and_wednesday
+
+
 def test_the_provider_can_still_delete_a_booking_that_changed_class(school, mailbox, api):
     s = school
     ann = s.browser(mailbox, "ann@example.com")

@@ -118,11 +118,15 @@ _SIBLINGS = (_PROGRAMME.select()
                     Programme.makeup_group == bindparam("group"),
                     Programme.id != bindparam("programme_id"))
              .order_by(Programme.name, Programme.id))
-_SESSION_ROOM = Shape(ClassSession, capacity.has_room(bindparam("now")))
-_TO_COME = (_SESSION_ROOM.select()
+_SESSION = Shape(ClassSession)
+_TO_COME = (_SESSION.select()
             .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
                    ClassSession.cancelled == false(), ClassSession.starts_at > bindparam("now"))
             .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
+# Whether there is room, asked only of the sessions the places would move to: three counts per
+# session, and a class's later sessions (most of them) are never moved to.
+_ROOM = select(ClassSession.id, capacity.has_room(bindparam("now"))).where(
+    ClassSession.id.in_(bindparam("ids", expanding=True)))
 _STARTS = (select(ClassSession.programme_id, ClassSession.starts_at)
            .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
                   ClassSession.cancelled == false()))
@@ -196,28 +200,29 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
                                                                  today)}
     own = {session_id for session_id, in read(db, _OWN, {"tenant": tenant.slug,
                                                          "booking_id": view.booking.id})}
-    rows = _SESSION_ROOM.rows(db, _TO_COME, {"programmes": list(programmes), "now": now})
+    rows = _SESSION.rows(db, _TO_COME, {"programmes": list(programmes), "now": now})
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
-    classes: dict[str, list[tuple]] = {}
-    for session, room in rows:
+    classes: dict[str, list[Any]] = {}
+    for session, in rows:
         programme = programmes[session.programme_id]
         key = class_key(programme, session.starts_at, tz)
         if key not in current and session.id not in own \
                 and rules.before_cutoff(tenant, programme, session, now):
-            classes.setdefault(key, []).append((session, room))
+            classes.setdefault(key, []).append(session)
     wanted = len(places)
+    chosen = {key: usable[:wanted] for key, usable in classes.items()}
+    ids = sorted({session.id for sessions in chosen.values() for session in sessions})
+    room = dict(read(db, _ROOM, {"ids": ids, "now": now})) if ids else {}
     prices = _difference(db, tenant, view, programmes,
-                         [(k, programmes[v[0][0].programme_id]) for k, v in classes.items()],
+                         [(k, programmes[v[0].programme_id]) for k, v in classes.items()],
                          wanted)
     found = []
-    for key, usable in classes.items():
-        programme = programmes[usable[0][0].programme_id]
-        chosen = usable[:wanted]
-        full = next((s for s, room in chosen if not room), None)
-        why = "too_few" if len(chosen) < wanted or not wanted else ("full" if full else None)
-        found.append(Target(key, programme, tuple(s for s, _ in chosen), why, full,
-                            prices[key]))
+    for key, sessions in chosen.items():
+        programme = programmes[classes[key][0].programme_id]
+        full = next((s for s in sessions if not room[s.id]), None)
+        why = "too_few" if len(sessions) < wanted or not wanted else ("full" if full else None)
+        found.append(Target(key, programme, tuple(sessions), why, full, prices[key]))
     # The programme's own other groups first, then by name, each soonest first.
     return sorted(found, key=lambda t: (t.programme.id != view.programme.id,
                                         t.programme.name, t.sessions[0].starts_at
