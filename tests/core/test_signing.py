@@ -4,9 +4,11 @@ and refused one second later, and tests move time by setting the clock, never by
 
 from __future__ import annotations
 
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 
 from widget_server.core import signing
 from widget_server.core.signing import FORM, LOGIN_HINT, LOGIN_LINK, PAY, Purpose, Signer
@@ -64,3 +66,37 @@ def test_the_app_signs_and_checks_by_its_own_clock(app):
     assert app.state.signer.check(FORM, token) == {"t": "demo"}
     app.state.clock = lambda: SIGNED_AT + timedelta(seconds=FORM.max_age + 1)
     assert app.state.signer.check(FORM, token) is None
+
+
+# A form token's binding (a hash), a login link's and a pay button's payloads.
+PAYLOADS = ["3f6c1b0e9d2a47f8b5c4e1a0d9f8b7c6",
+            {"t": "demo", "c": 42, "n": "Zq3xK0b_8dWc-1sYp4T2aA"}, {"w": 7, "p": 9},
+            {"t": "demo", "e": "ann.lee@example.com"}]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_a_token_is_itsdangerous_own_and_signing_never_tries_to_compress(monkeypatch, payload):
+    """Signing skips itsdangerous' try at zlib (half its cost, and made for every page's form
+    token): such payloads never come out shorter, so the token is what itsdangerous makes."""
+    clock = Clock(SIGNED_AT)
+    stock = URLSafeTimedSerializer(["k-new"], salt=FORM.salt, signer=signing._ClockedSigner,
+                                   signer_kwargs={"clock": clock})
+    expected = stock.dumps(payload)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("zlib.compress was called")
+
+    monkeypatch.setattr(zlib, "compress", refuse)
+    signer = Signer(("k-new",), clock)
+    assert signer.sign(FORM, payload) == expected
+    assert signer.check(FORM, expected) == payload
+
+
+def test_a_compressed_token_from_before_is_still_read():
+    clock = Clock(SIGNED_AT)
+    payload = {"note": "x" * 200}  # long and repetitive: itsdangerous compressed it
+    stock = URLSafeTimedSerializer(["k-new"], salt=FORM.salt, signer=signing._ClockedSigner,
+                                   signer_kwargs={"clock": clock})
+    token = stock.dumps(payload)
+    assert token.startswith(".")  # marked as compressed
+    assert Signer(("k-new",), clock).check(FORM, token) == payload

@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 
 from itsdangerous import BadData, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
+from itsdangerous.url_safe import URLSafeSerializerMixin
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,16 @@ class _ClockedSigner(TimestampSigner):
         return int(self._clock().timestamp())
 
 
+class _Serializer(URLSafeTimedSerializer):
+    """itsdangerous' URL-safe timed serializer without its try at zlib on every payload: ours
+    are a few dozen bytes of ids and random values, which never come out shorter, and the try
+    (zlib sets itself up each time) was half the cost of a signature, made on every page (its
+    forms' token). A token is the same as before; one compressed (marked so) is still read."""
+
+    def dump_payload(self, obj: Any) -> bytes:
+        return base64_encode(super(URLSafeSerializerMixin, self).dump_payload(obj))
+
+
 class Signer:
     """Signs and checks tokens for one set of keys; `check` returns None on anything bad."""
 
@@ -59,12 +71,16 @@ class Signer:
             raise ValueError("at least one secret key is needed")
         self.keys = keys
         self._clock = clock or (lambda: datetime.now(timezone.utc))
+        self._serializers: dict[Purpose, _Serializer] = {}
 
     def _serializer(self, purpose: Purpose) -> URLSafeTimedSerializer:
-        # itsdangerous signs with its *last* key; ours sign with the first.
-        return URLSafeTimedSerializer(list(reversed(self.keys)), salt=purpose.salt,
-                                      signer=_ClockedSigner,
-                                      signer_kwargs={"clock": self._clock})
+        found = self._serializers.get(purpose)
+        if found is None:
+            # itsdangerous signs with its *last* key; ours sign with the first.
+            found = self._serializers[purpose] = _Serializer(
+                list(reversed(self.keys)), salt=purpose.salt, signer=_ClockedSigner,
+                signer_kwargs={"clock": self._clock})
+        return found
 
     def sign(self, purpose: Purpose, payload: Any) -> str:
         return self._serializer(purpose).dumps(payload)
