@@ -226,6 +226,25 @@ def test_on_the_loop_a_connection_neither_waits_nor_checkpoints_and_is_given_bac
     assert after == (30_000, 1000)  # the pool's one connection, as writers need it
 
 
+@sqlite_only
+def test_on_the_loop_a_connections_own_settings_are_read_once_in_its_life(engine, page_state):
+    """Each page sets the two settings and puts them back: what to put back is read from the
+    connection the first time only (two statements fewer a page)."""
+    request = fake_request(engine, "GET", page_state)
+    anyio.run(lambda: in_db(request, lambda db: None, inline=True))
+    traced: list[str] = []
+    with engine.connect() as connection:  # the pool's one connection, the next page's too
+        connection.connection.driver_connection.set_trace_callback(traced.append)
+    during = anyio.run(lambda: in_db(request, lambda db: (
+        sqlite_setting(db, "busy_timeout"), sqlite_setting(db, "wal_autocheckpoint")),
+        inline=True))
+    assert during == (0, 0)
+    pragmas = [statement for statement in traced if statement.startswith("PRAGMA")]
+    assert pragmas == ["PRAGMA busy_timeout = 0", "PRAGMA wal_autocheckpoint = 0",
+                       "PRAGMA busy_timeout", "PRAGMA wal_autocheckpoint",  # the page's own
+                       "PRAGMA busy_timeout = 30000", "PRAGMA wal_autocheckpoint = 1000"]
+
+
 def test_an_in_memory_database_keeps_the_thread():
     engine = make_engine("sqlite://")
     state = SimpleNamespace(engine=engine, settings=Settings())

@@ -204,9 +204,15 @@ def _on_the_loop(engine: Engine, work: Callable[[Session], Any]) -> Any:
     database (a disk flush: the other connections' commits do it). Set on the connection
     itself, below SQLAlchemy, so that its statements stay the page's alone."""
     with engine.connect() as connection:
-        sqlite = connection.connection.driver_connection
-        waits, checkpoints = (sqlite.execute(f"PRAGMA {name}").fetchone()[0]
-                              for name in ("busy_timeout", "wal_autocheckpoint"))
+        pooled = connection.connection
+        sqlite = pooled.driver_connection
+        # The connection's own settings, read once in its life (kept with it by the pool).
+        usual = pooled.info.get("cp_usual")
+        if usual is None:
+            usual = pooled.info["cp_usual"] = tuple(
+                sqlite.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in ("busy_timeout", "wal_autocheckpoint"))
+        waits, checkpoints = usual
         sqlite.execute("PRAGMA busy_timeout = 0")
         sqlite.execute("PRAGMA wal_autocheckpoint = 0")
         try:
