@@ -220,7 +220,8 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     found = []
     for key, sessions in chosen.items():
         programme = programmes[classes[key][0].programme_id]
-        full = next((s for s in sessions if not room[s.id]), None)
+        # A session gone since the list was read has no room either.
+        full = next((s for s in sessions if not room.get(s.id)), None)
         why = "too_few" if len(sessions) < wanted or not wanted else ("full" if full else None)
         found.append(Target(key, programme, tuple(sessions), why, full, prices[key]))
     # The programme's own other groups first, then by name, each soonest first.
