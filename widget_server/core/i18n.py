@@ -77,22 +77,14 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def _template_gettext(eval_ctx: EvalContext, message: str, **variables: Any) -> str:
     """Jinja's new-style `_()` in one call: the extension's goes through three context calls
     and an alias lookup per string, and a page translates dozens."""
-    text = _current.get().ugettext(message)
-    if not variables:  # most strings: formatted as text, then marked safe (1.0 -> 0.4 us)
-        return Markup(text % variables) if eval_ctx.autoescape else text % variables
-    if eval_ctx.autoescape:
-        text = Markup(text)
-    return text % variables  # always formatted, as new-style gettext does ("%%" -> "%")
+    return _formatted(eval_ctx, _current.get().ugettext(message), variables)
 
 
 @pass_eval_context
 def _template_ngettext(eval_ctx: EvalContext, singular: str, plural: str, num: int,
                        **variables: Any) -> str:
     variables.setdefault("num", num)
-    text = _current.get().ungettext(singular, plural, num)
-    if eval_ctx.autoescape:
-        text = Markup(text)
-    return text % variables
+    return _formatted(eval_ctx, _current.get().ungettext(singular, plural, num), variables)
 
 
 @pass_eval_context
@@ -100,12 +92,16 @@ def _template_pgettext(eval_ctx: EvalContext, context: str, message: str,
                        **variables: Any) -> str:
     """`_()` for a word that one language translates two ways, told apart by `context`
     (Slovak says "Doklady" for a payment's documents, "Dokumenty" for shared files)."""
-    text = _current.get().pgettext(context, message)
-    if not variables:
-        return Markup(text % variables) if eval_ctx.autoescape else text % variables
-    if eval_ctx.autoescape:
-        text = Markup(text)
-    return text % variables
+    return _formatted(eval_ctx, _current.get().pgettext(context, message), variables)
+
+
+def _formatted(eval_ctx: EvalContext, text: str, variables: dict[str, Any]) -> str:
+    """A translation formatted, always, as new-style gettext does ("%%" -> "%"): the words
+    trusted, the variables escaped. Without variables (most strings) it is formatted as text
+    and then marked safe: Markup's own formatting cost 1.0 us a string, this 0.4."""
+    if not eval_ctx.autoescape:
+        return text % variables
+    return Markup(text % variables) if not variables else Markup(text) % variables
 
 
 def install(env: Environment) -> None:
