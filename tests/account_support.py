@@ -7,6 +7,7 @@ import json
 import time
 from email.message import EmailMessage
 
+from smtp import MAIL_WAIT
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 from visitor import Visitor
@@ -32,8 +33,8 @@ def body(message: EmailMessage) -> str:
 
 
 def subjects(mailbox, address: str, wait_for: str | None = None) -> list[str]:
-    """The subjects of the e-mails to `address`, waiting (up to 5 s) for one if given."""
-    deadline = time.monotonic() + 5
+    """The subjects of the e-mails to `address`, waiting (up to MAIL_WAIT) for one if given."""
+    deadline = time.monotonic() + MAIL_WAIT
     while True:
         found = [m["Subject"] for m in mailbox.to(address)]
         if wait_for is None or wait_for in found or time.monotonic() > deadline:

@@ -7,6 +7,7 @@ import html
 import re
 import time
 
+from smtp import MAIL_WAIT
 from starlette.testclient import TestClient
 from visitor import CSRF
 
@@ -50,7 +51,7 @@ def staff_browser(app, mailbox, email: str = OWNER, tenant: str = "demo") -> Sta
     before = len(console_login_mails(mailbox, email))
     staff.open("login")
     assert staff.post("login", {"email": email}).status_code == 200
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + MAIL_WAIT
     while len(found := console_login_mails(mailbox, email)) <= before:
         assert time.monotonic() < deadline, f"no console login code for {email}"
         time.sleep(0.02)

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+from smtp import MAIL_WAIT
 from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -66,7 +67,7 @@ def browser(app, mailbox, email: str, tenant: str = "demo") -> Visitor:
     visitor = Visitor(TestClient(app), tenant)
     before = len(mailbox.to(email))
     visitor.request_code(email)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + MAIL_WAIT
     while not (codes := [CODE.search(m["Subject"]) for m in mailbox.to(email)[before:]
                          if CODE.search(m["Subject"])]):
         assert time.monotonic() < deadline, f"no login code for {email}"

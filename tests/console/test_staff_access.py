@@ -11,6 +11,7 @@ from dataclasses import replace
 import pytest
 from console_support import COACH, LINK, OWNER, Staff, console_login_mails, staff_browser
 from profile_support import SARAH, browser, text_of
+from smtp import MAIL_WAIT
 from starlette.testclient import TestClient
 
 
@@ -27,7 +28,7 @@ def test_the_scanner_safe_link_logs_in_on_a_second_tap(demo, mailbox):
     staff = Staff(TestClient(demo))
     staff.open("login")
     staff.post("login", {"email": COACH})
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + MAIL_WAIT
     while not (mails := console_login_mails(mailbox, COACH)):
         assert time.monotonic() < deadline
         time.sleep(0.02)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from self_service_support import DAY, School
+from smtp import MAIL_WAIT
 from tenant_support import GOOD, problems, write
 from whatsapp_fake import PIRUETKA_ENV, cloud_api_for
 
@@ -74,7 +75,7 @@ def round_at(s: School, now: datetime, tenant=None) -> int:
 
 def received(mailbox, address: str, subject: str, count: int = 1) -> list:
     """The e-mails to `address` whose subject starts so, once `count` have arrived."""
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + MAIL_WAIT
     while len(found := [m for m in mailbox.to(address)
                         if m["Subject"].startswith(subject)]) < count:
         assert time.monotonic() < deadline, f"no {subject!r} e-mail to {address}"
@@ -152,7 +153,7 @@ def test_whatsapp_too_where_the_school_offers_it_and_the_family_chose_it(school,
     [letter] = received(mailbox, "ema@example.com", "Pripomienka: odpovedzte do")
     assert letter["Subject"] == "Pripomienka: odpovedzte do 15. 12. 2026 – Kid Ema"
     assert "Ponuka miesta (dieťa: Kid Ema) platí do konca dňa 15. 12. 2026." in text(letter)
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + MAIL_WAIT
     while not cloud_api.delivered:
         assert time.monotonic() < deadline, "no WhatsApp message reached the Cloud API"
         time.sleep(0.02)
@@ -180,7 +181,7 @@ def test_families_who_turned_places_offered_messages_off_get_none(school, cloud_
     assert ann.post("account/notifications", everything_else).status_code == 303
     assert round_at(s, WEEK_BEFORE) == 2
     assert s.emails("offer_reminder") == []
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + MAIL_WAIT
     while not cloud_api.delivered:
         assert time.monotonic() < deadline, "no WhatsApp message reached the Cloud API"
         time.sleep(0.02)
