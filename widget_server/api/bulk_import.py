@@ -23,6 +23,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from graphlib import TopologicalSorter
+from itertools import islice
 from typing import Any, Callable, Iterable, Iterator
 
 from sqlalchemy import (
@@ -56,6 +57,7 @@ from widget_server.api.sync import (
     parse,
     upsert,
 )
+from widget_server.core import collector
 from widget_server.core import models as m
 from widget_server.core.db import begin_writing
 from widget_server.core.errors import AppError, field_error
@@ -102,14 +104,17 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
     today = today or m.utcnow().date()
     resolver = RefResolver(session, tenant)
     results: list[dict[str, Any]] = []
-    batch: list[_Line] = []
     written: _Written | None = None  # the batch the server may still be writing
     statistics = _Statistics(session)
     known: dict[type, dict[str, int]] = defaultdict(dict)  # `_stored_rows`' ids found before
+    good = _good_lines(lines, results)
     try:
-        for line in _good_lines(lines, results):
-            batch.append(line)
-            if len(batch) >= batch_size:
+        while True:
+            # Per batch, not for the whole import: other requests' garbage waits no longer.
+            with collector.paused():
+                batch = list(islice(good, batch_size))
+                if not batch:
+                    break
                 # The batch before this one was being written by the server while these
                 # lines were read and checked: wait for it, then send this one.
                 _finish(session, written, results, statistics)
@@ -118,11 +123,8 @@ def import_lines(session: Session, tenant: str, lines: Iterable[bytes | str],
                 if not written.writes.pipelined:
                     _finish(session, written, results, statistics)
                     written = None
-                batch = []
-        _finish(session, written, results, statistics)
         # The pages read what the last batch filled, too (`_Statistics`).
-        _finish(session, _write_batch(session, tenant, batch, resolver, today, notices,
-                                      known), results, statistics)
+        _finish(session, written, results, statistics)
     except BaseException:
         if written is not None:  # the connection must not go back to the pool mid-pipeline
             written.writes.abandon()
