@@ -42,6 +42,13 @@ def freeze(app, moment: datetime = NOW) -> None:
     app.state.clock = lambda: moment
 
 
+def hold_still(app) -> None:
+    """The app's clock stopped at this real moment. Rate limits count in fixed windows (15
+    minutes, an hour): a test counting its hits up to a limit must not see the window roll
+    over between two of them (it did once in CI, at 15:00)."""
+    freeze(app, datetime.now(UTC))
+
+
 def load_demo_families(app, *tenants: str) -> None:
     """The demo data, placed around NOW, pushed through the provider sync code."""
     with session_scope(app.state.engine) as session:

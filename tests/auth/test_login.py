@@ -9,6 +9,7 @@ import time
 from datetime import timedelta
 
 import pytest
+from profile_support import hold_still
 from samples import load_base
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
@@ -181,7 +182,8 @@ def test_known_and_unknown_addresses_take_similar_time(client, family):
     assert abs(known - unknown) < 0.05, (known, unknown)
 
 
-def test_rate_limit_per_address(parent):
+def test_rate_limit_per_address(app, parent):
+    hold_still(app)
     for _ in range(5):
         assert parent.request_code(SARAH).status_code == 200
     limited = parent.request_code(SARAH)
@@ -189,13 +191,15 @@ def test_rate_limit_per_address(parent):
     assert "Too many attempts" in limited.text
 
 
-def test_rate_limit_per_ip(client, family):
+def test_rate_limit_per_ip(app, client, family):
+    hold_still(app)
     visitor = Visitor(client)
     codes = [visitor.request_code(f"p{n}@example.com").status_code for n in range(21)]
     assert codes[:20] == [200] * 20 and codes[20] == 429
 
 
-def test_rate_limit_on_trying_codes_per_ip(parent):
+def test_rate_limit_on_trying_codes_per_ip(app, parent):
+    hold_still(app)
     parent.request_code(SARAH)
     statuses = [parent.enter_code(f"x{n}@example.com", "000000").status_code for n in range(31)]
     assert statuses[-1] == 429 and 429 not in statuses[:30]

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import uvicorn
 from live_server import serving
-from profile_support import NOW, freeze
+from profile_support import NOW, freeze, hold_still
 from smtp import free_port
 from sqlmodel import Session, select
 from starlette.applications import Starlette
@@ -48,7 +48,9 @@ def addresses(count: int) -> list[str]:
 def test_a_client_cannot_choose_its_address_when_no_proxy_is_trusted(settings):
     limited = replace(settings, login_codes_per_ip=3)
     assert limited.trusted_proxies == ()
-    with serving(create_app(limited), **proxy_options(limited)) as url:
+    app = create_app(limited)
+    hold_still(app)
+    with serving(app, **proxy_options(limited)) as url:
         statuses = try_codes(url, addresses(4))
     assert statuses == [422, 422, 422, 429]  # four "different" clients, one socket: limited
 
@@ -57,7 +59,9 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(settings):
     behind_proxy = replace(settings, login_codes_per_ip=3,
                            trusted_proxies=Settings.from_environ(
                                {"WIDGET_TRUSTED_PROXIES": "127.0.0.1"}).trusted_proxies)
-    with serving(create_app(behind_proxy), **proxy_options(behind_proxy)) as url:
+    app = create_app(behind_proxy)
+    hold_still(app)
+    with serving(app, **proxy_options(behind_proxy)) as url:
         different = try_codes(url, addresses(4))
         same = try_codes(url, ["198.51.100.9"] * 4)
         # The proxy appends the address it saw: only the right-most untrusted one counts.
