@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, false, func, update
@@ -150,9 +151,15 @@ def _programmes(db: Session, tenant: Tenant, view: BookingView) -> list[Any]:
 
 def class_key(programme: Any, starts_at: datetime, tz: Any) -> str:
     """A weekly class: the programme, the weekday and the local start of its sessions."""
+    return _class_key(programme.external_id, starts_at, tz)
+
+
+@lru_cache(maxsize=20_000)
+def _class_key(programme_ref: str, starts_at: datetime, tz: Any) -> str:
+    # Kept: a page keys a few hundred sessions, the same ones for every family of the classes.
     local = starts_at.astimezone(tz)
-    # Not `{local:%H:%M}`: strftime costs twice the rest, and a page keys a few hundred.
-    return f"{programme.external_id}/{local.isoweekday()}/{local.hour:02d}:{local.minute:02d}"
+    # Not `{local:%H:%M}`: strftime costs twice the rest.
+    return f"{programme_ref}/{local.isoweekday()}/{local.hour:02d}:{local.minute:02d}"
 
 
 def _class_sizes(db: Session, programmes: dict[int, Any], tz: Any) -> Counter:
