@@ -28,7 +28,7 @@ from aiosmtpd.smtp import Session as SmtpSession
 
 # How long a test waits for an e-mail before failing. A message usually arrives in
 # milliseconds; the ceiling is for a CI machine whose two cores also run PostgreSQL and the
-# other suite, where a drain round has been seen to take over 5 s. Passing tests never wait it.
+# other suite, where a login code once took over 5 s to arrive. Passing tests never wait it.
 MAIL_WAIT = 30.0
 
 

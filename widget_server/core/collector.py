@@ -2,11 +2,11 @@
 
 A bulk import allocates tens of objects a line that reference counting frees by itself, yet
 the collector still walks every 700 of them, and the walks cost the import 8-10 % of its
-time (bench/bulk_import.py, 10,000 clients: 28,800 -> 31,400 lines/s on SQLite). A pause is
-kept short (one batch of lines, a tenth of a second) so that garbage other requests leave
-meanwhile waits no longer than that: the first allocation after it runs the collection that
-was due. Pauses may overlap (imports in several threads): the collector runs again when the
-last one ends, and never if it was off before the first.
+time (bench/bulk_import.py, 10,000 clients: 28,600-29,800 -> 31,800-32,700 lines/s on
+SQLite). A pause is kept short (one batch of lines, under a tenth of a second) so that
+garbage other requests leave meanwhile waits no longer than that: the first allocation after
+it runs the collection that was due. Pauses may overlap (imports in several threads): the
+collector runs again when the last one ends, and never if it was off before the first.
 """
 
 from __future__ import annotations
