@@ -119,6 +119,15 @@ def test_ann_moves_her_child_to_wednesdays_at_once(school, mailbox):
     assert "Wednesday" in sessions or "Wed" in sessions
 
 
+def test_a_make_up_in_the_booking_does_not_change_what_the_new_class_costs(school, mailbox):
+    """The booking's price pays for its own six places: a make-up it also holds (here in
+    another class) is not one of them, so Wednesdays still cost 3 x (€24 - €15) more."""
+    s = school
+    s.attend("ann-mk", "b-ann", "jazz0", makeup=True)
+    page = text_of(s.browser(mailbox, "ann@example.com").open("bookings/b-ann/switch").text)
+    assert "€27.00 more for the rest of the term" in page
+
+
 def test_moving_to_another_group_of_the_same_programme(school, mailbox):
     s = school
     ann = s.browser(mailbox, "ann@example.com")

@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, update
+from sqlalchemy import bindparam, false, update
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -111,8 +111,9 @@ _PLACES = (_PLACE.select()
                   ClassSession.programme_id == bindparam("programme_id"),
                   ClassSession.cancelled == false(), ClassSession.starts_at > bindparam("now"))
            .order_by(ClassSession.starts_at, ClassSession.id))
-_OWN = select(Attendance.session_id).where(Attendance.tenant == bindparam("tenant"),
-                                           Attendance.booking_id == bindparam("booking_id"))
+# Every place of the booking: the sessions it is in already, and (not make-ups) what it paid for.
+_OWN = select(Attendance.session_id, Attendance.makeup).where(
+    Attendance.tenant == bindparam("tenant"), Attendance.booking_id == bindparam("booking_id"))
 _PROGRAMME = Shape(Programme)
 _SIBLINGS = (_PROGRAMME.select()
              .where(Programme.tenant == bindparam("tenant"),
@@ -169,20 +170,13 @@ def _class_sizes(db: Session, programmes: dict[int, Any], tz: Any) -> Counter:
         db, _STARTS, {"programmes": list(programmes)}))
 
 
-_PLACES_BOOKED = (select(func.count()).select_from(Attendance)
-                  .where(Attendance.tenant == bindparam("tenant"),
-                         Attendance.booking_id == bindparam("booking_id"),
-                         Attendance.makeup == false()))
-
-
 def _difference(db: Session, tenant: Tenant, view: BookingView, programmes: dict[int, Any],
-                targets: list[tuple[str, Any]], moved: int) -> dict[str, int | None]:
+                targets: list[tuple[str, Any]], moved: int, booked: int) -> dict[str, int | None]:
     """Per class: what the moved places cost there less what they cost in the booking (its
-    price over its places), or None when a price is unknown or in another currency."""
+    price over its `booked` places, make-ups aside), or None when a price is unknown or in
+    another currency."""
     found: dict[str, int | None] = {key: 0 for key, p in targets if p.id == view.programme.id}
     others = {p.id: p for key, p in targets if p.id != view.programme.id}
-    booked = read(db, _PLACES_BOOKED, {"tenant": tenant.slug,
-                                       "booking_id": view.booking.id})[0][0] if others else 0
     sizes = _class_sizes(db, others, tenant.zone) if others and booked else Counter()
     currency = view.currency(tenant.config.currency)
     for key, programme in targets:
@@ -205,8 +199,8 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     programmes = {p.id: p for p in _programmes(db, tenant, view)
                   if p.id == view.programme.id or rules.age_fits(p, view.attendee.birth_date,
                                                                  today)}
-    own = {session_id for session_id, in read(db, _OWN, {"tenant": tenant.slug,
-                                                         "booking_id": view.booking.id})}
+    places_held = read(db, _OWN, {"tenant": tenant.slug, "booking_id": view.booking.id})
+    own = {session_id for session_id, _ in places_held}
     rows = _SESSION.rows(db, _TO_COME, {"programmes": list(programmes), "now": now})
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
@@ -223,7 +217,7 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     room = dict(read(db, _ROOM, {"ids": ids, "now": now})) if ids else {}
     prices = _difference(db, tenant, view, programmes,
                          [(k, programmes[v[0].programme_id]) for k, v in classes.items()],
-                         wanted)
+                         wanted, sum(not makeup for _, makeup in places_held))
     found = []
     for key, sessions in chosen.items():
         programme = programmes[classes[key][0].programme_id]
