@@ -9,7 +9,9 @@ million attendance rows), building it first unless `--reuse` is given.
         [--requests 30] [--database-url URL] [--reuse]
 
 A page whose time grows with the database shows here as SQL time; compare a run on a ten times
-smaller data set (`--clients 1000 --attendance 100000`).
+smaller data set (`--clients 1000 --attendance 100000`). On PostgreSQL it then lists the
+statements the server planned again on every run (a prepared statement whose generic plan it
+priced above one made for the run's own values): each costs its planning time on every page.
 """
 
 from __future__ import annotations
@@ -108,6 +110,29 @@ async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
     return rows
 
 
+def planned_every_time(engine, connections: int = 8) -> list[tuple[int, int, str]]:
+    """PostgreSQL: (generic plans, custom plans, statement) of each prepared statement of the
+    pool's connections that was never run with its generic plan after psycopg prepared it."""
+    held = [engine.raw_connection() for _ in range(connections)]  # distinct connections
+    found: dict[str, list[int]] = {}
+    try:
+        for raw in held:
+            cursor = raw.cursor()
+            cursor.execute("SELECT statement, generic_plans, custom_plans "
+                           "FROM pg_prepared_statements")
+            for statement, generic, custom in cursor.fetchall():
+                counts = found.setdefault(" ".join(statement.split()), [0, 0])
+                counts[0] += generic
+                counts[1] += custom
+            raw.rollback()
+    finally:
+        for raw in held:
+            raw.close()
+    # Five custom plans come first on every connection, before the generic plan is weighed.
+    return sorted((generic, custom, statement) for statement, (generic, custom) in found.items()
+                  if generic == 0 and custom > 5)
+
+
 def main() -> None:
     url, args = data_set(requests=30)
     build_progress(url)  # a reused data set from before the progress pages gets their data
@@ -116,11 +141,16 @@ def main() -> None:
     os.environ.setdefault("WIDGET_SECRET_KEYS", "bench")
     app = bench_app(url)
     rows = asyncio.run(measure(app, sid, booking, args.requests))
+    replanned = planned_every_time(app.state.engine) if url.startswith("postgresql") else []
     app.state.engine.dispose()
     print(f"\n{url}, median of {args.requests} requests each, one at a time, in process")
     print(f"{'page':12} {'time':>9} {'SQL stmts':>10} {'SQL time':>9} {'HTML':>8}")
     for name, median, count, sql, size in rows:
         print(f"{name:12} {median:7.1f} ms {count:10.0f} {sql:6.1f} ms {size:6.1f} KB")
+    if url.startswith("postgresql"):
+        print(f"\nStatements PostgreSQL planned again on every run: {len(replanned) or 'none'}")
+        for _, custom, statement in replanned:
+            print(f"  {custom} plans: {statement[:300]}")
 
 
 if __name__ == "__main__":
