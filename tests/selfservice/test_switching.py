@@ -378,6 +378,10 @@ def test_the_page_costs_the_same_statements_for_two_classes_or_six(school, mailb
         return len(seen)
 
     two = statements()
+    # The visitor's session, the booking, its latest change, its places to move, the other
+    # classes, the booking's every place, the classes' timetable (their sizes, and the sessions
+    # to come), and those the places would move to with whether there is room.
+    assert two == 8
     with s.batch():
         for n in range(4):
             s.programme(f"more{n}", name=f"Ballet more {n}", makeup_group="balet", price=9000)

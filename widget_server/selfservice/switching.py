@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -120,18 +120,16 @@ _SIBLINGS = (_PROGRAMME.select()
                     Programme.makeup_group == bindparam("group"),
                     Programme.id != bindparam("programme_id"))
              .order_by(Programme.name, Programme.id))
-_SESSION = Shape(ClassSession)
-_TO_COME = (_SESSION.select()
-            .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
-                   ClassSession.cancelled == false(), ClassSession.starts_at > bindparam("now"))
-            .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
-# Whether there is room, asked only of the sessions the places would move to: three counts per
-# session, and a class's later sessions (most of them) are never moved to.
-_ROOM = select(ClassSession.id, capacity.has_room(bindparam("now"))).where(
-    ClassSession.id.in_(bindparam("ids", expanding=True)))
-_STARTS = (select(ClassSession.programme_id, ClassSession.starts_at)
-           .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
-                  ClassSession.cancelled == false()))
+# The timetable of those classes: every session not cancelled, past ones too (a class's price
+# is for all of them), as its id, programme and start only. The sessions to come that places
+# could move to are picked from it; only those are then read whole, with whether there is room
+# (three counts per session: a class's later sessions, most of them, are never moved to).
+_TIMETABLE = (select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at)
+              .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
+                     ClassSession.cancelled == false())
+              .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
+_ROOM = Shape(ClassSession, capacity.has_room(bindparam("now")))
+_ROOM_IN = _ROOM.select().where(ClassSession.id.in_(bindparam("ids", expanding=True)))
 
 
 def _remaining(db: Session, tenant: Tenant, view: BookingView, now: datetime) -> list[tuple]:
@@ -163,26 +161,17 @@ def _class_key(programme_ref: str, starts_at: datetime, tz: Any) -> str:
     return f"{programme_ref}/{local.isoweekday()}/{local.hour:02d}:{local.minute:02d}"
 
 
-def _class_sizes(db: Session, programmes: dict[int, Any], tz: Any) -> Counter:
-    """How many sessions each weekly class has in all, past ones too (a class's price is for
-    all of them): the providers' timetable, not the families' rows."""
-    return Counter(class_key(programmes[pid], starts, tz) for pid, starts in read(
-        db, _STARTS, {"programmes": list(programmes)}))
-
-
-def _difference(db: Session, tenant: Tenant, view: BookingView, programmes: dict[int, Any],
+def _difference(tenant: Tenant, view: BookingView, sizes: Counter,
                 targets: list[tuple[str, Any]], moved: int, booked: int) -> dict[str, int | None]:
     """Per class: what the moved places cost there less what they cost in the booking (its
-    price over its `booked` places, make-ups aside), or None when a price is unknown or in
-    another currency."""
-    found: dict[str, int | None] = {key: 0 for key, p in targets if p.id == view.programme.id}
-    others = {p.id: p for key, p in targets if p.id != view.programme.id}
-    sizes = _class_sizes(db, others, tenant.zone) if others and booked else Counter()
+    price over its `booked` places, make-ups aside; a class's over its `sizes` sessions), or
+    None when a price is unknown or in another currency."""
+    found: dict[str, int | None] = {}
     currency = view.currency(tenant.config.currency)
     for key, programme in targets:
-        if key in found:
-            continue
-        if view.price is None or programme.price is None or not booked or not sizes[key] \
+        if programme.id == view.programme.id:
+            found[key] = 0
+        elif view.price is None or programme.price is None or not booked or not sizes[key] \
                 or (programme.currency or currency) != currency:
             found[key] = None
         else:
@@ -201,30 +190,37 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
                                                                  today)}
     places_held = read(db, _OWN, {"tenant": tenant.slug, "booking_id": view.booking.id})
     own = {session_id for session_id, _ in places_held}
-    rows = _SESSION.rows(db, _TO_COME, {"programmes": list(programmes), "now": now})
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
-    classes: dict[str, list[Any]] = {}
-    for session, in rows:
-        programme = programmes[session.programme_id]
-        key = class_key(programme, session.starts_at, tz)
-        if key not in current and session.id not in own \
-                and rules.before_cutoff(tenant, programme, session, now):
-            classes.setdefault(key, []).append(session)
+    # A session can be moved to strictly before its cutoff (`rules.before_cutoff`).
+    opens = {pid: max(now, now + timedelta(hours=rules.cutoff_hours(tenant, p)))
+             for pid, p in programmes.items()}
+    sizes: Counter = Counter()
+    classes: dict[str, list[tuple]] = {}  # the sessions each class could take, soonest first
+    for row in read(db, _TIMETABLE, {"programmes": list(programmes)}):
+        session_id, programme_id, starts_at = row
+        key = class_key(programmes[programme_id], starts_at, tz)
+        sizes[key] += 1
+        if starts_at > opens[programme_id] and key not in current and session_id not in own:
+            classes.setdefault(key, []).append(row)
     wanted = len(places)
-    chosen = {key: usable[:wanted] for key, usable in classes.items()}
-    ids = sorted({session.id for sessions in chosen.values() for session in sessions})
-    room = dict(read(db, _ROOM, {"ids": ids, "now": now})) if ids else {}
-    prices = _difference(db, tenant, view, programmes,
-                         [(k, programmes[v[0].programme_id]) for k, v in classes.items()],
+    chosen = {key: [session_id for session_id, *_ in usable[:wanted]]
+              for key, usable in classes.items()}
+    ids = sorted({session_id for sessions in chosen.values() for session_id in sessions})
+    room = {session.id: (session, yes) for session, yes in _ROOM.rows(
+        db, _ROOM_IN, {"ids": ids, "now": now})} if ids else {}
+    prices = _difference(tenant, view, sizes,
+                         [(k, programmes[v[0][1]]) for k, v in classes.items()],
                          wanted, sum(not makeup for _, makeup in places_held))
     found = []
-    for key, sessions in chosen.items():
-        programme = programmes[classes[key][0].programme_id]
-        # A session gone since the list was read has no room either.
-        full = next((s for s in sessions if not room.get(s.id)), None)
+    for key, session_ids in chosen.items():
+        if any(session_id not in room for session_id in session_ids):
+            continue  # a session gone since the timetable was read: not offered this time
+        programme = programmes[classes[key][0][1]]
+        sessions = tuple(room[session_id][0] for session_id in session_ids)
+        full = next((s for s in sessions if not room[s.id][1]), None)
         why = "too_few" if len(sessions) < wanted or not wanted else ("full" if full else None)
-        found.append(Target(key, programme, tuple(sessions), why, full, prices[key]))
+        found.append(Target(key, programme, sessions, why, full, prices[key]))
     # The programme's own other groups first, then by name, each soonest first.
     return sorted(found, key=lambda t: (t.programme.id != view.programme.id,
                                         t.programme.name, t.sessions[0].starts_at
