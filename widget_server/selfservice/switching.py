@@ -19,7 +19,7 @@ inside the cutoff stay where they are.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, namedtuple
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -58,15 +58,20 @@ INSTANT, REQUEST = "instant", "request"
 REQUESTED, SWITCHED, DECLINED, CANCELLED = "requested", "switched", "declined", "cancelled"
 
 
+# A session places could move to, as the page and a change use it (not the session's whole
+# record: its provider id and timestamps were read and converted for nothing).
+Slot = namedtuple("Slot", "id programme_id starts_at ends_at location")
+
+
 @dataclass(frozen=True)
 class Target:
     """Another class the booking could change to, and what the change would be."""
 
     key: str  # "<programme id>/<ISO weekday>/<HH:MM>", local to the tenant
     programme: Any  # Programme
-    sessions: tuple[Any, ...]  # the sessions the remaining places would move to, in order
+    sessions: tuple[Slot, ...]  # the sessions the remaining places would move to, in order
     why: str | None  # None: possible; "full" or "too_few" (sessions left)
-    full_on: Any | None  # the first of those sessions without a free place
+    full_on: Slot | None  # the first of those sessions without a free place
     difference: int | None  # price for the rest of the term, new minus old (None: unknown)
 
     @property
@@ -128,8 +133,10 @@ _TIMETABLE = (select(ClassSession.id, ClassSession.programme_id, ClassSession.st
               .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
                      ClassSession.cancelled == false())
               .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
-_ROOM = Shape(ClassSession, capacity.has_room(bindparam("now")))
-_ROOM_IN = _ROOM.select().where(ClassSession.id.in_(bindparam("ids", expanding=True)))
+_ROOM_IN = select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at,
+                  ClassSession.ends_at, ClassSession.location,
+                  capacity.has_room(bindparam("now"))).where(
+    ClassSession.id.in_(bindparam("ids", expanding=True)))
 
 
 def _remaining(db: Session, tenant: Tenant, view: BookingView, now: datetime) -> list[tuple]:
@@ -197,9 +204,10 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
              for pid, p in programmes.items()}
     sizes: Counter = Counter()
     classes: dict[str, list[tuple]] = {}  # the sessions each class could take, soonest first
+    refs = {pid: p.external_id for pid, p in programmes.items()}
     for row in read(db, _TIMETABLE, {"programmes": list(programmes)}):
         session_id, programme_id, starts_at = row
-        key = class_key(programmes[programme_id], starts_at, tz)
+        key = _class_key(refs[programme_id], starts_at, tz)
         sizes[key] += 1
         if starts_at > opens[programme_id] and key not in current and session_id not in own:
             classes.setdefault(key, []).append(row)
@@ -207,8 +215,8 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     chosen = {key: [session_id for session_id, *_ in usable[:wanted]]
               for key, usable in classes.items()}
     ids = sorted({session_id for sessions in chosen.values() for session_id in sessions})
-    room = {session.id: (session, yes) for session, yes in _ROOM.rows(
-        db, _ROOM_IN, {"ids": ids, "now": now})} if ids else {}
+    room = {row[0]: (Slot._make(row[:5]), row[5])
+            for row in read(db, _ROOM_IN, {"ids": ids, "now": now})} if ids else {}
     prices = _difference(tenant, view, sizes,
                          [(k, programmes[v[0][1]]) for k, v in classes.items()],
                          wanted, sum(not makeup for _, makeup in places_held))
