@@ -85,7 +85,7 @@ class Plan:
 
     view: BookingView
     policy: str  # instant, request (a booking whose programme says none has no plan)
-    places: list[tuple[Any, Any]]  # (attendance, session) that would move, soonest first
+    places: list[tuple[int, Slot]]  # (attendance id, session) that would move, soonest first
     targets: list[Target]
     pending: Any | None  # BookingSwitch waiting for the provider
     can_act: bool
@@ -107,8 +107,8 @@ def offered(view: BookingView) -> bool:
 # --- what could move where -------------------------------------------------------------------
 
 # The page's statements, built once with bound parameters and read as records (core.records).
-_PLACE = Shape(Attendance, ClassSession)
-_PLACES = (_PLACE.select()
+_PLACES = (select(Attendance.id, ClassSession.id, ClassSession.programme_id,
+                  ClassSession.starts_at, ClassSession.ends_at, ClassSession.location)
            .join(ClassSession, ClassSession.id == Attendance.session_id)
            .where(Attendance.tenant == bindparam("tenant"),
                   Attendance.booking_id == bindparam("booking_id"),
@@ -140,9 +140,11 @@ _ROOM_IN = select(ClassSession.id, ClassSession.programme_id, ClassSession.start
 
 
 def _remaining(db: Session, tenant: Tenant, view: BookingView, now: datetime) -> list[tuple]:
-    rows = _PLACE.rows(db, _PLACES, {"tenant": tenant.slug, "booking_id": view.booking.id,
-                                     "programme_id": view.programme.id, "now": now})
-    return [(a, s) for a, s in rows if rules.before_cutoff(tenant, view.programme, s, now)]
+    """(attendance id, session) of each place that would move, soonest first."""
+    rows = read(db, _PLACES, {"tenant": tenant.slug, "booking_id": view.booking.id,
+                              "programme_id": view.programme.id, "now": now})
+    places = [(row[0], Slot._make(row[1:])) for row in rows]
+    return [(a, s) for a, s in places if rules.before_cutoff(tenant, view.programme, s, now)]
 
 
 def _programmes(db: Session, tenant: Tenant, view: BookingView) -> list[Any]:
@@ -319,7 +321,7 @@ def switch(db: Session, tenant: Tenant, access: Access, booking_ref: str, target
 
 
 def _moves(places: list[tuple], target: Target) -> list[list[int]]:
-    return [[a.id, s.id, t.id] for (a, s), t in zip(places, target.sessions, strict=False)]
+    return [[a, s.id, t.id] for (a, s), t in zip(places, target.sessions, strict=False)]
 
 
 def _move(db: Session, tenant: Tenant, booking_id: int, places: list[tuple], target: Target,
@@ -332,7 +334,7 @@ def _move(db: Session, tenant: Tenant, booking_id: int, places: list[tuple], tar
             raise Refused("switch_full")
     for (attendance, session), new in zip(places, target.sessions, strict=True):
         moved = db.exec(update(Attendance)
-                        .where(Attendance.id == attendance.id,
+                        .where(Attendance.id == attendance,
                                Attendance.session_id == session.id,
                                Attendance.status == "expected")
                         .values(session_id=new.id, updated_at=now)
