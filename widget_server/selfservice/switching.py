@@ -106,7 +106,8 @@ def offered(view: BookingView) -> bool:
 
 # --- what could move where -------------------------------------------------------------------
 
-# The page's statements, built once with bound parameters and read as records (core.records).
+# The page's statements, built once with bound parameters and read past the ORM
+# (core.records).
 _PLACES = (select(Attendance.id, ClassSession.id, ClassSession.programme_id,
                   ClassSession.starts_at, ClassSession.ends_at, ClassSession.location)
            .join(ClassSession, ClassSession.id == Attendance.session_id)
@@ -127,8 +128,8 @@ _SIBLINGS = (_PROGRAMME.select()
              .order_by(Programme.name, Programme.id))
 # The timetable of those classes: every session not cancelled, past ones too (a class's price
 # is for all of them), as its id, programme and start only. The sessions to come that places
-# could move to are picked from it; only those are then read whole, with whether there is room
-# (three counts per session: a class's later sessions, most of them, are never moved to).
+# could move to are picked from it; only those are then read as slots, with whether there is
+# room (three counts per session: a class's later sessions, most of them, are never moved to).
 _TIMETABLE = (select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at)
               .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
                      ClassSession.cancelled == false())
