@@ -37,6 +37,12 @@ def before_cutoff(tenant: Tenant, programme: Programme, session: ClassSession,
     return now < deadline(tenant, programme, session)
 
 
+def bookable_after(tenant: Tenant, programme: Programme, now: datetime) -> datetime:
+    """`before_cutoff` for many sessions of one programme at once: a session is still before
+    its cutoff now if it starts strictly after this moment."""
+    return now + timedelta(hours=cutoff_hours(tenant, programme))
+
+
 def makeup_policy(tenant: Tenant, programme: Programme) -> str:
     """none, same_programme or programme_group: the narrower of programme and tenant."""
     if not tenant.config.features.makeups:

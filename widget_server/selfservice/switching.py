@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, namedtuple
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -202,9 +202,7 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     own = {session_id for session_id, _ in places_held}
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
-    # A session can be moved to strictly before its cutoff (`rules.before_cutoff`).
-    opens = {pid: max(now, now + timedelta(hours=rules.cutoff_hours(tenant, p)))
-             for pid, p in programmes.items()}
+    opens = {pid: max(now, rules.bookable_after(tenant, p, now)) for pid, p in programmes.items()}
     sizes: Counter = Counter()
     classes: dict[str, list[tuple]] = {}  # the sessions each class could take, soonest first
     refs = {pid: p.external_id for pid, p in programmes.items()}
