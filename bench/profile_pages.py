@@ -96,11 +96,15 @@ def build(url: str, clients: int, attendance: int) -> None:
                                             minutes=45),
                  "capacity": 12, "cancelled": False}
                 for p in range(first, min(first + 500, programmes)) for w in range(sessions_per)])
-        rows = db.execute(select(m.ClassSession.id, m.ClassSession.programme_id)
+        rows = db.execute(select(m.ClassSession.id, m.ClassSession.programme_id,
+                                 m.ClassSession.starts_at)
                           .order_by(m.ClassSession.starts_at)).all()
         by_programme: dict[int, list[int]] = {}
-        for session_id, programme_id in rows:
+        past: set[int] = set()
+        for session_id, programme_id, starts_at in rows:
             by_programme.setdefault(programme_id, []).append(session_id)
+            if starts_at <= now:
+                past.add(session_id)
         for start_at in range(0, clients, 2000):
             chunk = range(start_at, min(start_at + 2000, clients))
             db.execute(insert(m.Client), [
@@ -145,8 +149,12 @@ def build(url: str, clients: int, attendance: int) -> None:
             for session_id in by_programme[programme_id][:per_booking]:
                 batch.append({**stamp, "external_id": f"at{written}", "booking_id": booking_id,
                               "session_id": session_id, "makeup": False,
-                              "status": rng.choice(["attended", "attended", "missed",
-                                                    "excused", "expected"])})
+                              # As a register looks: the sessions held are marked, those
+                              # to come are expected but for a few the family excused ahead.
+                              "status": rng.choice(["attended", "attended", "attended",
+                                                    "missed", "excused"])
+                              if session_id in past else
+                              ("excused" if rng.random() < 0.1 else "expected")})
                 written += 1
                 if len(batch) == 20000:
                     db.execute(insert(m.Attendance), batch)
