@@ -34,7 +34,15 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from page_times import bench_app  # noqa: E402
-from profile_pages import TENANT, build, build_progress, build_switching, login, pages  # noqa: E402
+from profile_pages import (  # noqa: E402
+    ACCEPT_ENCODING,
+    TENANT,
+    build,
+    build_progress,
+    build_switching,
+    login,
+    pages,
+)
 
 from widget_server.core.db import migrate  # noqa: E402
 
@@ -54,7 +62,8 @@ async def request(app, path: str, sid: str) -> None:
              "query_string": b"", "root_path": "", "client": ("127.0.0.1", 50000),
              "server": ("127.0.0.1", 80), "state": {},
              "headers": [(b"host", b"127.0.0.1"), (b"cookie", f"cp_sid={sid}".encode()),
-                         (b"user-agent", b"bench"), (b"accept", b"*/*")]}
+                         (b"user-agent", b"bench"), (b"accept", b"*/*"),
+                         (b"accept-encoding", ACCEPT_ENCODING.encode())]}
     sent = []
 
     async def receive():
