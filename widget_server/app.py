@@ -84,7 +84,9 @@ def create_app(settings: Settings) -> Starlette:
                                max_form_bytes=settings.max_form_bytes,
                                max_body_bytes=settings.max_body_bytes),
                     # PDFs are compressed inside already: sent as they are, with their size.
-                    Middleware(GZipMiddleware, minimum_size=500, compresslevel=6,
+                    # zlib's fastest level (nginx's default too): level 6 took 30-140 us more a
+                    # page (a sixth of a light page's time) for 4-11 % fewer bytes.
+                    Middleware(GZipMiddleware, minimum_size=500, compresslevel=1,
                                exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES,
                                                       "application/pdf"))],
         lifespan=lifespan,
