@@ -147,17 +147,19 @@ def open_card(db: Session, tenant: Tenant, access: Access, external_id: str,
                       access.parameters() | {"card": external_id})
     if row is None:
         raise NotFound("There is no such report card in your profile.")
-    card, child, level, programme = row
+    card, child, level, programme, opened = row
     progress = None
     if level is not None:
         progress = level_progress(level, assessments_of(db, tenant.slug, card.attendee_id,
                                                         [level.id]))
-    _first_open(db, tenant, access, card, now)
+    if opened is None:  # opened before: nothing to write (a write on every view took the
+        _first_open(db, tenant, access, card, now)  # database's write lock each time)
     return Card(card, child.name, programme, progress,
                 local_today(card.published_at or card.updated_at, tenant.config.timezone))
 
 
-_CARD = Shape(ReportCard, Attendee, Level, Programme.name)
+# With this person's first opening of the card, if there was one.
+_CARD = Shape(ReportCard, Attendee, Level, Programme.name, FirstOpen.id)
 
 
 def _card_of(who: Access):
@@ -174,6 +176,10 @@ def _card_of(who: Access):
             .join(Attendee, Attendee.id == ReportCard.attendee_id)
             .outerjoin(Level, Level.id == ReportCard.level_id)
             .outerjoin(Programme, Programme.id == Level.programme_id)
+            .outerjoin(FirstOpen, and_(FirstOpen.tenant == who.tenant,
+                                       FirstOpen.email == who.email,
+                                       FirstOpen.kind == KIND,
+                                       FirstOpen.item_id == ReportCard.id))
             .where(ReportCard.tenant == who.tenant, ReportCard.external_id == bindparam("card"),
                    ReportCard.published == true(), or_(*reach)))
 
