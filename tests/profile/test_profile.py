@@ -181,6 +181,62 @@ def test_sessions_are_listed_upcoming_first_then_past_each_clearly_labelled(sara
         assert re.search(rf'data-tone="{tone}"><svg[^>]*>.*?</svg>{label}<', page, re.S)
 
 
+def test_the_dashboard_counts_each_session_as_the_sessions_tab_labels_it(api, app, mailbox):
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    api.put("programmes", "p1", {"name": "Otters", "venue": "Lido"})
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
+    kinds = [  # (day, recorded status, session cancelled): today is 22 Nov 2026
+        ("2026-11-01", "attended", False), ("2026-11-08", "attended", False),
+        ("2026-11-15", "missed", False), ("2026-10-25", "excused", False),
+        ("2026-10-18", "expected", False),  # past, never marked: "not recorded yet"
+        ("2026-10-11", "cancelled_by_provider", False),
+        ("2026-11-29", "expected", True),  # the provider cancelled the class: not next
+        ("2026-12-06", "expected", False), ("2026-12-13", "expected", False)]
+    for n, (day, status, cancelled) in enumerate(kinds):
+        api.put("sessions", f"s{n}", {"programme_id": "p1", "starts_at": f"{day}T09:00:00Z",
+                                      "ends_at": f"{day}T09:45:00Z", "cancelled": cancelled})
+        api.put("attendance", f"t{n}", {"booking_id": "b1", "session_id": f"s{n}",
+                                        "status": status})
+    freeze(app)
+    parent = browser(app, mailbox, "ann@example.com")
+    page = parent.open("bookings/b1").text
+    links = section(page, "links-title")
+    # Held: 2 attended, missed, excused, not recorded; the two cancelled count in the total.
+    assert "9 sessions" in links and "2 of 5 attended" in links
+    assert "Sun 6 Dec" in section(page, "next-title")
+    tab = text_of(parent.open("bookings/b1/sessions").text)
+    assert tab.count("Attended") == 2 and "Not recorded yet" in tab
+    assert tab.count("Class cancelled") == 2
+
+
+def test_a_long_booking_s_dashboard_does_not_read_every_session(api, app, mailbox, monkeypatch):
+    """The dashboard shows counts and the next session: it counts in the database instead of
+    reading each of the booking's sessions (a term's 40 were a sixth of the page)."""
+    from widget_server.core import records
+
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    api.put("programmes", "p1", {"name": "Otters", "venue": "Lido"})
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
+    for week in range(30):  # 16 held (the last this morning) and 14 to come
+        day = (date(2026, 8, 9) + timedelta(weeks=week)).isoformat()
+        api.put("sessions", f"s{week}", {"programme_id": "p1", "starts_at": f"{day}T09:00:00Z",
+                                          "ends_at": f"{day}T09:45:00Z"})
+        api.put("attendance", f"t{week}", {"booking_id": "b1", "session_id": f"s{week}",
+                                           "status": "attended" if week < 16 else "expected"})
+    freeze(app)
+    parent = browser(app, mailbox, "ann@example.com")
+    parent.open("bookings/b1")  # statements are prepared on their second run
+    rows_read: list[int] = []
+    real_run = records._Prepared.run
+    monkeypatch.setattr(records._Prepared, "run", lambda self, *args: (
+        lambda rows: rows_read.append(len(rows)) or rows)(real_run(self, *args)))
+    links = section(parent.open("bookings/b1").text, "links-title")
+    assert "30 sessions" in links and "16 of 16 attended" in links
+    assert rows_read and max(rows_read) < 5, rows_read
+
+
 def test_a_long_history_shows_the_latest_past_sessions_and_a_link_to_all(api, app, mailbox):
     api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
     api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})

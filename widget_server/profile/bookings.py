@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, false, func, true
+from sqlalchemy import bindparam, case, false, func, literal, or_, true
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -104,6 +104,26 @@ _ROWS_OF_BOOKING = (
     .where(Attendance.tenant == bindparam("tenant"),
            Attendance.booking_id == bindparam("booking_id"))
     .order_by(ClassSession.starts_at, ClassSession.id))
+# `display_status` in SQL, to count a booking's sessions without reading them.
+_SHOWN = case(
+    (or_(ClassSession.cancelled == true(), Attendance.status == "cancelled_by_provider"),
+     literal("cancelled")),
+    (Attendance.status == "expected",
+     case((ClassSession.ends_at > bindparam("now"), literal("scheduled")),
+          else_=literal("unrecorded"))),
+    else_=Attendance.status).label("shown")
+_SHOWN_OF_BOOKING = (select(_SHOWN)
+                     .join(ClassSession, ClassSession.id == Attendance.session_id)
+                     .where(Attendance.tenant == bindparam("tenant"),
+                            Attendance.booking_id == bindparam("booking_id"))
+                     .subquery())
+_COUNTS_OF_BOOKING = (select(_SHOWN_OF_BOOKING.c.shown, func.count())
+                      .group_by(_SHOWN_OF_BOOKING.c.shown))
+# The first session shown as "scheduled" (`display_status`).
+_NEXT_OF_BOOKING = (_ROWS_OF_BOOKING
+                    .where(Attendance.status == "expected", ClassSession.cancelled == false(),
+                           ClassSession.ends_at > bindparam("now"))
+                    .limit(1))
 _PAYMENT = Shape(Payment)
 _BOOKING_PAYMENTS = {
     acts: _PAYMENT.select().where(Payment.tenant == bindparam("tenant"),
@@ -163,8 +183,12 @@ class Dashboard:
 
 def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> Dashboard:
     view = scope.get_booking(db, access, external_id)
-    rows = rows_of_booking(db, view.booking, now)
-    upcoming = [r for r in rows if r.status == "scheduled"]
+    # The sessions counted by what the family sees them as, and the next one read: not every
+    # session of the booking (a term's 40 rows cost a sixth of the page).
+    params = {"tenant": view.booking.tenant, "booking_id": view.booking.id, "now": now}
+    counts = Counter(dict(read(db, _COUNTS_OF_BOOKING, params)))
+    upcoming = [_row(*place, session, now, cancelled)
+                for *place, session, cancelled in _ROW_SHAPE.rows(db, _NEXT_OF_BOOKING, params)]
     # The booking's money is the family's, and a co-parent's (full share); view-only shares
     # see neither payments nor a make-up count to spend.
     payments = [p for p, in _PAYMENT.rows(db, _BOOKING_PAYMENTS[scope.can_act(access, view)], {
@@ -172,8 +196,8 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
         "booking_id": view.booking.id})]
     makeups = 0  # those with a session to book: counted by `self_service.dashboard`
     reported = {p.id for p in payments if transfer_reported(p, now.date())}
-    return Dashboard(view, upcoming[0] if upcoming else None, Counter(r.status for r in rows),
-                     len(rows), payments, makeups, reported)
+    return Dashboard(view, upcoming[0] if upcoming else None, counts, counts.total(),
+                     payments, makeups, reported)
 
 
 # Past sessions listed before "Show all": the latest are what a parent checks (was she marked
