@@ -223,6 +223,27 @@ def test_a_driver_error_on_the_direct_path_is_sqlalchemys_error(engine, family):
         assert len(shape.rows(db, statement, good)) == 2
 
 
+def test_a_connection_keeps_one_cursor_for_these_reads_until_it_is_replaced(engine, family):
+    """psycopg sets up a new cursor's result loaders again (10 us a statement): the reads of
+    a connection share one, and a connection the pool replaces starts with its own."""
+    from widget_server.core import records
+
+    shape = Shape(Client.external_id)
+    statement = shape.select().where(Client.tenant == bindparam("tenant")).order_by(Client.id)
+    with session_scope(engine) as db:
+        for _ in range(3):
+            assert shape.rows(db, statement, {"tenant": "demo"}) == [("c1",), ("c2",)]
+        pooled = db.connection().connection
+        kept = pooled.info[records._CURSOR]
+        assert shape.rows(db, Shape(Attendee.name).select().where(
+            Attendee.tenant == "demo"), {}) and pooled.info[records._CURSOR] is kept
+        db.connection().invalidate()  # as after a lost connection
+        db.rollback()
+    with session_scope(engine) as db:
+        assert shape.rows(db, statement, {"tenant": "demo"}) == [("c1",), ("c2",)]
+        assert db.connection().connection.info[records._CURSOR] is not kept
+
+
 def test_a_value_worked_out_at_each_run_is_worked_out_at_each_run(engine, family):
     tenant = {"now": "demo"}
     shape = Shape(Client.external_id)
