@@ -260,7 +260,10 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
     by_member: dict[int, list] = {}
     for place in places:
         by_member.setdefault(place[0], []).append(place)
-    return [_any(search, by_member, candidates) for search in searches]
+    members = {attendee: _Member(rows) for attendee, rows in by_member.items()}
+    nobody = _Member()
+    return [_any(search, members.get(search.attendee_id, nobody), candidates)
+            for search in searches]
 
 
 # The two statements of `have_options`, built once with bound parameters: every sessions page
@@ -295,30 +298,58 @@ _CANDIDATES = {
     for bounded in (True, False)}
 
 
-def _any(search: Search, places: dict[int, list], candidates: Sequence) -> bool:
-    """The rules of `_conditions` for one search, over rows already read (`places` by member).
-    A sessions tab asks this of every place it could move (20 searches over the same rows),
-    so the cheap tests come first and each programme's cutoff is worked out once."""
-    booked, times, never = set(), [], set(search.exclude)
-    for _, place_id, status, session_id, starts, ends in places.get(search.attendee_id, ()):
-        if place_id == search.ignore_attendance:
-            continue
-        if status != EXCUSED:
-            booked.add(session_id)
-            times.append((starts, ends))
-        elif search.skip_excused:
-            never.add(session_id)
+class _Member:
+    """One member's places from now on, as every search of that member reads them: the places
+    holding each session (excused apart), and those at the time of each candidate session
+    (worked out once for all the searches: a sessions tab makes 20)."""
+
+    def __init__(self, places: Sequence = ()):
+        self.held: dict[int, list[int]] = {}  # session id -> ids of the places held there
+        self.excused: dict[int, list[int]] = {}  # session id -> ids of places excused there
+        self.times: list[tuple[int, datetime, datetime]] = []  # held places: id, start, end
+        self.clashes: dict[int, list[int]] = {}  # candidate session id -> held places then
+        for _, place_id, status, session_id, starts, ends in places:
+            if status == EXCUSED:
+                self.excused.setdefault(session_id, []).append(place_id)
+            else:
+                self.held.setdefault(session_id, []).append(place_id)
+                self.times.append((place_id, starts, ends))
+
+    def clashing(self, session_id: int, starts: datetime, ends: datetime) -> list[int]:
+        found = self.clashes.get(session_id)
+        if found is None:
+            found = self.clashes[session_id] = [
+                place_id for place_id, taken_start, taken_end in self.times
+                if starts < taken_end and ends > taken_start]
+        return found
+
+
+def _any(search: Search, member: _Member, candidates: Sequence) -> bool:
+    """The rules of `_conditions` for one search, over rows already read. The place a search
+    moves away from (`ignore_attendance`) neither holds its session nor takes its time; each
+    "other place" test is: a list of place ids with one that is not that place."""
+    ignore, never, skip_excused = search.ignore_attendance, set(search.exclude), search.skip_excused
     opens = {programme_id: search.now + timedelta(hours=hours)
              for programme_id, hours in search.cutoffs.items()}
     until = search.until
+    held, excused = member.held, member.excused
     for session_id, programme_id, starts, ends in candidates:
         if until is not None and starts > until:
             break  # soonest first: the rest start later still
-        if session_id in never or session_id in booked:
+        if session_id in never:
             continue
+        there = held.get(session_id)
+        if there and (len(there) > 1 or there[0] != ignore):
+            continue  # already booked
+        if skip_excused:
+            there = excused.get(session_id)
+            if there and (len(there) > 1 or there[0] != ignore):
+                continue  # excused from it: not offered as a make-up
         opened = opens.get(programme_id)
-        if opened is None or starts <= opened or any(
-                starts < taken_end and ends > taken_start for taken_start, taken_end in times):
-            continue
+        if opened is None or starts <= opened:
+            continue  # too late to book
+        there = member.clashing(session_id, starts, ends)
+        if there and (len(there) > 1 or there[0] != ignore):
+            continue  # at the time of another place
         return True
     return False
