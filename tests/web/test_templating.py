@@ -99,11 +99,22 @@ def test_what_a_template_calls_gets_what_jinja_would_give_it(tmp_path, monkeypat
         def __call__(self, context, suffix):
             return f"[{context.get('shown')}{suffix}]"
 
+    class Member:
+        name = "Leo"
+
+        def greet(self, word):
+            return f"{word} {self.name}"
+
+        @pass_context
+        def seen(self, context):
+            return f"{self.name}@{context.get('shown')}"
+
     def stops():
         raise StopIteration
 
     env.globals.update(
         in_context=in_context, callable=Callable(), stops=stops, plain=lambda a, b="": a + b,
+        member=Member(), names={"x": "ex"},
         eval_ctx=pass_eval_context(lambda ctx, a: f"{ctx.autoescape}{a}"),
         environment=pass_environment(lambda e, a: f"{e is env}{a}"))
     page = env.from_string(
@@ -111,10 +122,39 @@ def test_what_a_template_calls_gets_what_jinja_would_give_it(tmp_path, monkeypat
         '{% for item in ["x", "y"] %}{% set shown = item %}{{ in_context("!") }}'
         '{{ callable("?") }}'
         '{{ plain(item, b="+") }}{{ m(item, b=plain("b")) }}{{ eval_ctx(item) }}'
-        '{{ environment(item) }}{{ _("Hi %(n)s", n=item) }}{% endfor %}'
+        '{{ environment(item) }}{{ _("Hi %(n)s", n=item) }}{{ member.greet(item) }}'
+        '{{ member.seen() }}{{ names.get(item, "?") }}{% endfor %}'
         '{% set page = 2 %}{{ in_context(".") }}|{{ stops() }}|{{ m("<") }}')
     ours = page.render(page=1)
     assert type(page.new_context()).call is not Context.call  # the pages' own
     monkeypatch.setattr(type(page.new_context()), "call", Context.call)
     assert ours == page.render(page=1)  # the same page through Jinja's `call`
     assert ours.startswith("x1![x?]x+<xb>Truex") and "|<&lt;>" in ours
+
+
+def test_links_in_a_loop_are_made_without_a_context_for_each(tmp_path, monkeypatch):
+    """`url_for` reads only the page's request: in a loop that sets variables Jinja derives a
+    new context for each call of a context function (3-4 us a link); the pages' context
+    passes the page's own to it, and every link is the same."""
+    from jinja2.runtime import Context
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.routing import Route
+
+    env = make_templates(TEMPLATES, tmp_path).env
+    app = Starlette(routes=[Route("/t/{tenant}/bookings/{booking}", lambda r: None,
+                                 name="booking")])
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [],
+                       "query_string": b"", "server": ("example.com", 443), "scheme": "https",
+                       "root_path": "", "app": app, "router": app.router})
+    page = env.from_string('{% for ref in refs %}{% set shown = ref %}'
+                           '{{ url_for("booking", tenant="demo", booking=shown) }} '
+                           '{% endfor %}')
+    derived = []
+    real = Context.derived
+    monkeypatch.setattr(Context, "derived", lambda self, *a: derived.append(1) or real(
+        self, *a))
+    links = page.render(request=request, refs=["b1", "b2"]).split()
+    assert links == ["https://example.com/t/demo/bookings/b1",
+                     "https://example.com/t/demo/bookings/b2"]
+    assert derived == []
