@@ -263,6 +263,43 @@ def test_a_long_history_shows_the_latest_past_sessions_and_a_link_to_all(api, ap
     assert "Show all" not in everything
 
 
+def test_a_year_of_history_is_not_read_for_the_sessions_tab(api, app, mailbox, monkeypatch):
+    """The tab lists the sessions to come and the latest ten past ones: a booking running for
+    a year reads those (and counts the rest in the database), not its every session."""
+    from widget_server.core import records
+
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    api.put("programmes", "p1", {"name": "Otters", "venue": "Lido"})
+    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
+    for week in range(56):  # 52 weeks held (the last this morning) and 4 to come
+        day = (date(2025, 11, 30) + timedelta(weeks=week)).isoformat()
+        api.put("sessions", f"s{week}", {"programme_id": "p1", "starts_at": f"{day}T09:00:00Z",
+                                          "ends_at": f"{day}T09:45:00Z"})
+        api.put("attendance", f"t{week}", {"booking_id": "b1", "session_id": f"s{week}",
+                                           "status": "attended" if week < 52 else "expected"})
+    freeze(app)
+    parent = browser(app, mailbox, "ann@example.com")
+    parent.open("bookings/b1/sessions")  # statements are prepared on their second run
+    rows_read: list[int] = []
+    real_run = records._Prepared.run
+    monkeypatch.setattr(records._Prepared, "run", lambda self, *args: (
+        lambda rows: rows_read.append(len(rows)) or rows)(real_run(self, *args)))
+    tab = parent.open("bookings/b1/sessions").text
+    assert section(tab, "upcoming-title").startswith("Upcoming 4")
+    past = section(tab, "past-title")
+    assert past.startswith("Past sessions 52") and "Show all 52 past sessions" in past
+    days = re.findall(r"\w+day, \d+ \w+ \d{4}", past)
+    assert len(days) == 10 and days[0] == "Sunday, 22 November 2026"
+    assert rows_read and max(rows_read) <= 14, rows_read  # 4 to come and 10 past
+
+    rows_read.clear()
+    everything = parent.open("bookings/b1/sessions?past=all").text
+    days = re.findall(r"\w+day, \d+ \w+ \d{4}", section(everything, "past-title"))
+    assert len(days) == 52 and days[-1] == "Sunday, 30 November 2025"
+    assert max(rows_read) == 56
+
+
 def test_an_unrecorded_past_session_says_so_and_empty_lists_say_what_to_expect(api, app,
                                                                                 mailbox):
     api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})

@@ -83,11 +83,19 @@ def _row(external_id: str, booking_id: int, status: str, makeup: bool, session: 
                       makeup, cancelled_at is not None)
 
 
-def rows_of_booking(db: Session, booking: Booking, now: datetime) -> list[SessionRow]:
-    """Every session of one booking, in time order (one query)."""
-    found = _ROW_SHAPE.rows(db, _ROWS_OF_BOOKING, {"tenant": booking.tenant,
-                                                    "booking_id": booking.id})
-    return [_row(*place, session, now, cancelled) for *place, session, cancelled in found]
+def rows_of_booking(db: Session, booking: Booking, now: datetime,
+                    past_shown: int | None = None) -> tuple[list[SessionRow], int]:
+    """A booking's sessions to come and its latest `past_shown` past ones (all of them for
+    None), in time order, and how many past ones it has: one query, whose rows are only those
+    shown (a booking running for years had every session of its history read and built)."""
+    found = _SHOWN_SHAPE.rows(db, _SHOWN_ROWS_OF_BOOKING, {
+        "tenant": booking.tenant, "booking_id": booking.id, "now": now,
+        "skipped": _ALL if past_shown is None else past_shown - 1})
+    rows = [_row(*place, session, now, cancelled) for *place, session, cancelled, _ in found]
+    past = [r for r in rows if not r.upcoming(now)]
+    if past_shown is not None and len(past) > past_shown:  # ties at the oldest one's start
+        rows = past[len(past) - past_shown:] + [r for r in rows if r.upcoming(now)]
+    return rows, found[0][-1] if found else 0
 
 
 # A session row as pages read it: the attendance's columns and the session as a record (see
@@ -104,6 +112,29 @@ _ROWS_OF_BOOKING = (
     .where(Attendance.tenant == bindparam("tenant"),
            Attendance.booking_id == bindparam("booking_id"))
     .order_by(ClassSession.starts_at, ClassSession.id))
+# The sessions tab's: each session to come, and the past ones from the `shown`-th latest on
+# (ties at its start read too: the caller keeps `shown`), with how many past ones there are:
+# two scalar subqueries over the booking's places, counted and picked in the database.
+_PAST = ClassSession.ends_at <= bindparam("now")
+_PAST_OF_BOOKING = (select(ClassSession.starts_at)
+                    .join(Attendance, Attendance.session_id == ClassSession.id)
+                    .where(Attendance.tenant == bindparam("tenant"),
+                           Attendance.booking_id == bindparam("booking_id"), _PAST))
+_OLDEST_SHOWN = (_PAST_OF_BOOKING.order_by(ClassSession.starts_at.desc())
+                 .limit(1).offset(bindparam("skipped")).scalar_subquery())
+_PAST_TOTAL = (select(func.count()).select_from(_PAST_OF_BOOKING.subquery())
+               .scalar_subquery())
+_SHOWN_ROWS_OF_BOOKING = (
+    _ROW_SHAPE.select().add_columns(_PAST_TOTAL)
+    .join(ClassSession, ClassSession.id == Attendance.session_id)
+    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
+    .where(Attendance.tenant == bindparam("tenant"),
+           Attendance.booking_id == bindparam("booking_id"),
+           or_(ClassSession.ends_at > bindparam("now"),
+               ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at)))
+    .order_by(ClassSession.starts_at, ClassSession.id))
+_SHOWN_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at, _PAST_TOTAL)
+_ALL = 2**31 - 1  # no past session skipped: every one shown
 # `display_status` in SQL, to count a booking's sessions without reading them.
 _SHOWN = case(
     (or_(ClassSession.cancelled == true(), Attendance.status == "cancelled_by_provider"),
@@ -229,10 +260,9 @@ class Note:
 def sessions(db: Session, access: Access, external_id: str, now: datetime,
              all_past: bool = False) -> Sessions:
     view = scope.get_booking(db, access, external_id)
-    rows = rows_of_booking(db, view.booking, now)
-    past = [r for r in reversed(rows) if not r.upcoming(now)]
+    rows, past_total = rows_of_booking(db, view.booking, now, None if all_past else PAST_SHOWN)
     return Sessions(view, [r for r in rows if r.upcoming(now)],
-                    past if all_past else past[:PAST_SHOWN], len(past),
+                    [r for r in reversed(rows) if not r.upcoming(now)], past_total,
                     notes_of_booking(db, access.tenant, view.booking.id))
 
 
