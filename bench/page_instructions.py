@@ -38,6 +38,7 @@ from profile_pages import (  # noqa: E402
     ACCEPT_ENCODING,
     TENANT,
     build,
+    build_benefits,
     build_progress,
     build_switching,
     login,
@@ -130,6 +131,7 @@ def main() -> None:
         build(url, 10_000, 1_000_000)
     build_progress(url)
     build_switching(url)
+    build_benefits(url)
     names = args.pages.split(",") if args.pages else list(pages(url, login(url)[1]))
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no",

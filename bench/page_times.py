@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 from profile_pages import (  # noqa: E402
     TENANT,
     build,
+    build_benefits,
     build_progress,
     build_switching,
     login,
@@ -137,6 +138,7 @@ def main() -> None:
     url, args = data_set(requests=30)
     build_progress(url)  # a reused data set from before the progress pages gets their data
     build_switching(url)
+    build_benefits(url)
     sid, booking = login(url)
     os.environ.setdefault("WIDGET_SECRET_KEYS", "bench")
     app = bench_app(url)

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import httpx
@@ -170,6 +171,7 @@ def build(url: str, clients: int, attendance: int) -> None:
           f"bookings and payments, {written} attendance rows")
     build_progress(url)
     build_switching(url)
+    build_benefits(url)
 
 
 def build_switching(url: str) -> None:
@@ -244,6 +246,100 @@ def build_progress(url: str) -> None:
             db.execute(insert(m.SessionNote), notes)
     engine.dispose()
     print(f"progress: {n} assessments, {len(cards)} report cards, notes on every fifth place")
+
+
+def build_benefits(url: str) -> None:
+    """What a family has besides bookings, so that the benefits, orders, make-ups and documents
+    pages are measured with something on them (empty states before): every fifth client (c42
+    among them) has two orders (one paid, one due with its payment), a discount, a ten-visit
+    entry pass, account credit, a document of its own and a make-up credit per child (from a
+    session it missed, excused or attended); the tenant has two documents for everyone and
+    one per programme. Idempotent: a data set that has orders is left as it is."""
+    engine = create_engine(url)
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    stamp = {"tenant": TENANT, "created_at": now, "updated_at": now}
+    with engine.begin() as db:
+        if db.execute(select(m.Order.id).limit(1)).first() is not None:
+            return
+        clients = [(cid, ref) for cid, ref in db.execute(
+            select(m.Client.id, m.Client.external_id)) if int(ref[1:]) % 5 == 2]
+        chosen = {cid for cid, _ in clients}
+        orders = [{**stamp, "external_id": f"o{ref}-{k}", "client_id": cid,
+                   "number": f"W-{ref}-{k}", "ordered_at": now - timedelta(days=30 - 20 * k),
+                   "status": "paid" if k == 0 else "unpaid", "currency": "GBP",
+                   "discount_amount": 0}
+                  for cid, ref in clients for k in range(2)]
+        for first in range(0, len(orders), 5000):
+            db.execute(insert(m.Order), orders[first:first + 5000])
+        order_rows = db.execute(select(m.Order.id, m.Order.client_id, m.Order.external_id,
+                                       m.Order.status)).all()
+        db.execute(insert(m.OrderItem), [
+            {"order_id": oid, "position": n, "name": name, "kind": kind, "quantity": 1,
+             "unit_price": price, "vat_rate": Decimal("20"), "vat_amount": price // 6}
+            for oid, _, _, _ in order_rows
+            for n, (name, kind, price) in enumerate((("Swim cap", "product", 800),
+                                                     ("Ten-visit pass", "pass", 9000)))])
+        db.execute(insert(m.Payment), [
+            {**stamp, "external_id": f"pay-{ref}", "client_id": cid, "order_id": oid,
+             "amount": 9800, "currency": "GBP", "description": "Order",
+             "due_date": (now + timedelta(days=14)).date(), "status": "unpaid"}
+            for oid, cid, ref, status in order_rows if status == "unpaid"])
+        paid_orders = {cid: oid for oid, cid, _, status in order_rows if status == "paid"}
+        db.execute(insert(m.Discount), [
+            {**stamp, "external_id": f"d{ref}", "client_id": cid, "name": "Sibling discount",
+             "kind": "percent", "value": 10, "valid_until": (now + timedelta(days=90)).date(),
+             "used": False}
+            for cid, ref in clients])
+        db.execute(insert(m.EntryPass), [
+            {**stamp, "external_id": f"ep{ref}", "client_id": cid, "order_id": paid_orders[cid],
+             "name": "Ten-visit pass", "total_entries": 10, "used_entries": 3,
+             "valid_until": (now + timedelta(days=120)).date(), "status": "active"}
+            for cid, ref in clients])
+        db.execute(insert(m.CreditEntry), [
+            {**stamp, "external_id": f"ce{ref}-{k}", "client_id": cid, "amount": amount,
+             "currency": "GBP", "occurred_at": now - timedelta(days=20 - 10 * k),
+             "description": description}
+            for cid, ref in clients
+            for k, (amount, description) in enumerate(((5000, "Top-up"), (-1200, "Shop")))])
+        # A credit per child, from the child's latest past place (excused or missed first).
+        sources: dict[int, tuple[int, int, int]] = {}
+        for place, attendee, client, status in db.execute(
+                select(m.Attendance.id, m.Booking.attendee_id, m.Booking.client_id,
+                       m.Attendance.status)
+                .join(m.Booking, m.Booking.id == m.Attendance.booking_id)
+                .join(m.ClassSession, m.ClassSession.id == m.Attendance.session_id)
+                .where(m.ClassSession.starts_at < now, m.Booking.client_id.in_(chosen))
+                .order_by(m.ClassSession.starts_at)):
+            rank = 0 if status in ("excused", "missed") else 1
+            if attendee not in sources or rank <= sources[attendee][2]:
+                sources[attendee] = (place, client, rank)
+        credits = [{**stamp, "external_id": f"mc{attendee}", "client_id": client,
+                    "attendee_id": attendee, "source_attendance_id": place,
+                    "expires_at": now + timedelta(days=30)}
+                   for attendee, (place, client, _) in sources.items()]
+        for first in range(0, len(credits), 5000):
+            db.execute(insert(m.MakeupCredit), credits[first:first + 5000])
+        programmes = db.execute(select(m.Programme.id)).scalars().all()
+        documents = [
+            *({**stamp, "external_id": f"doc-all-{n}", "title": title, "audience": "tenant"}
+              for n, title in enumerate(("Pool rules", "Term dates"))),
+            *({**stamp, "external_id": f"doc-p{p}", "title": "Class plan",
+               "audience": "programme", "programme_id": p} for p in programmes),
+            *({**stamp, "external_id": f"doc-{ref}", "title": "Invoice summary",
+               "audience": "client", "client_id": cid} for cid, ref in clients)]
+        for document in documents:  # every row with every column (one statement for all)
+            document.update({"client_id": None, "programme_id": None, **document},
+                            filename=f"{document['external_id']}.pdf",
+                            content_type="application/pdf", size=1024, published_at=now,
+                            sha256="", storage="db")
+        for first in range(0, len(documents), 5000):
+            db.execute(insert(m.Document), documents[first:first + 5000])
+        db.execute(insert(m.DocumentChunk), [
+            {"document_id": did, "seq": 0, "data": b"%PDF-1.4 bench" + b" " * 1010}
+            for did in db.execute(select(m.Document.id)).scalars()])
+    engine.dispose()
+    print(f"benefits: {len(clients)} families with orders, a discount, a pass, credit and a "
+          f"document; {len(credits)} make-up credits; {len(documents)} documents")
 
 
 def login(url: str) -> tuple[str, str]:
@@ -337,6 +433,7 @@ def prepare(url: str, clients: int, attendance: int, reuse: bool) -> None:
         migrate(url)  # a database from an earlier run gets the newer indexes too
         build_progress(url)  # and the data of newer pages
         build_switching(url)
+        build_benefits(url)
         settle(url)
         return
     fresh(url)

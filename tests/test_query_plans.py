@@ -20,11 +20,13 @@ from typing import Iterator
 
 import pytest
 from profile_support import NOW, SARAH, browser, counting_statements
+from sqlalchemy import update
 
 from widget_server import scheduler
 from widget_server.api.resources import RESOURCES
 from widget_server.core import access as scope
 from widget_server.core.db import session_scope
+from widget_server.core.models import Programme
 from widget_server.delivery.notices import Notices
 from widget_server.profile import report_cards
 from widget_server.selfservice import offer_notices, offers, switching
@@ -38,7 +40,7 @@ GROWING = {
     "webhook_delivery", "gateway_event", "attendance_origin", "reminder", "idempotency_record",
     "assessment", "session_note", "report_card", "first_open", "document", "document_chunk",
     "rate_limit_counter", "offer", "offer_option", "booking_switch", "audit_entry",
-    "activity_count",
+    "activity_count", "programme",
 }
 # One row per tenant, day and kind: a range of days reads just the days a page shows.
 BY_DAY = {"activity_count"}
@@ -296,3 +298,18 @@ def test_an_offer_paid_on_acceptance_reads_its_payment_by_index(demo, sarah):
     assert page.status_code == 200 and 'id="payment-title"' in page.text
     found = problems_of(demo, statements)
     assert not found, found
+
+
+@pytest.mark.postgres
+def test_a_make_up_from_a_class_in_a_make_up_group_reads_the_group_by_index(demo, sarah):
+    """The classes a make-up may go to are read by the group's index (and a booked programme
+    by its id), not by testing every programme of the tenant."""
+    with session_scope(demo.state.engine) as db:
+        db.execute(update(Programme).where(Programme.tenant == "demo")
+                   .values(makeup_group="swimming"))
+    for path in ("/t/demo/", "/t/demo/makeups"):
+        with statements_of(demo) as statements:
+            assert sarah.client.get(path).status_code == 200
+        assert any("programme.makeup_group IN" in s for s, _ in statements), path
+        found = problems_of(demo, statements)
+        assert not found, found

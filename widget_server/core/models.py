@@ -96,6 +96,8 @@ class Programme(TenantRow, table=True):
     __table_args__ = tenant_keys("programme") + (
         # The other classes of a make-up group (make-ups, changing class).
         Index("ix_programme_tenant_group", "tenant", "makeup_group"),
+        # The longest make-up validity of the tenant's programmes (the scheduler's credits).
+        Index("ix_programme_tenant_validity", "tenant", "makeup_validity_days"),
     )
     name: str = Field(max_length=200)
     description: Optional[str] = None

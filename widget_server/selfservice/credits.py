@@ -105,6 +105,9 @@ def issue_for_missed(db: Session, tenant: Tenant, now: datetime, limit: int = 50
 
 
 def _longest_validity(db: Session, tenant: Tenant) -> timedelta:
-    days = db.exec(select(Programme.makeup_validity_days).where(
-        Programme.tenant == tenant.slug, Programme.makeup_validity_days.is_not(None))).all()
-    return timedelta(days=max([tenant.config.makeups.validity_days, *days]) + 1)
+    # The largest only: the last entry of the tenant's in (tenant, makeup_validity_days), not
+    # every programme of the tenant.
+    longest = db.exec(select(Programme.makeup_validity_days).where(
+        Programme.tenant == tenant.slug, Programme.makeup_validity_days.is_not(None))
+        .order_by(Programme.makeup_validity_days.desc()).limit(1)).first()
+    return timedelta(days=max(tenant.config.makeups.validity_days, longest or 0) + 1)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import and_, bindparam, or_, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -187,10 +187,14 @@ _SOURCES = (_SOURCE.select()
             .join(Booking, Booking.id == Attendance.booking_id)
             .where(Attendance.id.in_(bindparam("ids", expanding=True))))
 _PROGRAMME = Shape(Programme)
-_POOL_PROGRAMMES = _PROGRAMME.select().where(
-    Programme.tenant == bindparam("tenant"),
-    Programme.makeup_group.in_(bindparam("groups", expanding=True))
-    | Programme.id.in_(bindparam("ids", expanding=True)))
+# The tenant named in each branch of the OR: with it outside, SQLite's plan read every
+# programme of the tenant (2,250 in the benchmark, 225 us) and tested the OR on each; so each
+# branch is an index search of its own (a MULTI-INDEX OR, 43 us).
+_POOL_PROGRAMMES = _PROGRAMME.select().where(or_(
+    and_(Programme.tenant == bindparam("tenant"),
+         Programme.makeup_group.in_(bindparam("groups", expanding=True))),
+    and_(Programme.tenant == bindparam("tenant"),
+         Programme.id.in_(bindparam("ids", expanding=True)))))
 
 
 def sources_of(db: Session, credits: list[MakeupCredit]) -> dict[int, Source]:
