@@ -352,3 +352,17 @@ def test_missed_sessions_earn_credits_when_the_school_says_so_once_each(app):
     sources = {c.source_attendance_id for c in credits}
     assert len(credits) == 2 and len(sources) == 2
     assert all(c.external_id.startswith("mc-") for c in credits)
+
+
+def test_a_credit_naming_no_session_goes_to_the_child_s_running_classes(school):
+    """A provider's credit with no source session is good in the programmes the child has a
+    running booking of (ballet and tap here, not jazz), each by its own make-up rule."""
+    with school.batch():
+        school.session("ballet-next", "ballet", 2 * DAY, capacity=8)
+        school.session("tap-next", "tap", 3 * DAY, capacity=8)
+        school.session("jazz-next", "jazz", 2 * DAY, capacity=8)
+        school.credit("mk-free", "ema-parent", "ema-child", None)
+    assert sorted(ids_of(find(school, "mk-free"))) == ["ballet-next", "tap-next"]
+    with school.batch():
+        school.booking("b-ema-tap", "ema-parent", "ema-child", "tap", status="cancelled")
+    assert ids_of(find(school, "mk-free")) == ["ballet-next"]

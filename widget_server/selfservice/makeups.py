@@ -35,7 +35,7 @@ from widget_server.core.models import (
     MakeupWaitlist,
     Programme,
 )
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, read
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.delivery.notices import Notices
@@ -125,18 +125,27 @@ def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
     unsourced = {c.attendee_id for c in credits if sources[c.id].programme is None}
     booked: dict[int, set[int]] = {}
     if unsourced:
-        for attendee_id, programme_id in db.exec(select(Booking.attendee_id,
-                                                        Booking.programme_id).where(
-                Booking.tenant == tenant.slug, Booking.attendee_id.in_(unsourced),
-                Booking.status.in_(ACTIVE))).all():
+        for attendee_id, programme_id in read(db, _BOOKED_PROGRAMMES, {
+                "tenant": tenant.slug, "attendees": sorted(unsourced)}):
             booked.setdefault(attendee_id, set()).add(programme_id)
     wanted = {p for ids in booked.values() for p in ids}
     programmes = [p for p, in _PROGRAMME.rows(db, _POOL_PROGRAMMES, {
         "tenant": tenant.slug, "groups": sorted(groups), "ids": sorted(wanted)})
     ] if groups or wanted else []
-    born = dict(db.exec(select(Attendee.id, Attendee.birth_date)
-                        .where(Attendee.id.in_(members))).all()) if groups else {}
+    born = dict(read(db, _BIRTH_DATES, {"tenant": tenant.slug, "ids": sorted(members)})
+                ) if groups else {}
     return Pool(programmes, booked, born)
+
+
+# `pool_for`'s statements, built once (core.records): a statement built on each call cost
+# more in SQLAlchemy (building, compiling, its cache) than in the database, on every page that
+# counts a member's make-ups (home, a booking).
+_BOOKED_PROGRAMMES = select(Booking.attendee_id, Booking.programme_id).where(
+    Booking.tenant == bindparam("tenant"),
+    Booking.attendee_id.in_(bindparam("attendees", expanding=True)),
+    Booking.status.in_(ACTIVE))
+_BIRTH_DATES = select(Attendee.id, Attendee.birth_date).where(
+    Attendee.tenant == bindparam("tenant"), Attendee.id.in_(bindparam("ids", expanding=True)))
 
 
 def eligible_programmes(tenant: Tenant, credit: MakeupCredit, source: Source, pool: Pool,
