@@ -105,8 +105,8 @@ def issue_for_missed(db: Session, tenant: Tenant, now: datetime, limit: int = 50
 
 
 def _longest_validity(db: Session, tenant: Tenant) -> timedelta:
-    # The largest only: the last entry of the tenant's in (tenant, makeup_validity_days), not
-    # every programme of the tenant.
+    # The largest only, from the end of the tenant's part of (tenant, makeup_validity_days),
+    # rather than every programme of the tenant.
     longest = db.exec(select(Programme.makeup_validity_days).where(
         Programme.tenant == tenant.slug, Programme.makeup_validity_days.is_not(None))
         .order_by(Programme.makeup_validity_days.desc()).limit(1)).first()

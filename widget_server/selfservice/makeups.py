@@ -198,7 +198,7 @@ _SOURCES = (_SOURCE.select()
 _PROGRAMME = Shape(Programme)
 # The tenant named in each branch of the OR: with it outside, SQLite's plan read every
 # programme of the tenant (2,250 in the benchmark, 225 us) and tested the OR on each; so each
-# branch is an index search of its own (a MULTI-INDEX OR, 43 us).
+# branch is an index search of its own (a MULTI-INDEX OR, 23-26 us).
 _POOL_PROGRAMMES = _PROGRAMME.select().where(or_(
     and_(Programme.tenant == bindparam("tenant"),
          Programme.makeup_group.in_(bindparam("groups", expanding=True))),
