@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, or_, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, literal_column, or_, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -95,7 +95,11 @@ def _audiences(who: Access, doc: Any) -> list[ColumnElement[bool]]:
     programmes = select(Booking.programme_id).where(scope.visible_bookings(who))
     reach = [doc.attendee_id.in_(members), doc.programme_id.in_(programmes)]
     if who.client_id is not None:
-        reach += [doc.client_id == who.client_id, doc.audience == "tenant"]
+        # "tenant" written into the SQL, not bound: in PostgreSQL's generic plan a bound
+        # audience counted for a third of the tenant's documents (the client ones too), the
+        # plan looked dearer than one made for the values, and the statement was planned
+        # again on every run (0.9 ms of planning for 0.25 ms of work).
+        reach += [doc.client_id == who.client_id, doc.audience == literal_column("'tenant'")]
     return reach
 
 
