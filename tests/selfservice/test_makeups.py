@@ -12,6 +12,7 @@ from threading import Barrier
 
 import pytest
 from self_service_support import DAY, NOW, School
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 from widget_server import scheduler
@@ -366,3 +367,29 @@ def test_a_credit_naming_no_session_goes_to_the_child_s_running_classes(school):
     with school.batch():
         school.booking("b-ema-tap", "ema-parent", "ema-child", "tap", status="cancelled")
     assert ids_of(find(school, "mk-free")) == ["ballet-next"]
+
+
+def test_birth_dates_are_read_only_when_a_class_of_the_group_has_ages(school):
+    """Which classes a credit may go to needs the child's age only where one has ages to fit;
+    without, that statement is not sent (a page counting the family's make-ups sends it)."""
+    sent: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        sent.append(statement)
+
+    def pool(db):
+        credit = db.exec(select(MakeupCredit).where(MakeupCredit.external_id == "mk-1")).one()
+        return makeups.pool_for(db, school.tenant, [credit], makeups.sources_of(db, [credit]))
+
+    event.listen(school.engine, "before_cursor_execute", note)
+    try:
+        assert school.run(pool).born == {}
+        assert not any("birth_date" in statement for statement in sent)
+        with school.batch():
+            school.programme("jazz", makeup_policy="programme_group", makeup_group="dance",
+                             min_age=7, max_age=11)
+        sent.clear()
+        assert list(school.run(pool).born.values()) == [None]  # read: Ema's is not known
+        assert any("birth_date" in statement for statement in sent)
+    finally:
+        event.remove(school.engine, "before_cursor_execute", note)

@@ -118,7 +118,8 @@ class Pool:
 
 def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
              sources: dict[int, Source]) -> Pool:
-    """At most three queries, however many credits."""
+    """At most three queries, however many credits (fewer when every credit names its
+    session, or when no class of their groups has ages)."""
     groups = {s.programme.makeup_group for s in sources.values()
               if s.programme is not None and s.programme.makeup_group}
     members = {c.attendee_id for c in credits}
@@ -132,8 +133,10 @@ def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
     programmes = [p for p, in _PROGRAMME.rows(db, _POOL_PROGRAMMES, {
         "tenant": tenant.slug, "groups": sorted(groups), "ids": sorted(wanted)})
     ] if groups or wanted else []
+    # Birth dates only where a class of the groups has ages to fit (`rules.age_fits`).
+    aged = groups and any(p.min_age is not None or p.max_age is not None for p in programmes)
     born = dict(read(db, _BIRTH_DATES, {"tenant": tenant.slug, "ids": sorted(members)})
-                ) if groups else {}
+                ) if aged else {}
     return Pool(programmes, booked, born)
 
 
