@@ -1,7 +1,8 @@
 """Benchmark: every logged-in page under load, on a large database and on one ten times smaller.
 
 Builds a realistic database (10,000 clients, their children and bookings, 1,000,000 attendance
-rows) and a ten times smaller one, logs one parent in, then measures requests per second and
+rows; every fifth family with orders, a discount, a pass, credit, a letter and make-up
+credits) and a ten times smaller one, logs one parent in, then measures requests per second and
 p50/p99 latency with `wrk` (Debian package `wrk`) of each logged-in page (home, booking,
 sessions, benefits, orders, account, make-ups, progress, a report card, documents, a payment)
 on uvicorn, next to a bare Starlette
