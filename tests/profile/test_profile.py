@@ -210,28 +210,40 @@ def test_the_dashboard_counts_each_session_as_the_sessions_tab_labels_it(api, ap
     assert tab.count("Class cancelled") == 2
 
 
-def test_a_long_booking_s_dashboard_does_not_read_every_session(api, app, mailbox, monkeypatch):
-    """The dashboard shows counts and the next session: it counts in the database instead of
-    reading each of the booking's sessions (a term's 40 were a sixth of the page)."""
-    from widget_server.core import records
-
+def weekly_booking(api, first: date, weeks: int, held: int) -> None:
+    """Ann's Leo's booking b1 of Otters: a Sunday 09:00 session every week from `first`, the
+    first `held` attended, the rest expected."""
     api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
     api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
     api.put("programmes", "p1", {"name": "Otters", "venue": "Lido"})
     api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
-    for week in range(30):  # 16 held (the last this morning) and 14 to come
-        day = (date(2026, 8, 9) + timedelta(weeks=week)).isoformat()
+    for week in range(weeks):
+        day = (first + timedelta(weeks=week)).isoformat()
         api.put("sessions", f"s{week}", {"programme_id": "p1", "starts_at": f"{day}T09:00:00Z",
                                           "ends_at": f"{day}T09:45:00Z"})
         api.put("attendance", f"t{week}", {"booking_id": "b1", "session_id": f"s{week}",
-                                           "status": "attended" if week < 16 else "expected"})
-    freeze(app)
-    parent = browser(app, mailbox, "ann@example.com")
-    parent.open("bookings/b1")  # statements are prepared on their second run
+                                           "status": "attended" if week < held else "expected"})
+
+
+def rows_read_by(monkeypatch) -> list[int]:
+    """How many rows each prepared statement reads from now on (`core.records`)."""
+    from widget_server.core import records
+
     rows_read: list[int] = []
     real_run = records._Prepared.run
     monkeypatch.setattr(records._Prepared, "run", lambda self, *args: (
         lambda rows: rows_read.append(len(rows)) or rows)(real_run(self, *args)))
+    return rows_read
+
+
+def test_a_long_booking_s_dashboard_does_not_read_every_session(api, app, mailbox, monkeypatch):
+    """The dashboard shows counts and the next session: it counts in the database instead of
+    reading each of the booking's sessions (a term's 40 were a sixth of the page)."""
+    weekly_booking(api, date(2026, 8, 9), weeks=30, held=16)  # the last this morning
+    freeze(app)
+    parent = browser(app, mailbox, "ann@example.com")
+    parent.open("bookings/b1")  # statements are prepared on their second run
+    rows_read = rows_read_by(monkeypatch)
     links = section(parent.open("bookings/b1").text, "links-title")
     assert "30 sessions" in links and "16 of 16 attended" in links
     assert rows_read and max(rows_read) < 5, rows_read
@@ -266,25 +278,11 @@ def test_a_long_history_shows_the_latest_past_sessions_and_a_link_to_all(api, ap
 def test_a_year_of_history_is_not_read_for_the_sessions_tab(api, app, mailbox, monkeypatch):
     """The tab lists the sessions to come and the latest ten past ones: a booking running for
     a year reads those (and counts the rest in the database), not its every session."""
-    from widget_server.core import records
-
-    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
-    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
-    api.put("programmes", "p1", {"name": "Otters", "venue": "Lido"})
-    api.put("bookings", "b1", {"client_id": "c1", "attendee_id": "a1", "programme_id": "p1"})
-    for week in range(56):  # 52 weeks held (the last this morning) and 4 to come
-        day = (date(2025, 11, 30) + timedelta(weeks=week)).isoformat()
-        api.put("sessions", f"s{week}", {"programme_id": "p1", "starts_at": f"{day}T09:00:00Z",
-                                          "ends_at": f"{day}T09:45:00Z"})
-        api.put("attendance", f"t{week}", {"booking_id": "b1", "session_id": f"s{week}",
-                                           "status": "attended" if week < 52 else "expected"})
+    weekly_booking(api, date(2025, 11, 30), weeks=56, held=52)  # the last this morning
     freeze(app)
     parent = browser(app, mailbox, "ann@example.com")
     parent.open("bookings/b1/sessions")  # statements are prepared on their second run
-    rows_read: list[int] = []
-    real_run = records._Prepared.run
-    monkeypatch.setattr(records._Prepared, "run", lambda self, *args: (
-        lambda rows: rows_read.append(len(rows)) or rows)(real_run(self, *args)))
+    rows_read = rows_read_by(monkeypatch)
     tab = parent.open("bookings/b1/sessions").text
     assert section(tab, "upcoming-title").startswith("Upcoming 4")
     past = section(tab, "past-title")

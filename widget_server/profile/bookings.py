@@ -125,14 +125,9 @@ _OLDEST_SHOWN = (_PAST_OF_BOOKING.order_by(ClassSession.starts_at.desc())
 _PAST_TOTAL = (select(func.count()).select_from(_PAST_OF_BOOKING.subquery())
                .scalar_subquery())
 _SHOWN_ROWS_OF_BOOKING = (
-    _ROW_SHAPE.select().add_columns(_PAST_TOTAL)
-    .join(ClassSession, ClassSession.id == Attendance.session_id)
-    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
-    .where(Attendance.tenant == bindparam("tenant"),
-           Attendance.booking_id == bindparam("booking_id"),
-           or_(ClassSession.ends_at > bindparam("now"),
-               ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at)))
-    .order_by(ClassSession.starts_at, ClassSession.id))
+    _ROWS_OF_BOOKING.add_columns(_PAST_TOTAL)
+    .where(or_(ClassSession.ends_at > bindparam("now"),
+               ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at))))
 _SHOWN_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at, _PAST_TOTAL)
 _ALL = 2**31 - 1  # no past session skipped: every one shown
 # `display_status` in SQL, to count a booking's sessions without reading them.
