@@ -158,3 +158,89 @@ def test_links_in_a_loop_are_made_without_a_context_for_each(tmp_path, monkeypat
     assert links == ["https://example.com/t/demo/bookings/b1",
                      "https://example.com/t/demo/bookings/b2"]
     assert derived == []
+
+
+def _as_jinja(tmp_path):
+    """Jinja's own environment with the pages' settings and filters: what ours must equal."""
+    from jinja2 import Environment
+
+    ours = make_templates(TEMPLATES, tmp_path).env
+    plain = Environment(loader=ours.loader, autoescape=True, trim_blocks=True,
+                        lstrip_blocks=True)
+    plain.filters.update(ours.filters)
+    plain.globals.update(ours.globals)
+    return ours, plain
+
+
+class _Row:
+    """What a page's rows look like to a template: attributes, a property that fails, a dict."""
+
+    ref, name, empty = "s-1", "<Swim> & co", ""
+    notes = ({"author": "Kim", "text": "Bring goggles"},)
+    extra = {"items": "a key named like a method", "label": "from the dict"}
+
+    @property
+    def broken(self):
+        raise AttributeError("not set")
+
+    def __getitem__(self, key):  # reached only when there is no attribute of that name
+        return f"item {key}"
+
+
+def test_attributes_and_items_are_read_as_jinja_reads_them(tmp_path):
+    """`a.b` is read in place, not through `Environment.getattr`: attribute first, then item,
+    then undefined, exactly as Jinja reads it, in loops, macros, call and set blocks."""
+    ours, plain = _as_jinja(tmp_path)
+    source = (
+        '{% macro row(r) %}<li id="{{ r.ref }}">{{ r.name }}{{ caller() if caller }}</li>'
+        '{% endmacro %}'
+        '{% for r in rows %}{{ row(r) }}{% call row(r) %}[{{ r.notes.0.author }}]{% endcall %}'
+        '{{ r.extra.label }}|{{ r.extra.items is callable }}|{{ r.broken }}|{{ r.nothing }}|'
+        '{{ r.empty or "none" }}|{{ r.extra.missing is defined }}|{{ r.notes|length }}'
+        '{% for n in r.notes %}{{ n.text }}{{ n.author.upper() }}{% endfor %}{% endfor %}'
+        '{% set block %}<b>{{ rows.0.name }}</b>{% endset %}{{ block }}{{ block|length }}'
+        '{% filter upper %}{{ rows.0.name }}{% endfilter %}{{ labels.cancel }}'
+        '{{ (labels.cancel ~ rows.0.ref).startswith("C") }}')
+    context = {"rows": [_Row(), _Row()], "labels": {"cancel": "Cancel <now>"}}
+    page = ours.from_string(source).render(**context)
+    assert page == plain.from_string(source).render(**context)
+    assert '<li id="s-1">&lt;Swim&gt; &amp; co[Kim]</li>' in page
+    assert "from the dict|True|item broken|item nothing|none|False|1" in page
+    assert "Cancel &lt;now&gt;True" in page
+
+
+def test_an_undefined_name_fails_as_in_jinja(tmp_path):
+    from jinja2 import StrictUndefined, UndefinedError
+
+    ours, plain = _as_jinja(tmp_path)
+    ours.undefined = plain.undefined = StrictUndefined
+    for env in (ours, plain):
+        page = env.from_string("{{ missing.attribute }}")
+        try:
+            page.render()
+        except UndefinedError as failure:
+            assert "'missing' is undefined" in str(failure)
+        else:
+            raise AssertionError("an undefined name was printed")
+        assert env.from_string("{{ d.key }}").render(d={"key": "v"}) == "v"
+
+
+def test_a_page_reads_attributes_and_prints_text_without_a_call_for_each(tmp_path, monkeypatch):
+    """A sessions tab reads a thousand attributes and prints 560 values: Jinja made a call of
+    `Environment.getattr` for each read and of `escape` for each value printed. The pages'
+    compiled templates read an attribute in place, and escape a string by markupsafe's C
+    function; only a missing attribute (a dict's key) or a value of another type calls."""
+    env = make_templates(TEMPLATES, tmp_path).env
+    page = env.from_string("{% for r in rows %}<p>{{ r.name }} {{ r.ref }} {{ r.extra.label }}"
+                           "</p>{% endfor %}{{ rows|length }}")
+    got, escaped = [], []
+    real_getattr = type(env).getattr
+    monkeypatch.setattr(type(env), "getattr", lambda self, obj, name: got.append(name) or (
+        real_getattr(self, obj, name)))
+    printing = page.root_render_func.__globals__
+    real_escape = printing["escape"]
+    monkeypatch.setitem(printing, "escape", lambda v: escaped.append(v) or real_escape(v))
+    html = page.render(rows=[_Row()] * 20)
+    assert html.count("<p>&lt;Swim&gt; &amp; co s-1 from the dict</p>") == 20
+    assert html.endswith("</p>20")
+    assert got == [] and escaped == [20]  # the count, a number, escaped as before
