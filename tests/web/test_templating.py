@@ -43,6 +43,9 @@ def test_a_string_without_variables_is_formatted_and_marked_safe_as_one_with_the
     """`_()` formats every string, as new-style gettext does ("%%" is "%"), the words
     themselves trusted and only the variables escaped; a string without variables skips
     Markup's formatting (1.0 us) and comes out the same."""
+    from widget_server.core import i18n
+
+    i18n.activate("en_GB")  # whatever page rendered before in this thread, in English
     env = make_templates(TEMPLATES, tmp_path).env
     page = env.from_string('{{ _("Terms &amp; conditions") }}|{{ _("100%% refund") }}|'
                            '{{ _("Hello, %(name)s", name="<Ann>") }}|{{ _("Bookings") }}')

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, case, false, func, literal, or_, true
 from sqlmodel import Session, select
@@ -83,19 +83,31 @@ def _row(external_id: str, booking_id: int, status: str, makeup: bool, session: 
                       makeup, cancelled_at is not None)
 
 
-def rows_of_booking(db: Session, booking: Booking, now: datetime,
-                    past_shown: int | None = None) -> tuple[list[SessionRow], int]:
+class Origin(NamedTuple):
+    """A place's row id, and where it came from: an entry pass, another session it moved
+    from (the sessions tab's actions and badges)."""
+
+    place_id: int
+    entry_pass_id: int | None
+    moved_from_session_id: int | None
+
+
+def rows_of_booking(db: Session, booking: Booking, now: datetime, past_shown: int | None = None
+                    ) -> tuple[list[SessionRow], int, dict[str, Origin]]:
     """A booking's sessions to come and its latest `past_shown` past ones (all of them for
-    None), in time order, and how many past ones it has: one query, whose rows are only those
-    shown (a booking running for years had every session of its history read and built)."""
+    None), in time order, how many past ones it has, and each place's origin by its provider
+    id: one query, whose rows are only those shown (a booking running for years had every
+    session of its history read and built)."""
     found = _SHOWN_SHAPE.rows(db, _SHOWN_ROWS_OF_BOOKING, {
         "tenant": booking.tenant, "booking_id": booking.id, "now": now,
         "skipped": _ALL if past_shown is None else past_shown - 1})
-    rows = [_row(*place, session, now, cancelled) for *place, session, cancelled, _ in found]
+    rows = [_row(*place, session, now, cancelled)
+            for *place, session, cancelled, _, _, _, _ in found]
+    origins = {row[0]: Origin(*row[-4:-1]) for row in found}
     past = [r for r in rows if not r.upcoming(now)]
     if past_shown is not None and len(past) > past_shown:  # ties at the oldest one's start
         rows = past[len(past) - past_shown:] + [r for r in rows if r.upcoming(now)]
-    return rows, found[0][-1] if found else 0
+    return rows, found[0][-1] if found else 0, origins
 
 
 # A session row as pages read it: the attendance's columns and the session as a record (see
@@ -124,11 +136,13 @@ _OLDEST_SHOWN = (_PAST_OF_BOOKING.order_by(ClassSession.starts_at.desc())
                  .limit(1).offset(bindparam("skipped")).scalar_subquery())
 _PAST_TOTAL = (select(func.count()).select_from(_PAST_OF_BOOKING.subquery())
                .scalar_subquery())
+# The places' origins come with them: the tab's actions need them (a second statement did).
+_ORIGIN = (Attendance.id, AttendanceOrigin.entry_pass_id, AttendanceOrigin.moved_from_session_id)
 _SHOWN_ROWS_OF_BOOKING = (
-    _ROWS_OF_BOOKING.add_columns(_PAST_TOTAL)
+    _ROWS_OF_BOOKING.add_columns(*_ORIGIN, _PAST_TOTAL)
     .where(or_(ClassSession.ends_at > bindparam("now"),
                ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at))))
-_SHOWN_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at, _PAST_TOTAL)
+_SHOWN_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at, *_ORIGIN, _PAST_TOTAL)
 _ALL = 2**31 - 1  # no past session skipped: every one shown
 # `display_status` in SQL, to count a booking's sessions without reading them.
 _SHOWN = case(
@@ -242,6 +256,8 @@ class Sessions:
     past_total: int = 0
     # Instructors' notes for the family, by the place's (attendance's) provider id.
     notes: dict[str, list[Note]] = field(default_factory=dict)
+    # Where each place came from, by the same id.
+    origins: dict[str, Origin] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -255,10 +271,11 @@ class Note:
 def sessions(db: Session, access: Access, external_id: str, now: datetime,
              all_past: bool = False) -> Sessions:
     view = scope.get_booking(db, access, external_id)
-    rows, past_total = rows_of_booking(db, view.booking, now, None if all_past else PAST_SHOWN)
+    rows, past_total, origins = rows_of_booking(db, view.booking, now,
+                                                None if all_past else PAST_SHOWN)
     return Sessions(view, [r for r in rows if r.upcoming(now)],
                     [r for r in reversed(rows) if not r.upcoming(now)], past_total,
-                    notes_of_booking(db, access.tenant, view.booking.id))
+                    notes_of_booking(db, access.tenant, view.booking.id), origins)
 
 
 def notes_of_booking(db: Session, tenant: str, booking_id: int) -> dict[str, list[Note]]:

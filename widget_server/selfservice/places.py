@@ -32,7 +32,7 @@ from widget_server.core.models import (
     Payment,
     Programme,
 )
-from widget_server.core.records import Shape, read
+from widget_server.core.records import Shape
 from widget_server.core.tenants import Tenant
 from widget_server.delivery import webhooks
 from widget_server.profile import bookings
@@ -354,15 +354,8 @@ class SessionsExtra:
 
 # The sessions tab's statements, built once with bound parameters (see `scope.prepared`).
 # Plain columns and records (see core.records), not ORM objects: the tab reads them, never
-# changes them. A place's session and programme are the tab's already: a whole programme (and
-# an origin) per row cost more than the rest of the query.
-_UPCOMING_PLACES = (
-    select(Attendance.external_id, Attendance.id, Attendance.makeup,
-           AttendanceOrigin.entry_pass_id, AttendanceOrigin.moved_from_session_id)
-    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
-    .where(Attendance.tenant == bindparam("tenant"),
-           Attendance.booking_id == bindparam("booking_id"),
-           Attendance.external_id.in_(bindparam("refs", expanding=True))))
+# changes them. A place's session and origin come with the tab's rows; only the sessions
+# places moved from and the programmes of make-ups in other classes are read here.
 _SESSIONS_BY_ID = select(ClassSession).where(
     ClassSession.id.in_(bindparam("ids", expanding=True)))
 _PROGRAMMES = Shape(Programme)
@@ -378,30 +371,28 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     view = tab.view
     # A finished or cancelled booking offers nothing to do to its places.
     acts = scope.can_act(access, view) and view.booking.status in ACTIVE
-    sessions = {r.attendance_id: r.session for r in tab.upcoming}
-    scheduled = {r.attendance_id for r in tab.upcoming if r.status == "scheduled"}
-    rows = read(db, _UPCOMING_PLACES, {
-        "tenant": access.tenant, "booking_id": view.booking.id, "refs": sorted(sessions)}
-    ) if sessions else []
-    moved_ids = {moved for *_, moved in rows if moved}
+    # Each place to come with its origin (read with the tab's rows).
+    places = [(row, tab.origins[row.attendance_id]) for row in tab.upcoming]
+    moved_ids = {o.moved_from_session_id for _, o in places if o.moved_from_session_id}
     moved = {s.id: s for s in db.exec(_SESSIONS_BY_ID, params={"ids": sorted(moved_ids)})
              } if moved_ids else {}
     programmes = {view.programme.id: view.programme}
-    others = {s.programme_id for s in sessions.values()} - programmes.keys()
+    others = {row.session.programme_id for row, _ in places} - programmes.keys()
     if others:
         programmes.update((p.id, p) for p, in _PROGRAMMES.rows(
             db, _PROGRAMMES_BY_ID, {"tenant": access.tenant, "ids": sorted(others)}))
     actions = {}
-    for ref, _, makeup, entry_pass_id, moved_from in rows:
-        kind = "makeup" if makeup else ("pass" if entry_pass_id else "regular")
-        session = sessions[ref]
-        programme = programmes[session.programme_id]
-        actions[ref] = RowActions(kind, rules.window(tenant, programme, session, now), programme,
-                                  moved.get(moved_from), acts)
+    for row, origin in places:
+        kind = "makeup" if row.makeup else ("pass" if origin.entry_pass_id else "regular")
+        programme = programmes[row.session.programme_id]
+        actions[row.attendance_id] = RowActions(
+            kind, rules.window(tenant, programme, row.session, now), programme,
+            moved.get(origin.moved_from_session_id), acts)
     # "Reschedule" and "Book a make-up" only where they lead somewhere: one pass over the
     # places to move and the credits to spend, by the rules their pages use.
-    movers = [(ref, row_id) for ref, row_id, *_ in rows
-              if ref in scheduled and actions[ref].can_cancel and actions[ref].kind == "regular"]
+    movers = [(row.attendance_id, origin.place_id) for row, origin in places
+              if row.status == "scheduled" and actions[row.attendance_id].can_cancel
+              and actions[row.attendance_id].kind == "regular"]
     own = {r.session.id for r in (*tab.upcoming, *tab.past)}
     credits, sources = makeups.spendable_by_member(
         db, access, now, view.booking.client_id, view.attendee.id) if acts else ([], {})
