@@ -121,6 +121,23 @@ def test_a_note_shows_in_its_sessions_row(ann, api, families):
     assert "goggles" not in text_of(page)
 
 
+def test_two_notes_on_one_session_show_in_its_one_row_oldest_first(ann, api, families):
+    """The tab reads its rows and their notes in one statement, a row once per note: the
+    session is still one row, with both notes in the order they were written."""
+    note(api, "n-2", "a-t1", "Then: lovely kicking.", author="Coach Kim",
+         written_at="2026-11-20T10:00:00Z")
+    note(api, "n-1", "a-t1", "First: bring goggles.", author="Coach Lee",
+         written_at="2026-11-20T09:00:00Z")
+    note(api, "n-3", "a-t1", "Staff only", visibility="staff")
+    page = ann.open(f"bookings/{families['mine']['booking']}/sessions").text
+    assert page.count('id="session-a-s1"') == 1
+    row = page[page.index('id="session-a-s1"'):]
+    row = text_of(row[:row.index("</li>")])
+    assert row.count("Note from the instructor") == 2
+    assert row.index("First: bring goggles.") < row.index("Then: lovely kicking.")
+    assert "Staff only" not in text_of(page)
+
+
 def test_progress_is_reachable_from_home_the_booking_and_the_section_bar(ann, families):
     home = ann.open("").text
     link = '/t/demo/progress?member=a-child'

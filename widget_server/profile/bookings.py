@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, false, func, literal, or_, true
+from sqlalchemy import and_, bindparam, case, false, func, literal, or_, true
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -92,22 +92,40 @@ class Origin(NamedTuple):
     moved_from_session_id: int | None
 
 
-def rows_of_booking(db: Session, booking: Booking, now: datetime, past_shown: int | None = None
-                    ) -> tuple[list[SessionRow], int, dict[str, Origin]]:
+@dataclass
+class BookingRows:
+    """What the sessions tab reads of a booking in one statement (`rows_of_booking`)."""
+
+    rows: list[SessionRow]  # in time order
+    past_total: int
+    origins: dict[str, Origin]  # by the place's provider id
+    notes: dict[str, list[Note]]  # the instructors' notes for the family, by the same id
+
+
+def rows_of_booking(db: Session, booking: Booking, now: datetime,
+                    past_shown: int | None = None) -> BookingRows:
     """A booking's sessions to come and its latest `past_shown` past ones (all of them for
-    None), in time order, how many past ones it has, and each place's origin by its provider
-    id: one query, whose rows are only those shown (a booking running for years had every
-    session of its history read and built)."""
+    None), in time order, how many past ones it has, and each place's origin and notes: one
+    query, whose rows are only those shown (a booking running for years had every session of
+    its history read and built, and every note of it). A place with two notes comes twice,
+    once with each."""
     found = _SHOWN_SHAPE.rows(db, _SHOWN_ROWS_OF_BOOKING, {
-        "tenant": booking.tenant, "booking_id": booking.id, "now": now,
+        "tenant": booking.tenant, "booking_id": booking.id, "now": now, "family": FAMILY_NOTES,
         "skipped": _ALL if past_shown is None else past_shown - 1})
-    rows = [_row(*place, session, now, cancelled)
-            for *place, session, cancelled, _, _, _, _ in found]
-    origins = {row[0]: Origin(*row[-4:-1]) for row in found}
+    rows: list[SessionRow] = []
+    origins: dict[str, Origin] = {}
+    notes: dict[str, list[Note]] = {}
+    for *place, session, cancelled, place_id, entry_pass, moved_from, text, author, _ in found:
+        ref = place[0]
+        if ref not in origins:
+            origins[ref] = Origin(place_id, entry_pass, moved_from)
+            rows.append(_row(*place, session, now, cancelled))
+        if text is not None:
+            notes.setdefault(ref, []).append(Note(text, author))
     past = [r for r in rows if not r.upcoming(now)]
     if past_shown is not None and len(past) > past_shown:  # ties at the oldest one's start
         rows = past[len(past) - past_shown:] + [r for r in rows if r.upcoming(now)]
-    return rows, found[0][-1] if found else 0, origins
+    return BookingRows(rows, found[0][-1] if found else 0, origins, notes)
 
 
 # A session row as pages read it: the attendance's columns and the session as a record (see
@@ -136,13 +154,19 @@ _OLDEST_SHOWN = (_PAST_OF_BOOKING.order_by(ClassSession.starts_at.desc())
                  .limit(1).offset(bindparam("skipped")).scalar_subquery())
 _PAST_TOTAL = (select(func.count()).select_from(_PAST_OF_BOOKING.subquery())
                .scalar_subquery())
-# The places' origins come with them: the tab's actions need them (a second statement did).
+# The places' origins and the family's notes come with them: the tab's actions need the
+# first, its rows show the second (each was a statement of its own, the notes over the
+# booking's whole history). A note is found through its place's index.
 _ORIGIN = (Attendance.id, AttendanceOrigin.entry_pass_id, AttendanceOrigin.moved_from_session_id)
+_NOTE = (SessionNote.text, SessionNote.author)
 _SHOWN_ROWS_OF_BOOKING = (
-    _ROWS_OF_BOOKING.add_columns(*_ORIGIN, _PAST_TOTAL)
+    _ROWS_OF_BOOKING.add_columns(*_ORIGIN, *_NOTE, _PAST_TOTAL)
+    .outerjoin(SessionNote, and_(SessionNote.attendance_id == Attendance.id,
+                                 SessionNote.visibility == bindparam("family")))
     .where(or_(ClassSession.ends_at > bindparam("now"),
-               ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at))))
-_SHOWN_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at, *_ORIGIN, _PAST_TOTAL)
+               ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at)))
+    .order_by(SessionNote.written_at, SessionNote.id))
+_SHOWN_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at, *_ORIGIN, *_NOTE, _PAST_TOTAL)
 _ALL = 2**31 - 1  # no past session skipped: every one shown
 # `display_status` in SQL, to count a booking's sessions without reading them.
 _SHOWN = case(
@@ -271,30 +295,11 @@ class Note:
 def sessions(db: Session, access: Access, external_id: str, now: datetime,
              all_past: bool = False) -> Sessions:
     view = scope.get_booking(db, access, external_id)
-    rows, past_total, origins = rows_of_booking(db, view.booking, now,
-                                                None if all_past else PAST_SHOWN)
+    found = rows_of_booking(db, view.booking, now, None if all_past else PAST_SHOWN)
+    rows = found.rows
     return Sessions(view, [r for r in rows if r.upcoming(now)],
-                    [r for r in reversed(rows) if not r.upcoming(now)], past_total,
-                    notes_of_booking(db, access.tenant, view.booking.id), origins)
-
-
-def notes_of_booking(db: Session, tenant: str, booking_id: int) -> dict[str, list[Note]]:
-    """The family's notes on a booking's sessions, by the place's provider id (one query)."""
-    found: dict[str, list[Note]] = {}
-    for attendance, text, author in read(db, _BOOKING_NOTES, {
-            "tenant": tenant, "booking_id": booking_id, "family": FAMILY_NOTES}):
-        found.setdefault(attendance, []).append(Note(text, author))
-    return found
-
-
-# A note is read through its place, which is the tenant's (naming the tenant on the note too
-# led SQLite's planner to the tenant's every note).
-_BOOKING_NOTES = (select(Attendance.external_id, SessionNote.text, SessionNote.author)
-                  .join(Attendance, Attendance.id == SessionNote.attendance_id)
-                  .where(Attendance.tenant == bindparam("tenant"),
-                         Attendance.booking_id == bindparam("booking_id"),
-                         SessionNote.visibility == bindparam("family"))
-                  .order_by(SessionNote.written_at, SessionNote.id))
+                    [r for r in reversed(rows) if not r.upcoming(now)], found.past_total,
+                    found.notes, found.origins)
 
 
 def one_session(db: Session, access: Access, booking_id: str, session_id: str,
