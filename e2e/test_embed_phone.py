@@ -276,13 +276,12 @@ def test_the_sessions_tab_is_a_compact_list_on_a_phone(
     expect(frame.get_by_role("heading", level=1)).to_have_text(greeting("Sarah Thompson"))
     frame_of(page).goto(widget.url("bookings/bk-1001/sessions"))
     expect(frame.locator("#upcoming-title")).to_be_visible()
-    heights = frame_of(page).evaluate("""() => ({
-        upcoming: [...document.querySelectorAll('.cp-sessions:not(.cp-sessions-past) > li')]
-            .filter(e => !e.querySelector('.cp-closed'))
-            .map(e => e.getBoundingClientRect().height),
-        closed: [...document.querySelectorAll('.cp-sessions:not(.cp-sessions-past) > li')]
-            .filter(e => e.querySelector('.cp-closed'))
-            .map(e => e.getBoundingClientRect().height),
+    heights = frame_of(page).evaluate("""() => {
+      const upcoming = [...document.querySelectorAll('.cp-sessions:not(.cp-sessions-past) > li')];
+      const height = e => e.getBoundingClientRect().height;
+      return {
+        upcoming: upcoming.filter(e => !e.querySelector('.cp-closed')).map(height),
+        closed: upcoming.filter(e => e.querySelector('.cp-closed')).map(height),
         past: [...document.querySelectorAll('.cp-sessions-past > li')]
             .filter(e => !e.querySelector('.cp-session-note'))
             .map(e => e.getBoundingClientRect().height),
@@ -290,7 +289,8 @@ def test_the_sessions_tab_is_a_compact_list_on_a_phone(
         actions: [...document.querySelectorAll('.cp-row-actions')].map(e => {
             const tops = [...e.children].map(a => Math.round(a.getBoundingClientRect().top));
             return new Set(tops).size; }),
-    })""")
+      };
+    }""")
     # Two past sessions have an instructor's note, which takes the room it needs. The demo's
     # class is on Saturdays from the day it is made: on a Saturday, this week's session is
     # too late to change from two hours before its start (a row saying so), then past.
