@@ -9,7 +9,7 @@ from typing import Any, AsyncIterator
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES, GZipMiddleware
+from starlette.middleware.gzip import DEFAULT_EXCLUDED_CONTENT_TYPES
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
@@ -32,6 +32,7 @@ from widget_server.demo import pay_views as demo_pay
 from widget_server.money import gateways
 from widget_server.routes import build_routes
 from widget_server.web import assets
+from widget_server.web.compression import Compression
 from widget_server.web.error_pages import widget_error
 from widget_server.web.input_guard import InputGuard
 from widget_server.web.metrics import RequestMetrics
@@ -83,10 +84,9 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[Middleware(InputGuard, refuse=handle_app_error,
                                max_form_bytes=settings.max_form_bytes,
                                max_body_bytes=settings.max_body_bytes),
-                    # PDFs are compressed inside already: sent as they are, with their size.
-                    # zlib's fastest level (nginx's default too): level 6 took 30-140 us more a
-                    # page (a sixth of a light page's time) for 4-11 % fewer bytes.
-                    Middleware(GZipMiddleware, minimum_size=500, compresslevel=1,
+                    # zstd or gzip (web.compression). PDFs are compressed inside already: sent
+                    # as they are, with their size.
+                    Middleware(Compression, minimum_size=500,
                                exclude_content_types=(*DEFAULT_EXCLUDED_CONTENT_TYPES,
                                                       "application/pdf"))],
         lifespan=lifespan,
