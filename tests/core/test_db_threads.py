@@ -213,7 +213,7 @@ def sqlite_setting(db, name: str) -> int:
 
 
 @sqlite_only
-def test_on_the_loop_a_connection_neither_waits_nor_checkpoints_and_is_given_back_as_it_was(
+def test_on_the_loop_a_connection_neither_waits_nor_checkpoints_and_writers_get_theirs_back(
         engine, page_state):
     request = fake_request(engine, "GET", page_state)
     during = anyio.run(lambda: in_db(request, lambda db: (
@@ -227,22 +227,30 @@ def test_on_the_loop_a_connection_neither_waits_nor_checkpoints_and_is_given_bac
 
 
 @sqlite_only
-def test_on_the_loop_a_connections_own_settings_are_read_once_in_its_life(engine, page_state):
-    """Each page sets the two settings and puts them back: what to put back is read from the
-    connection the first time only (two statements fewer a page)."""
-    request = fake_request(engine, "GET", page_state)
-    anyio.run(lambda: in_db(request, lambda db: None, inline=True))
+def test_a_connection_keeps_the_pages_settings_until_a_thread_takes_it(engine, page_state):
+    """Pages on the loop one after another set nothing: the settings stay with the connection
+    until something else (a writer's thread) takes it, which gets its own back; its own are
+    read once in its life (before, each page set two settings and put them back)."""
+    page = fake_request(engine, "GET", page_state)
     traced: list[str] = []
-    with engine.connect() as connection:  # the pool's one connection, the next page's too
-        connection.connection.driver_connection.set_trace_callback(traced.append)
-    during = anyio.run(lambda: in_db(request, lambda db: (
-        sqlite_setting(db, "busy_timeout"), sqlite_setting(db, "wal_autocheckpoint")),
-        inline=True))
-    assert during == (0, 0)
-    pragmas = [statement for statement in traced if statement.startswith("PRAGMA")]
-    assert pragmas == ["PRAGMA busy_timeout = 0", "PRAGMA wal_autocheckpoint = 0",
-                       "PRAGMA busy_timeout", "PRAGMA wal_autocheckpoint",  # the page's own
-                       "PRAGMA busy_timeout = 30000", "PRAGMA wal_autocheckpoint = 1000"]
+
+    def trace(db) -> None:  # on the pool's one connection, the next pages' too
+        db.connection().connection.driver_connection.set_trace_callback(traced.append)
+
+    anyio.run(lambda: in_db(page, trace, inline=True))
+    for _ in range(3):
+        anyio.run(lambda: in_db(page, lambda db: db.connection().execute(text("SELECT 1")),
+                                inline=True))
+    settings = (lambda db: (sqlite_setting(db, "busy_timeout"),
+                            sqlite_setting(db, "wal_autocheckpoint")))
+    in_a_thread = anyio.run(lambda: in_db(page, settings))
+    on_the_loop = anyio.run(lambda: in_db(page, settings, inline=True))
+    assert (in_a_thread, on_the_loop) == ((30_000, 1000), (0, 0))
+    assert [statement for statement in traced if statement.startswith("PRAGMA")] == [
+        "PRAGMA busy_timeout = 30000", "PRAGMA wal_autocheckpoint = 1000",  # the thread
+        "PRAGMA busy_timeout", "PRAGMA wal_autocheckpoint",  # its work's own reads
+        "PRAGMA busy_timeout = 0", "PRAGMA wal_autocheckpoint = 0",  # the next page
+        "PRAGMA busy_timeout", "PRAGMA wal_autocheckpoint"]
 
 
 def test_an_in_memory_database_keeps_the_thread():
