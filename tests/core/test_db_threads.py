@@ -241,8 +241,10 @@ def test_a_connection_keeps_the_pages_settings_until_a_thread_takes_it(engine, p
     for _ in range(3):
         anyio.run(lambda: in_db(page, lambda db: db.connection().execute(text("SELECT 1")),
                                 inline=True))
-    settings = (lambda db: (sqlite_setting(db, "busy_timeout"),
-                            sqlite_setting(db, "wal_autocheckpoint")))
+
+    def settings(db) -> tuple[int, int]:
+        return sqlite_setting(db, "busy_timeout"), sqlite_setting(db, "wal_autocheckpoint")
+
     in_a_thread = anyio.run(lambda: in_db(page, settings))
     on_the_loop = anyio.run(lambda: in_db(page, settings, inline=True))
     assert (in_a_thread, on_the_loop) == ((30_000, 1000), (0, 0))

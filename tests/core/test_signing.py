@@ -100,3 +100,44 @@ def test_a_compressed_token_from_before_is_still_read():
     token = stock.dumps(payload)
     assert token.startswith(".")  # marked as compressed
     assert Signer(("k-new",), clock).check(FORM, token) == payload
+
+
+def test_a_pages_form_token_is_given_again_for_five_minutes_then_signed_anew(monkeypatch):
+    """Every page view prints its forms' token: the one signed for the same session in the
+    last five minutes is given again (it lives as long, less those minutes), not signed anew."""
+    clock = Clock(SIGNED_AT)
+    signer = Signer(("test-secret",), clock=clock)
+    signed: list[str] = []
+    sign = signer.sign
+    monkeypatch.setattr(signer, "sign", lambda *args: signed.append(args[1]) or sign(*args))
+
+    first = signer.sign_again(FORM, "session-a")
+    clock.moment = SIGNED_AT + timedelta(minutes=5)
+    assert signer.sign_again(FORM, "session-a") == first
+    assert signer.sign_again(FORM, "session-b") != first  # another session: its own
+    assert signed == ["session-a", "session-b"]
+
+    clock.moment = SIGNED_AT + timedelta(minutes=5, seconds=1)
+    later = signer.sign_again(FORM, "session-a")
+    assert later != first and signed[-1] == "session-a"
+    assert signer.check(FORM, first) == signer.check(FORM, later) == "session-a"
+    # A token given again still expires four hours after it was signed, not after it was given.
+    clock.moment = SIGNED_AT + timedelta(seconds=FORM.max_age + 1)
+    assert signer.check(FORM, first) is None and signer.check(FORM, later) == "session-a"
+
+
+def test_a_clock_set_back_never_gets_a_token_from_its_future():
+    clock = Clock(SIGNED_AT)
+    signer = Signer(("test-secret",), clock=clock)
+    ahead = signer.sign_again(FORM, "session-a")
+    clock.moment = SIGNED_AT - timedelta(minutes=1)
+    behind = signer.sign_again(FORM, "session-a")
+    assert behind != ahead and signer.check(FORM, behind) == "session-a"
+
+
+def test_the_tokens_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(signing, "RECENT_KEPT", 3)
+    signer = Signer(("test-secret",), clock=Clock(SIGNED_AT))
+    for n in range(10):
+        signer.sign_again(FORM, f"session-{n}")
+        assert len(signer._recent) <= 3

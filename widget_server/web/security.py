@@ -117,7 +117,7 @@ def _binding(tenant: str, sid: str | None, probe: str | None) -> str:
 
 
 def csrf_token(signer: Signer, tenant: str, sid: str | None, probe: str | None = None) -> str:
-    return signer.sign(FORM, _binding(tenant, sid, probe))
+    return signer.sign_again(FORM, _binding(tenant, sid, probe))
 
 
 def check_csrf(signer: Signer, tenant: str, sid: str | None, token: str | None,
