@@ -1,5 +1,6 @@
 """What `widget-server serve` runs in each worker: the app from the environment, with the heap
-built at start-up kept out of the cyclic collector's full collections."""
+built at start-up, and what its first requests build, kept out of the cyclic collector's full
+collections."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ def test_a_worker_freezes_what_it_built_at_start_up(tmp_path):
     frozen = subprocess.run(
         [sys.executable, "-c",
          "import gc; import widget_server.asgi as a; "
-         "print(type(a.app).__name__, gc.get_freeze_count())"],
+         "print(type(a.app).__name__, gc.get_freeze_count(), "
+         "[m.cls.__name__ for m in a.app.user_middleware][0])"],
         env=environ, capture_output=True, text=True, check=True, timeout=60).stdout.split()
     assert frozen[0] == "WidgetApp" and int(frozen[1]) > 10_000
+    assert frozen[2] == "FreezeWhenWarm"  # and again once its first requests have built more
+

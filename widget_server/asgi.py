@@ -3,9 +3,11 @@
 import gc
 
 from widget_server.app import create_app
+from widget_server.core.collector import FreezeWhenWarm
 from widget_server.core.settings import Settings
 
 app = create_app(Settings.from_environ())
+app.add_middleware(FreezeWhenWarm)
 
 # Everything built so far (modules, routes, templates' environment, the app) lives as long as
 # the worker: frozen, the cyclic collector stops walking it on every full collection, pauses
