@@ -3,8 +3,8 @@
 import gc
 
 from widget_server.app import create_app
-from widget_server.core.collector import FreezeWhenWarm
 from widget_server.core.settings import Settings
+from widget_server.web.warm_up import FreezeWhenWarm
 
 app = create_app(Settings.from_environ())
 app.add_middleware(FreezeWhenWarm)

@@ -7,9 +7,6 @@ SQLite). A pause is kept short (one batch of lines, under a tenth of a second) s
 garbage other requests leave meanwhile waits no longer than that: the first allocation after
 it runs the collection that was due. Pauses may overlap (imports in several threads): the
 collector runs again when the last one ends, and never if it was off before the first.
-
-`FreezeWhenWarm` keeps what a worker's first requests build for good (compiled templates and
-statements) out of full collections, as the worker's start does for what it built.
 """
 
 from __future__ import annotations
@@ -18,8 +15,6 @@ import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 _lock = threading.Lock()
 _pauses = 0  # pauses running now, in any thread
@@ -42,24 +37,3 @@ def paused() -> Iterator[None]:
             _pauses -= 1
             if _pauses == 0 and _enabled_before:
                 gc.enable()
-
-
-class FreezeWhenWarm:
-    """After the worker's first requests, and again later, collect once and freeze what is
-    left: what the first pages built lives as long as the worker too (each template compiled
-    on first use, statements compiled per database, formats and records made once), 67,000
-    objects for the benchmark's twelve pages, which every full collection walked again
-    (17 ms each, every in-flight request waiting)."""
-
-    def __init__(self, app: ASGIApp, after: tuple[int, ...] = (500, 5_000)):
-        self.app = app
-        self.after = after
-        self.served = 0
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-        if scope["type"] == "http":
-            self.served += 1
-            if self.served in self.after:
-                gc.collect()
-                gc.freeze()
