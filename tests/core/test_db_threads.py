@@ -11,6 +11,7 @@ import gc
 import sqlite3
 import threading
 import time
+from functools import partial
 from types import SimpleNamespace
 
 import anyio
@@ -277,3 +278,47 @@ def test_a_parents_pages_are_served_from_the_event_loop_on_sqlite(app, client, m
     for page in ("", "account", "orders"):
         assert parent.open(page).status_code == 200
     assert seen == ["loop"] * 3
+
+
+class AppState:
+    """An app's state as Starlette keeps it (it can be weakly referenced, unlike a namespace)."""
+
+    def __init__(self, engine):
+        self.engine, self.settings = engine, Settings()
+
+
+def driver_id(db) -> int:
+    return id(db.connection().connection.driver_connection)
+
+
+@sqlite_only
+def test_an_apps_pages_on_the_loop_keep_one_connection_out_of_the_pool(engine):
+    """Taking the connection from the pool and giving it back cost more than a small page's
+    queries: the app's pages on the loop keep theirs; a thread still takes one from the pool,
+    never that one, and with its own settings; the app gives it back when it stops."""
+    state = AppState(engine)
+    page = fake_request(engine, "GET", state)
+    used = [anyio.run(lambda: in_db(page, driver_id, inline=True)) for _ in range(3)]
+    assert len(set(used)) == 1 and engine.pool.checkedout() == 1
+    in_a_thread = anyio.run(lambda: in_db(page, lambda db: (driver_id(db), sqlite_setting(
+        db, "busy_timeout"))))
+    assert in_a_thread[0] != used[0] and in_a_thread[1] == 30_000
+    # Each page is a transaction of its own: the next one sees what was written meanwhile.
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS kept_probe (n INTEGER)"))
+        connection.execute(text("INSERT INTO kept_probe VALUES (42)"))
+    assert anyio.run(lambda: in_db(page, lambda db: db.connection().execute(
+        text("SELECT n FROM kept_probe")).scalar(), inline=True)) == 42
+    db_module.release_kept(state)
+    assert engine.pool.checkedout() == 0
+
+
+@sqlite_only
+def test_an_app_that_goes_away_without_stopping_gives_its_connection_back(engine):
+    state = AppState(engine)
+    page = fake_request(engine, "GET", state)
+    anyio.run(partial(in_db, page, lambda db: None, inline=True))
+    assert engine.pool.checkedout() == 1
+    del state, page
+    gc.collect()
+    assert engine.pool.checkedout() == 0
