@@ -314,6 +314,27 @@ def test_an_apps_pages_on_the_loop_keep_one_connection_out_of_the_pool(engine):
 
 
 @sqlite_only
+def test_a_kept_connection_left_inside_a_transaction_starts_the_next_page_afresh(engine):
+    state = AppState(engine)
+    page = fake_request(engine, "GET", state)
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS kept_probe (n INTEGER)"))
+        connection.execute(text("DELETE FROM kept_probe"))
+        connection.execute(text("INSERT INTO kept_probe VALUES (42)"))
+    anyio.run(lambda: in_db(page, lambda db: None, inline=True))
+    kept = next(iter(state.kept_for_pages.values()))
+    kept.begin()  # as a page cut short between its statements would leave it
+    kept.execute(text("INSERT INTO kept_probe VALUES (1)"))  # never committed
+    seen = anyio.run(lambda: in_db(page, lambda db: db.connection().execute(
+        text("SELECT n FROM kept_probe")).scalars().all(), inline=True))
+    assert seen == [42] and not kept.in_transaction()
+    with engine.connect() as other:  # nor is the write lock still held
+        other.execute(text("INSERT INTO kept_probe VALUES (7)"))
+        other.commit()
+    db_module.release_kept(state)
+
+
+@sqlite_only
 def test_an_app_that_goes_away_without_stopping_gives_its_connection_back(engine):
     state = AppState(engine)
     page = fake_request(engine, "GET", state)

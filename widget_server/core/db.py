@@ -242,6 +242,11 @@ def _kept_for_pages(state: Any, engine: Engine) -> Connection | None:
     connection = kept.get(key)
     if connection is None or connection.closed or connection.invalidated:
         connection = kept[key] = _taken_for_page(engine)
+    elif connection.in_transaction() or connection.connection.driver_connection.in_transaction:
+        # Left inside a transaction (a page cut short): its snapshot and any write undone, so
+        # that this page neither reads the old one nor runs inside it.
+        connection.rollback()
+        connection.connection.driver_connection.rollback()
     return connection
 
 
