@@ -23,4 +23,3 @@ def test_a_worker_freezes_what_it_built_at_start_up(tmp_path):
         env=environ, capture_output=True, text=True, check=True, timeout=60).stdout.split()
     assert frozen[0] == "WidgetApp" and int(frozen[1]) > 10_000
     assert frozen[2] == "FreezeWhenWarm"  # and again once its first requests have built more
-
