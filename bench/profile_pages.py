@@ -33,9 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 from sqlalchemy import create_engine, insert, select, text, update
@@ -71,6 +73,19 @@ def free_port() -> int:
 CLASS_SIZE = 10  # bookings per weekly class: its 12 places leave two for make-ups
 
 
+# The demo school's clock: its classes keep their local time across the clocks' change.
+ZONE = ZoneInfo(tomllib.loads((TENANTS_DIR / f"{TENANT}.toml").read_text())["timezone"])
+
+
+def weekly(now: datetime, weeks: int, hours: int, minutes: int = 0) -> datetime:
+    """A weekly class's time `weeks` from this week's, in UTC: the same local time every week
+    (at fixed UTC times, the weeks after the clocks change read as another class an hour
+    apart, and each class as two with half their sessions)."""
+    local = now.astimezone(ZONE).replace(tzinfo=None)
+    at = local + timedelta(weeks=weeks, hours=hours, minutes=minutes)
+    return at.replace(tzinfo=ZONE).astimezone(timezone.utc)
+
+
 def build(url: str, clients: int, attendance: int) -> None:
     """Bulk-insert the data set with Core inserts (the sync API path is benchmarked elsewhere).
     Shaped like a real school's: each weekly class (a programme here) has 12 places and 10
@@ -93,9 +108,8 @@ def build(url: str, clients: int, attendance: int) -> None:
         for first in range(0, programmes, 500):
             db.execute(insert(m.ClassSession), [
                 {**stamp, "external_id": f"s{p}-{w}", "programme_id": programme_ids[f"p{p}"],
-                 "starts_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10),
-                 "ends_at": now + timedelta(weeks=w - sessions_per // 2, hours=p % 10,
-                                            minutes=45),
+                 "starts_at": weekly(now, w - sessions_per // 2, p % 10),
+                 "ends_at": weekly(now, w - sessions_per // 2, p % 10, minutes=45),
                  "capacity": 12, "cancelled": False}
                 for p in range(first, min(first + 500, programmes)) for w in range(sessions_per)])
         rows = db.execute(select(m.ClassSession.id, m.ClassSession.programme_id,
