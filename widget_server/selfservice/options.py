@@ -262,8 +262,18 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
         by_member.setdefault(place[0], []).append(place)
     members = {attendee: _Member(rows) for attendee, rows in by_member.items()}
     nobody = _Member()
-    return [_any(search, members.get(search.attendee_id, nobody), candidates)
-            for search in searches]
+    # The sessions a search never takes, dropped once for all the searches that name the same
+    # ones: a sessions tab's places to move (19 of them) all exclude the booking's sessions,
+    # which are most of their programme's candidates.
+    left: dict[tuple[int, ...], Sequence] = {(): candidates}
+    found = []
+    for search in searches:
+        usable = left.get(search.exclude)
+        if usable is None:
+            never = set(search.exclude)
+            usable = left[search.exclude] = [row for row in candidates if row[0] not in never]
+        found.append(_any(search, members.get(search.attendee_id, nobody), usable))
+    return found
 
 
 # The two statements of `have_options`, built once with bound parameters: every sessions page
@@ -325,10 +335,13 @@ class _Member:
 
 
 def _any(search: Search, member: _Member, candidates: Sequence) -> bool:
-    """The rules of `_conditions` for one search, over rows already read. The place a search
-    moves away from (`ignore_attendance`) neither holds its session nor takes its time; each
-    "other place" test is: a list of place ids with one that is not that place."""
-    ignore, never, skip_excused = search.ignore_attendance, set(search.exclude), search.skip_excused
+    """The rules of `_conditions` for one search, over rows already read, less the sessions
+    the search excludes. The place a search moves away from (`ignore_attendance`) neither
+    holds its session nor takes its time; each "other place" test is: a list of place ids
+    with one that is not that place."""
+    if not candidates:
+        return False
+    ignore, skip_excused = search.ignore_attendance, search.skip_excused
     opens = {programme_id: search.now + timedelta(hours=hours)
              for programme_id, hours in search.cutoffs.items()}
     until = search.until
@@ -336,8 +349,6 @@ def _any(search: Search, member: _Member, candidates: Sequence) -> bool:
     for session_id, programme_id, starts, ends in candidates:
         if until is not None and starts > until:
             break  # soonest first: the rest start later still
-        if session_id in never:
-            continue
         there = held.get(session_id)
         if there and (len(there) > 1 or there[0] != ignore):
             continue  # already booked

@@ -10,7 +10,7 @@ make-up waiting list by the scheduler, which the page wakes after the change is 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -156,15 +156,19 @@ def move_search(db: Session, tenant: Tenant, place: Place, now: datetime) -> opt
     booking already has a row in (a cancelled place there stays as it is)."""
     own = db.exec(select(Attendance.session_id).where(
         Attendance.booking_id == place.view.booking.id)).all()
-    return _move_search(tenant, place.view, {place.session.id, *own}, place.attendance.id, now)
+    return _move_searches(tenant, place.view, {place.session.id, *own}, [place.attendance.id],
+                          now)[0]
 
 
-def _move_search(tenant: Tenant, view: BookingView, own: set[int], attendance_id: int,
-                 now: datetime) -> options.Search:
+def _move_searches(tenant: Tenant, view: BookingView, own: set[int], attendance_ids: list[int],
+                   now: datetime) -> list[options.Search]:
+    """A move search per place of the booking, all sharing what they exclude (its sessions)."""
     programme = view.programme
-    return options.Search(tenant=tenant.slug, attendee_id=view.attendee.id, now=now,
-                          cutoffs={programme.id: rules.cutoff_hours(tenant, programme)},
-                          exclude=tuple(sorted(own)), ignore_attendance=attendance_id)
+    cutoffs = {programme.id: rules.cutoff_hours(tenant, programme)}
+    exclude = tuple(sorted(own))
+    return [options.Search(tenant=tenant.slug, attendee_id=view.attendee.id, now=now,
+                           cutoffs=cutoffs, exclude=exclude, ignore_attendance=attendance_id)
+            for attendance_id in attendance_ids]
 
 
 def reschedule_options(db: Session, tenant: Tenant, access: Access, booking_ref: str,
@@ -381,26 +385,24 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     if others:
         programmes.update((p.id, p) for p, in _PROGRAMMES.rows(
             db, _PROGRAMMES_BY_ID, {"tenant": access.tenant, "ids": sorted(others)}))
-    actions = {}
-    for row, origin in places:
-        kind = "makeup" if row.makeup else ("pass" if origin.entry_pass_id else "regular")
-        programme = programmes[row.session.programme_id]
-        actions[row.attendance_id] = RowActions(
-            kind, rules.window(tenant, programme, row.session, now), programme,
-            moved.get(origin.moved_from_session_id), acts)
-    # "Reschedule" and "Book a make-up" only where they lead somewhere: one pass over the
-    # places to move and the credits to spend, by the rules their pages use.
-    movers = [(row.attendance_id, origin.place_id) for row, origin in places
-              if row.status == "scheduled" and actions[row.attendance_id].can_cancel
-              and actions[row.attendance_id].kind == "regular"]
+    # Each place's kind and window; "Reschedule" and "Book a make-up" only where they lead
+    # somewhere: one pass over the places to move and the credits to spend, by the rules
+    # their pages use. Then each place's actions, made once.
+    kinds = [("makeup" if row.makeup else ("pass" if origin.entry_pass_id else "regular"),
+              rules.window(tenant, programmes[row.session.programme_id], row.session, now))
+             for row, origin in places]
+    movers = [origin.place_id for (row, origin), (kind, window) in zip(places, kinds, strict=True)
+              if row.status == "scheduled" and acts and window.open and kind == "regular"]
     own = {r.session.id for r in (*tab.upcoming, *tab.past)}
     credits, sources = makeups.spendable_by_member(
         db, access, now, view.booking.client_id, view.attendee.id) if acts else ([], {})
-    found = options.have_options(db, [
-        *(_move_search(tenant, view, own, row_id, now) for _, row_id in movers),
-        *makeups.searches_for(db, tenant, credits, now, sources)])
-    for (ref, _), yes in zip(movers, found, strict=False):
-        actions[ref] = replace(actions[ref], somewhere_to_move=yes)
+    found = options.have_options(db, [*_move_searches(tenant, view, own, movers, now),
+                                      *makeups.searches_for(db, tenant, credits, now, sources)])
+    to_move = dict(zip(movers, found, strict=False))
+    actions = {row.attendance_id: RowActions(
+        kind, window, programmes[row.session.programme_id],
+        moved.get(origin.moved_from_session_id), acts, to_move.get(origin.place_id, False))
+        for (row, origin), (kind, window) in zip(places, kinds, strict=True)}
     bookable = found[len(movers):]
     extra = SessionsExtra(actions, [c for c, yes in zip(credits, bookable, strict=True) if yes],
                           acts)
