@@ -64,6 +64,26 @@ def test_a_programme_cutoff_wins_over_the_tenants_and_zero_means_until_the_start
     assert rules.before_cutoff(PIRUETKA, programme, session, session.starts_at - SECOND)
 
 
+def test_the_windows_of_many_places_are_each_places_own():
+    """The sessions tab works out every place's window at once, each programme's cutoff once:
+    the same as asking for each, at and around each deadline, across the clocks' change."""
+    tenants_own, _ = class_at("2026-10-25T08:00")  # the tenant's 6 hours
+    own_day, _ = class_at("2026-10-25T08:00", cutoff=24)
+    programmes = {1: tenants_own, 2: own_day}
+    sessions = []
+    for programme_id, local_start in ((1, "2026-10-25T08:00"), (2, "2026-10-25T08:00"),
+                                      (1, "2026-10-26T18:30"), (2, "2027-03-28T08:00")):
+        _, session = class_at(local_start)
+        session.programme_id = programme_id
+        sessions.append(session)
+    for now in (datetime(2026, 10, 24, 7, tzinfo=UTC) + step
+                for step in (-SECOND, timedelta(0), SECOND, timedelta(hours=18))):
+        assert rules.windows(PIRUETKA, programmes, sessions, now) == [
+            rules.window(PIRUETKA, programmes[s.programme_id], s, now) for s in sessions]
+    opened = rules.windows(PIRUETKA, programmes, sessions, datetime(2026, 10, 24, 7, tzinfo=UTC))
+    assert [(w.open, w.hours) for w in opened] == [(True, 6), (False, 24), (True, 6), (True, 24)]
+
+
 @pytest.mark.parametrize("programme_policy, tenant_policy, features_on, expected", [
     ("programme_group", "programme_group", True, "programme_group"),
     ("programme_group", "same_programme", True, "same_programme"),  # the tenant narrows it

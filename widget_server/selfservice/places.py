@@ -293,9 +293,8 @@ def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
 
 # --- the sessions tab -------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class RowActions:
-    """What the sessions tab offers for one place."""
+class RowActions(NamedTuple):
+    """What the sessions tab offers for one place (a named tuple: one per place to come)."""
 
     kind: str  # regular, makeup, pass
     window: rules.Window
@@ -388,9 +387,10 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     # Each place's kind and window; "Reschedule" and "Book a make-up" only where they lead
     # somewhere: one pass over the places to move and the credits to spend, by the rules
     # their pages use. Then each place's actions, made once.
-    kinds = [("makeup" if row.makeup else ("pass" if origin.entry_pass_id else "regular"),
-              rules.window(tenant, programmes[row.session.programme_id], row.session, now))
-             for row, origin in places]
+    kinds = list(zip((("makeup" if row.makeup else ("pass" if origin.entry_pass_id else "regular"))
+                      for row, origin in places),
+                     rules.windows(tenant, programmes, (row.session for row, _ in places), now),
+                     strict=True))
     movers = [origin.place_id for (row, origin), (kind, window) in zip(places, kinds, strict=True)
               if row.status == "scheduled" and acts and window.open and kind == "regular"]
     own = {r.session.id for r in (*tab.upcoming, *tab.past)}

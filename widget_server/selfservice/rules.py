@@ -9,8 +9,9 @@ make-ups off (or keep them within one programme) for every programme at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from widget_server.core.formatting import local
 from widget_server.core.models import ClassSession, Programme
@@ -81,9 +82,9 @@ def age_fits(programme: Programme, birth_date: date | None, day: date) -> bool:
             and (programme.max_age is None or age <= programme.max_age))
 
 
-@dataclass(frozen=True)
-class Window:
-    """Whether a place can still be changed, and until when (for the page to say)."""
+class Window(NamedTuple):
+    """Whether a place can still be changed, and until when (for the page to say). A named
+    tuple: a sessions tab makes one per place to come."""
 
     open: bool
     until: datetime
@@ -94,3 +95,19 @@ def window(tenant: Tenant, programme: Programme, session: ClassSession,
            now: datetime) -> Window:
     return Window(before_cutoff(tenant, programme, session, now),
                   deadline(tenant, programme, session), cutoff_hours(tenant, programme))
+
+
+def windows(tenant: Tenant, programmes: Mapping[int, Programme],
+            sessions: Iterable[ClassSession], now: datetime) -> list[Window]:
+    """`window` of each session (of one of `programmes`, by id), each programme's cutoff
+    worked out once."""
+    cutoffs: dict[int, tuple[int, timedelta]] = {}
+    found = []
+    for session in sessions:
+        cutoff = cutoffs.get(session.programme_id)
+        if cutoff is None:
+            hours = cutoff_hours(tenant, programmes[session.programme_id])
+            cutoff = cutoffs[session.programme_id] = (hours, timedelta(hours=hours))
+        until = session.starts_at - cutoff[1]
+        found.append(Window(now < until, until, cutoff[0]))
+    return found
