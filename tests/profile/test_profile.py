@@ -448,6 +448,18 @@ def test_a_slovak_family_reads_slovak_dates_and_euros(demo, mailbox):
     assert "Môžete si rezervovať 2 náhradné hodiny." in benefits
 
 
+def test_each_session_row_s_links_name_its_day_in_the_family_s_language(demo, sarah, mailbox):
+    """A screen reader hears which session a row's "Cancel" and calendar links are for."""
+    rows = sarah.open(f"bookings/{BEGINNERS}/sessions").text
+    row = rows.split('id="session-')[2].split("</li>")[0]  # Saturday, 5 December 2026
+    assert 'aria-label="Cancel, Saturday, 5 December 2026"' in row
+    assert re.search(rf'href="[^"]*/bookings/{BEGINNERS}/sessions/[^"/]+\.ics"', row)
+    assert "Add Sat 5 Dec to calendar</span>" in row
+    jana = browser(demo, mailbox, JANA, "demo-sk")
+    row = jana.open("bookings/bk-1001/sessions").text.split('id="session-')[2]
+    assert re.search(r">Pridať so 5\. 12\. do kalendára</span>", row.split("</li>")[0])
+
+
 def test_a_client_who_reads_english_gets_english_at_a_slovak_school(demo, mailbox):
     emily = browser(demo, mailbox, EMILY, "demo-sk")
     page = emily.open("")
