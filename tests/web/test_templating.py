@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import ChainMap
+from functools import lru_cache
 from pathlib import Path
 
 from markupsafe import Markup, escape
@@ -115,7 +116,14 @@ def test_what_a_template_calls_gets_what_jinja_would_give_it(tmp_path, monkeypat
     def stops():
         raise StopIteration
 
+    @lru_cache(maxsize=8)  # as the icons are
+    def cached(name, cls=""):
+        return Markup(f"<i {cls}>{name}</i>")
+
+    cached_in_context = lru_cache(maxsize=8)(in_context)  # keeps its `pass_context`
+
     env.globals.update(
+        cached=cached, cached_in_context=cached_in_context,
         in_context=in_context, callable=Callable(), stops=stops, plain=lambda a, b="": a + b,
         member=Member(), names={"x": "ex"},
         eval_ctx=pass_eval_context(lambda ctx, a: f"{ctx.autoescape}{a}"),
@@ -126,13 +134,21 @@ def test_what_a_template_calls_gets_what_jinja_would_give_it(tmp_path, monkeypat
         '{{ callable("?") }}'
         '{{ plain(item, b="+") }}{{ m(item, b=plain("b")) }}{{ eval_ctx(item) }}'
         '{{ environment(item) }}{{ _("Hi %(n)s", n=item) }}{{ member.greet(item) }}'
-        '{{ member.seen() }}{{ names.get(item, "?") }}{% endfor %}'
-        '{% set page = 2 %}{{ in_context(".") }}|{{ stops() }}|{{ m("<") }}')
+        '{{ member.seen() }}{{ names.get(item, "?") }}{{ cached(item, cls="c") }}{% endfor %}'
+        '{% set page = 2 %}{{ in_context(".") }}|{{ stops() }}|{{ m("<") }}'
+        '{% set shown = "s" %}{{ cached_in_context("#") }}')
+    through_jinja = []  # what the pages' own `call` leaves to Jinja's
+    jinja_call = Context.call
+    monkeypatch.setattr(Context, "call", lambda self, obj, *a, **k: (
+        through_jinja.append(obj), jinja_call(self, obj, *a, **k))[1])
     ours = page.render(page=1)
+    assert through_jinja and not {id(cached), id(cached_in_context)} & set(map(id, through_jinja))
+    monkeypatch.setattr(Context, "call", jinja_call)
     assert type(page.new_context()).call is not Context.call  # the pages' own
     monkeypatch.setattr(type(page.new_context()), "call", Context.call)
     assert ours == page.render(page=1)  # the same page through Jinja's `call`
     assert ours.startswith("x1![x?]x+<xb>Truex") and "|<&lt;>" in ours
+    assert "<i c>x</i>" in ours and ours.endswith("s2#")
 
 
 def test_links_in_a_loop_are_made_without_a_context_for_each(tmp_path, monkeypatch):

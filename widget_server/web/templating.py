@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import ChainMap
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
 from typing import Any, NamedTuple
@@ -69,6 +70,8 @@ _PASS_CONTEXT, _PASS_EVAL_CONTEXT, _PASS_ENVIRONMENT = (
     for mark in (pass_context, pass_eval_context, pass_environment))
 
 
+_CACHED = type(lru_cache(maxsize=None)(lambda: None))  # a function behind `functools.lru_cache`
+
 # Context functions that read only what the page was given (`_Context.call`).
 _PAGE_CONTEXT_ONLY: set[Any] = set()
 
@@ -85,8 +88,9 @@ class _Context(Context):
         kind = type(__obj)
         if kind is Macro or kind is BuiltinFunctionType:  # neither ever wants a context
             pass_arg = None
-        elif kind is FunctionType or kind is MethodType:
-            # Their `__call__` never carries a pass argument; a method's is its function's.
+        elif kind is FunctionType or kind is MethodType or kind is _CACHED:
+            # Their `__call__` never carries a pass argument; a method's is its function's,
+            # a cached function's its own (`functools.wraps` copies it): the icons are.
             pass_arg = getattr(__obj, "jinja_pass_arg", None)
         else:
             return Context.call(__self, __obj, *args, **kwargs)
