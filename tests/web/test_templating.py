@@ -263,3 +263,21 @@ def test_a_page_reads_attributes_and_prints_text_without_a_call_for_each(tmp_pat
     assert html.count("<p>&lt;Swim&gt; &amp; co s-1 from the dict</p>") == 20
     assert html.endswith("</p>20")
     assert got == [] and escaped == [20]  # the count, a number, escaped as before
+
+
+def test_urlencode_quotes_as_jinja_s_own_and_remembers_texts(tmp_path):
+    """A row's session id is quoted for its links by the pages' `urlencode`: Jinja's result for
+    every kind of value, a text's quoted once."""
+    from jinja2 import Environment
+
+    from widget_server.web.templating import _quoted
+
+    ours = make_templates(TEMPLATES, tmp_path).env.from_string("{{ value|urlencode }}")
+    jinjas = Environment(autoescape=True).from_string("{{ value|urlencode }}")
+    for value in ("s-12", "a b/c?d=e&f", "Zápis č. 5", "<x>", 42, {"a": "b c", "d": 1},
+                  [("k", "v w")]):
+        assert ours.render(value=value) == jinjas.render(value=value), value
+    _quoted.cache_clear()
+    ours.render(value="s-12")
+    ours.render(value="s-12")
+    assert _quoted.cache_info().hits == 1

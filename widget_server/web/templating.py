@@ -21,9 +21,10 @@ from jinja2 import (
     select_autoescape,
 )
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
+from jinja2.filters import do_urlencode
 from jinja2.nodes import Expr, Getattr
 from jinja2.runtime import Context, Macro
-from jinja2.utils import htmlsafe_json_dumps, internalcode
+from jinja2.utils import htmlsafe_json_dumps, internalcode, url_quote
 from markupsafe import Markup, escape
 from starlette.routing import Route
 from starlette.templating import Jinja2Templates
@@ -219,8 +220,20 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     env.globals["url_for"] = url_for
     env.globals["svg_icon"] = icons.icon
     env.globals["page_route"] = page_route
+    env.filters["urlencode"] = urlencode
     env.cp_shells = {}  # type: ignore[attr-defined]
     return Jinja2Templates(env=env)
+
+
+@lru_cache(maxsize=4096)
+def _quoted(text: str) -> str:
+    return url_quote(text)
+
+
+def urlencode(value: Any) -> str:
+    """Jinja's `urlencode`, a text's remembered: a sessions tab quotes every row's session id
+    for its links, the same ids on every view of the class's sessions."""
+    return _quoted(value) if type(value) is str else do_urlencode(value)
 
 
 def screen_template(env: Environment, tenant: str, template: str) -> str:
