@@ -35,9 +35,9 @@ ACTIVE = ("pending", "confirmed")
 FAMILY_NOTES = "family"
 
 
-@dataclass(frozen=True)
-class SessionRow:
-    """One session of a booking, as the family sees it."""
+class SessionRow(NamedTuple):
+    """One session of a booking, as the family sees it (a named tuple: a sessions tab makes
+    dozens)."""
 
     attendance_id: str
     booking_id: int
