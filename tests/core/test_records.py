@@ -4,6 +4,7 @@ mistake, and what the session was about to write already visible."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -256,3 +257,27 @@ def test_a_value_worked_out_at_each_run_is_worked_out_at_each_run(engine, family
             tenant["now"] = name
             found.append([ref for ref, in shape.rows(db, statement, {})])
     assert found == [["c1", "c2"], [], ["c1", "c2"]]
+
+
+def test_json_columns_read_back_as_written_each_row_its_own_value(engine, monkeypatch):
+    """An empty list is read without the JSON parser (most add-on columns hold one); every
+    row still gets a list of its own, and other JSON reads as written."""
+    addons = [[], [], [{"name": "Kit", "price": "5.00"}], {}]
+    with session_scope(engine) as db:
+        db.add_all([Programme(tenant="demo", external_id=f"p{n}", name="P", addons=value)
+                    for n, value in enumerate(addons)])
+    parsed = []
+    loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, *a, **k: (parsed.append(text),
+                                                               loads(text, *a, **k))[1])
+    shape = Shape(Programme.external_id, Programme.addons)
+    statement = shape.select().where(Programme.tenant == bindparam("tenant")) \
+        .order_by(Programme.external_id)
+    for _ in range(2):  # SQLAlchemy's path, then the direct one
+        with session_scope(engine) as db:
+            rows = shape.rows(db, statement, {"tenant": "demo"})
+        assert [value for _, value in rows] == addons
+        rows[0][1].append("changed")  # a page's list is its own
+        assert rows[1][1] == []
+    if engine.dialect.name == "sqlite":  # (psycopg parses PostgreSQL's JSON itself)
+        assert len(parsed) == 4 and "[]" not in parsed  # the kit list and {}, twice
