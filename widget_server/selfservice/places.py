@@ -387,11 +387,11 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     # Each place's kind and window; "Reschedule" and "Book a make-up" only where they lead
     # somewhere: one pass over the places to move and the credits to spend, by the rules
     # their pages use. Then each place's actions, made once.
-    kinds = list(zip((("makeup" if row.makeup else ("pass" if origin.entry_pass_id else "regular"))
-                      for row, origin in places),
-                     rules.windows(tenant, programmes, (row.session for row, _ in places), now),
-                     strict=True))
-    movers = [origin.place_id for (row, origin), (kind, window) in zip(places, kinds, strict=True)
+    kinds = ["makeup" if row.makeup else ("pass" if origin.entry_pass_id else "regular")
+             for row, origin in places]
+    windows = rules.windows(tenant, programmes, (row.session for row, _ in places), now)
+    movers = [origin.place_id
+              for (row, origin), kind, window in zip(places, kinds, windows, strict=True)
               if row.status == "scheduled" and acts and window.open and kind == "regular"]
     own = {r.session.id for r in (*tab.upcoming, *tab.past)}
     credits, sources = makeups.spendable_by_member(
@@ -402,7 +402,7 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     actions = {row.attendance_id: RowActions(
         kind, window, programmes[row.session.programme_id],
         moved.get(origin.moved_from_session_id), acts, to_move.get(origin.place_id, False))
-        for (row, origin), (kind, window) in zip(places, kinds, strict=True)}
+        for (row, origin), kind, window in zip(places, kinds, windows, strict=True)}
     bookable = found[len(movers):]
     extra = SessionsExtra(actions, [c for c, yes in zip(credits, bookable, strict=True) if yes],
                           acts)
