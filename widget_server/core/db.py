@@ -9,7 +9,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from weakref import WeakKeyDictionary
@@ -214,11 +214,10 @@ def _on_the_loop(state: Any, engine: Engine, work: Callable[[Session], Any]) -> 
     runs it again in a thread, which waits) nor copies the write-ahead log back into the
     database (a disk flush: the other connections' commits do it): see `_settings_for_taker`.
     The connection is the app's own for its pages on this thread (`_kept_for_pages`)."""
-    connection = _kept_for_pages(state, engine)
-    if connection is None:
-        with _taken_for_page(engine) as connection, session_scope(connection) as session:
-            return work(session)
-    with session_scope(connection) as session:
+    kept = _kept_for_pages(state, engine)
+    # A kept connection stays open after the page; one taken from the pool goes back to it.
+    with (nullcontext(kept) if kept is not None else _taken_for_page(engine)) as connection, \
+            session_scope(connection) as session:
         return work(session)
 
 

@@ -225,9 +225,7 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
-@lru_cache(maxsize=4096)
-def _quoted(text: str) -> str:
-    return url_quote(text)
+_quoted = lru_cache(maxsize=4096)(url_quote)  # a text's quoting, remembered
 
 
 def urlencode(value: Any) -> str:
