@@ -494,6 +494,8 @@ def measure(url: str, args) -> tuple[dict[str, dict], dict[str, str]]:
             page = httpx.get(base + path, headers={"Cookie": cookie})
             assert page.status_code == 200 and "Parent 42" in page.text, (name, page.text[:300])
             html[name] = page.text
+            if args.warm_up:  # not measured: what a server that has run a while no longer does
+                wrk(base + path, args.warm_up, args.connections, cookie)
             results[name] = wrk(base + path, args.seconds, args.connections, cookie)
     finally:
         process.terminate()
@@ -515,8 +517,13 @@ def bare(html: dict[str, str], args) -> dict[str, dict]:
                          "--port", str(port), "--log-level", "warning", "--no-access-log"],
                         os.environ.copy(), port)
         try:
-            return {name: wrk(f"http://127.0.0.1:{port}/{file}", args.seconds, args.connections)
-                    for name, file in names.items()}
+            results = {}
+            for name, file in names.items():
+                if args.warm_up:
+                    wrk(f"http://127.0.0.1:{port}/{file}", args.warm_up, args.connections)
+                results[name] = wrk(f"http://127.0.0.1:{port}/{file}", args.seconds,
+                                    args.connections)
+            return results
         finally:
             process.terminate()
             process.wait()
@@ -535,6 +542,10 @@ def main() -> None:
     parser.add_argument("--attendance", type=int)
     parser.add_argument("--seconds", type=int)
     parser.add_argument("--connections", type=int, default=20)
+    # Each page (and its bare endpoint) is first run this long unmeasured: connections are
+    # opened, statements prepared and plans settled on each of PostgreSQL's connections for
+    # pages (ten; one thread's one before), the process's first collections done.
+    parser.add_argument("--warm-up", type=int, default=2, metavar="SECONDS")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--database-url")
     parser.add_argument("--small-database-url")

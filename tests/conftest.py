@@ -10,6 +10,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import anyio
 import pytest
 from fake_stripe import FakeStripe
 from profile_support import SARAH, browser, freeze, load_demo_families
@@ -20,7 +21,7 @@ from sqlalchemy.engine import Engine
 from starlette.testclient import TestClient
 
 from widget_server.app import create_app
-from widget_server.core.db import make_engine, migrate
+from widget_server.core.db import make_engine, migrate, release_page_engine
 from widget_server.core.settings import Settings
 from widget_server.demo import TENANTS_DIR as DEMO_TENANTS
 
@@ -121,6 +122,7 @@ def settings(database_url, mailbox) -> Settings:
 def app(settings):
     application = create_app(settings)
     yield application
+    anyio.run(release_page_engine, application.state)  # if no lifespan did (PostgreSQL pages)
     application.state.engine.dispose()
 
 

@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 
 from widget_server import scheduler
 from widget_server.console import embed_check, preview
-from widget_server.core.db import make_engine, release_kept
+from widget_server.core.db import make_engine, release_kept, release_page_engine
 from widget_server.core.errors import AppError
 from widget_server.core.models import utcnow
 from widget_server.core.settings import Settings
@@ -76,6 +76,7 @@ def create_app(settings: Settings) -> Starlette:
             if drainer is not None:
                 await drainer.stop()
         release_kept(app.state)
+        await release_page_engine(app.state)
         engine.dispose()
 
     app = WidgetApp(

@@ -16,12 +16,12 @@ from types import SimpleNamespace
 
 import anyio
 import pytest
-from conftest import sqlite_only
+from conftest import postgres_only, sqlite_only
 from self_service_support import School
 from sqlalchemy import make_url, text
 
 from widget_server.core import db as db_module
-from widget_server.core.db import in_db, make_engine
+from widget_server.core.db import in_db, make_engine, release_page_engine
 from widget_server.core.settings import Settings, SettingsError
 from widget_server.web import web_sessions
 
@@ -91,21 +91,21 @@ def where_it_ran() -> str:
 
 @pytest.fixture
 def page_state(engine):
-    return SimpleNamespace(engine=engine, settings=Settings())
+    state = SimpleNamespace(engine=engine, settings=Settings())
+    yield state
+    anyio.run(release_page_engine, state)  # PostgreSQL pages' connections
 
 
-def test_a_logged_in_pages_work_runs_on_the_event_loop_on_sqlite_and_in_a_thread_on_postgresql(
-        engine, page_state):
+def test_a_logged_in_pages_work_runs_on_the_event_loop(engine, page_state):
     request = fake_request(engine, "GET", page_state)
     ran = anyio.run(lambda: in_db(request, lambda db: (
         where_it_ran(), db.connection().execute(text("SELECT 41 + 1")).scalar()), inline=True))
-    expected = "loop" if engine.dialect.name == "sqlite" else "thread"
-    assert ran == (expected, 42)
+    assert ran == ("loop", 42)
     # Only where asked: other work keeps its thread.
     assert anyio.run(lambda: in_db(request, lambda db: where_it_ran())) == "thread"
 
 
-@sqlite_only  # PostgreSQL's pages always run in a thread (the story above)
+@sqlite_only  # PostgreSQL has no lock for a reader to meet
 def test_a_page_that_meets_another_writers_lock_waits_for_it_in_a_thread(engine, page_state,
                                                                           database_url):
     with engine.begin() as connection:
@@ -343,3 +343,106 @@ def test_an_app_that_goes_away_without_stopping_gives_its_connection_back(engine
     del state, page
     gc.collect()
     assert engine.pool.checkedout() == 0
+
+
+# --- a logged-in page's work on the event loop (PostgreSQL) ------------------------------------
+
+def waits_for_postgresql(log: list[str], name: str, seconds: float = 0.2):
+    """A page's work whose statement PostgreSQL takes `seconds` to answer."""
+    def work(db) -> str:
+        log.append(f"{name} asks")
+        db.connection().execute(text("SELECT pg_sleep(:s)"), {"s": seconds})
+        log.append(f"{name} has its answer")
+        return where_it_ran()
+    return work
+
+
+def pages_at_once(engine, state, pages: int, log: list[str]) -> list[str]:
+    async def at_once() -> list[str]:
+        return await asyncio.gather(*(
+            in_db(fake_request(engine, "GET", state), waits_for_postgresql(log, f"page {n}"),
+                  inline=True) for n in range(pages)))
+    return anyio.run(at_once)
+
+
+@postgres_only
+def test_on_postgresql_the_loop_serves_other_pages_while_one_waits_for_its_answer(
+        engine, page_state):
+    """In a thread, a page's statements waited in turn behind every other page's (one read
+    thread), each for Python's lock behind the event loop too."""
+    log: list[str] = []
+    assert pages_at_once(engine, page_state, 2, log) == ["loop", "loop"]
+    # Each asked before the other had its answer.
+    assert sorted(log[:2]) == ["page 0 asks", "page 1 asks"]
+    assert sorted(log[2:]) == ["page 0 has its answer", "page 1 has its answer"]
+
+
+@postgres_only
+def test_on_postgresql_pages_beyond_the_pools_connections_wait_for_one(engine):
+    state = SimpleNamespace(engine=engine, settings=Settings(db_page_connections=2))
+    log: list[str] = []
+    try:
+        assert pages_at_once(engine, state, 4, log) == ["loop"] * 4
+    finally:
+        anyio.run(release_page_engine, state)
+    waiting, most = 0, 0
+    for step in log:
+        waiting += 1 if step.endswith("asks") else -1
+        most = max(most, waiting)
+    assert most == 2 and waiting == 0  # two at a time, and every page answered
+
+
+@postgres_only
+def test_on_postgresql_a_page_that_fails_leaves_nothing_and_one_that_ends_commits(
+        engine, page_state):
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE visits (n INTEGER)"))
+    request = fake_request(engine, "GET", page_state)
+
+    def visit_then_fail(db) -> None:
+        db.connection().execute(text("INSERT INTO visits VALUES (1)"))
+        raise ValueError("the page could not be made")
+
+    with pytest.raises(ValueError, match="could not be made"):
+        anyio.run(lambda: in_db(request, visit_then_fail, inline=True))
+    anyio.run(lambda: in_db(request, lambda db: db.connection().execute(
+        text("INSERT INTO visits VALUES (2)")), inline=True))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT array_agg(n) FROM visits")).scalar() == [2]
+        connection.execute(text("DROP TABLE visits"))
+        connection.commit()
+
+
+@postgres_only
+def test_on_postgresql_the_pages_connections_close_when_the_app_stops(engine, page_state):
+    request = fake_request(engine, "GET", page_state)
+
+    async def page_then_stop() -> int:
+        backend = await in_db(request, lambda db: db.connection().execute(
+            text("SELECT pg_backend_pid()")).scalar(), inline=True)
+        await release_page_engine(page_state)
+        return backend
+
+    backend = anyio.run(page_then_stop)
+    assert page_state.page_engine is None  # a page after it would make another
+    with engine.connect() as connection:
+        for _ in range(100):  # the server ends the backend as soon as it reads the goodbye
+            still = connection.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = :p"), {"p": backend}).scalar()
+            connection.rollback()  # the activity is read once a transaction
+            if not still:
+                break
+            time.sleep(0.02)
+        else:
+            pytest.fail(f"the page's connection (backend {backend}) is still open")
+
+
+@postgres_only
+def test_on_postgresql_pages_in_event_loops_one_after_another_share_a_connection(
+        engine, page_state):
+    """A test client runs each request in an event loop of its own; a server has one. Either
+    way a page's connection is taken and given back within its loop, and the next finds it."""
+    request = fake_request(engine, "GET", page_state)
+    backends = {anyio.run(lambda: in_db(request, lambda db: db.connection().execute(
+        text("SELECT pg_backend_pid()")).scalar(), inline=True)) for _ in range(3)}
+    assert len(backends) == 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import re
 
+import anyio
 import pytest
 from account_support import events
 from conftest import postgres_only
@@ -234,6 +235,17 @@ def test_the_demo_family_finds_its_letter_and_photo_in_its_language(demo, sarah,
     assert listed(grandma) == listed(sarah)  # Oliver's photo and his programme's letter
 
 
+async def prepared_on_the_pages_connections(app) -> list[tuple]:
+    pages = app.state.page_engine
+    held = [await pages.connect() for _ in range(pages.sync_engine.pool.checkedin())]
+    try:
+        return [tuple(row) for db in held for row in await db.execute(text(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"))]
+    finally:
+        for db in held:
+            await db.close()
+
+
 @postgres_only
 def test_postgresql_keeps_one_plan_for_the_list_among_thousands_of_letters(app, api, mailbox):
     """A school that has written to each of its 3,000 families: PostgreSQL plans the list's
@@ -260,14 +272,8 @@ def test_postgresql_keeps_one_plan_for_the_list_among_thousands_of_letters(app, 
     # pooled connection to get there.
     for _ in range(60):
         assert listed(nia) == ["Term dates"]
-    # Prepared statements are each connection's own: look in every one the pool holds.
-    held = [app.state.engine.connect() for _ in range(app.state.engine.pool.checkedin())]
-    try:
-        every = [row for db in held for row in db.execute(text(
-            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements"))]
-    finally:
-        for db in held:
-            db.close()
+    # Prepared statements are each connection's own: look in every one the pages' pool holds.
+    every = anyio.run(prepared_on_the_pages_connections, app)
     plans = [(generic, custom) for statement, generic, custom in every
              if "FROM document" in statement]
     assert plans and all(generic > 0 for generic, _ in plans), plans

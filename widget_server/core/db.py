@@ -59,29 +59,31 @@ def make_engine(database_url: str, **kwargs) -> Engine:
     engine = create_engine(url, connect_args={"cursor_factory": _plain_description_cursor()},
                            **kwargs)
     _ping_when_idle(engine)
-
-    @event.listens_for(engine, "connect")
-    def _utc(dbapi_connection, _record) -> None:
-        # Datetimes come back tagged UTC, which `models.UTCDateTime` then takes as they are.
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute("SET TIME ZONE 'UTC'")
-        dbapi_connection.commit()
-
+    event.listen(engine, "connect", _utc)
     return engine
 
 
-def _plain_description_cursor() -> type:
-    """psycopg's cursor, describing a result's columns as the plain 7-tuples of the DB-API.
-    SQLAlchemy reads the description of every result, and psycopg builds a `Column` object per
-    column each time, with a type lookup: for a home page's 8 statements, ~100 objects and 8 %
-    of the page's CPU. SQLAlchemy reads only the name and the type code."""
+def _utc(dbapi_connection, _record) -> None:
+    # Datetimes come back tagged UTC, which `models.UTCDateTime` then takes as they are.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SET TIME ZONE 'UTC'")
+    cursor.close()
+    dbapi_connection.commit()
+
+
+def _plain_description_cursor(waiting: bool = False) -> type:
+    """psycopg's cursor (its asyncio one if `waiting`), describing a result's columns as the
+    plain 7-tuples of the DB-API. SQLAlchemy reads the description of every result, and psycopg
+    builds a `Column` object per column each time, with a type lookup: for a home page's 8
+    statements, ~100 objects and 8 % of the page's CPU. SQLAlchemy reads only the name and the
+    type code."""
     import psycopg  # PostgreSQL's driver is an optional dependency
     from psycopg.pq import ExecStatus
 
     with_rows = {getattr(ExecStatus, name) for name in (
         "TUPLES_OK", "SINGLE_TUPLE", "TUPLES_CHUNK") if hasattr(ExecStatus, name)}
 
-    class Cursor(psycopg.Cursor):
+    class Cursor(psycopg.AsyncCursor if waiting else psycopg.Cursor):
         @property
         def description(self) -> list[tuple] | None:
             result = self.pgresult
@@ -144,7 +146,8 @@ async def in_db(request: Any, work: Callable[[Session], Any], *, inline: bool = 
     `inline` (a logged-in page's one piece of work): on a SQLite file, run it on the event
     loop's own thread instead (`_on_the_loop`). Its queries are a millisecond of work in this
     process either way, and the trip to a thread and back cost a sixth of the pages a second.
-    PostgreSQL's statements are each a trip over the network: they keep the thread."""
+    On PostgreSQL it runs on the event loop too, each statement awaited on an asyncio
+    connection (`_pages_waiting_on_the_loop`)."""
     engine = request.app.state.engine
     if inline and _on_a_file(engine):
         await _turns().wait()
@@ -153,10 +156,76 @@ async def in_db(request: Any, work: Callable[[Session], Any], *, inline: bool = 
         except OperationalError as error:
             if not _locked(error):
                 raise
+    elif inline and engine.dialect.name == "postgresql":
+        return await _pages_waiting_on_the_loop(request.app.state, engine, work)
     page = request.method in ("GET", "HEAD") and not request.scope.get("path", "").startswith(
         "/api/")
     limiter = _read_limiter(request.app.state) if page else None
     return await to_thread.run_sync(lambda: run_in_transaction(engine, work), limiter=limiter)
+
+
+async def _pages_waiting_on_the_loop(state: Any, engine: Engine, work: Callable[[Session], Any]
+                                     ) -> Any:
+    """A logged-in page's work on PostgreSQL, run on the event loop's thread as on SQLite, in
+    one transaction, but each statement awaited on an asyncio connection (SQLAlchemy runs the
+    plain, blocking-style `work` in a greenlet that gives the loop back while PostgreSQL
+    answers). In a thread, a page's dozen round trips each waited for Python's lock behind the
+    event loop, and the thread was the bottleneck (home 287 pages a second with the machine
+    half idle); here the loop parses and renders other pages meanwhile (430, bench/README.md).
+    Connections come from a pool of their own (`WIDGET_DB_PAGE_CONNECTIONS`)."""
+    # In the order they came: a connection given back to the pool goes to whoever asks first,
+    # and a page that had waited for one went to the back of the queue again (home p99 81 -> 55
+    # ms).
+    async with _page_limiter(state), _page_engine(state, engine).connect() as connection:
+        return await connection.run_sync(_in_session, work)
+
+
+def _in_session(connection: Connection, work: Callable[[Session], Any]) -> Any:
+    with session_scope(connection) as session:
+        return work(session)
+
+
+def _page_engine(state: Any, engine: Engine) -> Any:
+    """The app's asyncio engine for pages, on the same database and with the same settings as
+    `engine`. One for every event loop (a test client may run each request in a loop of its
+    own): psycopg's asyncio connection waits on whichever loop runs it, and a page holds its
+    connection within one loop; only waiting for a free one binds the pool's queue to a loop,
+    and a server has one. One engine also means one dialect, for which `core.records`
+    prepares each statement once."""
+    page_engine = getattr(state, "page_engine", None)
+    if page_engine is None:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        page_engine = state.page_engine = create_async_engine(
+            engine.url.set(drivername="postgresql+psycopg_async"),
+            json_deserializer=_json_loads,
+            connect_args={"cursor_factory": _plain_description_cursor(waiting=True)},
+            # Never more than these: a page beyond them waits for one (in order) rather than
+            # open and close a connection of its own.
+            pool_size=state.settings.db_page_connections, max_overflow=0)
+        _ping_when_idle(page_engine.sync_engine)
+        event.listen(page_engine.sync_engine, "connect", _utc)
+        _heard_on(engine, page_engine.sync_engine)
+    return page_engine
+
+
+def _heard_on(engine: Engine, page_engine: Engine) -> None:
+    """Who listens to `engine`'s statements (the tests that count and EXPLAIN a page's, the
+    benchmark's timings) hears the pages' on `page_engine` too: it is the same database."""
+    for name in ("before_cursor_execute", "after_cursor_execute"):
+        def tell(*args: Any, name: str = name) -> None:
+            # Looked up each time: a listener added later replaces the (empty) collection.
+            for listener in getattr(engine.dispatch, name):
+                listener(*args)
+        event.listen(page_engine, name, tell)
+
+
+async def release_page_engine(state: Any) -> None:
+    """Close the pages' asyncio connections (when the app stops)."""
+    page_engine = getattr(state, "page_engine", None)
+    if page_engine is not None:
+        state.page_engine = None
+        await page_engine.dispose()
 
 
 def _on_a_file(engine: Engine) -> bool:
@@ -295,14 +364,23 @@ def _settings_for_taker(dbapi_connection: Any, record: Any, _proxy: Any) -> None
 
 
 def _read_limiter(state: Any) -> CapacityLimiter:
+    return _limiter(state, "db_read_limiters", state.settings.db_read_threads)
+
+
+def _page_limiter(state: Any) -> CapacityLimiter:
+    return _limiter(state, "db_page_limiters", state.settings.db_page_connections)
+
+
+def _limiter(state: Any, name: str, size: int) -> CapacityLimiter:
     # One per event loop (a test client may run each request in a loop of its own): a
     # limiter's waiters belong to the loop they wait in.
-    limiters = getattr(state, "db_read_limiters", None)
+    limiters = getattr(state, name, None)
     if limiters is None:
-        limiters = state.db_read_limiters = WeakKeyDictionary()
+        limiters = WeakKeyDictionary()
+        setattr(state, name, limiters)
     loop = asyncio.get_running_loop()
     if loop not in limiters:
-        limiters[loop] = CapacityLimiter(state.settings.db_read_threads)
+        limiters[loop] = CapacityLimiter(size)
     return limiters[loop]
 
 

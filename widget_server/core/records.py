@@ -166,7 +166,9 @@ class _Prepared:
             args = _args({**self.constants, **params} if self.constants else params,
                          self.processors, self.order)
         pooled = connection.connection
-        driver = pooled.driver_connection
+        # The DB-API connection SQLAlchemy itself uses (for an async driver, its adapter, whose
+        # calls wait on the event loop for the page's greenlet: `db._pages_waiting_on_the_loop`).
+        driver = pooled.dbapi_connection
         dispatch = connection.dispatch
         # One cursor per connection, kept with it (the pool clears `info` when it replaces the
         # connection): psycopg's execute cost 10 us more CPU on a new cursor, which sets up

@@ -66,6 +66,10 @@ class Settings:
     # each request's work is short and indexed, and every extra thread competes for Python's
     # one lock with the event loop (one thread answered 1.7x the pages of anyio's 40).
     db_read_threads: int = 1
+    # PostgreSQL connections per process for logged-in pages, whose work runs on the event
+    # loop and awaits each statement (`db._pages_waiting_on_the_loop`): as many pages can be
+    # waiting for PostgreSQL at once; more wait for a connection, in order.
+    db_page_connections: int = 10
     # Who may read GET /metrics (addresses or CIDR networks); everyone else gets a 404.
     metrics_allow: tuple[str, ...] = ("127.0.0.1", "::1")
     # "json": one JSON object per log line, requests logged by us instead of uvicorn.
@@ -111,6 +115,7 @@ class Settings:
             if env.get("WIDGET_FILES_DIR", "").strip() else None,
             max_document_bytes=_positive(env, "WIDGET_MAX_DOCUMENT_BYTES", 10_000_000),
             db_read_threads=_positive(env, "WIDGET_DB_READ_THREADS", 1),
+            db_page_connections=_positive(env, "WIDGET_DB_PAGE_CONNECTIONS", 10),
             trusted_proxies=_networks(env, "WIDGET_TRUSTED_PROXIES"),
             metrics_allow=(_networks(env, "WIDGET_METRICS_ALLOW", star="0.0.0.0/0, ::/0")
                            if "WIDGET_METRICS_ALLOW" in env else cls.metrics_allow),
