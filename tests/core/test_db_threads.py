@@ -79,6 +79,13 @@ def test_the_setting_comes_from_the_environment_and_must_be_positive():
         Settings.from_environ({"WIDGET_DB_READ_THREADS": "0"})
 
 
+def test_the_pages_postgresql_connections_are_a_setting_and_must_be_positive():
+    assert Settings.from_environ({"WIDGET_DB_PAGE_CONNECTIONS": "4"}).db_page_connections == 4
+    assert Settings.from_environ({}).db_page_connections == 10
+    with pytest.raises(SettingsError, match="WIDGET_DB_PAGE_CONNECTIONS: must be 1 or more"):
+        Settings.from_environ({"WIDGET_DB_PAGE_CONNECTIONS": "0"})
+
+
 # --- a logged-in page's work on the event loop (SQLite) ----------------------------------------
 
 def where_it_ran() -> str:
