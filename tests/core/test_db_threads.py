@@ -453,3 +453,25 @@ def test_on_postgresql_pages_in_event_loops_one_after_another_share_a_connection
     backends = {anyio.run(lambda: in_db(request, lambda db: db.connection().execute(
         text("SELECT pg_backend_pid()")).scalar(), inline=True)) for _ in range(3)}
     assert len(backends) == 1
+
+
+@postgres_only
+def test_on_postgresql_a_page_given_up_while_it_waits_leaves_its_connection_usable(engine):
+    """A client that goes away (or a server stopping) cancels the page mid-statement."""
+    state = SimpleNamespace(engine=engine, settings=Settings(db_page_connections=1))
+    request = fake_request(engine, "GET", state)
+
+    async def give_up_then_ask_again() -> int:
+        waiting = asyncio.ensure_future(in_db(request, waits_for_postgresql([], "gone", 5),
+                                              inline=True))
+        await asyncio.sleep(0.3)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        return await asyncio.wait_for(in_db(request, lambda db: db.connection().execute(
+            text("SELECT 41 + 1")).scalar(), inline=True), 3)
+
+    try:
+        assert anyio.run(give_up_then_ask_again) == 42  # not stuck behind the first page
+    finally:
+        anyio.run(release_page_engine, state)

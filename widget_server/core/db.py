@@ -20,6 +20,7 @@ from anyio import CapacityLimiter, to_thread
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Session, create_engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
@@ -170,18 +171,21 @@ async def _pages_waiting_on_the_loop(state: Any, engine: Engine, work: Callable[
     one transaction, but each statement awaited on an asyncio connection (SQLAlchemy runs the
     plain, blocking-style `work` in a greenlet that gives the loop back while PostgreSQL
     answers). In a thread, a page's dozen round trips each waited for Python's lock behind the
-    event loop, and the thread was the bottleneck (home 287 pages a second with the machine
-    half idle); here the loop parses and renders other pages meanwhile (430, bench/README.md).
+    event loop, and the thread was the bottleneck (the machine half idle); here the loop
+    parses and renders other pages meanwhile (home 274 -> 390 pages a second, bench/README.md).
     Connections come from a pool of their own (`WIDGET_DB_PAGE_CONNECTIONS`)."""
     # In the order they came: a connection given back to the pool goes to whoever asks first,
     # and a page that had waited for one went to the back of the queue again (home p99 81 -> 55
     # ms).
-    async with _page_limiter(state), _page_engine(state, engine).connect() as connection:
-        return await connection.run_sync(_in_session, work)
+    async with _page_limiter(state):
+        # One greenlet for the whole page, the connection's checkout and return included
+        # (SQLAlchemy's own `AsyncConnection` spends one on each: 129 -> 79 us of CPU a page with
+        # no statement, in a loop).
+        return await greenlet_spawn(_in_session, _page_engine(state, engine).sync_engine, work)
 
 
-def _in_session(connection: Connection, work: Callable[[Session], Any]) -> Any:
-    with session_scope(connection) as session:
+def _in_session(engine: Engine, work: Callable[[Session], Any]) -> Any:
+    with engine.connect() as connection, session_scope(connection) as session:
         return work(session)
 
 
