@@ -4,12 +4,16 @@ trip per request)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import anyio
 import pytest
 from conftest import postgres_only
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 import widget_server.core.db as db
+from widget_server.core.settings import Settings
 
 
 @pytest.fixture
@@ -69,3 +73,49 @@ def test_results_are_described_in_plain_tuples_with_the_drivers_names_and_types(
         assert ours.description is None  # a command has no result columns
         row = connection.execute(text(query)).mappings().one()
         assert (row["n"], row["word"], row["doc"], row["nothing"]) == (1, "a", {}, None)
+
+
+# --- the logged-in pages' own connections (asyncio, `db._pages_waiting_on_the_loop`) ----------
+
+def on_a_page(engine, state, work):
+    request = SimpleNamespace(method="GET", app=SimpleNamespace(state=state),
+                              scope={"path": "/t/demo/"})
+    return anyio.run(lambda: db.in_db(request, work, inline=True))
+
+
+@pytest.fixture
+def page_state(engine):
+    state = SimpleNamespace(engine=engine, settings=Settings())
+    yield state
+    anyio.run(db.release_page_engine, state)
+
+
+def page_backend(db_session) -> int:
+    return db_session.connection().execute(text("SELECT pg_backend_pid()")).scalar()
+
+
+@postgres_only
+def test_a_pages_connection_that_died_while_idle_is_replaced_before_use(engine, page_state,
+                                                                        monkeypatch):
+    first = on_a_page(engine, page_state, page_backend)
+    admin = create_engine(engine.url, poolclass=NullPool)
+    with admin.connect() as other:
+        other.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    admin.dispose()
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING", 0.0)
+    assert on_a_page(engine, page_state, page_backend) != first
+
+
+@postgres_only
+def test_a_pages_results_are_described_in_plain_tuples_too(engine, page_state):
+    def described(db_session) -> tuple[list, dict]:
+        connection = db_session.connection()
+        cursor = connection.connection.dbapi_connection.cursor()
+        cursor.execute("SELECT 1 AS n, 'a'::text AS word, now() AS at")
+        row = connection.execute(text("SELECT 1 AS n, '{}'::json AS doc")).mappings().one()
+        return list(cursor.description), dict(row)
+
+    description, row = on_a_page(engine, page_state, described)
+    assert [type(c) for c in description] == [tuple] * 3
+    assert [c[0] for c in description] == ["n", "word", "at"]
+    assert row == {"n": 1, "doc": {}}

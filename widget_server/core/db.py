@@ -191,11 +191,12 @@ def _in_session(engine: Engine, work: Callable[[Session], Any]) -> Any:
 
 def _page_engine(state: Any, engine: Engine) -> Any:
     """The app's asyncio engine for pages, on the same database and with the same settings as
-    `engine`. One for every event loop (a test client may run each request in a loop of its
-    own): psycopg's asyncio connection waits on whichever loop runs it, and a page holds its
-    connection within one loop; only waiting for a free one binds the pool's queue to a loop,
-    and a server has one. One engine also means one dialect, for which `core.records`
-    prepares each statement once."""
+    `engine`. The same one serves every event loop (a test client may run each request in a
+    loop of its own): psycopg's asyncio connection waits on whichever loop runs it, and a page
+    takes and gives back its connection within one loop; only waiting for a free one would
+    bind the pool's queue to a loop, and the page limiter (as many as the pool holds, per
+    loop) keeps pages from waiting there. One engine also means one dialect, for which
+    `core.records` prepares each statement once."""
     page_engine = getattr(state, "page_engine", None)
     if page_engine is None:
         from sqlalchemy.ext.asyncio import create_async_engine
