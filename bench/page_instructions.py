@@ -94,7 +94,14 @@ def inner(url: str, names: list[str], requests: int) -> None:
             callgrind("-d", name.replace(" ", "_"))
             callgrind("-i", "off")
 
-    asyncio.run(main())
+    # On uvloop when it is there, as uvicorn runs (`--loop auto`): PostgreSQL's pages wait on
+    # the loop for each statement, and asyncio's own loop is Python where uvloop's is C.
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
     app.state.engine.dispose()
 
 
