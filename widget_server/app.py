@@ -17,7 +17,12 @@ from starlette.types import ASGIApp
 
 from widget_server import scheduler
 from widget_server.console import embed_check, preview
-from widget_server.core.db import make_engine, release_kept, release_page_engine
+from widget_server.core.db import (
+    make_engine,
+    pages_served_here,
+    release_kept,
+    release_page_engine,
+)
 from widget_server.core.errors import AppError
 from widget_server.core.models import utcnow
 from widget_server.core.settings import Settings
@@ -69,7 +74,8 @@ def create_app(settings: Settings) -> Starlette:
             if settings.scheduler_interval > 0:
                 app.state.scheduler = scheduler.for_app(app)
                 app.state.scheduler.start()
-        yield
+        async with pages_served_here(app.state):  # this loop serves the requests
+            yield
         if app.state.scheduler is not None:
             await app.state.scheduler.stop()
         for drainer in (app.state.drainer, app.state.webhook_drainer, app.state.whatsapp_drainer):
