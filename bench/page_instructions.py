@@ -84,15 +84,18 @@ def inner(url: str, names: list[str], requests: int) -> None:
     paths = pages(url, booking)
 
     async def main():
-        for name in names:
-            path = f"/t/{TENANT}{paths[name]}"
-            for _ in range(WARM_UP):
-                await request(app, path, sid)
-            callgrind("-i", "on")
-            for _ in range(requests):
-                await request(app, path, sid)
-            callgrind("-d", name.replace(" ", "_"))
-            callgrind("-i", "off")
+        # Started as uvicorn starts it: its pages are then served on this loop (on PostgreSQL
+        # through asyncpg, `core.db.pages_served_here`).
+        async with app.router.lifespan_context(app):
+            for name in names:
+                path = f"/t/{TENANT}{paths[name]}"
+                for _ in range(WARM_UP):
+                    await request(app, path, sid)
+                callgrind("-i", "on")
+                for _ in range(requests):
+                    await request(app, path, sid)
+                callgrind("-d", name.replace(" ", "_"))
+                callgrind("-i", "off")
 
     # On uvloop when it is there, as uvicorn runs (`--loop auto`): PostgreSQL's pages wait on
     # the loop for each statement, and asyncio's own loop is Python where uvloop's is C.

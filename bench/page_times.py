@@ -90,6 +90,13 @@ def bench_app(url: str, **settings):
                                send_in_process=False, base_url="http://127.0.0.1", **settings))
 
 
+async def started(app, work):
+    """`work` while the app runs, as uvicorn runs it (on PostgreSQL its pages are then read
+    through asyncpg on this loop: `core.db.pages_served_here`)."""
+    async with app.router.lifespan_context(app):
+        return await work
+
+
 async def measure(app, sid: str, booking: str, requests: int) -> list[tuple]:
     timings = statement_timings(app.state.engine)
     rows = []
@@ -142,7 +149,7 @@ def main() -> None:
     sid, booking = login(url)
     os.environ.setdefault("WIDGET_SECRET_KEYS", "bench")
     app = bench_app(url)
-    rows = asyncio.run(measure(app, sid, booking, args.requests))
+    rows = asyncio.run(started(app, measure(app, sid, booking, args.requests)))
     replanned = planned_every_time(app.state.engine) if url.startswith("postgresql") else []
     app.state.engine.dispose()
     print(f"\n{url}, median of {args.requests} requests each, one at a time, in process")

@@ -195,7 +195,7 @@ def _page_engine(state: Any, engine: Engine) -> Any:
     On the loop that serves the app (`pages_served_here`: uvicorn's, for as long as the app
     runs) its driver is asyncpg (`_asyncpg_url`): a round trip cost the app about 30 us of CPU
     less than on psycopg's asyncio connection, and `core.records` reads through asyncpg itself
-    (home 406 -> 478-499 pages a second, bench/README.md). An asyncpg connection belongs to the
+    (home 408 -> 532 pages a second, bench/README.md). An asyncpg connection belongs to the
     loop it was opened on, and that loop closes it when the app stops.
 
     On any other loop (a test client may run each request in a loop of its own), or for a
