@@ -132,7 +132,7 @@ def test_a_statement_that_fails_in_asyncpgs_own_read_is_sqlalchemys_error(engine
             # The same connection, given back, serves the next page.
             return [await page(state, backend), await page(state, quotient_three_times)]
 
-    first, quotients = anyio.run(fail_then_read_again)
+    _, quotients = anyio.run(fail_then_read_again)
     assert quotients == [[(12, "x")], [(6, "x")], [(4, "x")]]
 
 

@@ -218,13 +218,13 @@ class _Prepared:
         return [(index, convert) for index, convert in found if convert is not None]
 
 
-def _fetched(adapted: Any, sql: str, args: Any) -> list[tuple]:
-    """The rows of a statement run by asyncpg's own `fetch` on the connection SQLAlchemy's
-    adapter wraps (in a greenlet: `db._pages_waiting_on_the_loop`). The adapter's cursor
-    around the same call cost a page's round trip about 25 us more CPU (its lock, its
-    statement cache, a description and a row count built on every run): home 447 -> 499 pages
-    a second on PostgreSQL. asyncpg prepares each statement once per connection and keeps it
-    (`db.PAGE_STATEMENTS_PREPARED`).
+def _fetched(adapted: Any, sql: str, args: Any) -> list[Any]:
+    """The rows (asyncpg's records) of a statement run by asyncpg's own `fetch` on the
+    connection SQLAlchemy's adapter wraps (in a greenlet: `db._pages_waiting_on_the_loop`).
+    The adapter's cursor around the same call cost a page's round trip about 25 us more CPU
+    (its lock, its statement cache, a description and a row count built on every run): home
+    447 -> 499 pages a second on PostgreSQL. asyncpg prepares each statement once per
+    connection and keeps it (`db.PAGE_STATEMENTS_PREPARED`).
 
     The adapter begins a transaction at its first statement; until then these reads run
     each on its own. On PostgreSQL's READ COMMITTED every statement reads its own snapshot
