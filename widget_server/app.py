@@ -42,6 +42,7 @@ from widget_server.web.error_pages import widget_error
 from widget_server.web.input_guard import InputGuard
 from widget_server.web.metrics import RequestMetrics
 from widget_server.web.request_log import RequestLog
+from widget_server.web.routing import IndexedRouter
 from widget_server.web.security import SecurityHeaders
 from widget_server.web.templating import make_templates
 
@@ -139,6 +140,7 @@ class WidgetApp(Starlette):
     def __init__(self, *, security: dict[str, Any], **kwargs: Any):
         self.security = security
         super().__init__(**kwargs)
+        self.router = IndexedRouter(self.router.routes, lifespan=kwargs.get("lifespan"))
 
     def build_middleware_stack(self) -> ASGIApp:
         return SecurityHeaders(super().build_middleware_stack(), **self.security)

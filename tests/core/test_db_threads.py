@@ -341,6 +341,102 @@ def test_a_kept_connection_left_inside_a_transaction_starts_the_next_page_afresh
     db_module.release_kept(state)
 
 
+def probe_table(engine, value: int) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE IF NOT EXISTS kept_probe (n INTEGER)"))
+        connection.execute(text("DELETE FROM kept_probe"))
+        connection.execute(text("INSERT INTO kept_probe VALUES (:n)"), {"n": value})
+
+
+def probe(db) -> list[int]:
+    return db.connection().execute(text("SELECT n FROM kept_probe ORDER BY n")).scalars().all()
+
+
+def other_writer(database_url: str, statement: str) -> None:
+    """Another process's write, committed (an import, the provider's API)."""
+    other = sqlite3.connect(make_url(database_url).database)
+    other.execute(statement)
+    other.commit()
+    other.close()
+
+
+@sqlite_only
+def test_a_pages_reads_on_the_loop_all_see_one_state_of_the_database(engine, database_url):
+    """One read transaction a page, not one a statement (fewer locks taken, and a page never
+    mixes two states of the data); the next page sees what was written meanwhile."""
+    state = AppState(engine)
+    page = fake_request(engine, "GET", state)
+    probe_table(engine, 1)
+
+    def work(db) -> tuple[list[int], list[int]]:
+        before = probe(db)
+        other_writer(database_url, "UPDATE kept_probe SET n = 2")
+        return before, probe(db)
+
+    assert anyio.run(lambda: in_db(page, work, inline=True)) == ([1], [1])
+    assert anyio.run(lambda: in_db(page, probe, inline=True)) == [2]
+    kept = next(iter(state.kept_for_pages.values())).connection.driver_connection
+    assert not kept.in_transaction
+    db_module.release_kept(state)
+
+
+@sqlite_only
+@pytest.mark.parametrize("ending", ["reads", "reads nothing", "fails"])
+def test_no_pages_snapshot_outlives_it(engine, database_url, ending):
+    """Whatever the page did, its read transaction is over when it is: a snapshot left open
+    would keep the write-ahead log from being copied back (checkpointed) in full."""
+    state = AppState(engine)
+    page = fake_request(engine, "GET", state)
+    probe_table(engine, 1)
+
+    def work(db):
+        if ending != "reads nothing":
+            probe(db)
+        if ending == "fails":
+            raise ValueError("a bug in the page")
+
+    if ending == "fails":
+        with pytest.raises(ValueError):
+            anyio.run(lambda: in_db(page, work, inline=True))
+    else:
+        anyio.run(lambda: in_db(page, work, inline=True))
+    kept = next(iter(state.kept_for_pages.values())).connection.driver_connection
+    assert not kept.in_transaction
+    other_writer(database_url, "INSERT INTO kept_probe VALUES (3)")
+    other = sqlite3.connect(make_url(database_url).database)
+    busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    other.close()
+    assert busy == 0  # no reader held the log back
+    db_module.release_kept(state)
+
+
+@sqlite_only
+def test_a_page_whose_snapshot_went_stale_before_it_writes_runs_again_in_a_thread(
+        engine, database_url):
+    """A page that reads, then writes after another connection has committed: SQLite refuses
+    the write at once (its snapshot is stale); the page runs again in a thread and its write
+    lands once, beside the other's."""
+    state = AppState(engine)
+    page = fake_request(engine, "GET", state)
+    probe_table(engine, 1)
+    attempts: list[str] = []
+
+    def work(db) -> list[int]:
+        attempts.append(where_it_ran())
+        probe(db)
+        if len(attempts) == 1:
+            other_writer(database_url, "INSERT INTO kept_probe VALUES (2)")
+        db.connection().execute(text("INSERT INTO kept_probe VALUES (3)"))
+        return probe(db)
+
+    assert anyio.run(lambda: in_db(page, work, inline=True)) == [1, 2, 3]
+    assert attempts == ["loop", "thread"]
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT n FROM kept_probe ORDER BY n")).scalars().all() \
+            == [1, 2, 3]
+    db_module.release_kept(state)
+
+
 @sqlite_only
 def test_an_app_that_goes_away_without_stopping_gives_its_connection_back(engine):
     state = AppState(engine)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import replace
+from urllib.parse import unquote
 
 import pytest
 from asgi_support import drive
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 from visitor import Visitor
 
 from widget_server.core.models import Client
+from widget_server.web.input_guard import address_problem
 
 NUL_AND_FRIENDS = ["a\x00b", "a\x01b", "a\x1bb", "a\x7fb", "a\x85b"]
 
@@ -37,6 +39,21 @@ def filled(route: Route, nul_in: str | None = None) -> str:
 
 
 # --- the address ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw_path, query, refused", [
+    (b"/t/demo/bookings/b-1/sessions", b"past=all&x=a+b~", False),  # plain: the quick check
+    (b"/t/demo/caf%C3%A9", b"", False),                              # escaped UTF-8 is fine
+    (b"/t/demo/a%00b", b"", True), (b"/t/demo/", b"q=a%1Bb", True),  # escaped controls
+    (b"/t/demo/a%FFb", b"", True), (b"/t/demo/", b"q=%FF", True),    # not UTF-8
+    (b"/t/demo/a\x7fb", b"", True), (b"/t/demo/", b"q=a\x01", True),  # raw controls
+])
+def test_only_an_address_with_nothing_to_decode_skips_the_decoding(raw_path, query, refused):
+    path = unquote(raw_path.decode("latin-1"), errors="replace")
+    assert (address_problem({"path": path, "raw_path": raw_path, "query_string": query})
+            is not None) is refused
+    # A path that says otherwise than its raw bytes is still read as it is.
+    assert address_problem({"path": "/t/demo/a\x00", "raw_path": b"/t/demo/a",
+                            "query_string": b""}) is not None
 
 @pytest.mark.parametrize("character", ["%00", "%01", "%1B", "%7F", "%C2%85", "%09", "%0A"])
 def test_a_control_character_in_a_booking_address_is_a_bad_request(sarah, character):

@@ -367,9 +367,34 @@ def _on_the_loop(state: Any, engine: Engine, work: Callable[[Session], Any]) -> 
     The connection is the app's own for its pages on this thread (`_kept_for_pages`)."""
     kept = _kept_for_pages(state, engine)
     # A kept connection stays open after the page; one taken from the pool goes back to it.
-    with (nullcontext(kept) if kept is not None else _taken_for_page(engine)) as connection, \
-            session_scope(connection) as session:
-        return work(session)
+    with (nullcontext(kept) if kept is not None else _taken_for_page(engine)) as connection:
+        with _one_snapshot(connection.connection.driver_connection), \
+                session_scope(connection) as session:
+            return work(session)
+
+
+@contextmanager
+def _one_snapshot(driver: Any) -> Iterator[None]:
+    """The page's reads in one read transaction (SQLite's deferred BEGIN), not one each: each
+    statement in a transaction of its own cost SQLite two `fcntl` locks and an `fstat` (a
+    home page's eleven statements, 33 system calls) besides its own setting up, and every
+    statement now reads the same state of the database. A page that writes too takes the
+    write lock in it: if another connection has committed since the page's first read, SQLite
+    refuses at once ("database is locked"), and `in_db` runs the page again in a thread, as it
+    does for any lock met on the loop. Ended whatever happens, so no snapshot outlives its
+    page (a snapshot held open would keep the write-ahead log from being checkpointed)."""
+    if driver.in_transaction:  # not ours to end
+        yield
+        return
+    driver.execute("BEGIN")
+    try:
+        yield
+    except BaseException:
+        if driver.in_transaction:
+            driver.rollback()
+        raise
+    if driver.in_transaction:  # a page that only read: SQLAlchemy never began it
+        driver.commit()
 
 
 def _taken_for_page(engine: Engine) -> Connection:
