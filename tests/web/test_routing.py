@@ -59,7 +59,7 @@ def test_every_address_goes_to_the_route_starlette_would_choose(method):
     assert checked > len(ROUTES) / 2  # most addresses do reach a route
 
 
-def test_only_routes_of_the_addresss_shape_are_tried():
+def test_only_the_routes_whose_shape_fits_an_address_are_tried():
     indexed = IndexedRouter(ROUTES)
     tried = indexed.candidates("/t/demo/account".split("/"))
     assert 0 < len(tried) <= 8 < len(ROUTES)

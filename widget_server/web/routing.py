@@ -1,12 +1,15 @@
 """Starlette's router, without trying every route's pattern on every request.
 
 Starlette tries the routes in order until one matches: 107 regular expressions for an address
-near the end of the map (an order, a payment: 21-23 us a request; 52 us for an unknown
-address, tried twice for its trailing slash), 4-6 us for home. Here the routes a path cannot
+near the end of the map (an order, a payment: 21-24 us a request; 52 us for an unknown
+address, tried twice for its trailing slash), 5-6 us for home. Here the routes a path cannot
 match are skipped before their pattern is tried: a route's parameters (but `path`) never span
 a `/`, so it matches only a path with as many segments as its own, each literal segment the
-same. The routes left are tried in the map's order, as Starlette does, so which route answers
-(and a 405 for a known address with another method) is Starlette's own outcome."""
+same. The routes of each length are kept by the text of the segment that tells them apart
+best, so a page's address meets 3-8 of them (about 3 us). Those are tried in the map's order,
+as Starlette does, so which route answers (and a 405 for a known address with another method,
+a redirect for a missing trailing slash) is Starlette's own outcome (tests/web/test_routing.py
+compares the two on every route of the map)."""
 
 from __future__ import annotations
 
