@@ -67,8 +67,9 @@ class IndexedRouter(Router):
 
     def _build(self) -> tuple[dict[int, tuple[int, dict[str, list[Candidate]], list[Candidate]]],
                               list[Candidate]]:
-        """Per segment count: the segment most routes of that count spell out, and by its text
-        the routes that may match (those with another text there left out)."""
+        """Per segment count: the segment whose text splits its routes into the smallest
+        groups, and by that text the routes that may match (those spelling another text there
+        left out)."""
         shapes = [(route, shape(route)) for route in self.routes]
         by_count = {}
         for count in {found[0] for _, found in shapes if found is not None}:
