@@ -55,6 +55,7 @@ def test_only_an_address_with_nothing_to_decode_skips_the_decoding(raw_path, que
     assert address_problem({"path": "/t/demo/a\x00", "raw_path": b"/t/demo/a",
                             "query_string": b""}) is not None
 
+
 @pytest.mark.parametrize("character", ["%00", "%01", "%1B", "%7F", "%C2%85", "%09", "%0A"])
 def test_a_control_character_in_a_booking_address_is_a_bad_request(sarah, character):
     page = sarah.client.get(f"/t/demo/bookings/{BEGINNERS}{character}")

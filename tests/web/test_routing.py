@@ -86,7 +86,9 @@ def test_a_page_a_wrong_method_a_trailing_slash_and_an_unknown_address(sarah):
     assert client.get("/static/widget.css").status_code == 200
 
 
-def test_the_app_serves_through_its_own_router_in_a_test_client(app):
+def test_the_app_routes_its_requests_through_the_index(app):
+    assert isinstance(app.router, IndexedRouter)
+    assert app.router._index is None  # built at the first request routed, from the URL map
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
-    assert isinstance(app.router, IndexedRouter)
+    assert app.router._index is not None
