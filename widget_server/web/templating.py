@@ -216,9 +216,8 @@ class _Template(Template):
             return super().render(*args, **kwargs)
         finally:
             _MADE.reset(token)
-            for context in made:
+            for context in made:  # its variables hold the macros (its exports are only names)
                 context.vars.clear()
-                context.exported_vars.clear()
 
     @internalcode
     def _get_default_module(self, ctx: Context | None = None) -> Any:
