@@ -334,3 +334,25 @@ def test_a_module_imported_without_context_works_on_every_later_render(tmp_path)
     assert [page.render() for _ in range(3)] == [first] * 3
     other = env.from_string('{% import "tenant:pieces.html" as p %}{{ p.outer("b") }}')
     assert other.render() == "[*b]"
+
+
+def test_each_run_of_output_is_one_yield_and_the_page_is_the_same(tmp_path):
+    """A template's top level and its blocks yield their output, and every piece passed up
+    through each template the page extends (a base layout's 212 a page, through three
+    generators). A run of text and values between two tags is joined in place and yielded
+    once; the page is what Jinja gives."""
+    env = make_templates(TEMPLATES, tmp_path).env
+    values = {"who": "<Ann>", "n": 3, "safe": Markup("<b>ok</b>"), "items": ["a", "b"]}
+    base = env.from_string("<p>{{ who }} has {{ n }} {{ safe }}</p>{% block body %}{% endblock %}")
+    env.globals["layout"] = base
+    page = env.from_string(
+        '{% extends layout %}{% block body %}<i>{{ who }}</i>{{ n }}'
+        '{% for x in items %}[{{ x }}|{{ loop.index }}]{% endfor %}{% endblock %}')
+    expected = "<p>&lt;Ann&gt; has 3 <b>ok</b></p><i>&lt;Ann&gt;</i>3[a|1][b|2]"
+    assert page.render(values) == expected
+    assert list(base.root_render_func(base.new_context(values)))[0] == \
+        "<p>&lt;Ann&gt; has 3 <b>ok</b></p>"  # five pieces, one yield
+    body = page.blocks["body"](page.new_context(values))
+    assert list(body) == ["<i>&lt;Ann&gt;</i>3", "[a|1]", "[b|2]"]
+    # A run Jinja folds into one constant is printed as it is.
+    assert env.from_string('{{ "a" }}b').render() == "ab"
