@@ -18,9 +18,10 @@ import anyio
 import pytest
 from conftest import postgres_only, sqlite_only
 from self_service_support import School
-from sqlalchemy import make_url, text
+from sqlalchemy import column, make_url, select, table, text
 
 from widget_server.core import db as db_module
+from widget_server.core import records
 from widget_server.core.db import in_db, make_engine, release_page_engine
 from widget_server.core.settings import Settings, SettingsError
 from widget_server.web import web_sessions
@@ -446,6 +447,40 @@ def test_an_app_that_goes_away_without_stopping_gives_its_connection_back(engine
     del state, page
     gc.collect()
     assert engine.pool.checkedout() == 0
+
+
+_PROBE_ROWS = select(column("n")).select_from(table("kept_probe")).order_by(column("n"))
+
+
+@sqlite_only
+def test_a_pages_reads_as_records_begin_no_transaction_of_its_session(engine, database_url):
+    """A page's reads as records (`core.records`) run on its connection in the page's own
+    snapshot: the session begins a transaction (30 us of SQLAlchemy a page, begun and
+    committed) only for what goes through it, and then commits what the page wrote."""
+    state = AppState(engine)
+    page = fake_request(engine, "GET", state)
+    probe_table(engine, 1)
+
+    def reads(db) -> tuple[list[tuple], list[tuple], bool]:
+        before = records.read(db, _PROBE_ROWS, {})
+        other_writer(database_url, "UPDATE kept_probe SET n = n + 1")
+        return before, records.read(db, _PROBE_ROWS, {}), db.in_transaction()
+
+    anyio.run(lambda: in_db(page, reads, inline=True))  # a statement's first run: SQLAlchemy's
+    assert anyio.run(lambda: in_db(page, reads, inline=True)) == ([(2,)], [(2,)], False)
+
+    def reads_then_writes(db) -> bool:
+        records.read(db, _PROBE_ROWS, {})
+        db.connection().execute(text("INSERT INTO kept_probe VALUES (9)"))
+        return db.in_transaction()
+
+    assert anyio.run(lambda: in_db(page, reads_then_writes, inline=True)) is True
+    with engine.connect() as other:  # committed, and no page holds a snapshot or a lock
+        assert other.execute(text("SELECT n FROM kept_probe ORDER BY n")).scalars().all() \
+            == [3, 9]
+    kept = next(iter(state.kept_for_pages.values()))
+    assert not kept.in_transaction() and not kept.connection.driver_connection.in_transaction
+    db_module.release_kept(state)
 
 
 # --- a logged-in page's work on the event loop (PostgreSQL) ------------------------------------

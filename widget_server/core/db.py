@@ -23,6 +23,8 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 from sqlalchemy.util import greenlet_spawn
 from sqlmodel import Session, create_engine
 
+from widget_server.core import records
+
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # A pooled PostgreSQL connection idle this long is checked before use (a server restart or an
 # idle timeout may have closed it); one in constant use is not: SQLAlchemy's `pool_pre_ping`
@@ -369,8 +371,25 @@ def _on_the_loop(state: Any, engine: Engine, work: Callable[[Session], Any]) -> 
     # A kept connection stays open after the page; one taken from the pool goes back to it.
     with (nullcontext(kept) if kept is not None else _taken_for_page(engine)) as connection:
         with _one_snapshot(connection.connection.driver_connection), \
-                session_scope(connection) as session:
+                _page_session(connection) as session:
             return work(session)
+
+
+@contextmanager
+def _page_session(connection: Connection) -> Iterator[Session]:
+    """`session_scope` for a page in its own read snapshot (`_one_snapshot`, which ends it):
+    its reads as records (`core.records`) run on the connection as they are, and the session
+    begins and commits a transaction only for what goes through it (a write, an ORM read).
+    Begun and committed around reads alone, it cost 30 us of SQLAlchemy a page."""
+    with Session(connection, expire_on_commit=False,
+                 info={records.READS_ON: connection}) as session:
+        try:
+            yield session
+            if session.in_transaction() or not session._is_clean():
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
 
 
 @contextmanager

@@ -101,19 +101,27 @@ def read(db: Session, statement: Any, params: dict[str, Any]) -> list[tuple]:
     session holds, as the ORM's autoflush would. Rows come back as plain tuples."""
     if not db._is_clean():  # as the session's own commit asks (`new` and `dirty` build sets)
         db.flush()
-    connection = db.connection()
+    # Until the session begins a transaction, on the connection a page names (`READS_ON`).
+    connection = db.info.get(READS_ON) if db._transaction is None else None
+    if connection is None:
+        connection = db.connection()
     known = _PREPARED.get(connection.dialect)
     if known is None:
         known = _PREPARED[connection.dialect] = WeakKeyDictionary()
     prepared = known.get(statement)
     if prepared is None:  # the first run, perhaps the only one: SQLAlchemy's path
         known[statement] = False
-        return [tuple(row) for row in connection.execute(statement, params)]
+        # Through the session, which begins its transaction (the connection's own, begun
+        # under it, would outlast the page).
+        return [tuple(row) for row in db.connection().execute(statement, params)]
     if prepared is False:
         prepared = known[statement] = _Prepared(statement, connection.dialect)
     return prepared.run(connection, params)
 
 
+# The connection a session's reads may run on before the session has begun a transaction of
+# its own: a page's, already in a read transaction that the page ends (`db._page_session`).
+READS_ON = "cp_reads_on"
 _CURSOR = "cp_records_cursor"  # the connection's cursor for these reads, in its pool `info`
 # Per dialect (an engine's), per statement; both weakly, so neither outlives its owner.
 _PREPARED: WeakKeyDictionary[Dialect, WeakKeyDictionary[Any, Any]] = WeakKeyDictionary()
