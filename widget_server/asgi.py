@@ -22,5 +22,5 @@ gc.freeze()
 # default): the pages in flight at once (20 under `wrk`, most awaiting PostgreSQL) hold
 # thousands of young objects, all alive, which every collection walked to free nothing (a
 # render leaves no cycles, `web.templating`): on PostgreSQL the sessions tab ran one every
-# four pages, 257 us each, 68 us a page. Garbage cycles still go within a few hundred pages.
+# four pages, 257 us each, 68 us a page. A cycle left behind still goes within 1,000 pages.
 gc.set_threshold(YOUNG_COLLECTION_EVERY, *gc.get_threshold()[1:])

@@ -351,7 +351,7 @@ def test_each_run_of_output_is_one_yield_and_the_page_is_the_same(tmp_path):
     expected = "<p>&lt;Ann&gt; has 3 <b>ok</b></p><i>&lt;Ann&gt;</i>3[a|1][b|2]"
     assert page.render(values) == expected
     assert list(base.root_render_func(base.new_context(values)))[0] == \
-        "<p>&lt;Ann&gt; has 3 <b>ok</b></p>"  # five pieces, one yield
+        "<p>&lt;Ann&gt; has 3 <b>ok</b></p>"  # seven pieces, one yield
     body = page.blocks["body"](page.new_context(values))
     assert list(body) == ["<i>&lt;Ann&gt;</i>3", "[a|1]", "[b|2]"]
     # A run Jinja folds into one constant is printed as it is.

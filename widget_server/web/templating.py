@@ -175,7 +175,6 @@ class _CodeGenerator(CodeGenerator):
                    " else escape(_cp_h))")
         return None
 
-
     # A template's top level and its blocks yield their output (its caller joins it), and a
     # page's every yield passes up through the templates it extends: one yield a piece (a
     # base layout's 212 on every page, each through three generators) cost more than
