@@ -127,13 +127,21 @@ def begin_writing(session: Session) -> None:
 
 
 @contextmanager
-def session_scope(bind: Engine | Connection) -> Iterator[Session]:
+def session_scope(bind: Engine | Connection, *, page_snapshot: bool = False
+                  ) -> Iterator[Session]:
     """A session that commits on success and rolls back on error (on an engine's pooled
-    connection, or on one connection already taken)."""
-    with Session(bind, expire_on_commit=False) as session:
+    connection, or on one connection already taken).
+
+    `page_snapshot`: `bind` is a page's connection in a read snapshot the page itself ends
+    (`_one_snapshot`). Its reads as records (`core.records.READS_ON`) run on the connection as
+    they are, and the session begins and commits a transaction only for what goes through it
+    (a write, an ORM read): begun and committed around reads alone, it cost 30 us a page."""
+    info = {records.READS_ON: bind} if page_snapshot else None
+    with Session(bind, expire_on_commit=False, info=info) as session:
         try:
             yield session
-            session.commit()
+            if not page_snapshot or session.in_transaction() or not session._is_clean():
+                session.commit()
         except BaseException:
             session.rollback()
             raise
@@ -371,25 +379,8 @@ def _on_the_loop(state: Any, engine: Engine, work: Callable[[Session], Any]) -> 
     # A kept connection stays open after the page; one taken from the pool goes back to it.
     with (nullcontext(kept) if kept is not None else _taken_for_page(engine)) as connection:
         with _one_snapshot(connection.connection.driver_connection), \
-                _page_session(connection) as session:
+                session_scope(connection, page_snapshot=True) as session:
             return work(session)
-
-
-@contextmanager
-def _page_session(connection: Connection) -> Iterator[Session]:
-    """`session_scope` for a page in its own read snapshot (`_one_snapshot`, which ends it):
-    its reads as records (`core.records`) run on the connection as they are, and the session
-    begins and commits a transaction only for what goes through it (a write, an ORM read).
-    Begun and committed around reads alone, it cost 30 us of SQLAlchemy a page."""
-    with Session(connection, expire_on_commit=False,
-                 info={records.READS_ON: connection}) as session:
-        try:
-            yield session
-            if session.in_transaction() or not session._is_clean():
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
 
 
 @contextmanager

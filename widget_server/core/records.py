@@ -120,7 +120,7 @@ def read(db: Session, statement: Any, params: dict[str, Any]) -> list[tuple]:
 
 
 # The connection a session's reads may run on before the session has begun a transaction of
-# its own: a page's, already in a read transaction that the page ends (`db._page_session`).
+# its own: a page's, already in a read transaction that the page ends (`db.session_scope`).
 READS_ON = "cp_reads_on"
 _CURSOR = "cp_records_cursor"  # the connection's cursor for these reads, in its pool `info`
 # Per dialect (an engine's), per statement; both weakly, so neither outlives its owner.

@@ -204,10 +204,6 @@ _YIELD_JOINED = {f"{_JOINED}.extend((": "yield _cp_concat((",
 _MISSING = object()
 
 
-def _one(piece: str) -> str:
-    return piece
-
-
 def _item(environment: Environment, obj: Any, name: str) -> Any:
     """The rest of Jinja's `Environment.getattr` once the attribute is known missing."""
     try:
@@ -230,7 +226,8 @@ class _Template(Template):
         namespace["_cp_missing"], namespace["_cp_item"] = _MISSING, _item
         namespace["_cp_markup"] = Markup
         namespace["_cp_escape_text"] = _escape_inner
-        namespace["_cp_concat"], namespace["_cp_one"] = "".join, _one
+        # A run folded into one constant text: `str` gives it back as it is.
+        namespace["_cp_concat"], namespace["_cp_one"] = "".join, str
         return template
 
     def render(self, *args: Any, **kwargs: Any) -> str:
