@@ -10,10 +10,11 @@ from zoneinfo import ZoneInfo
 from conftest import postgres_only, sqlite_only
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import asyncpg, psycopg
 from sqlmodel import Session
 from sqlmodel.sql.sqltypes import UTCDateTime as SqlmodelUTCDateTime
 
-from widget_server.core.models import Reminder, UTCDateTime
+from widget_server.core.models import TIMESTAMPTZ, Reminder, UTCDateTime
 
 BRATISLAVA = ZoneInfo("Europe/Bratislava")
 
@@ -86,3 +87,12 @@ def test_a_postgresql_session_in_another_zone_still_reads_utc(engine):
         moved = db.scalar(select(Reminder.moment).where(Reminder.id == reminder))
     assert moment == written and moment.tzinfo is UTC
     assert moved == datetime(2026, 6, 1, 10, 0, tzinfo=UTC) and moved.tzinfo is UTC
+
+
+def test_asyncpgs_time_stamps_with_a_zone_are_read_as_they_come():
+    # asyncpg gives every `timestamptz` as an aware datetime in UTC already (its values, read
+    # in another zone, in tests/core/test_db_asyncpg.py); psycopg's follow the connection's
+    # zone, and a time stamp without a zone has none: those two are still converted.
+    assert UTCDateTime().result_processor(asyncpg.dialect(), TIMESTAMPTZ) is None
+    assert UTCDateTime().result_processor(psycopg.dialect(), TIMESTAMPTZ) is not None
+    assert UTCDateTime().result_processor(asyncpg.dialect(), 1114) is not None

@@ -72,6 +72,30 @@ def test_a_served_pages_connection_talks_utc(engine, state):
         text("SHOW TIME ZONE")).scalar()) == ["UTC"]
 
 
+@postgres_only
+def test_a_served_pages_moments_read_in_utc_whatever_the_connections_zone(engine, state):
+    from datetime import UTC, datetime
+
+    from widget_server.core.models import Reminder
+    moment = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(Reminder.__table__.insert().values(
+            tenant="swim", kind="session", subject_id=1, moment=moment, created_at=moment))
+    moments = select(Reminder.moment).where(Reminder.subject_id == 1)
+
+    def in_new_york(db) -> list:
+        # asyncpg's values are read as they come (`models.UTCDateTime`): UTC, in any zone.
+        db.connection().execute(text("SET TIME ZONE 'America/New_York'"))
+        return [*(read(db, moments, {})[0][0] for _ in range(3)), db.scalar(moments)]
+
+    try:
+        assert served(state, in_new_york) == [[moment] * 4]
+        assert all(value.tzinfo is UTC for value in served(state, in_new_york)[0])
+    finally:
+        with engine.begin() as connection:
+            connection.execute(Reminder.__table__.delete())
+
+
 # A statement run through `core.records`: SQLAlchemy's path the first time, the adapter's
 # cursor the second (which describes the columns), asyncpg's own `fetch` from the third.
 QUOTIENT = select(literal_column("12") / bindparam("d", type_=Integer), literal_column("'x'"))

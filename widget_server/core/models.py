@@ -912,6 +912,9 @@ class Reminder(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
 
 
+TIMESTAMPTZ = 1184  # PostgreSQL's type id of `timestamp with time zone`
+
+
 class UTCDateTime(sqltypes.UTCDateTime):
     """sqlmodel's aware-UTC datetime, read back in one step. Its own reading parses SQLite's
     text and then sets the zone with `datetime.replace` (0.83 us a value), and converts
@@ -937,6 +940,10 @@ class UTCDateTime(sqltypes.UTCDateTime):
                     return moment
                 return general(value) if general else value
             return from_sqlite
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg" and coltype == TIMESTAMPTZ:
+            # asyncpg decodes every `timestamptz` as an aware datetime in UTC, whatever the
+            # connection's time zone: nothing to do (a sessions tab reads 270 of them).
+            return None
         if dialect.name == "postgresql" and general is not None:
             def from_postgresql(value: Any) -> Any:
                 # The connection's time zone is UTC (core.db), so psycopg tags values with it.

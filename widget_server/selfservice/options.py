@@ -19,7 +19,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, bindparam, case, false, func, literal_column, or_, true
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    literal_column,
+    null,
+    or_,
+    true,
+    union_all,
+)
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
 
@@ -252,15 +263,17 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
     ends = [s.until for s in searches]
     latest = None if None in ends else max(e for e in ends if e is not None)
     # Plain rows on the connection (`records.read`): the ORM's execution path cost more.
-    places = read(db, _PLACES, {
-        "tenant": tenant, "attendees": sorted({s.attendee_id for s in searches}), "now": now})
-    candidates = read(db, _CANDIDATES[latest is not None], {
-        "tenant": tenant, "programmes": sorted(programmes), "now": now,
+    rows = read(db, _PLACES_AND_CANDIDATES[latest is not None], {
+        "tenant": tenant, "attendees": sorted({s.attendee_id for s in searches}),
+        "programmes": sorted(programmes), "now": now,
         **({"latest": latest} if latest is not None else {})})
+    # The places come first (the rows' order): the rest are the candidates, soonest first.
+    split = next((n for n, row in enumerate(rows) if row[0] == _CANDIDATE), len(rows))
     by_member: dict[int, list] = {}
-    for place in places:
-        by_member.setdefault(place[0], []).append(place)
-    members = {attendee: _Member(rows) for attendee, rows in by_member.items()}
+    for place in rows[:split]:
+        by_member.setdefault(place[1], []).append(place)
+    candidates = rows[split:]
+    members = {attendee: _Member(places) for attendee, places in by_member.items()}
     nobody = _Member()
     # The sessions a search never takes, dropped once for all the searches that name the same
     # ones: a sessions tab's places to move (19 of them) all exclude the booking's sessions,
@@ -271,22 +284,30 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
         usable = left.get(search.exclude)
         if usable is None:
             never = set(search.exclude)
-            usable = left[search.exclude] = [row for row in candidates if row[0] not in never]
+            usable = left[search.exclude] = [row for row in candidates if row[4] not in never]
         found.append(_any(search, members.get(search.attendee_id, nobody), usable))
     return found
 
 
-# The two statements of `have_options`, built once with bound parameters: every sessions page
-# and the home page run them, and building them again cost more than running them.
-# Led by the members (then their bookings: attendance by booking is indexed), never by the
-# tenant's whole attendance table; a semi-join on the bookings took half a millisecond. The
-# bookings are joined on `attendee.id + 0`, not on the id itself: with the ids' own value passed
-# on to the bookings, PostgreSQL priced a plan for the member's figures below its generic plan
-# (the same joins) and planned the statement again on every run, 0.35 ms of a sessions tab's
-# 4 ms. Through an expression, both plans cost the same, and the generic one is kept.
+# The statement of `have_options`, built once with bound parameters: every sessions page and
+# the home page run it, and building it again cost more than running it. Two parts in one
+# statement (one round trip, not two: on PostgreSQL each cost a page ~50 us of its CPU besides
+# its rows), the members' places first, then the candidate sessions, soonest first. A row: the
+# part, the member (a place) or the programme (a candidate), the place's id and status (none
+# for a candidate), the session, its start and its end.
+# The places are led by the members (then their bookings: attendance by booking is indexed),
+# never by the tenant's whole attendance table; a semi-join on the bookings took half a
+# millisecond. The bookings are joined on `attendee.id + 0`, not on the id itself: with the
+# ids' own value passed on to the bookings, PostgreSQL priced a plan for the member's figures
+# below its generic plan (the same joins) and planned the statement again on every run, 0.35 ms
+# of a sessions tab's 4 ms. Through an expression, both plans cost the same, and the generic
+# one is kept.
+_PLACE, _CANDIDATE = 0, 1
 _PLACES = (
-    select(Booking.attendee_id, Attendance.id, Attendance.status, ClassSession.id,
-           ClassSession.starts_at, ClassSession.ends_at)
+    select(literal_column(str(_PLACE)).label("part"), Booking.attendee_id.label("who"),
+           Attendance.id.label("place_id"), Attendance.status.label("status"),
+           ClassSession.id.label("session_id"), ClassSession.starts_at.label("starts_at"),
+           ClassSession.ends_at.label("ends_at"))
     .select_from(Attendee)
     .join(Booking, Booking.attendee_id == Attendee.id + literal_column("0"))
     .join(Attendance, Attendance.booking_id == Booking.id)
@@ -296,15 +317,16 @@ _PLACES = (
            Booking.tenant == bindparam("tenant"),
            Attendance.status.in_((*capacity.COUNTING, EXCUSED)),
            ClassSession.cancelled == false(), ClassSession.ends_at > bindparam("now")))
-_CANDIDATES = {
-    bounded: select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at,
-                    ClassSession.ends_at)
-    .where(ClassSession.tenant == bindparam("tenant"),
-           ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
-           capacity.open_sessions(), ClassSession.starts_at > bindparam("now"),
-           capacity.has_room(bindparam("now")),
-           ClassSession.starts_at <= bindparam("latest") if bounded else true())
-    .order_by(ClassSession.starts_at, ClassSession.id)
+_PLACES_AND_CANDIDATES = {
+    bounded: union_all(_PLACES, select(
+        literal_column(str(_CANDIDATE)), ClassSession.programme_id, null(), null(),
+        ClassSession.id, ClassSession.starts_at, ClassSession.ends_at)
+        .where(ClassSession.tenant == bindparam("tenant"),
+               ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
+               capacity.open_sessions(), ClassSession.starts_at > bindparam("now"),
+               capacity.has_room(bindparam("now")),
+               ClassSession.starts_at <= bindparam("latest") if bounded else true()))
+    .order_by(literal_column("part"), literal_column("starts_at"), literal_column("session_id"))
     for bounded in (True, False)}
 
 
@@ -318,7 +340,7 @@ class _Member:
         self.excused: dict[int, list[int]] = {}  # session id -> ids of places excused there
         self.times: list[tuple[int, datetime, datetime]] = []  # held places: id, start, end
         self.clashes: dict[int, list[int]] = {}  # candidate session id -> held places then
-        for _, place_id, status, session_id, starts, ends in places:
+        for _, _, place_id, status, session_id, starts, ends in places:
             if status == EXCUSED:
                 self.excused.setdefault(session_id, []).append(place_id)
             else:
@@ -346,7 +368,7 @@ def _any(search: Search, member: _Member, candidates: Sequence) -> bool:
              for programme_id, hours in search.cutoffs.items()}
     until = search.until
     held, excused = member.held, member.excused
-    for session_id, programme_id, starts, ends in candidates:
+    for _, programme_id, _, _, session_id, starts, ends in candidates:
         if until is not None and starts > until:
             break  # soonest first: the rest start later still
         there = held.get(session_id)
