@@ -4,15 +4,24 @@ promo code, payments and pass entries; every payment exported as a CSV a spreads
 from __future__ import annotations
 
 import csv
+import gc
 import io
+import weakref
 
 from profile_support import (
     JAMES,
     JANA,
+    NOW,
+    SARAH,
     browser,
     section,
     text_of,
 )
+from sqlmodel import Session, select
+
+from widget_server.core.access import Access
+from widget_server.core.models import Client
+from widget_server.money.orders import load_orders
 
 
 def test_orders_count_the_unpaid_and_put_them_first(sarah):
@@ -112,3 +121,24 @@ def test_the_csv_speaks_slovak_and_defuses_formulas(demo, mailbox, api):
 
 def test_the_csv_is_only_for_a_logged_in_client(demo, client):
     assert client.get("/t/demo/purchases.csv").status_code == 404
+
+
+def test_a_familys_orders_are_freed_without_the_cyclic_collector(demo):
+    """An order lists its payments and each payment knows its order, weakly: the two referring
+    to each other made every orders page leave a cycle for Python's collector to find."""
+    with Session(demo.state.engine) as db:
+        sarah = Access("demo", SARAH, db.exec(select(Client.id).where(Client.email == SARAH)).one())
+        for _ in range(2):  # its statements built and prepared for good (`core.records`)
+            load_orders(db, sarah, NOW, "Europe/London")
+        gc.collect()
+        gc.disable()
+        try:
+            orders = load_orders(db, sarah, NOW, "Europe/London")
+            paid = next(pv for pv in orders.payments if pv.order is not None)
+            assert paid.order.number == "SPL-5001" and paid in paid.order.payments
+            gone = weakref.ref(paid.order)
+            del orders, paid
+            assert gone() is None
+            assert gc.collect() == 0
+        finally:
+            gc.enable()

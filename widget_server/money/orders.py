@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -81,11 +83,23 @@ class PaymentView:
     order_number: str | None = None
     invoices: list[Invoice] = field(default_factory=list)
     overdue: bool = False
-    order: OrderView | None = None  # what an order's payment bought
     # Another family's payment, of a booking shared with the person at full access.
     shared: bool = False
     # The client said they sent a bank transfer that has not been confirmed yet.
     reported: bool = False
+    # The order an order's payment is for, held weakly: the order lists its payments, and the
+    # two referring to each other made every orders page leave a cycle (11 objects) for
+    # Python's collector to find. The order lives as long as the `Orders` that holds both.
+    _order: Callable[[], OrderView | None] = field(default=lambda: None, repr=False,
+                                                   compare=False)
+
+    @property
+    def order(self) -> OrderView | None:
+        """What an order's payment bought."""
+        return self._order()
+
+    def pays_for(self, order: OrderView) -> None:
+        self._order = weakref.ref(order)
 
     @property
     def kind(self) -> str:
@@ -195,7 +209,7 @@ def load_orders(db: Session, access: Access, now: datetime, tz: str) -> Orders:
         payments[payment.id] = view
         if payment.order_id in orders and not shared:
             orders[payment.order_id].payments.append(view)
-            view.order = orders[payment.order_id]
+            view.pays_for(orders[payment.order_id])
     for invoice in scope.run(db, _invoices, access):
         if invoice.payment_id in payments:
             payments[invoice.payment_id].invoices.append(invoice)
