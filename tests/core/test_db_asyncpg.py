@@ -11,6 +11,7 @@ import html
 import re
 import time
 from collections import deque
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import anyio
@@ -21,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from widget_server.core import db as db_module
 from widget_server.core.db import in_db, make_engine, pages_served_here, release_page_engine
+from widget_server.core.models import Reminder
 from widget_server.core.records import read
 from widget_server.core.settings import Settings
 
@@ -74,9 +76,6 @@ def test_a_served_pages_connection_talks_utc(engine, state):
 
 @postgres_only
 def test_a_served_pages_moments_read_in_utc_whatever_the_connections_zone(engine, state):
-    from datetime import UTC, datetime
-
-    from widget_server.core.models import Reminder
     moment = datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
     with engine.begin() as connection:
         connection.execute(Reminder.__table__.insert().values(
