@@ -414,6 +414,26 @@ def test_room_is_counted_only_in_the_sessions_the_places_would_move_to(school, m
     assert len([v for v in values if isinstance(v, int)]) == sunday_and_wednesday
 
 
+def test_the_sessions_to_move_to_are_read_once_and_shown_whole(school, mailbox):
+    """The timetable gives each session's class and start; the sessions the places would move
+    to are then read only for what it lacks (their end, place and room), not for their
+    programme and start again: every value read costs, and a class's sessions are many. The
+    page still shows each class's first session in full."""
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+    ann.open("bookings/b-ann/switch")  # statements are built once
+    with counting_statements(s.app) as seen:
+        page = ann.open("bookings/b-ann/switch").text
+    room = [sql for sql, _, _ in seen if "makeup_waitlist" in sql]
+    assert len(room) == 1
+    columns = room[0].split("(SELECT")[0]  # the statement's own columns, before its counts
+    assert "ends_at" in columns and "location" in columns
+    assert "starts_at" not in columns and "programme_id" not in columns
+    sunday = text_of(page[page.index(f'value="{key(s, "ballet", "sun0")}"'):])
+    assert sunday.startswith(f'value="{key(s, "ballet", "sun0")}"')
+    assert "From Sunday, 29 November 2026, 09:30\u201310:15 Hall B" in sunday  # start to end
+
+
 def test_the_provider_can_still_delete_a_booking_that_changed_class(school, mailbox, api):
     s = school
     ann = s.browser(mailbox, "ann@example.com")

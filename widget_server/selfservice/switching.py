@@ -128,14 +128,15 @@ _SIBLINGS = (_PROGRAMME.select()
              .order_by(Programme.name, Programme.id))
 # The timetable of those classes: every session not cancelled, past ones too (a class's price
 # is for all of them), as its id, programme and start only. The sessions to come that places
-# could move to are picked from it; only those are then read as slots, with whether there is
-# room (three counts per session: a class's later sessions, most of them, are never moved to).
+# could move to are picked from it; only those are then read further, for the rest of their
+# slots and whether there is room (three counts per session: a class's later sessions, most of
+# them, are never moved to). Not their programme and start again: the timetable has them, and
+# each value read back cost SQLite's driver a release of Python's lock, a start a conversion.
 _TIMETABLE = (select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at)
               .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
                      ClassSession.cancelled == false())
               .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
-_ROOM_IN = select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at,
-                  ClassSession.ends_at, ClassSession.location,
+_ROOM_IN = select(ClassSession.id, ClassSession.ends_at, ClassSession.location,
                   capacity.has_room(bindparam("now"))).where(
     ClassSession.id.in_(bindparam("ids", expanding=True)))
 
@@ -213,21 +214,22 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
         if starts_at > opens[programme_id] and key not in current and session_id not in own:
             classes.setdefault(key, []).append(row)
     wanted = len(places)
-    chosen = {key: [session_id for session_id, *_ in usable[:wanted]]
-              for key, usable in classes.items()}
-    ids = sorted({session_id for sessions in chosen.values() for session_id in sessions})
-    room = {row[0]: (Slot._make(row[:5]), row[5])
-            for row in read(db, _ROOM_IN, {"ids": ids, "now": now})} if ids else {}
+    chosen = {key: usable[:wanted] for key, usable in classes.items()}
+    ids = sorted({row[0] for rows in chosen.values() for row in rows})
+    # Each session's end, place and whether it has room, by its id.
+    room = {row[0]: row[1:] for row in read(db, _ROOM_IN, {"ids": ids, "now": now})} \
+        if ids else {}
     prices = _difference(tenant, view, sizes,
                          [(k, programmes[v[0][1]]) for k, v in classes.items()],
                          wanted, sum(not makeup for _, makeup in places_held))
     found = []
-    for key, session_ids in chosen.items():
-        if any(session_id not in room for session_id in session_ids):
+    for key, rows in chosen.items():
+        if any(row[0] not in room for row in rows):
             continue  # a session gone since the timetable was read: not offered this time
         programme = programmes[classes[key][0][1]]
-        sessions = tuple(room[session_id][0] for session_id in session_ids)
-        full = next((s for s in sessions if not room[s.id][1]), None)
+        sessions = tuple(Slot(session_id, programme_id, starts_at, *room[session_id][:2])
+                         for session_id, programme_id, starts_at in rows)
+        full = next((s for s in sessions if not room[s.id][2]), None)
         why = "too_few" if len(sessions) < wanted or not wanted else ("full" if full else None)
         found.append(Target(key, programme, sessions, why, full, prices[key]))
     # The programme's own other groups first, then by name, each soonest first.
