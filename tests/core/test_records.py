@@ -19,7 +19,7 @@ from widget_server.core import access as scope
 from widget_server.core.access import Access
 from widget_server.core.db import session_scope
 from widget_server.core.models import Attendee, Client, Programme
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, Some
 
 BORN = datetime(2020, 5, 1).date()
 
@@ -51,6 +51,20 @@ def test_a_record_reads_like_the_model_and_cannot_be_changed(engine, family):
     assert client.created_at.tzinfo is not None  # stored UTC, read back aware, as the ORM does
     with pytest.raises(AttributeError):
         client.name = "Someone else"
+
+
+def test_some_columns_of_a_model_read_back_as_a_record_of_just_those(engine, family):
+    """A page that reads many rows and shows a few columns of each reads only those: the
+    statement names no other column, and the record has no other attribute."""
+    shape = Shape(Some(Client, "id name created_at"), Attendee.name)
+    statement = shape.select().join(Attendee, Attendee.client_id == Client.id)
+    assert [c.key for c in statement.selected_columns] == ["id", "name", "created_at", "name"]
+    with session_scope(engine) as db:
+        [(client, child)] = shape.rows(db, statement, {})
+        orm = db.get(Client, family[0])
+    assert (client.id, client.name, client.created_at) == (orm.id, "Ann Lee", orm.created_at)
+    assert client.created_at.tzinfo is not None and child == "Leo Lee"
+    assert not hasattr(client, "email") and not hasattr(client, "updated_at")
 
 
 def test_what_an_outer_join_did_not_find_is_none(engine, family):

@@ -178,6 +178,21 @@ def test_a_session_row_is_lean_html(families, mailbox):
     assert max(len(row.encode()) for row in rows) < 1000, max(rows, key=len)
 
 
+def test_the_sessions_tab_reads_of_each_session_only_what_it_uses(families, mailbox):
+    """The tab reads a row per session: not the session's tenant, nor when the provider
+    created and last changed it (two time stamps a row, each converted to be thrown away)."""
+    visitor = browser(families, mailbox, "big@example.com")
+    visitor.open("bookings/big-bk-50/sessions")  # statements are built once
+    with counting_statements(families) as seen:
+        page = visitor.open("bookings/big-bk-50/sessions").text
+    [rows] = [sql for sql, _, _ in seen if "session_note" in sql]
+    columns = rows.split(" FROM ")[0]
+    assert "session.starts_at" in columns and "session.livestream_url" in columns
+    for unused in ("session.tenant", "session.created_at", "session.updated_at"):
+        assert unused not in columns
+    assert len(re.findall(r'<li class="cp-session', page)) == 4  # the rows still show
+
+
 def test_a_page_s_statements_are_built_once_for_every_family(families, mailbox):
     """Statements are built with bound parameters for whoever looks, once per kind of visitor
     (a client, or an adult with shares only); another family's visit builds none, and sees

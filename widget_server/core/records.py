@@ -38,6 +38,16 @@ def record_of(model: type) -> type:
     return namedtuple(f"{model.__name__}Record", [c.key for c in model.__table__.columns])
 
 
+class Some:
+    """Some of a model's columns, read back as one record of just those attributes: for a
+    page that reads many rows of a model and shows a few of its columns (each value read
+    costs the driver, a time stamp a conversion). Its first name must be the primary key."""
+
+    def __init__(self, model: type, names: str):
+        self.model, self.names = model, tuple(names.split())
+        self.record = namedtuple(f"{model.__name__}Part", self.names)
+
+
 def _model_of(part: Any) -> type | None:
     """The model a part stands for (itself, or an `aliased()` one), or None."""
     found = inspect(part, raiseerr=False)
@@ -54,6 +64,10 @@ class Shape:
         self._readers: list[tuple[int, int, Any, int]] = []
         for part in parts:
             start = len(self.columns)
+            if isinstance(part, Some):
+                self.columns.extend(getattr(part.model, name) for name in part.names)
+                self._readers.append((start, len(self.columns), part.record._make, start))
+                continue
             model = _model_of(part)
             if model is None:
                 self.columns.append(part)

@@ -25,7 +25,7 @@ from widget_server.core.models import (
     Payment,
     SessionNote,
 )
-from widget_server.core.records import Shape, read
+from widget_server.core.records import Shape, Some, read
 from widget_server.money.orders import transfer_reported
 
 # Online sessions show their join link from shortly before the start until the end.
@@ -159,14 +159,23 @@ _PAST_TOTAL = (select(func.count()).select_from(_PAST_OF_BOOKING.subquery())
 # booking's whole history). A note is found through its place's index.
 _ORIGIN = (Attendance.id, AttendanceOrigin.entry_pass_id, AttendanceOrigin.moved_from_session_id)
 _NOTE = (SessionNote.text, SessionNote.author)
+# Of each session, what the tab and its actions use: not its tenant, nor when the provider
+# created and last changed it (two time stamps a row, each converted, for nothing).
+_SESSION_SHOWN = Some(ClassSession, "id external_id programme_id starts_at ends_at capacity "
+                                    "location livestream_url cancelled")
+_SHOWN_SHAPE = Shape(*_PLACE[:-1], _SESSION_SHOWN, AttendanceOrigin.cancelled_at, *_ORIGIN,
+                     *_NOTE, _PAST_TOTAL)
 _SHOWN_ROWS_OF_BOOKING = (
-    _ROWS_OF_BOOKING.add_columns(*_ORIGIN, *_NOTE, _PAST_TOTAL)
+    _SHOWN_SHAPE.select()
+    .join(ClassSession, ClassSession.id == Attendance.session_id)
+    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
     .outerjoin(SessionNote, and_(SessionNote.attendance_id == Attendance.id,
                                  SessionNote.visibility == bindparam("family")))
-    .where(or_(ClassSession.ends_at > bindparam("now"),
+    .where(Attendance.tenant == bindparam("tenant"),
+           Attendance.booking_id == bindparam("booking_id"),
+           or_(ClassSession.ends_at > bindparam("now"),
                ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at)))
-    .order_by(SessionNote.written_at, SessionNote.id))
-_SHOWN_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at, *_ORIGIN, *_NOTE, _PAST_TOTAL)
+    .order_by(ClassSession.starts_at, ClassSession.id, SessionNote.written_at, SessionNote.id))
 _ALL = 2**31 - 1  # no past session skipped: every one shown
 # `display_status` in SQL, to count a booking's sessions without reading them.
 _SHOWN = case(
