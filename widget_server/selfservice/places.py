@@ -315,7 +315,8 @@ class RowActions(NamedTuple):
 class Line(NamedTuple):
     """One row of the sessions tab as the template prints it, worked out once here: the
     template's tests and lookups per row cost more than the row's HTML (a tab lists dozens).
-    A named tuple: a frozen dataclass of this size took longer to build than to print."""
+    A named tuple: a frozen dataclass of this size took longer to build than to print, and
+    the template unpacks it into names, in this order (widget/sessions.html)."""
 
     ref: str  # the session's provider id
     status: str  # scheduled, attended ... (`SessionRow.status`)
@@ -334,12 +335,6 @@ class Line(NamedTuple):
     move: bool  # "Reschedule" leads somewhere
     closed_hours: int | None  # too late to change: the window's hours
     ics: bool  # "Add to calendar"
-
-    @property
-    def tags(self) -> bool:
-        """Whether the row has a line of tags."""
-        return bool(self.badge or self.makeup or self.entry_pass or self.moved_from
-                    or self.programme or self.place)
 
 
 @dataclass
