@@ -529,6 +529,18 @@ def bare(html: dict[str, str], args) -> dict[str, dict]:
             process.wait()
 
 
+def processor() -> str:
+    """The machine's processor as Linux names it: figures from two machines differ by half
+    for the same code (bench/README.md), and the bare endpoint's rate alone does not say why."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "Model")):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "processor unknown"
+
+
 def ms(text: str) -> float:
     """wrk's latency (`1.23ms`, `812.00us`, `1.10s`) in milliseconds."""
     value, unit = re.fullmatch(r"([\d.]+)(\w+)", text).groups()
@@ -575,7 +587,7 @@ def main() -> None:
 
     print(f"\n{url}: {args.clients} clients, {args.attendance} attendance rows; wrk "
           f"{args.connections} connections, {args.seconds} s per page, {args.workers} uvicorn "
-          f"worker(s), {os.cpu_count()} cores")
+          f"worker(s), {os.cpu_count()} cores ({processor()})")
     print(f"{'page':10} {'req/s':>7} {'p50':>9} {'p99':>9} {'KB':>6} {'small db':>9} "
           f"{'ratio':>6} {'bare':>7} {'of bare':>8}")
     for page, r in large.items():
