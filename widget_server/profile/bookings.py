@@ -130,18 +130,25 @@ def rows_of_booking(db: Session, booking: Booking, now: datetime,
 
 # A session row as pages read it: the attendance's columns and the session as a record (see
 # core.records): an ORM object per row cost more than the rest of the query.
-_PLACE = (Attendance.external_id, Attendance.booking_id, Attendance.status, Attendance.makeup,
-          ClassSession)
+_ATTENDANCE = (Attendance.external_id, Attendance.booking_id, Attendance.status,
+               Attendance.makeup)
+_PLACE = (*_ATTENDANCE, ClassSession)
 _ROW_SHAPE = Shape(*_PLACE, AttendanceOrigin.cancelled_at)
 
+
+def _places_of_booking(shape: Shape) -> Any:
+    """A booking's places with their sessions and origins, in time order, as `shape` reads
+    them."""
+    return (shape.select()
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
+            .where(Attendance.tenant == bindparam("tenant"),
+                   Attendance.booking_id == bindparam("booking_id"))
+            .order_by(ClassSession.starts_at, ClassSession.id))
+
+
 # Statements every booking page runs, built once with bound parameters (see `scope.prepared`).
-_ROWS_OF_BOOKING = (
-    _ROW_SHAPE.select()
-    .join(ClassSession, ClassSession.id == Attendance.session_id)
-    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
-    .where(Attendance.tenant == bindparam("tenant"),
-           Attendance.booking_id == bindparam("booking_id"))
-    .order_by(ClassSession.starts_at, ClassSession.id))
+_ROWS_OF_BOOKING = _places_of_booking(_ROW_SHAPE)
 # The sessions tab's: each session to come, and the past ones from the `shown`-th latest on
 # (ties at its start read too: the caller keeps `shown`), with how many past ones there are:
 # two scalar subqueries over the booking's places, counted and picked in the database.
@@ -163,19 +170,15 @@ _NOTE = (SessionNote.text, SessionNote.author)
 # created and last changed it (two time stamps a row, each converted, for nothing).
 _SESSION_SHOWN = Some(ClassSession, "id external_id programme_id starts_at ends_at capacity "
                                     "location livestream_url cancelled")
-_SHOWN_SHAPE = Shape(*_PLACE[:-1], _SESSION_SHOWN, AttendanceOrigin.cancelled_at, *_ORIGIN,
+_SHOWN_SHAPE = Shape(*_ATTENDANCE, _SESSION_SHOWN, AttendanceOrigin.cancelled_at, *_ORIGIN,
                      *_NOTE, _PAST_TOTAL)
 _SHOWN_ROWS_OF_BOOKING = (
-    _SHOWN_SHAPE.select()
-    .join(ClassSession, ClassSession.id == Attendance.session_id)
-    .outerjoin(AttendanceOrigin, AttendanceOrigin.attendance_id == Attendance.id)
+    _places_of_booking(_SHOWN_SHAPE)
     .outerjoin(SessionNote, and_(SessionNote.attendance_id == Attendance.id,
                                  SessionNote.visibility == bindparam("family")))
-    .where(Attendance.tenant == bindparam("tenant"),
-           Attendance.booking_id == bindparam("booking_id"),
-           or_(ClassSession.ends_at > bindparam("now"),
+    .where(or_(ClassSession.ends_at > bindparam("now"),
                ClassSession.starts_at >= func.coalesce(_OLDEST_SHOWN, ClassSession.starts_at)))
-    .order_by(ClassSession.starts_at, ClassSession.id, SessionNote.written_at, SessionNote.id))
+    .order_by(SessionNote.written_at, SessionNote.id))
 _ALL = 2**31 - 1  # no past session skipped: every one shown
 # `display_status` in SQL, to count a booking's sessions without reading them.
 _SHOWN = case(
