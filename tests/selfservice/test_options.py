@@ -72,3 +72,32 @@ def test_each_answer_is_the_full_search_s_answer(app, timetable):
         one_by_one = [options.first(db, search) is not None for search in searches]
     assert together == one_by_one
     assert 0.2 < sum(together) / len(together) < 0.8  # both answers are tried, often
+
+
+def test_a_tab_s_places_to_move_are_answered_in_one_walk_over_the_sessions(
+        app, timetable, monkeypatch):
+    """A sessions tab asks, for each of its places, whether it could move: the searches differ
+    only in the place that moves, so the sessions found are looked at once for all of them,
+    not once per place (20 places a tab)."""
+    ids = timetable
+    looked = []
+    clashing = options._Member.clashing
+
+    def counted(member, session_id, starts, ends):
+        looked.append(session_id)
+        return clashing(member, session_id, starts, ends)
+
+    monkeypatch.setattr(options._Member, "clashing", counted)
+    cutoffs = {ids["swim"]: 0, ids["swim-b"]: 0}
+    moving = [ids["p2"], ids["p4"], ids["p5"], None]
+
+    def searches(places):
+        return [options.Search(tenant="demo", attendee_id=ids["leo"], now=NOW, cutoffs=cutoffs,
+                               exclude=(ids["sw2"], ids["sw4"]), ignore_attendance=place)
+                for place in places]
+
+    with Session(app.state.engine) as db:
+        together = options.have_options(db, searches(moving))
+        assert together == [options.first(db, s) is not None for s in searches(moving)]
+    # Each session the four places could move to looked at once, not once per place.
+    assert looked and len(looked) == len(set(looked))

@@ -279,14 +279,24 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
     # ones: a sessions tab's places to move (19 of them) all exclude the booking's sessions,
     # which are most of their programme's candidates.
     left: dict[tuple[int, ...], Sequence] = {(): candidates}
-    found = []
+    # Searches that differ only in the place they move away from (a sessions tab's 20) share
+    # one walk over the candidates, which notes the places that alone stand in the way.
+    groups: dict[tuple, list[Search]] = {}
     for search in searches:
-        usable = left.get(search.exclude)
+        groups.setdefault((search.attendee_id, search.exclude, id(search.cutoffs), search.now,
+                           search.until, search.skip_excused), []).append(search)
+    answers: dict[int, bool] = {}  # by the search's place in `searches` (its id())
+    for group in groups.values():
+        usable = left.get(group[0].exclude)
         if usable is None:
-            never = set(search.exclude)
-            usable = left[search.exclude] = [row for row in candidates if row[4] not in never]
-        found.append(_any(search, members.get(search.attendee_id, nobody), usable))
-    return found
+            never = set(group[0].exclude)
+            usable = left[group[0].exclude] = [row for row in candidates if row[4] not in never]
+        moving = {s.ignore_attendance for s in group} - {None}
+        free, unless = _walk(group[0], members.get(group[0].attendee_id, nobody), usable,
+                             moving)
+        for search in group:
+            answers[id(search)] = free or search.ignore_attendance in unless
+    return [answers[id(search)] for search in searches]
 
 
 # The statement of `have_options`, built once with bound parameters: every sessions page and
@@ -356,14 +366,18 @@ class _Member:
         return found
 
 
-def _any(search: Search, member: _Member, candidates: Sequence) -> bool:
-    """The rules of `_conditions` for one search, over rows already read, less the sessions
-    the search excludes. The place a search moves away from (`ignore_attendance`) neither
-    holds its session nor takes its time; each "other place" test is: a list of place ids
-    with one that is not that place."""
+def _walk(search: Search, member: _Member, candidates: Sequence,
+          moving: set[int]) -> tuple[bool, set[int]]:
+    """The rules of `_conditions` over rows already read, less the sessions the search
+    excludes, for the search as it is and for it moving away from each of the `moving` places
+    (`ignore_attendance`: that place then neither holds its session nor takes its time), in
+    one walk: whether a candidate is open with nothing in its way, and which of the moving
+    places alone stand in the way of one. In the way: a place holding the session, one excused
+    from it (for a make-up) or one at its time."""
+    alone: set[int] = set()
     if not candidates:
-        return False
-    ignore, skip_excused = search.ignore_attendance, search.skip_excused
+        return False, alone
+    skip_excused = search.skip_excused
     opens = {programme_id: search.now + timedelta(hours=hours)
              for programme_id, hours in search.cutoffs.items()}
     until = search.until
@@ -371,18 +385,50 @@ def _any(search: Search, member: _Member, candidates: Sequence) -> bool:
     for _, programme_id, _, _, session_id, starts, ends in candidates:
         if until is not None and starts > until:
             break  # soonest first: the rest start later still
+        in_way = None  # the one place in the way, if one is
         there = held.get(session_id)
-        if there and (len(there) > 1 or there[0] != ignore):
-            continue  # already booked
+        if there:
+            if len(there) > 1 or there[0] not in moving:
+                continue  # already booked
+            in_way = there[0]
         if skip_excused:
             there = excused.get(session_id)
-            if there and (len(there) > 1 or there[0] != ignore):
-                continue  # excused from it: not offered as a make-up
+            if there:
+                if len(there) > 1 or there[0] not in moving or in_way not in (None, there[0]):
+                    continue  # excused from it: not offered as a make-up
+                in_way = there[0]
         opened = opens.get(programme_id)
         if opened is None or starts <= opened:
             continue  # too late to book
         there = member.clashing(session_id, starts, ends)
-        if there and (len(there) > 1 or there[0] != ignore):
-            continue  # at the time of another place
-        return True
-    return False
+        if there:
+            if len(there) > 1 or there[0] not in moving or in_way not in (None, there[0]):
+                continue  # at the time of another place
+            in_way = there[0]
+        if in_way is None:
+            return True, alone
+        alone.add(in_way)
+    return False, alone
+    skip_excused = search.skip_excused
+    opens = {programme_id: search.now + timedelta(hours=hours)
+             for programme_id, hours in search.cutoffs.items()}
+    until = search.until
+    held, excused = member.held, member.excused
+    for _, programme_id, _, _, session_id, starts, ends in candidates:
+        if until is not None and starts > until:
+            break  # soonest first: the rest start later still
+        opened = opens.get(programme_id)
+        if opened is None or starts <= opened:
+            continue  # too late to book
+        in_way = None
+        for there in (held.get(session_id), excused.get(session_id) if skip_excused else None,
+                      member.clashing(session_id, starts, ends)):
+            if there:
+                if len(there) > 1 or (in_way is not None and there[0] != in_way):
+                    break  # already booked, excused or busy then, whichever place moves
+                in_way = there[0]
+        else:
+            if in_way is None:
+                return True, alone
+            alone.add(in_way)
+    return False, alone
