@@ -295,3 +295,22 @@ def test_json_columns_read_back_as_written_each_row_its_own_value(engine, monkey
         assert rows[1][1] == []
     if engine.dialect.name == "sqlite":  # (psycopg parses PostgreSQL's JSON itself)
         assert len(parsed) == 4 and "[]" not in parsed  # the kit list and {}, twice
+
+
+def test_a_row_read_alone_reads_as_it_does_among_others(engine, family):
+    """A page's visitor and its booking come one row a statement, converted in place rather
+    than column by column: the same values and types as the same row read with others."""
+    shape = Shape(Client, Attendee.birth_date, Attendee.client_id.is_(None))
+    statement = shape.select().outerjoin(Attendee, Attendee.client_id == Client.id).where(
+        Client.tenant == bindparam("tenant"),
+        Client.email.in_(bindparam("emails", expanding=True))).order_by(Client.email)
+    both = ["ann@example.com", "bob@example.com"]
+    with session_scope(engine) as db:
+        for _ in range(2):  # SQLAlchemy's path, then the direct one
+            together = shape.rows(db, statement, {"tenant": "demo", "emails": both})
+            alone = [shape.rows(db, statement, {"tenant": "demo", "emails": [email]})[0]
+                     for email in both]
+            assert alone == together
+    (ann, born, without), (bob, _, bob_without) = alone
+    assert ann.created_at.tzinfo is not None and ann.notifications == {"reminders": True}
+    assert (born, without, bob_without) == (BORN, False, True) and type(without) is bool
