@@ -297,20 +297,24 @@ def test_json_columns_read_back_as_written_each_row_its_own_value(engine, monkey
         assert len(parsed) == 4 and "[]" not in parsed  # the kit list and {}, twice
 
 
-def test_a_row_read_alone_reads_as_it_does_among_others(engine, family):
-    """A page's visitor and its booking come one row a statement, converted in place rather
-    than column by column: the same values and types as the same row read with others."""
+def test_a_row_read_alone_reads_as_it_does_among_many(engine, family):
+    """A page's visitor and its booking come one row a statement, a few rows each, converted
+    row by row; many rows are converted column by column: the same values and types."""
+    with session_scope(engine) as db:
+        db.add_all([Client(tenant="demo", external_id=f"m{n}", email=f"m{n}@example.com",
+                           name="M", notify_whatsapp=n % 2 == 0) for n in range(10)])
     shape = Shape(Client, Attendee.birth_date, Attendee.client_id.is_(None))
     statement = shape.select().outerjoin(Attendee, Attendee.client_id == Client.id).where(
         Client.tenant == bindparam("tenant"),
         Client.email.in_(bindparam("emails", expanding=True))).order_by(Client.email)
-    both = ["ann@example.com", "bob@example.com"]
+    emails = ["ann@example.com", "bob@example.com", *(f"m{n}@example.com" for n in range(10))]
     with session_scope(engine) as db:
         for _ in range(2):  # SQLAlchemy's path, then the direct one
-            together = shape.rows(db, statement, {"tenant": "demo", "emails": both})
+            together = shape.rows(db, statement, {"tenant": "demo", "emails": emails})
             alone = [shape.rows(db, statement, {"tenant": "demo", "emails": [email]})[0]
-                     for email in both]
-            assert alone == together
-    (ann, born, without), (bob, _, bob_without) = alone
+                     for email in sorted(emails)]
+            assert alone == together and len(alone) == 12
+    (ann, born, without), (bob, _, bob_without) = alone[:2]
     assert ann.created_at.tzinfo is not None and ann.notifications == {"reminders": True}
     assert (born, without, bob_without) == (BORN, False, True) and type(without) is bool
+    assert [type(client.notify_whatsapp) for client, _, _ in alone] == [bool] * 12

@@ -225,11 +225,14 @@ class _Prepared:
         if not converters or not rows:
             # asyncpg's rows are its own records: as tuples, like every other driver's.
             return list(map(tuple, rows)) if self.direct else rows
-        if len(rows) == 1:  # a page's visitor, its booking: converted in place, not by column
-            row = list(rows[0])
-            for index, convert in converters:
-                row[index] = convert(row[index])
-            return [tuple(row)]
+        if len(rows) < 8:  # a visitor, a booking, its few programmes: row by row, not by column
+            found = []
+            for each in rows:
+                row = list(each)
+                for index, convert in converters:
+                    row[index] = convert(row[index])
+                found.append(tuple(row))
+            return found
         # Column by column: `map` and `zip` loop in C (a page of many rows: ~1.5 % fewer
         # instructions than a loop over each row).
         columns: list[Any] = list(zip(*rows, strict=False))
