@@ -22,7 +22,7 @@ from standardwebhooks.webhooks import Webhook
 
 from widget_server import scheduler
 from widget_server.core.errors import Refused, ViewOnly
-from widget_server.core.models import ClassSession, Offer
+from widget_server.core.models import Attendance, ClassSession, Offer
 from widget_server.core.tenants import TenantRegistry
 from widget_server.delivery.outbox import drain_once
 from widget_server.delivery.webhooks import WEBHOOK, WebhookSender
@@ -145,6 +145,30 @@ def test_a_held_place_counts_against_capacity(school, mailbox):
           programme_id="ballet2")
     s.attend("ann-b2-0", "b-ann2", "b2-0")
     assert s.run(taken) == 2  # the booking arrived: its place, counted once
+
+
+def test_offers_places_are_counted_only_where_a_class_is_offered(school, mailbox):
+    """Most programmes have no class offered most of the year: a session's room asks first
+    whether its programme has one (a probe of an index) and counts offers' places only then
+    (on PostgreSQL the count built a hash of the offers for every session checked). Where a
+    class is offered, a held place still counts."""
+    s = school
+    room = str(capacity.has_room(s.now).compile(s.app.state.engine))
+    count = room.index("FROM offer_option JOIN offer")
+    assert "CASE WHEN" in room[:count] and "EXISTS (SELECT" in room[room.index("CASE WHEN"):count]
+    offer(s, "of-bob", family="bob", hold_places=True)  # holds a place in ballet2
+    s.attend("p-now", "b-ann", "now-1")
+
+    def taken(db, ref):
+        session = db.exec(select(ClassSession).where(ClassSession.external_id == ref)).one()
+        return capacity.taken(db, session.id, s.now)
+    def places(db, ref):
+        return len(db.exec(select(Attendance.id).join(
+            ClassSession, ClassSession.id == Attendance.session_id).where(
+            ClassSession.external_id == ref, Attendance.status.in_(capacity.COUNTING))).all())
+    assert s.run(lambda db: taken(db, "b2-0")) == 1  # the held place
+    # Nothing offered in Ballet 1: its families' places alone.
+    assert s.run(lambda db: taken(db, "now-1")) == s.run(lambda db: places(db, "now-1")) > 0
 
 
 def test_fifty_families_racing_for_the_last_place_get_it_once(app):

@@ -26,7 +26,7 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, false, func, or_, true, update
+from sqlalchemy import and_, case, false, func, literal_column, or_, true, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 from sqlmodel import Session, select
@@ -76,6 +76,7 @@ def holds_taken(session_id: Any, now: datetime, except_entry: int | None = None)
 
 # The first session of an offer's class, seen from inside a query about another session.
 _FIRST, _PLACE, _BOOKING = aliased(ClassSession), aliased(Attendance), aliased(Booking)
+_ANY_OPTION = aliased(OfferOption)
 
 
 def offers_taken(session_id: Any, programme_id: Any, starts_at: Any,
@@ -98,7 +99,13 @@ def offers_taken(session_id: Any, programme_id: Any, starts_at: Any,
                              ~booked))))
     if except_offer is not None:
         query = query.where(Offer.id != except_offer)
-    return query.correlate_except(OfferOption, Offer).scalar_subquery()
+    # Counted only for a programme with a class offered: most have none most of the year, and
+    # one probe of the index costs less than the count (on PostgreSQL, which built a hash of
+    # the offers for every session checked: change class's room check 510 -> 417 us).
+    offered = (select(_ANY_OPTION.id).where(_ANY_OPTION.programme_id == programme_id)
+               .correlate_except(_ANY_OPTION).exists())
+    return case((offered, query.correlate_except(OfferOption, Offer).scalar_subquery()),
+                else_=literal_column("0"))
 
 
 def has_room(now: datetime) -> ColumnElement[bool]:
