@@ -285,7 +285,7 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
     for search in searches:
         groups.setdefault((search.attendee_id, search.exclude, id(search.cutoffs), search.now,
                            search.until, search.skip_excused), []).append(search)
-    answers: dict[int, bool] = {}  # by the search's place in `searches` (its id())
+    answers: dict[int, bool] = {}  # by the id() of each search
     for group in groups.values():
         usable = left.get(group[0].exclude)
         if usable is None:
@@ -408,27 +408,4 @@ def _walk(search: Search, member: _Member, candidates: Sequence,
         if in_way is None:
             return True, alone
         alone.add(in_way)
-    return False, alone
-    skip_excused = search.skip_excused
-    opens = {programme_id: search.now + timedelta(hours=hours)
-             for programme_id, hours in search.cutoffs.items()}
-    until = search.until
-    held, excused = member.held, member.excused
-    for _, programme_id, _, _, session_id, starts, ends in candidates:
-        if until is not None and starts > until:
-            break  # soonest first: the rest start later still
-        opened = opens.get(programme_id)
-        if opened is None or starts <= opened:
-            continue  # too late to book
-        in_way = None
-        for there in (held.get(session_id), excused.get(session_id) if skip_excused else None,
-                      member.clashing(session_id, starts, ends)):
-            if there:
-                if len(there) > 1 or (in_way is not None and there[0] != in_way):
-                    break  # already booked, excused or busy then, whichever place moves
-                in_way = there[0]
-        else:
-            if in_way is None:
-                return True, alone
-            alone.add(in_way)
     return False, alone
