@@ -162,6 +162,7 @@ def test_offers_places_are_counted_only_where_a_class_is_offered(school, mailbox
     def taken(db, ref):
         session = db.exec(select(ClassSession).where(ClassSession.external_id == ref)).one()
         return capacity.taken(db, session.id, s.now)
+
     def places(db, ref):
         return len(db.exec(select(Attendance.id).join(
             ClassSession, ClassSession.id == Attendance.session_id).where(

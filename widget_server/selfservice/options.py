@@ -287,13 +287,13 @@ def have_options(db: Session, searches: Sequence[Search]) -> list[bool]:
                            search.until, search.skip_excused), []).append(search)
     answers: dict[int, bool] = {}  # by the id() of each search
     for group in groups.values():
-        usable = left.get(group[0].exclude)
+        first = group[0]  # all alike but for the place that moves
+        usable = left.get(first.exclude)
         if usable is None:
-            never = set(group[0].exclude)
-            usable = left[group[0].exclude] = [row for row in candidates if row[4] not in never]
+            never = set(first.exclude)
+            usable = left[first.exclude] = [row for row in candidates if row[4] not in never]
         moving = {s.ignore_attendance for s in group} - {None}
-        free, unless = _walk(group[0], members.get(group[0].attendee_id, nobody), usable,
-                             moving)
+        free, unless = _walk(first, members.get(first.attendee_id, nobody), usable, moving)
         for search in group:
             answers[id(search)] = free or search.ignore_attendance in unless
     return [answers[id(search)] for search in searches]
