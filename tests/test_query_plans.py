@@ -20,13 +20,13 @@ from typing import Iterator
 
 import pytest
 from profile_support import NOW, SARAH, browser, counting_statements
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from widget_server import scheduler
 from widget_server.api.resources import RESOURCES
 from widget_server.core import access as scope
 from widget_server.core.db import session_scope
-from widget_server.core.models import Programme
+from widget_server.core.models import Booking, Client, Programme
 from widget_server.delivery.notices import Notices
 from widget_server.profile import report_cards
 from widget_server.selfservice import offer_notices, offers, switching
@@ -179,6 +179,25 @@ def test_every_page_a_parent_can_reach_reads_by_index(demo, sarah):
                    "/t/demo/documents", "/t/demo/documents/doc-letter",
                    "/t/demo/bookings/<id>/switch"):
         assert screen in screens, sorted(screens)
+    assert len(report) >= 25
+    found = by_problem(report)
+    assert not found, "\n\n".join(f"{where}: {problem}" for problem, where in found.items())
+
+
+@pytest.mark.postgres
+def test_every_page_of_a_parent_another_family_shares_a_booking_with_reads_by_index(
+        demo, api, sarah):
+    # Sarah has no share of her own in the demo, so the crawl above reads her family by her
+    # client alone; with one, each family rule has its shares' half too.
+    with session_scope(demo.state.engine) as db:
+        theirs = db.exec(select(Booking.external_id).join(Client, Client.id == Booking.client_id)
+                         .where(Client.tenant == "demo", Client.external_id == "cl-1002")
+                         ).first()[0]
+    assert api.put("shares", "sh-plan", {"booking_id": theirs, "email": SARAH,
+                                         "access": "full", "status": "active"}
+                   ).status_code == 201
+    report = crawl(demo, sarah)
+    assert f"/t/demo/bookings/{theirs}" in report  # the shared booking is in Sarah's profile
     assert len(report) >= 25
     found = by_problem(report)
     assert not found, "\n\n".join(f"{where}: {problem}" for problem, where in found.items())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from profile_support import browser, freeze, section, text_of
+from profile_support import browser, counting_statements, freeze, section, text_of
 
 ROUTES = [
     "bookings/{booking}",
@@ -144,3 +144,29 @@ def test_a_pending_share_or_a_share_at_another_school_shows_nothing(app, api, fa
     assert "No bookings yet" in text_of(gran.open("").text)
     assert gran.open(f"bookings/{families['mine']['booking']}").status_code == 404
     assert gran.open(f"bookings/{families['other tenant']['booking']}").status_code == 404
+
+
+def test_a_parent_a_booking_is_shared_with_sees_it_beside_their_own_from_the_next_page(
+        app, api, families, ann):
+    theirs = families["other client"]
+    # No booking is shared with Ann: her pages read her family's rows by her client alone,
+    # with no shares' half in any statement (only the first asks whether she has any).
+    with counting_statements(app) as sent:
+        home = ann.open("")
+    assert "Alfie" in text_of(home.text) and "Bella" not in text_of(home.text)
+    assert [s for s, *_ in sent if "booking_share" in s] == [sent[0][0]]
+
+    api.put("shares", "share-2", {"booking_id": theirs["booking"], "email": "ann@example.com",
+                                  "relation": "parent", "status": "active"})
+    with counting_statements(app) as sent:
+        home = ann.open("")
+    assert "Alfie" in text_of(home.text) and "Bella" in text_of(home.text)
+    assert len([s for s, *_ in sent if "booking_share" in s]) > 1
+    assert ann.open(f"bookings/{theirs['booking']}").status_code == 200
+    assert ann.open(f"bookings/{theirs['second']}").status_code == 404
+    assert ann.open(f"bookings/{families['mine']['booking']}").status_code == 200
+
+    api.put("shares", "share-2", {"booking_id": theirs["booking"], "email": "ann@example.com",
+                                  "relation": "parent", "status": "revoked"})
+    assert ann.open(f"bookings/{theirs['booking']}").status_code == 404
+    assert "Bella" not in text_of(ann.open("").text)

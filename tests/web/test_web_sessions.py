@@ -36,25 +36,26 @@ def start(engine, tenant: str, client_id: int | None) -> str:
 def test_a_session_comes_with_its_client(engine, clients):
     sid = start(engine, "demo", clients["demo"])
     with session_scope(engine) as db:
-        session, client = web_sessions.load_with_client(db, "demo", sid, NOW)
+        session, client, shares = web_sessions.load_with_client(db, "demo", sid, NOW)
     assert session.email == "ann@example.com" and client.name == "Ann Lee"
+    assert shares is False  # no booking is shared with Ann: her pages read her family alone
 
 
 def test_another_tenants_session_or_client_is_nobody(engine, clients):
     sid = start(engine, "demo", clients["demo"])
     foreign = start(engine, "demo", clients["demo-sk"])  # a client id of another tenant
     with session_scope(engine) as db:
-        assert web_sessions.load_with_client(db, "demo-sk", sid, NOW) == (None, None)
-        session, client = web_sessions.load_with_client(db, "demo", foreign, NOW)
+        assert web_sessions.load_with_client(db, "demo-sk", sid, NOW) == (None, None, True)
+        session, client, _ = web_sessions.load_with_client(db, "demo", foreign, NOW)
         assert session is not None and client is None
-        assert web_sessions.load_with_client(db, "demo", None, NOW) == (None, None)
-        assert web_sessions.load_with_client(db, "demo", "made-up", NOW) == (None, None)
+        assert web_sessions.load_with_client(db, "demo", None, NOW) == (None, None, True)
+        assert web_sessions.load_with_client(db, "demo", "made-up", NOW) == (None, None, True)
 
 
 def test_an_adult_a_booking_is_shared_with_has_a_session_but_no_client(engine, clients):
     sid = start(engine, "demo", None)
     with session_scope(engine) as db:
-        session, client = web_sessions.load_with_client(db, "demo", sid, NOW)
+        session, client, _ = web_sessions.load_with_client(db, "demo", sid, NOW)
     assert session is not None and client is None
 
 
@@ -71,7 +72,7 @@ def test_the_expiry_slides_only_every_few_minutes(engine, clients):
     assert stored() == first  # not yet: no write on every page
     later = NOW + web_sessions.TOUCH_EVERY + timedelta(minutes=1)
     with session_scope(engine) as db:
-        session, _ = web_sessions.load_with_client(db, "demo", sid, later)
+        session, *_ = web_sessions.load_with_client(db, "demo", sid, later)
     assert session.expires_at == later + web_sessions.IDLE_LIFETIME
     assert stored() == later + web_sessions.IDLE_LIFETIME
 
@@ -83,4 +84,4 @@ def test_an_expired_or_ended_session_is_nobody(engine, clients):
                                  + timedelta(seconds=1)) is None
         web_sessions.end(db, "demo", sid, NOW)
     with session_scope(engine) as db:
-        assert web_sessions.load_with_client(db, "demo", sid, NOW) == (None, None)
+        assert web_sessions.load_with_client(db, "demo", sid, NOW) == (None, None, True)

@@ -60,16 +60,31 @@ class Access:
     # Staff looking through the console ("view as"): sees what the family sees, and leaves
     # no trace of its own (no "opened" marks, no webhooks).
     read_only: bool = False
+    # Whether any booking may be shared with this person: True unless the statement that
+    # found them said none is (`web_sessions.load_with_client`). A client without shares,
+    # most families, is then scoped by their client id alone: no share subquery in each of a
+    # page's statements.
+    shares: bool = True
 
     @classmethod
-    def of(cls, web_session: WebSession) -> "Access":
+    def of(cls, web_session: WebSession, shares: bool = True) -> "Access":
         return cls(web_session.tenant, web_session.email, web_session.client_id,
-                   web_session.kind == "view_as")
+                   web_session.kind == "view_as", shares)
+
+    @property
+    def family_only(self) -> bool:
+        """A client with no booking shared with them: they see their own family's rows only."""
+        return self.client_id is not None and not self.shares
 
     def as_parameters(self) -> "Access":
         """This person's shape, with bound parameters for values: what `prepared` builds
         statements with."""
-        return Access(_TENANT, _EMAIL, _CLIENT_ID if self.client_id is not None else None)  # type: ignore[arg-type]
+        return Access(_TENANT, _EMAIL, _CLIENT_ID if self.client_id is not None else None,  # type: ignore[arg-type]
+                      shares=self.shares)
+
+    def shape(self) -> tuple[bool, bool]:
+        """What `prepared` builds a statement once for: a client or not, shares or not."""
+        return self.client_id is None, self.shares
 
     def parameters(self) -> dict[str, Any]:
         """The values of `as_parameters`' bound parameters."""
@@ -111,6 +126,8 @@ def visible_bookings(access: Access) -> ColumnElement[bool]:
     index instead of these ids)."""
     if access.client_id is None:
         return Booking.id.in_(shared_with(access))
+    if access.family_only:  # by the (tenant, client) index
+        return and_(Booking.tenant == access.tenant, Booking.client_id == access.client_id)
     mine = _MY_BOOKING
     return Booking.id.in_(union_all(
         select(mine.id).where(mine.tenant == access.tenant, mine.client_id == access.client_id),
@@ -131,13 +148,14 @@ def visible_payments(access: Access) -> ColumnElement[bool]:
     # booking): an OR of the two reads the tenant's every payment. Aliases keep the
     # subquery its own when the outer query joins these tables too.
     mine, theirs, booking = _PAYMENT_ALIASES
+    own = select(mine.id).where(mine.tenant == access.tenant, mine.client_id == access.client_id)
+    if access.family_only:  # the family's ids alone, as a list: no (tenant, client) index
+        return Payment.id.in_(own)
     shared = (select(theirs.id)
               .join(booking, booking.id == theirs.booking_id)
               .where(theirs.booking_id.in_(shared_with(access, FULL)),  # the tenant's shares
                      booking.client_id == theirs.client_id))
-    ids = shared if access.client_id is None else union_all(
-        select(mine.id).where(mine.tenant == access.tenant,
-                              mine.client_id == access.client_id), shared)
+    ids = shared if access.client_id is None else union_all(own, shared)
     # Both halves are the tenant's already (its client, its shares); naming the tenant again
     # would lead SQLite's planner to the tenant's whole index instead of these ids.
     return Payment.id.in_(ids)
@@ -145,6 +163,8 @@ def visible_payments(access: Access) -> ColumnElement[bool]:
 
 def visible_members(access: Access) -> ColumnElement[bool]:
     """Family members the person may switch between: their own, and those of shared bookings."""
+    if access.family_only:  # by the (tenant, client) index
+        return and_(Attendee.tenant == access.tenant, Attendee.client_id == access.client_id)
     own, booked = _MEMBER_ALIASES
     shared = select(booked.attendee_id).where(booked.id.in_(shared_with(access)))
     ids = shared if access.client_id is None else union_all(
@@ -169,13 +189,14 @@ def _makeups(access: Access, level: str | None = None) -> ColumnElement[bool]:
     # As `visible_payments`: one id list, each half read by an index, not an OR that reads
     # the tenant's every credit; both halves are the tenant's (its client, its shares).
     mine, theirs, booking = _MAKEUP_ALIASES
+    own = select(mine.id).where(mine.tenant == access.tenant, mine.client_id == access.client_id)
+    if access.family_only:  # the family's ids alone, as a list: no (tenant, client) index
+        return MakeupCredit.id.in_(own)
     shared = (select(theirs.id)
               .join(booking, and_(booking.client_id == theirs.client_id,
                                   booking.attendee_id == theirs.attendee_id))
               .where(booking.id.in_(shared_with(access, level))))
-    ids = shared if access.client_id is None else union_all(
-        select(mine.id).where(mine.tenant == access.tenant,
-                              mine.client_id == access.client_id), shared)
+    ids = shared if access.client_id is None else union_all(own, shared)
     return MakeupCredit.id.in_(ids)
 
 
@@ -279,7 +300,7 @@ _CLIENT_RECORD = Shape(Client)
 _CLIENT_READ = _CLIENT_RECORD.select().where(Client.tenant == _TENANT, Client.id == _CLIENT_ID)
 
 
-_PREPARED: dict[tuple[Any, bool], Any] = {}
+_PREPARED: dict[tuple[Any, bool, bool], Any] = {}
 
 
 def prepared(build: Any, access: Access) -> Any:
@@ -287,7 +308,7 @@ def prepared(build: Any, access: Access) -> Any:
     must take every value from `who` (the person, as bound parameters) or from bound
     parameters of its own, given at execution with `access.parameters()`; and be a function
     defined once (a module's), as it is the cache's key."""
-    key = (build, access.client_id is None)
+    key = (build, *access.shape())
     statement = _PREPARED.get(key)
     if statement is None:
         statement = _PREPARED[key] = build(access.as_parameters())
@@ -299,7 +320,7 @@ def run(db: Session, build: Any, access: Access, **values: Any) -> list[Any]:
     read past the ORM (see core.records): each row a tuple of records and values, or the one
     record or value when the statement selects one thing, as `Session.exec` gives them. For
     pages, which only read."""
-    key = (build, access.client_id is None)
+    key = (build, *access.shape())
     found = _READS.get(key)
     if found is None:
         statement = prepared(build, access)
@@ -311,4 +332,4 @@ def run(db: Session, build: Any, access: Access, **values: Any) -> list[Any]:
     return rows if shape.width > 1 else [row[0] for row in rows]
 
 
-_READS: dict[tuple[Any, bool], tuple[Any, Shape]] = {}
+_READS: dict[tuple[Any, bool, bool], tuple[Any, Shape]] = {}

@@ -128,22 +128,22 @@ def _visible(who: Access):
     if who.client_id is None:
         return Offer.id.in_(theirs)
     mine = select(Offer.id).where(Offer.tenant == who.tenant, Offer.client_id == who.client_id)
-    return Offer.id.in_(mine.union_all(theirs))
+    return Offer.id.in_(mine if who.family_only else mine.union_all(theirs))
 
 
 def _offers(who: Access, *where: Any):
     """Visible offers with the child's and the level's names, the booking's id and the
-    person's share of it (a row per share; `_cards` keeps the best)."""
-    return (_OFFER.select()
-            .join(Attendee, Attendee.id == Offer.attendee_id)
-            .outerjoin(Level, Level.id == Offer.level_id)
-            .outerjoin(Booking, Booking.id == Offer.booking_id)
-            .outerjoin(BookingShare, and_(BookingShare.booking_id == Offer.booking_id,
-                                          BookingShare.tenant == who.tenant,
-                                          BookingShare.email == who.email,
-                                          BookingShare.status == "active"))
-            .where(_visible(who), *where)
-            .order_by(Offer.deadline, Offer.id))
+    person's share of it (a row per share; `_cards` keeps the best). A family with no shares
+    has no share of any: None, and no join to the shares."""
+    statement = (select(*_OFFER.columns[:-1], null()) if who.family_only else _OFFER.select()
+                 ).join(Attendee, Attendee.id == Offer.attendee_id) \
+        .outerjoin(Level, Level.id == Offer.level_id) \
+        .outerjoin(Booking, Booking.id == Offer.booking_id)
+    if not who.family_only:
+        statement = statement.outerjoin(BookingShare, and_(
+            BookingShare.booking_id == Offer.booking_id, BookingShare.tenant == who.tenant,
+            BookingShare.email == who.email, BookingShare.status == "active"))
+    return statement.where(_visible(who), *where).order_by(Offer.deadline, Offer.id)
 
 
 def _recent() -> Any:

@@ -35,6 +35,9 @@ class Visit:
     now: datetime
     # The family's client (a read-only record), once a logged-in page has read it.
     client: Client | None = None
+    # Whether any booking is shared with the visitor (True unless a page's first statement
+    # said none is: see `Access.shares`).
+    shares: bool = True
 
     @property
     def signer(self) -> Signer:
@@ -139,15 +142,17 @@ async def logged_in_page(request: Request, template: str, section: str, load: Lo
 
     def work(db: Session) -> tuple[Visit, dict[str, Any] | None]:
         if v is None:
-            web_session, client = web_sessions.load_with_client(db, tenant.slug, sid, now)
-            this = Visit(request, tenant, sid, web_session, now, client)
+            web_session, client, shares = web_sessions.load_with_client(db, tenant.slug, sid,
+                                                                        now)
+            this = Visit(request, tenant, sid, web_session, now, client, shares)
         else:  # a form's answer: its session was read before the form was handled
             this = v
             if this.logged_in:
                 this.client = scope.client_record(db, Access.of(this.web_session))
         if not this.logged_in:
             return this, None
-        return this, {"client": this.client, **load(db, Access.of(this.web_session), this)}
+        return this, {"client": this.client,
+                      **load(db, Access.of(this.web_session, this.shares), this)}
 
     this, data = await in_db(request, work, inline=True)
     if data is None:

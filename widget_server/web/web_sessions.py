@@ -13,14 +13,14 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, update
+from sqlalchemy import and_, bindparam, exists, update
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from widget_server.core import activity
 from widget_server.core.access import Identity
-from widget_server.core.models import Client, WebSession
+from widget_server.core.models import BookingShare, Client, WebSession
 from widget_server.core.records import Shape
 
 IDLE_LIFETIME = timedelta(days=30)
@@ -60,7 +60,13 @@ _LIVE_WHERE = (*_ANY_WHERE, WebSession.kind != STAFF)
 _SESSION = Shape(WebSession)
 _LIVE = _SESSION.select().where(*_LIVE_WHERE)
 _LIVE_STAFF = _SESSION.select().where(*_ANY_WHERE, WebSession.kind == STAFF)
-_WITH_CLIENT = Shape(WebSession, Client)
+# Whether any booking is shared with the person (one probe of the shares' (tenant, e-mail)
+# index): most families have none, and their pages' statements then leave out the shares'
+# half of each family rule (`Access.shares`).
+_HAS_SHARES = exists().where(BookingShare.tenant == WebSession.tenant,
+                             BookingShare.email == WebSession.email,
+                             BookingShare.status == "active")
+_WITH_CLIENT = Shape(WebSession, Client, _HAS_SHARES)
 _LIVE_WITH_CLIENT = _WITH_CLIENT.select().outerjoin(Client, and_(
     Client.id == WebSession.client_id, Client.tenant == WebSession.tenant)).where(*_LIVE_WHERE)
 _TOUCH = update(WebSession).where(WebSession.id == bindparam("session_id")).values(
@@ -75,11 +81,12 @@ def load(session: Session, tenant: str, sid: str | None, now: datetime) -> WebSe
 
 
 def load_with_client(session: Session, tenant: str, sid: str | None,
-                     now: datetime) -> tuple[WebSession | None, Client | None]:
+                     now: datetime) -> tuple[WebSession | None, Client | None, bool]:
     """`load`, and the session's client in the same statement (None for an adult a booking
-    is shared with): every logged-in page needs both."""
+    is shared with), and whether any booking is shared with the person: every logged-in page
+    needs all three."""
     found = _live(session, _WITH_CLIENT, _LIVE_WITH_CLIENT, tenant, sid, now)
-    return (found[0], found[1]) if found else (None, None)
+    return (found[0], found[1], bool(found[2])) if found else (None, None, True)
 
 
 def load_staff(session: Session, tenant: str, sid: str | None,
