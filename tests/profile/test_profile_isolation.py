@@ -148,13 +148,16 @@ def test_a_pending_share_or_a_share_at_another_school_shows_nothing(app, api, fa
 
 def test_a_parent_a_booking_is_shared_with_sees_it_beside_their_own_from_the_next_page(
         app, api, families, ann):
-    theirs = families["other client"]
+    theirs, mine = families["other client"], families["mine"]
     # No booking is shared with Ann: her pages read her family's rows by her client alone,
     # with no shares' half in any statement (only the first asks whether she has any).
-    with counting_statements(app) as sent:
-        home = ann.open("")
+    for page in ("", f"bookings/{mine['booking']}", f"bookings/{mine['booking']}/sessions",
+                 "benefits", "orders"):
+        with counting_statements(app) as sent:
+            assert ann.open(page).status_code == 200
+        assert [s for s, *_ in sent if "booking_share" in s] == [sent[0][0]], page
+    home = ann.open("")
     assert "Alfie" in text_of(home.text) and "Bella" not in text_of(home.text)
-    assert [s for s, *_ in sent if "booking_share" in s] == [sent[0][0]]
 
     api.put("shares", "share-2", {"booking_id": theirs["booking"], "email": "ann@example.com",
                                   "relation": "parent", "status": "active"})
@@ -164,7 +167,7 @@ def test_a_parent_a_booking_is_shared_with_sees_it_beside_their_own_from_the_nex
     assert len([s for s, *_ in sent if "booking_share" in s]) > 1
     assert ann.open(f"bookings/{theirs['booking']}").status_code == 200
     assert ann.open(f"bookings/{theirs['second']}").status_code == 404
-    assert ann.open(f"bookings/{families['mine']['booking']}").status_code == 200
+    assert ann.open(f"bookings/{mine['booking']}").status_code == 200
 
     api.put("shares", "share-2", {"booking_id": theirs["booking"], "email": "ann@example.com",
                                   "relation": "parent", "status": "revoked"})

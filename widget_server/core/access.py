@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, bindparam, false, func, union_all
+from sqlalchemy import ColumnElement, and_, bindparam, false, func, null, union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -244,7 +244,9 @@ _BOOKING_VIEW = Shape(Booking, Programme, Attendee, func.min(BookingShare.access
 
 
 def _booking_of(who: Access):
-    return (Shape(Booking, Programme, Attendee, _share_level(who)).select()
+    # A family with no shares owns every booking it sees: no share to look up.
+    level = null() if who.family_only else _share_level(who)
+    return (Shape(Booking, Programme, Attendee, level).select()
             .join(Programme, Programme.id == Booking.programme_id)
             .join(Attendee, Attendee.id == Booking.attendee_id)
             .where(visible_bookings(who), Booking.external_id == bindparam("booking")))
