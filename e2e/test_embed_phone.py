@@ -241,6 +241,21 @@ SPLIT_WORDS = """(selector) => [...document.querySelectorAll(selector)].flatMap(
 })"""
 
 
+def test_a_greeting_by_a_long_e_mail_address_fits_the_phone(open_context, provider_sites, inbox):
+    # An adult a booking is shared with has no name at the school: the greeting says their
+    # e-mail address, which must wrap inside a 350px frame, not run out of it.
+    page = open_context("phone").new_page()
+    page.set_viewport_size({"width": 350, "height": 700})
+    page.goto(provider_sites.url("provider.test", "/my-profile"))
+    frame = widget_of(page)
+    log_in(frame, inbox, "margaret.thompson@example.com")
+    heading = frame.get_by_role("heading", level=1)
+    expect(heading).to_contain_text("margaret.thompson@example.com")
+    assert heading.evaluate("h => h.scrollWidth - h.clientWidth") <= 0
+    assert heading.evaluate("h => h.getBoundingClientRect().right") <= frame_of(page).evaluate(
+        "document.documentElement.clientWidth")
+
+
 def test_long_addresses_and_the_iban_never_split_beside_their_buttons(
         open_context, provider_sites, inbox, widget):
     page = open_context("phone").new_page()
