@@ -107,7 +107,9 @@ def members_of(db: Session, access: Access) -> list[Member]:
 
 
 def _members(who: Access):
-    own_first = [Attendee.client_id != who.client_id] if who.client_id is not None else []
+    # Own family first; a family with no shares has no one else (and reads in index order).
+    own_first = [Attendee.client_id != who.client_id] if who.client_id is not None \
+        and not who.family_only else []
     return (select(Attendee.external_id, Attendee.name).where(scope.visible_members(who))
             .order_by(*own_first, Attendee.id))
 
