@@ -135,10 +135,11 @@ def _offers(who: Access, *where: Any):
     """Visible offers with the child's and the level's names, the booking's id and the
     person's share of it (a row per share; `_cards` keeps the best). A family with no shares
     has no share of any: None, and no join to the shares."""
-    statement = (select(*_OFFER.columns[:-1], null()) if who.family_only else _OFFER.select()
-                 ).join(Attendee, Attendee.id == Offer.attendee_id) \
-        .outerjoin(Level, Level.id == Offer.level_id) \
-        .outerjoin(Booking, Booking.id == Offer.booking_id)
+    columns = (*_OFFER.columns[:-1], null()) if who.family_only else _OFFER.columns
+    statement = (select(*columns)
+                 .join(Attendee, Attendee.id == Offer.attendee_id)
+                 .outerjoin(Level, Level.id == Offer.level_id)
+                 .outerjoin(Booking, Booking.id == Offer.booking_id))
     if not who.family_only:
         statement = statement.outerjoin(BookingShare, and_(
             BookingShare.booking_id == Offer.booking_id, BookingShare.tenant == who.tenant,
