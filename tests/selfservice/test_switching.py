@@ -434,6 +434,28 @@ def test_the_sessions_to_move_to_are_read_once_and_shown_whole(school, mailbox):
     assert "From Sunday, 29 November 2026, 09:30\u201310:15 Hall B" in sunday  # start to end
 
 
+def test_the_classes_timetable_is_read_from_one_index_in_its_order(school, mailbox):
+    """The timetable lists every session held of each class, past ones too (a class's price is
+    for all of them): read from the index alone, already in order, not the table row of each
+    session for whether it was cancelled."""
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+    ann.open("bookings/b-ann/switch")  # statements are built once
+    with counting_statements(s.app) as seen:
+        ann.open("bookings/b-ann/switch")
+    timetable = [(sql, parameters) for sql, parameters, _ in seen
+                 if "session.starts_at \nFROM session" in sql]
+    assert len(timetable) == 1
+    raw = s.engine.raw_connection()
+    try:
+        plan = [row[-1] for row in raw.cursor().execute(
+            "EXPLAIN QUERY PLAN " + timetable[0][0], timetable[0][1])]
+    finally:
+        raw.close()
+    assert plan == ["SEARCH session USING COVERING INDEX ix_session_programme_timetable "
+                    "(programme_id=? AND cancelled=?)"], plan
+
+
 def test_the_provider_can_still_delete_a_booking_that_changed_class(school, mailbox, api):
     s = school
     ann = s.browser(mailbox, "ann@example.com")

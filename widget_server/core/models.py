@@ -127,6 +127,9 @@ class ClassSession(TenantRow, table=True):
     __tablename__ = "session"
     __table_args__ = tenant_keys("session") + (
         Index("ix_session_programme_starts", "programme_id", "starts_at"),
+        # A class's timetable as change class reads it (sessions held, in order), from the
+        # index alone: no row of the table read for whether it was cancelled.
+        Index("ix_session_programme_timetable", "programme_id", "cancelled", "starts_at", "id"),
         # A programme's sessions to come within the tenant (make-up and move searches).
         Index("ix_session_tenant_programme_starts", "tenant", "programme_id", "starts_at"),
         Index("ix_session_tenant_starts", "tenant", "starts_at"),  # reminders due soon
