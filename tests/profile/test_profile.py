@@ -13,6 +13,7 @@ from profile_support import (
     NOW,
     SARAH,
     browser,
+    counting_statements,
     freeze,
     section,
     text_of,
@@ -296,6 +297,44 @@ def test_a_year_of_history_is_not_read_for_the_sessions_tab(api, app, mailbox, m
     days = re.findall(r"\w+day, \d+ \w+ \d{4}", section(everything, "past-title"))
     assert len(days) == 52 and days[-1] == "Sunday, 30 November 2025"
     assert max(rows_read) == 56
+
+
+def test_two_past_sessions_at_the_same_start_still_show_the_latest_ten(api, app, mailbox):
+    """Twelve past sessions, two of them at the start of the tenth latest (the provider ran two
+    groups that morning and the child was in both): the tab shows exactly ten, one of the two
+    among them, and counts all twelve."""
+    weekly_booking(api, date(2026, 8, 9), weeks=11, held=11)  # Sundays 9 Aug .. 18 Oct
+    api.put("sessions", "extra", {"programme_id": "p1", "starts_at": "2026-08-16T09:00:00Z",
+                                  "ends_at": "2026-08-16T09:45:00Z"})  # beside s1
+    api.put("attendance", "t-extra", {"booking_id": "b1", "session_id": "extra",
+                                      "status": "attended"})
+    freeze(app)
+    parent = browser(app, mailbox, "ann@example.com")
+    past = section(parent.open("bookings/b1/sessions").text, "past-title")
+    assert past.startswith("Past sessions 12") and "Show all 12 past sessions" in past
+    days = re.findall(r"\w+day, \d+ \w+ \d{4}", past)
+    assert len(days) == 10 and days[0] == "Sunday, 18 October 2026"
+    assert days[-2:] == ["Sunday, 23 August 2026", "Sunday, 16 August 2026"]
+    assert "Sunday, 9 August 2026" not in past
+
+
+def test_the_sessions_tab_reads_the_booking_s_places_as_its_database_does_best(
+        api, app, mailbox):
+    """The latest ten past sessions and the count of all are picked in the database. PostgreSQL
+    ranks the booking's places in one pass over them; SQLite counts them and finds the tenth
+    latest in two subqueries, each a walk of the same index, which it does for less than it
+    ranks them. Either way the booking's places are read by their (tenant, booking) index."""
+    weekly_booking(api, date(2026, 8, 9), weeks=16, held=14)
+    freeze(app)
+    parent = browser(app, mailbox, "ann@example.com")
+    parent.open("bookings/b1/sessions")  # statements are built once
+    with counting_statements(app) as seen:
+        tab = parent.open("bookings/b1/sessions").text
+    assert section(tab, "past-title").startswith("Past sessions 16")
+    rows = [sql for sql, _, _ in seen if "session_note" in sql]
+    assert len(rows) == 1
+    walks = rows[0].count("attendance.booking_id = ")
+    assert walks == (1 if app.state.engine.dialect.name == "postgresql" else 3), rows[0]
 
 
 def test_an_unrecorded_past_session_says_so_and_empty_lists_say_what_to_expect(api, app,

@@ -41,11 +41,12 @@ def record_of(model: type) -> type:
 class Some:
     """Some of a model's columns, read back as one record of just those attributes: for a
     page that reads many rows of a model and shows a few of its columns (each value read
-    costs the driver, a time stamp a conversion). Its first name must be the primary key."""
+    costs the driver, a time stamp a conversion). Its first name must be the primary key.
+    The model may be an `aliased()` one (its columns read from a subquery)."""
 
-    def __init__(self, model: type, names: str):
+    def __init__(self, model: Any, names: str):
         self.model, self.names = model, tuple(names.split())
-        self.record = namedtuple(f"{model.__name__}Part", self.names)
+        self.record = namedtuple(f"{(_model_of(model) or model).__name__}Part", self.names)
 
 
 def _model_of(part: Any) -> type | None:
