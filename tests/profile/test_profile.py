@@ -461,6 +461,28 @@ def test_navigation_marks_the_current_section(sarah):
     assert re.search(r'/t/demo/account"\s+aria-current="page"', sarah.open("account").text)
 
 
+def test_the_section_tabs_are_made_once_per_section_and_stay_right(sarah, monkeypatch):
+    """The tabs are the same on every page of a section: made on the section's first page,
+    then reused (making them cost every page 45 us). Reused, they still mark the page's own
+    section, as the section itself or as a page inside it."""
+    from widget_server.web import templating
+
+    sarah.open("bookings/bk-1001/sessions")  # the tabs of a page inside Bookings: made
+    linked: list[str] = []
+    real = templating.link_for
+    monkeypatch.setattr(templating, "link_for", lambda request, name, /, **params: (
+        linked.append(name) or real(request, name, **params)))
+    sessions = sarah.open("bookings/bk-1002/sessions").text
+    assert "benefits" not in linked  # only the tabs link there from a sessions tab
+    assert re.search(r'/t/demo/"\s+aria-current="true"', sessions)
+    tabs = sessions[sessions.index('<nav class="cp-nav"'):sessions.index("</nav>")]
+    assert tabs in sarah.open("bookings/bk-1001").text  # the same tabs on its dashboard
+    benefits = sarah.open("benefits").text  # the first page of Benefits: its tabs made
+    assert "benefits" in linked
+    assert re.search(r'/t/demo/benefits"\s+aria-current="page"', benefits)
+    assert re.search(r'/t/demo/"\s+aria-current="page"', sarah.open("").text)
+
+
 def test_headings_go_in_order_on_every_screen(sarah):
     for path in ("", "bookings/bk-1001", "bookings/bk-1001/sessions", "benefits", "orders",
                  "account"):

@@ -356,3 +356,31 @@ def test_each_run_of_output_is_one_yield_and_the_page_is_the_same(tmp_path):
     assert list(body) == ["<i>&lt;Ann&gt;</i>3", "[a|1]", "[b|2]"]
     # A run Jinja folds into one constant is printed as it is.
     assert env.from_string('{{ "a" }}b').render() == "ab"
+
+
+def test_markup_made_once_for_a_section_is_kept_apart_by_the_address_asked_at():
+    """A tenant's pages answer at the service's address and at its own domain: the section
+    tabs made for one carry its links, so each address has its own."""
+    from starlette.requests import Request
+
+    from widget_server.web.templating import PageRoute
+
+    def request(host: str) -> Request:
+        return Request({"type": "http", "scheme": "https", "server": (host, 443), "path": "/",
+                        "root_path": "", "query_string": b"",
+                        "headers": [(b"host", host.encode())]})
+
+    route = PageRoute("/t/demo", (), None, {})
+    made: list[str] = []
+
+    def tabs(host: str):
+        return lambda: made.append(host) or Markup(f'<a href="https://{host}/t/demo/">')
+
+    ours = route.once(request("profile.example"), "nav", tabs("profile.example"))
+    again = route.once(request("profile.example"), "nav", tabs("profile.example"))
+    theirs = route.once(request("club.example"), "nav", tabs("club.example"))
+    assert made == ["profile.example", "club.example"]  # once per address
+    assert again is ours and "club.example" in theirs and "profile.example" in ours
+    for n in range(50):  # any Host header a client sends: a few kept, never all
+        route.once(request(f"h{n}.example"), "nav", tabs(f"h{n}.example"))
+    assert 0 < len(route.made) <= 8

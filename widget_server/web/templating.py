@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections import ChainMap
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from types import BuiltinFunctionType, FunctionType, MethodType
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 from jinja2 import (
     ChoiceLoader,
@@ -361,10 +361,15 @@ def link_for(request: Any, name: str, /, **path_params: Any) -> Link:
         if len(paths) >= _PATHS_KEPT:
             paths.clear()
         paths[key] = path
+    return Link(_base_url(request), path)
+
+
+def _base_url(request: Any) -> str:
+    """The request's base URL without its trailing slash, worked out once a request."""
     base = request.scope.get("cp.base_url")
     if base is None:
         base = request.scope["cp.base_url"] = str(request.base_url).rstrip("/")
-    return Link(base, path)
+    return base
 
 
 class Section(NamedTuple):
@@ -375,6 +380,7 @@ class Section(NamedTuple):
 
 
 _SHELLS_KEPT = 1024
+_MADE_KEPT = 8  # markup made once, per section: its names and addresses
 
 
 @dataclass(frozen=True)
@@ -385,6 +391,21 @@ class PageRoute:
     root: str
     sections: tuple[Section, ...]
     json: Markup | None
+    # Markup made once for every page of the section (its `key`), by the request's base URL
+    # (a custom domain's links are its own): see `once`.
+    made: dict[tuple[str, str], Markup] = field(compare=False)
+
+    def once(self, request: Any, name: str, make: Callable[[], Any]) -> Markup:
+        """What `make` (a macro of the layout) prints, made on the section's first page and
+        then reused: the section tabs, 45 us of every logged-in page to make, are the same
+        for every page of a section in a tenant's theme and language."""
+        key = (name, _base_url(request))
+        found = self.made.get(key)
+        if found is None:
+            if len(self.made) >= _MADE_KEPT:  # the address is the client's Host header
+                self.made.clear()
+            found = self.made[key] = Markup(make())
+        return found
 
 
 @pass_context
@@ -401,15 +422,16 @@ def page_route(context: Any, section: str | None, subpage: bool, deep: Any) -> P
         shell = shells[key] = _shell(request, key)
         if len(shells) > _SHELLS_KEPT:
             shells.pop(next(iter(shells)))
-    root, sections, head, tail = shell
+    root, sections, head, tail, made = shell
     if not deep:
-        return PageRoute(root, sections, None)
+        return PageRoute(root, sections, None, made)
     path = deep if isinstance(deep, str) else "/" + request.url.path[len(root):]
-    return PageRoute(root, sections, Markup(head + str(htmlsafe_json_dumps(path)) + tail))
+    return PageRoute(root, sections, Markup(head + str(htmlsafe_json_dumps(path)) + tail), made)
 
 
-def _shell(request: Any, key: tuple) -> tuple[str, tuple[Section, ...], str, str]:
-    """(root path, sections, the cp:route JSON before its path, and after it)."""
+def _shell(request: Any, key: tuple) -> tuple[str, tuple[Section, ...], str, str, dict]:
+    """(root path, sections, the cp:route JSON before its path, and after it, and the markup
+    made once for the section's pages: empty until its first page)."""
     tenant, _, section, subpage, background, font, muted, primary = key
     # The logged-in screens' sections, in the order of their tabs and of the framed bar.
     sections = (Section("bookings", "home", i18n.gettext("Bookings"), "calendar"),
@@ -433,4 +455,4 @@ def _shell(request: Any, key: tuple) -> tuple[str, tuple[Section, ...], str, str
         "on": f"{bar_link}800;box-shadow:inset 0 3px {primary};color:{primary}"},
         sort_keys=True))  # as Jinja's `tojson` wrote it
     head, _, tail = message.partition('"path": ""')
-    return root, sections, head + '"path": ', tail
+    return root, sections, head + '"path": ', tail, {}
