@@ -6,6 +6,7 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from markupsafe import Markup
 from profile_support import (
     EMILY,
     JAMES,
@@ -481,6 +482,25 @@ def test_the_section_tabs_are_made_once_per_section_and_stay_right(sarah, monkey
     assert "benefits" in linked
     assert re.search(r'/t/demo/benefits"\s+aria-current="page"', benefits)
     assert re.search(r'/t/demo/"\s+aria-current="page"', sarah.open("").text)
+
+
+def test_the_session_badges_are_made_once_per_school_and_language_and_stay_right(demo, sarah,
+                                                                                 mailbox):
+    """Every sessions tab prints the same status badges: made on a school's first sessions
+    tab in a language, then reused (made on each, 18 macro calls a page). What is kept is
+    what the rows print; another school or language gets its own."""
+    first = sarah.open(f"bookings/{BEGINNERS}/sessions").text
+    made = demo.state.templates.env.cp_made
+    (key,) = [k for k in made if k[0] == "demo"]  # the demo school's, in English
+    assert made[key]["attended"] in first and made[key]["missed"] in first
+    made[key] = {**made[key], "attended": Markup('<span class="kept">Kept</span>')}
+    again = section(sarah.open(f"bookings/{BEGINNERS}/sessions").text, "past-title")
+    assert again.count("Kept") == 2 and "Attended" not in again  # the kept badges, reused
+    assert "Missed" in again  # the others as they were
+    jana = browser(demo, mailbox, JANA, "demo-sk")
+    slovak = section(jana.open("bookings/bk-1001/sessions").text, "past-title")
+    assert "Absolvovaná" in slovak and "Kept" not in slovak  # made for Slovak, apart
+    assert len([k for k in made if k[0] == "demo-sk"]) == 1
 
 
 def test_headings_go_in_order_on_every_screen(sarah):

@@ -286,8 +286,10 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     env.globals["url_for"] = url_for
     env.globals["svg_icon"] = icons.icon
     env.globals["page_route"] = page_route
+    env.globals["made_once"] = made_once
     env.filters["urlencode"] = urlencode
     env.cp_shells = {}  # type: ignore[attr-defined]
+    env.cp_made = {}  # type: ignore[attr-defined]
     return Jinja2Templates(env=env)
 
 
@@ -381,6 +383,24 @@ class Section(NamedTuple):
 
 _SHELLS_KEPT = 1024
 _MADE_KEPT = 8  # markup made once, per section: its names and addresses
+_MARKS_KEPT = 1024  # markup made once per tenant, language and name (`made_once`)
+
+
+@pass_context
+def made_once(context: Any, name: str, make: Callable[[Any], Any],
+              keys: tuple[Any, ...]) -> dict[Any, Markup]:
+    """What `make` (a macro of one argument) prints for each of `keys`, made on a tenant's
+    first page in a language and then reused: markup without links or the visitor's data,
+    the same on every page (a sessions tab's status badges: 18 macro calls a page). `name`
+    and `keys` are the caller's, the same on every call from one place of a template."""
+    key = (context["tenant"].slug, i18n.active_locale(), name)
+    made = context.environment.cp_made
+    found = made.get(key)
+    if found is None:
+        if len(made) >= _MARKS_KEPT:
+            made.pop(next(iter(made)))
+        found = made[key] = {each: Markup(make(each)) for each in keys}
+    return found
 
 
 @dataclass(frozen=True)
