@@ -210,10 +210,11 @@ def test_a_page_s_statements_are_built_once_for_every_family(families, mailbox):
     assert big.open("bookings/one-bk-1").status_code == 404
 
 
-def test_a_page_without_offers_does_not_build_the_offer_cards_macros(families, mailbox,
-                                                                      monkeypatch):
+def test_a_page_without_offers_or_notices_does_not_build_their_macros(families, mailbox,
+                                                                       monkeypatch):
     """The offer cards' macros are imported with the page's context, which Jinja builds anew
-    on every render: home and a booking build them only when there is an offer to show."""
+    on every render: home and a booking build them only when there is an offer to show, and
+    a sessions tab its notices' and make-ups' macros only when it shows one."""
     from jinja2.environment import Template
 
     built: list[str] = []
@@ -222,8 +223,12 @@ def test_a_page_without_offers_does_not_build_the_offer_cards_macros(families, m
                         lambda self, *args, **kwargs: built.append(self.name) or real(
                             self, *args, **kwargs))
     visitor = browser(families, mailbox, "one@example.com")
-    assert visitor.open("bookings/one-bk-1/sessions").status_code == 200
+    notice = visitor.open("bookings/one-bk-1/sessions?done=moved")
+    assert notice.status_code == 200 and "The session is rescheduled" in notice.text
     assert "widget/_places.html" in built  # imported with context there: seen being built
+    built.clear()
+    assert visitor.open("bookings/one-bk-1/sessions").status_code == 200
+    assert "widget/_places.html" not in built, built  # nothing of it shown
     for page in ("", "bookings/one-bk-1"):
         built.clear()
         response = visitor.open(page)
