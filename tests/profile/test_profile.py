@@ -503,6 +503,21 @@ def test_the_session_badges_are_made_once_per_school_and_language_and_stay_right
     assert len([k for k in made if k[0] == "demo-sk"]) == 1
 
 
+def test_the_theme_head_is_made_once_per_theme_and_address(demo, sarah):
+    """The stylesheet's and the script's links and the theme's colours head every page: made
+    on the first page of a school's theme at one address, then reused (25 us a page)."""
+    heads = demo.state.templates.env.cp_heads
+    home = sarah.open("").text
+    (key,) = [k for k in heads if k[0] == "demo" and not k[3]]
+    theme, head = heads[key]
+    assert head in home and "--cp-primary: #0b5cad" in head and "<script src=" in head
+    heads[key] = (theme, Markup('<style>:root { --cp-primary: #123456; }</style>'))
+    account = sarah.open("account").text  # another page: the kept head, reused
+    assert "--cp-primary: #123456" in account and "--cp-primary: #0b5cad" not in account
+    other = sarah.open("", headers={"host": "profile.example"}).text  # another address: its own
+    assert "--cp-primary: #0b5cad" in other and "http://profile.example/assets/widget." in other
+
+
 def test_headings_go_in_order_on_every_screen(sarah):
     for path in ("", "bookings/bk-1001", "bookings/bk-1001/sessions", "benefits", "orders",
                  "account"):

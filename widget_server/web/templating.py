@@ -287,9 +287,11 @@ def make_templates(templates_dir: Path, tenants_dir: Path) -> Jinja2Templates:
     env.globals["svg_icon"] = icons.icon
     env.globals["page_route"] = page_route
     env.globals["made_once"] = made_once
+    env.globals["theme_head"] = theme_head
     env.filters["urlencode"] = urlencode
     env.cp_shells = {}  # type: ignore[attr-defined]
     env.cp_made = {}  # type: ignore[attr-defined]
+    env.cp_heads = {}  # type: ignore[attr-defined]
     return Jinja2Templates(env=env)
 
 
@@ -384,6 +386,7 @@ class Section(NamedTuple):
 _SHELLS_KEPT = 1024
 _MADE_KEPT = 8  # markup made once, per section: its names and addresses
 _MARKS_KEPT = 1024  # markup made once per tenant, language and name (`made_once`)
+_HEADS_KEPT = 1024  # theme heads, per tenant, theme and address (`theme_head`)
 
 
 @pass_context
@@ -426,6 +429,26 @@ class PageRoute:
                 self.made.clear()
             found = self.made[key] = Markup(make())
         return found
+
+
+@pass_context
+def theme_head(context: Any, make: Callable[[], Any]) -> Markup:
+    """What `make` prints (the layout's `_theme_head.html`: the stylesheet's and the script's
+    links, the theme as CSS variables), made on the first page of a tenant's theme at one
+    address and then reused: the same on every page, and 25 us of each to make. The theme is
+    known by its object, which a tenant keeps while the process runs (the console's previews
+    make their own, so they never share one)."""
+    theme, tenant = context.get("theme"), context.get("tenant")
+    if theme is None or tenant is None:  # a page without them: as the include alone was
+        return Markup(make())
+    key = (tenant.slug, id(theme), _base_url(context["request"]), bool(context.get("preview")))
+    heads = context.environment.cp_heads
+    found = heads.get(key)
+    if found is None or found[0] is not theme:  # an id outlives its object: checked
+        if len(heads) >= _HEADS_KEPT:  # the address is the client's Host header
+            heads.pop(next(iter(heads)))
+        found = heads[key] = (theme, Markup(make()))
+    return found[1]
 
 
 @pass_context
