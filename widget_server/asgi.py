@@ -4,9 +4,7 @@ import gc
 
 from widget_server.app import create_app
 from widget_server.core.settings import Settings
-from widget_server.web.warm_up import FreezeWhenWarm
-
-YOUNG_COLLECTION_EVERY = 10_000
+from widget_server.web.warm_up import YOUNG_COLLECTION_EVERY, FreezeWhenWarm
 
 app = create_app(Settings.from_environ())
 app.add_middleware(FreezeWhenWarm)

@@ -8,6 +8,10 @@ import gc
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+# A worker's young collections: once this many objects are made and not yet freed
+# (`widget_server.asgi`, which says why).
+YOUNG_COLLECTION_EVERY = 10_000
+
 
 class FreezeWhenWarm:
     """After the worker's first requests, and again later, collect once and freeze what is
