@@ -437,14 +437,15 @@ def theme_head(context: Any, make: Callable[[], Any]) -> Markup:
     links, the theme as CSS variables), made on the first page of a tenant's theme at one
     address and then reused: the same on every page, and 25 us of each to make. The theme is
     known by its object, which a tenant keeps while the process runs (the console's previews
-    make their own, so they never share one)."""
+    make their own, so they never share one); kept with its head, no other object can take its
+    `id` meanwhile."""
     theme, tenant = context.get("theme"), context.get("tenant")
     if theme is None or tenant is None:  # a page without them: as the include alone was
         return Markup(make())
     key = (tenant.slug, id(theme), _base_url(context["request"]), bool(context.get("preview")))
     heads = context.environment.cp_heads
     found = heads.get(key)
-    if found is None or found[0] is not theme:  # an id outlives its object: checked
+    if found is None:
         if len(heads) >= _HEADS_KEPT:  # the address is the client's Host header
             heads.pop(next(iter(heads)))
         found = heads[key] = (theme, Markup(make()))
