@@ -561,6 +561,11 @@ def test_a_client_who_reads_english_gets_english_at_a_slovak_school(demo, mailbo
     page = emily.open("")
     assert 'lang="en"' in page.text and "Hello, Emily Clarke" in page.text
     assert "€90.00" in text_of(emily.open("bookings/bk-1025").text)
+    # The sessions tab's rows, formatted before the page is rendered, in her language too.
+    rows = emily.open("bookings/bk-1025/sessions").text
+    first = rows.split('id="session-')[1].split("</li>")[0]
+    assert "<small>Sat</small>" in first and "<small>Nov</small>" in first
+    assert "Saturday, November 28, 2026, </span>" in first and "Add Sat, Nov 28 to" in first
 
 
 def test_errors_inside_the_widget_keep_the_schools_look_and_language(demo, sarah, mailbox):

@@ -332,7 +332,7 @@ def test_the_sessions_tab_rows_come_worked_out_for_the_template(school, ema):
 
     def load(db):
         tab = bookings.sessions(db, access, "b-ema", school.now)
-        return places.for_sessions(db, school.tenant, access, tab, school.now)
+        return places.for_sessions(db, school.tenant, access, tab, school.now, "en")
 
     extra = school.run(load)
     rows = {line.ref: line for line in (*extra.upcoming, *extra.past)}

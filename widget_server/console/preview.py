@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
+from widget_server.core import i18n
 from widget_server.core.access import Access
 from widget_server.core.db import make_engine, migrate, session_scope
 from widget_server.core.errors import NotFound
@@ -169,8 +170,9 @@ def screen(db: Session, tenant: Tenant, name: str, now: datetime, gateway: Any =
             Booking.tenant == tenant.slug, Booking.client_id == client.id)
             .order_by(Booking.id)).first()
         tab = bookings.sessions(db, who, booking, now)
+        locale = i18n.normalise(client.locale, tenant.config.locale)
         return Screen("widget/sessions.html", "bookings", web_session, base | {
-            "list": tab, "extra": self_service.for_sessions(db, tenant, who, tab, now)})
+            "list": tab, "extra": self_service.for_sessions(db, tenant, who, tab, now, locale)})
     # A payment still to pay shows the most: the ways to pay, bank details and QR code.
     payment = db.exec(select(Payment.external_id).where(
         Payment.tenant == tenant.slug, Payment.client_id == client.id)

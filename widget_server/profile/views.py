@@ -70,7 +70,8 @@ async def booking_sessions(request: Request) -> Response:
 
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
         tab = bookings.sessions(db, who, external_id, v.now, all_past)
-        return {"list": tab, "extra": self_service.for_sessions(db, v.tenant, who, tab, v.now)}
+        return {"list": tab, "extra": self_service.for_sessions(db, v.tenant, who, tab, v.now,
+                                                                   v.locale)}
 
     return await logged_in_page(request, "widget/sessions.html", "bookings", load)
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from widget_server.core import access as scope
 from widget_server.core.access import Access, BookingView
 from widget_server.core.errors import NotFound, Refused, ViewOnly
-from widget_server.core.formatting import local_today
+from widget_server.core.formatting import When, local_today, session_when
 from widget_server.core.models import (
     Attendance,
     AttendanceOrigin,
@@ -320,8 +320,7 @@ class Line(NamedTuple):
 
     ref: str  # the session's provider id
     status: str  # scheduled, attended ... (`SessionRow.status`)
-    starts_at: datetime
-    ends_at: datetime
+    when: When  # the session's day and hours as the row prints them
     badge: str  # the status to show (`SessionRow.label`), or "" for a plain upcoming session
     soon: str  # "today", "tomorrow" (where the provider is), or ""
     makeup: bool
@@ -362,7 +361,7 @@ _PROGRAMMES_BY_ID = _PROGRAMMES.select().where(
 
 
 def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
-                 now: datetime) -> SessionsExtra:
+                 now: datetime, locale: str) -> SessionsExtra:
     """A fixed handful of queries, however many sessions: places with their origins, the
     programmes of make-ups in other classes, where regular places could move to, and the
     credits that have a session to book."""
@@ -401,12 +400,14 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
     bookable = found[len(movers):]
     extra = SessionsExtra(actions, [c for c, yes in zip(credits, bookable, strict=True) if yes],
                           acts)
-    _lines(extra, tab, tenant.config.timezone, now)
+    _lines(extra, tab, tenant.config.timezone, locale, now)
     return extra
 
 
-def _lines(extra: SessionsExtra, tab: Sessions, tz: str, now: datetime) -> None:
-    """The tab's rows as `Line`s, and the usual place they are measured against."""
+def _lines(extra: SessionsExtra, tab: Sessions, tz: str, locale: str, now: datetime) -> None:
+    """The tab's rows as `Line`s, and the usual place they are measured against. Each
+    row's time is formatted here, in the page's language: the template unpacks it into
+    names, where a filter per row cost a call and six lookups on its result."""
     view = tab.view
     programme = view.programme
     first = (tab.upcoming or tab.past or [None])[0]
@@ -421,7 +422,8 @@ def _lines(extra: SessionsExtra, tab: Sessions, tz: str, now: datetime) -> None:
         s = row.session
         where = s.location or programme.venue
         extra.past.append(Line(
-            s.external_id, row.status, s.starts_at, s.ends_at, row.label, "", row.makeup,
+            s.external_id, row.status, session_when(s.starts_at, s.ends_at, tz, locale),
+            row.label, "", row.makeup,
             False, None, "", where if shows_place and where and where != usual else "",
             tuple(notes.get(row.attendance_id, ())), "", "", False, None, False))
     for row in tab.upcoming:
@@ -438,7 +440,8 @@ def _lines(extra: SessionsExtra, tab: Sessions, tz: str, now: datetime) -> None:
             else:
                 closed = act.window.hours
         extra.upcoming.append(Line(
-            s.external_id, row.status, s.starts_at, s.ends_at, "" if scheduled else row.label,
+            s.external_id, row.status, session_when(s.starts_at, s.ends_at, tz, locale),
+            "" if scheduled else row.label,
             "today" if days == 0 else ("tomorrow" if days == 1 else ""), row.makeup,
             act is not None and act.kind == "pass", act.moved_from if act else None,
             act.programme.name if act and act.programme.id != programme.id else "",

@@ -47,6 +47,11 @@ class Visit:
     def logged_in(self) -> bool:
         return self.web_session is not None
 
+    @property
+    def locale(self) -> str:
+        """The language the page is written in: the family's, else the school's."""
+        return locale_for(self.tenant, self.client.locale if self.client else None)
+
 
 def tenant_of(request: Request) -> Tenant:
     """The tenant in the path; on a tenant's custom domain, only that tenant."""
@@ -164,4 +169,4 @@ async def logged_in_page(request: Request, template: str, section: str, load: Lo
         "section": section, "now": now, "email": this.web_session.email,
         "today": local_today(now, tenant.config.timezone),
         "person_name": client.name if client else this.web_session.email, **data,
-    }, status_code=status_code, locale=locale_for(tenant, client.locale if client else None))
+    }, status_code=status_code, locale=this.locale)
