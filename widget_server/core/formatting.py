@@ -161,8 +161,9 @@ class When(NamedTuple):
 
 
 def session_when(start: datetime, end: datetime, tz: str, locale: str) -> When:
-    """One call per row instead of six filters: a sessions page lists dozens of rows, and a
-    term's sessions share a few start times, so the result is memoised on the instants."""
+    """One call per row instead of six filters, by the sessions tab's loader: a tab lists
+    dozens of rows, and a term's sessions share a few start times, so the result is memoised
+    on the instants."""
     return _session_when(start, end or start, tz, locale)
 
 
@@ -246,7 +247,6 @@ def install(env: Environment) -> None:
     env.filters["timerange"] = filter_with_tz(time_range)
     env.filters["relday"] = filter_with_tz(relative_day)
     env.filters["soon"] = filter_with_tz(soon)
-    env.filters["when"] = filter_with_tz(session_when)
     env.filters["number"] = lambda value: number(value, i18n.active_locale())
     env.filters["percent"] = lambda value: percent(value, i18n.active_locale())
     env.filters["filesize"] = lambda size: file_size(size, i18n.active_locale())
