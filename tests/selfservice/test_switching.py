@@ -129,6 +129,54 @@ def test_a_make_up_in_the_booking_does_not_change_what_the_new_class_costs(schoo
     assert "€27.00 more for the rest of the term" in page
 
 
+def test_a_class_s_price_is_shared_by_all_its_sessions_past_ones_too(school, mailbox):
+    """Wednesdays also had two sessions before today: €120 is for seven sessions, so the three
+    places cost 3 x (€17.14 - €15) more, not 3 x (€24 - €15)."""
+    s = school
+    with s.batch():
+        for week in (1, 2):
+            s.session(f"wed-past{week}", "ballet-wed", WED - week * WEEK, capacity=2)
+    page = text_of(s.browser(mailbox, "ann@example.com").open("bookings/b-ann/switch").text)
+    assert "€6.43 more for the rest of the term" in page
+
+
+def timetable_rows(s: School, seen: list) -> list[tuple]:
+    """The rows of the page's timetable statement, run again as the page sent it."""
+    [(sql, parameters)] = [(sql, parameters) for sql, parameters, _ in seen
+                           if "session.starts_at \nFROM session" in sql]
+    raw = s.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(sql, parameters)
+        return cursor.fetchall()
+    finally:
+        raw.close()
+
+
+def test_without_a_price_to_work_out_only_the_sessions_to_come_are_read(school, mailbox):
+    """Tap has two weekly groups and no make-up group: a change costs the same in either, so
+    the page reads the timetable's sessions to come only, not the term's past ones too."""
+    s = school
+    with s.batch():
+        s.programme("tap", name="Tap", switch_policy="instant")
+        for week in (-3, -2, -1, 0, 1, 2):
+            s.session(f"tap-sat{week}", "tap", SAT + week * WEEK, capacity=8)
+            s.session(f"tap-wed{week}", "tap", WED + week * WEEK, capacity=8)
+        s.booking("b-tap", "ann-parent", "ann-child", "tap")
+        for week in (-1, 0, 1, 2):
+            s.attend(f"ann-tap{week}", "b-tap", f"tap-sat{week}")
+    ann = s.browser(mailbox, "ann@example.com")
+    ann.open("bookings/b-tap/switch")  # statements are built once
+    with counting_statements(s.app) as seen:
+        page = text_of(ann.open("bookings/b-tap/switch").text)
+    assert "Tap From Wednesday, 25 November" in page and "Same price" in page
+    assert len(timetable_rows(s, seen)) == 3 + 3  # Saturdays 0-2, Wednesdays 0-2
+    # Ballet's Wednesdays have their own price: there the past sessions are read as well.
+    with counting_statements(s.app) as seen:
+        ann.open("bookings/b-ann/switch")
+    assert len(timetable_rows(s, seen)) == 6 + 4 + 5  # Saturdays, Sundays, Wednesdays
+
+
 def test_moving_to_another_group_of_the_same_programme(school, mailbox):
     s = school
     ann = s.browser(mailbox, "ann@example.com")
@@ -437,8 +485,8 @@ def test_the_sessions_to_move_to_are_read_once_and_shown_whole(school, mailbox):
 
 @sqlite_only
 def test_the_classes_timetable_is_read_from_one_index_in_its_order(school, mailbox):
-    """The timetable lists every session held of each class, past ones too (a class's price is
-    for all of them): read from the index alone, already in order, not the table row of each
+    """The timetable lists the sessions held of each class (past ones too where a class's price
+    is divided among them): read from the index alone, already in order, not the table row of each
     session for whether it was cancelled. Which index PostgreSQL reads a test's few rows by
     depends on its statistics (tests/test_query_plans.py), so the plan is SQLite's; on the
     benchmark's data PostgreSQL reads the same index alone too (bench/README.md)."""
@@ -457,7 +505,7 @@ def test_the_classes_timetable_is_read_from_one_index_in_its_order(school, mailb
     finally:
         raw.close()
     assert plan == ["SEARCH session USING COVERING INDEX ix_session_programme_timetable "
-                    "(programme_id=? AND cancelled=?)"], plan
+                    "(programme_id=? AND cancelled=? AND starts_at>?)"], plan
 
 
 def test_the_provider_can_still_delete_a_booking_that_changed_class(school, mailbox, api):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import Counter, namedtuple
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -126,16 +126,20 @@ _SIBLINGS = (_PROGRAMME.select()
                     Programme.makeup_group == bindparam("group"),
                     Programme.id != bindparam("programme_id"))
              .order_by(Programme.name, Programme.id))
-# The timetable of those classes: every session not cancelled, past ones too (a class's price
-# is for all of them), as its id, programme and start only. The sessions to come that places
-# could move to are picked from it; only those are then read further, for the rest of their
-# slots and whether there is room (three counts per session: a class's later sessions, most of
-# them, are never moved to). Not their programme and start again: the timetable has them, and
-# each value read back cost SQLite's driver a release of Python's lock, a start a conversion.
+# The timetable of those classes: every session not cancelled since `since`, as its id,
+# programme and start only. Past ones too where a price difference is worked out (a class's
+# price is for all its sessions); else only those to come, which is all a class offered at the
+# booking's own price needs. The sessions to come that places could move to are picked from
+# it; only those are then read further, for the rest of their slots and whether there is room
+# (three counts per session: a class's later sessions, most of them, are never moved to). Not
+# their programme and start again: the timetable has them, and each value read back cost
+# SQLite's driver a release of Python's lock, a start a conversion.
 _TIMETABLE = (select(ClassSession.id, ClassSession.programme_id, ClassSession.starts_at)
               .where(ClassSession.programme_id.in_(bindparam("programmes", expanding=True)),
-                     ClassSession.cancelled == false())
+                     ClassSession.cancelled == false(),
+                     ClassSession.starts_at > bindparam("since"))
               .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
+_EVER = datetime(1970, 1, 1, tzinfo=UTC)  # `since` for a timetable read whole
 _ROOM_IN = select(ClassSession.id, ClassSession.ends_at, ClassSession.location,
                   capacity.has_room(bindparam("now"))).where(
     ClassSession.id.in_(bindparam("ids", expanding=True)))
@@ -207,7 +211,13 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     sizes: Counter = Counter()
     classes: dict[str, list[tuple]] = {}  # the sessions each class could take, soonest first
     refs = {pid: p.external_id for pid, p in programmes.items()}
-    for row in read(db, _TIMETABLE, {"programmes": list(programmes)}):
+    # Sizes only where `_difference` divides a price by them: another class's, with a price
+    # for the booking too. Else the sessions to come are enough (a booking's own programme,
+    # often the only one, costs the same in any of its groups).
+    priced = view.price is not None and any(
+        p.price is not None for pid, p in programmes.items() if pid != view.programme.id)
+    for row in read(db, _TIMETABLE, {"programmes": list(programmes),
+                                     "since": _EVER if priced else now}):
         session_id, programme_id, starts_at = row
         key = _class_key(refs[programme_id], starts_at, tz)
         sizes[key] += 1
