@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from e2e.conftest import settled
 from e2e.test_login_in_iframe import greeting, log_in
 from e2e.test_profile_journeys import SARAH, assert_accessible, widget_frame
+from e2e.test_switching import assert_choices_fit_a_phone
 
 
 def test_a_parent_keeps_next_terms_place_on_a_phone(open_context, provider_sites, inbox, shoot):
@@ -36,6 +37,8 @@ def test_a_parent_keeps_next_terms_place_on_a_phone(open_context, provider_sites
     expect(widget.get_by_role("heading", level=1)).to_have_text("A place next term: Oliver")
     expect(widget.get_by_role("region", name="Before you confirm")).to_contain_text(
         "Your place is held until the end of")
+    assert_choices_fit_a_phone(widget.get_by_role("group", name="Choose a class"),
+                               "Choose a class", "£97.20")
     sunday = widget.get_by_role("radio", name=re.compile("Sundays 10:30"))
     sunday.focus()
     page.keyboard.press("Space")

@@ -34,6 +34,7 @@ def test_a_parent_moves_a_child_to_another_group_on_a_phone(open_context, provid
     expect(choices).to_contain_text("Same price")
     sunday = widget.get_by_role("radio", name=re.compile("From Sunday"))
     expect(sunday).to_be_checked()
+    assert_choices_fit_a_phone(choices, "The class you can change to", "Same price")
     expect(widget.get_by_role("region", name="Before you confirm")).to_contain_text(
         "The change happens at once")
     settled(page)
@@ -53,3 +54,19 @@ def test_a_parent_moves_a_child_to_another_group_on_a_phone(open_context, provid
     sessions.focus()
     page.keyboard.press("Enter")
     expect(widget.get_by_role("list").filter(has_text="Sun").first).to_be_visible()
+
+
+def assert_choices_fit_a_phone(card, heading: str, price: str) -> None:
+    """The card of choices keeps a card's padding (it had none: its heading and choices met
+    its border), and a choice's price goes under the class rather than beside it, where it
+    squeezed the class's day and place into a column a few words wide."""
+    box = card.bounding_box()
+    title = card.get_by_role("heading", name=heading).bounding_box()
+    choice = card.locator("label").first
+    inside = choice.bounding_box()
+    assert title["x"] - box["x"] >= 12 and inside["x"] - box["x"] >= 12, (box, title, inside)
+    assert box["x"] + box["width"] - (inside["x"] + inside["width"]) >= 12, (box, inside)
+    name = choice.locator("strong").first.bounding_box()
+    cost = choice.get_by_text(price).first.bounding_box()
+    assert cost["y"] >= name["y"] + name["height"], (name, cost)
+
