@@ -37,8 +37,11 @@ def test_a_parent_keeps_next_terms_place_on_a_phone(open_context, provider_sites
     expect(widget.get_by_role("heading", level=1)).to_have_text("A place next term: Oliver")
     expect(widget.get_by_role("region", name="Before you confirm")).to_contain_text(
         "Your place is held until the end of")
-    assert_choices_fit_a_phone(widget.get_by_role("group", name="Choose a class"),
-                               "Choose a class", "£97.20")
+    choices = widget.get_by_role("group", name="Choose a class")
+    assert_choices_fit_a_phone(choices, "Choose a class", "£97.20")
+    note = widget.locator("blockquote").filter(has_text="We would love to see Oliver")
+    below = note.bounding_box()  # the school's message, then a gap, then the choices
+    assert choices.bounding_box()["y"] - (below["y"] + below["height"]) >= 12
     sunday = widget.get_by_role("radio", name=re.compile("Sundays 10:30"))
     sunday.focus()
     page.keyboard.press("Space")
