@@ -208,7 +208,6 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
     opens = {pid: max(now, rules.bookable_after(tenant, p, now)) for pid, p in programmes.items()}
-    sizes: Counter = Counter()
     classes: dict[str, list[tuple]] = {}  # the sessions each class could take, soonest first
     refs = {pid: p.external_id for pid, p in programmes.items()}
     # Sizes only where `_difference` divides a price by them: another class's, with a price
@@ -216,12 +215,13 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     # often the only one, costs the same in any of its groups).
     priced = view.price is not None and any(
         p.price is not None for pid, p in programmes.items() if pid != view.programme.id)
-    for row in read(db, _TIMETABLE, {"programmes": list(programmes),
-                                     "since": _EVER if priced else now}):
-        session_id, programme_id, starts_at = row
-        key = _class_key(refs[programme_id], starts_at, tz)
-        sizes[key] += 1
-        if starts_at > opens[programme_id] and key not in current and session_id not in own:
+    timetable = read(db, _TIMETABLE, {"programmes": list(programmes),
+                                      "since": _EVER if priced else now})
+    keys = [_class_key(refs[programme_id], starts_at, tz)
+            for _, programme_id, starts_at in timetable]
+    sizes = Counter(keys)  # counted in C, not a step of the loop below per session
+    for row, key in zip(timetable, keys, strict=True):
+        if row[2] > opens[row[1]] and key not in current and row[0] not in own:
             classes.setdefault(key, []).append(row)
     wanted = len(places)
     chosen = {key: usable[:wanted] for key, usable in classes.items()}
