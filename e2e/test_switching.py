@@ -69,4 +69,3 @@ def assert_choices_fit_a_phone(card, heading: str, price: str) -> None:
     name = choice.locator("strong").first.bounding_box()
     cost = choice.get_by_text(price).first.bounding_box()
     assert cost["y"] >= name["y"] + name["height"], (name, cost)
-

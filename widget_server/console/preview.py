@@ -20,7 +20,6 @@ from urllib.parse import urlencode
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from widget_server.core import i18n
 from widget_server.core.access import Access
 from widget_server.core.db import make_engine, migrate, session_scope
 from widget_server.core.errors import NotFound
@@ -34,6 +33,7 @@ from widget_server.profile import bookings, family
 from widget_server.selfservice import makeups, offers
 from widget_server.selfservice import places as self_service
 from widget_server.web import web_sessions
+from widget_server.web.visit import locale_for
 
 SCREENS = ("home", "sessions", "payment")
 FAMILY = "cl-1001"  # the demo's family with the most to see
@@ -170,7 +170,7 @@ def screen(db: Session, tenant: Tenant, name: str, now: datetime, gateway: Any =
             Booking.tenant == tenant.slug, Booking.client_id == client.id)
             .order_by(Booking.id)).first()
         tab = bookings.sessions(db, who, booking, now)
-        locale = i18n.normalise(client.locale, tenant.config.locale)
+        locale = locale_for(tenant, client.locale)
         return Screen("widget/sessions.html", "bookings", web_session, base | {
             "list": tab, "extra": self_service.for_sessions(db, tenant, who, tab, now, locale)})
     # A payment still to pay shows the most: the ways to pay, bank details and QR code.
