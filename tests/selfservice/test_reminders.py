@@ -12,6 +12,7 @@ from threading import Barrier
 
 import pytest
 from self_service_support import DAY, NOW, School
+from sqlalchemy import event
 from sqlmodel import Session, select
 from whatsapp_fake import PIRUETKA_ENV, FakeCloudApi, cloud_api_for
 
@@ -90,6 +91,32 @@ def test_schedulers_running_at_the_same_time_still_remind_once(school):
     assert sum(counts) == 3
     assert len(school.rows(Reminder)) == 3
     assert len(school.emails()) == 3
+
+
+def test_a_round_writes_its_reminders_in_sets_not_one_by_one(school):
+    # A serving process runs the rounds: 500 reminders claimed one INSERT each (and each
+    # flushing the message before it) took it about a second, its pages waiting meanwhile.
+    inserts: list[str] = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith("INSERT"):
+            inserts.append(statement.split("(")[0].split()[-1].strip('"'))
+
+    event.listen(school.engine, "before_cursor_execute", note)
+    try:
+        assert schedule(school) == 3  # two places tomorrow, one credit
+    finally:
+        event.remove(school.engine, "before_cursor_execute", note)
+    # One claim per kind of reminder (sessions, make-ups), whatever the batch's size; then
+    # the messages of those that went (two e-mails and a WhatsApp copy, then one e-mail:
+    # PostgreSQL's driver writes each kind's in one statement, SQLite's one by one).
+    assert [table for n, table in enumerate(inserts) if inserts[n - 1:n] != [table]] == [
+        "reminder", "outbox_message", "reminder", "outbox_message"]
+    assert len(school.emails()) == 3 and len(outbox(school, "whatsapp")) == 1
+    # Claimed once: a second round finds nothing to send, and the ones claimed elsewhere
+    # first are skipped, the rest still sent.
+    assert schedule(school) == 0
+    assert len(school.rows(Reminder)) == 3
 
 
 def test_a_moved_session_earns_a_new_reminder_and_a_cancelled_place_none(school):
