@@ -48,10 +48,12 @@ def claim(db: Session, tenant: str, kind: str, subject_id: int, moment: datetime
 
 def claim_many(db: Session, tenant: str, kind: str,
                reminders: list[tuple[int, datetime, int | None]], now: datetime) -> set[int]:
-    """Record that these reminders (subject, moment, client) go, in one statement; returns
-    the subjects whose reminder went in (not those that already went, or are going
-    elsewhere). One INSERT of a round's batch: one per reminder, each built and flushing the
-    message before it, cost a round of 500 reminders about a second of a serving process."""
+    """Record that these reminders (subject, moment, client) go, in one go; returns the
+    subjects whose reminder went in (not those that already went, or are going elsewhere).
+    One INSERT per reminder, each built again and flushing the message before it, cost a
+    round of 500 reminders about a second of a serving process; a statement of 500 rows of
+    values, compiled for its length, 50 ms; this one, compiled once and sent by SQLAlchemy
+    as multi-row INSERTs ("insertmanyvalues"), 6 ms on SQLite, 16 ms on PostgreSQL."""
     if not reminders:
         return set()
     # In one order (by subject) whoever inserts: two schedulers meeting on the same keys
@@ -59,13 +61,19 @@ def claim_many(db: Session, tenant: str, kind: str,
     values = [{"tenant": tenant, "kind": kind, "subject_id": subject_id, "moment": moment,
                "client_id": client_id, "created_at": now}
               for subject_id, moment, client_id in sorted(reminders, key=lambda r: r[0])]
-    if db.get_bind().dialect.name == "postgresql":
-        insert = postgresql_insert(Reminder).values(values).on_conflict_do_nothing(
-            constraint="uq_reminder_once")
-    else:
-        insert = sqlite_insert(Reminder).values(values).on_conflict_do_nothing()
-    # RETURNING, not rowcount: it says the same on both databases, also through the ORM.
-    return {row[0] for row in db.exec(insert.returning(Reminder.subject_id))}
+    connection = db.connection()  # the session's transaction, which queues the messages
+    insert = _CLAIM["postgresql" if connection.dialect.name == "postgresql" else "sqlite"]
+    # RETURNING, not rowcount: a row skipped by ON CONFLICT DO NOTHING returns nothing.
+    return {row[0] for row in connection.execute(insert, values)}
+
+
+_REMINDERS = Reminder.__table__
+_CLAIM = {
+    "sqlite": sqlite_insert(_REMINDERS).on_conflict_do_nothing().returning(
+        _REMINDERS.c.subject_id),
+    "postgresql": postgresql_insert(_REMINDERS).on_conflict_do_nothing(
+        constraint="uq_reminder_once").returning(_REMINDERS.c.subject_id),
+}
 
 
 def _not_reminded(tenant: str, kind: str, subject, moment):
