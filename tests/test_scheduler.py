@@ -66,12 +66,30 @@ def test_one_process_at_a_time_holds_the_rounds(engine):
     """Two processes: the first to ask runs the periodic rounds and keeps them while it
     renews; the other waits, and takes over once a lease is left to lapse (its holder died)."""
     minute = timedelta(minutes=1)
-    assert scheduler.take_lease(engine, "web-1", NOW, 3 * minute)
-    assert not scheduler.take_lease(engine, "worker-1", NOW + minute, 3 * minute)
-    assert scheduler.take_lease(engine, "web-1", NOW + minute, 3 * minute)  # renewed
-    assert not scheduler.take_lease(engine, "worker-1", NOW + 3 * minute, 3 * minute)
-    assert scheduler.take_lease(engine, "worker-1", NOW + 4 * minute, 3 * minute)  # lapsed
-    assert not scheduler.take_lease(engine, "web-1", NOW + 5 * minute, 3 * minute)
+    assert scheduler.take_lease(engine, "web:1", NOW, 3 * minute)
+    assert not scheduler.take_lease(engine, "web:2", NOW + minute, 3 * minute)
+    assert scheduler.take_lease(engine, "web:1", NOW + minute, 3 * minute)  # renewed
+    assert not scheduler.take_lease(engine, "web:2", NOW + 3 * minute, 3 * minute)
+    assert scheduler.take_lease(engine, "web:2", NOW + 4 * minute, 3 * minute)  # lapsed
+    assert not scheduler.take_lease(engine, "web:1", NOW + 5 * minute, 3 * minute)
+
+
+@pytest.mark.postgres
+def test_a_worker_takes_the_rounds_off_the_process_serving_pages(engine, demo):
+    """A round's burst of work (500 reminders: half a second of Python) slows the pages of
+    the process that runs it; wherever a `widget-server worker` runs, the rounds go to it."""
+    minute = timedelta(minutes=1)
+    web = scheduler.for_app(demo).holder
+    assert web.startswith("web:")
+    worker = scheduler.Scheduler(engine, [], lambda tenant: None, interval=60).holder
+    assert worker.startswith("worker:") and len(worker) <= 64
+    assert scheduler.take_lease(engine, web, NOW, 3 * minute)  # no worker yet
+    assert scheduler.take_lease(engine, worker, NOW + minute, 3 * minute)  # taken over
+    assert not scheduler.take_lease(engine, web, NOW + 2 * minute, 3 * minute)
+    assert not scheduler.take_lease(engine, "worker:other", NOW + 2 * minute, 3 * minute)
+    assert scheduler.take_lease(engine, worker, NOW + 2 * minute, 3 * minute)  # renewed
+    # The worker stopped: once its lease lapses, a web process runs the rounds again.
+    assert scheduler.take_lease(engine, web, NOW + 6 * minute, 3 * minute)
 
 
 def test_offer_reminder_dates_are_worked_out_once_per_time_zone_not_per_tenant(monkeypatch):

@@ -52,6 +52,7 @@ from widget_server.web.templating import make_templates
 log = logging.getLogger("widget_server.scheduler")
 WAITING_PER_ROUND = 500
 LEASE = "timed-rounds"
+WEB, WORKER = "web:", "worker:"  # a lease holder's name begins: serves pages, or not
 
 NoticesFor = Callable[[Tenant], Notices]
 
@@ -105,13 +106,17 @@ def run_once(engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor,
 
 def take_lease(engine: Engine, holder: str, now: datetime, ttl: timedelta) -> bool:
     """Hold (or renew) the lease of the periodic rounds until `now + ttl`; False while another
-    process holds it. A holder that stops renewing (it died) loses it when it lapses."""
+    process holds it. A holder that stops renewing (it died) loses it when it lapses. A
+    worker (`holder` named "worker:...") also takes it from a web process ("web:..."): a
+    round's work (500 reminders written: half a second of Python) then leaves the parents'
+    pages alone wherever a worker runs; with none, a web process keeps the rounds."""
     until = now + ttl
+    free = [SchedulerLease.holder == holder, SchedulerLease.expires_at <= now]
+    if holder.startswith(WORKER):
+        free.append(SchedulerLease.holder.startswith(WEB))
     with session_scope(engine) as db:
         taken = db.exec(update(SchedulerLease)
-                        .where(SchedulerLease.name == LEASE,
-                               or_(SchedulerLease.holder == holder,
-                                   SchedulerLease.expires_at <= now))
+                        .where(SchedulerLease.name == LEASE, or_(*free))
                         .values(holder=holder, expires_at=until)
                         .execution_options(synchronize_session=False))
         if taken.rowcount == 1:
@@ -131,7 +136,7 @@ class Scheduler:
 
     def __init__(self, engine: Engine, tenants: Iterable[Tenant], notices_for: NoticesFor, *,
                  interval: float, clock: Callable[[], datetime] = utcnow,
-                 after: Callable[[], None] | None = None):
+                 after: Callable[[], None] | None = None, serves_pages: bool = False):
         self.engine = engine
         self.tenants = list(tenants)
         self.notices_for = notices_for
@@ -139,7 +144,8 @@ class Scheduler:
         self.clock = clock
         self.after = after
         self._wake = asyncio.Event()
-        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self.holder = (f"{WEB if serves_pages else WORKER}{socket.gethostname()[:36]}:"
+                       f"{os.getpid()}:{secrets.token_hex(4)}")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -192,7 +198,7 @@ def for_app(app) -> Scheduler:
     state = app.state
     return Scheduler(state.engine, state.tenants, lambda tenant: Notices.of(app, tenant),
                      interval=state.settings.scheduler_interval, clock=lambda: state.clock(),
-                     after=lambda: wake_senders(app))
+                     after=lambda: wake_senders(app), serves_pages=True)
 
 
 async def run_worker(settings: Settings, tenants: Iterable[Tenant],
