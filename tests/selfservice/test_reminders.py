@@ -113,8 +113,8 @@ def test_a_round_writes_its_reminders_in_sets_not_one_by_one(school):
     assert [table for n, table in enumerate(inserts) if inserts[n - 1:n] != [table]] == [
         "reminder", "outbox_message", "reminder", "outbox_message"]
     assert len(school.emails()) == 3 and len(outbox(school, "whatsapp")) == 1
-    # Claimed once: a second round finds nothing to send, and the ones claimed elsewhere
-    # first are skipped, the rest still sent.
+    # Claimed once: a second round finds nothing to send (six rounds at once, each claiming
+    # the same batch, still send each reminder once: the test above).
     assert schedule(school) == 0
     assert len(school.rows(Reminder)) == 3
 
