@@ -195,6 +195,35 @@ def test_a_list_is_expanded_once_per_length_with_the_values_of_each_run(engine, 
     assert len(worked_out) <= 4
 
 
+
+@pytest.mark.parametrize("fraction", [0, 250_000], ids=["whole second", "with a fraction"])
+def test_a_moment_beside_a_list_compares_as_the_orm_compares_it(engine, family, fraction):
+    """A date and time bound next to a list to expand (a page's "now" beside its ids) is
+    converted by its type, as on every other path: at the very moment a row holds, `>=` finds
+    it and `>` does not, as the ORM says. (SQLite compares the stored text; the driver's own
+    default text for the same moment sorted apart from it.)"""
+    moment = datetime(2025, 3, 4, 16, 30, 0, fraction, tzinfo=timezone.utc)
+    with session_scope(engine) as db:
+        db.get(Client, family[0]).created_at = moment
+    shape = Shape(Client.external_id)
+    refs = Client.external_id.in_(bindparam("refs", expanding=True))
+    at_or_after = shape.select().where(refs, Client.created_at >= bindparam("at"))
+    after = shape.select().where(refs, Client.created_at > bindparam("at"))
+    # The same lists over again: the first run takes SQLAlchemy's path, the next the form
+    # worked out for their lengths; another statement whose list is worked out on each run.
+    every_run = shape.select().where(
+        Client.external_id.in_(bindparam("refs", expanding=True, literal_execute=True)),
+        Client.created_at >= bindparam("at"))
+    params = {"refs": ["c1"], "at": moment}
+    with session_scope(engine) as db:
+        found = [[ref for ref, in shape.rows(db, statement, params)]
+                 for statement in (at_or_after, after, at_or_after, after, every_run, every_run)]
+        orm = [db.exec(select(Client.external_id).where(
+            Client.external_id == "c1", condition)).all() for condition in (
+            Client.created_at >= moment, Client.created_at > moment)]
+    assert orm == [["c1"], []]
+    assert found == [["c1"], [], ["c1"], [], ["c1"], ["c1"]]
+
 def test_listeners_see_the_statements_sent_straight_to_the_driver(engine, family):
     """What counts and EXPLAINs a page's statements (tests/test_query_plans.py) still sees
     every one of them."""
