@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import pytest
 from conftest import postgres_only, sqlite_only
 from sqlalchemy import select, text, update
 from sqlalchemy.dialects import sqlite
@@ -96,3 +97,23 @@ def test_asyncpgs_time_stamps_with_a_zone_are_read_as_they_come():
     assert UTCDateTime().result_processor(asyncpg.dialect(), TIMESTAMPTZ) is None
     assert UTCDateTime().result_processor(psycopg.dialect(), TIMESTAMPTZ) is not None
     assert UTCDateTime().result_processor(asyncpg.dialect(), 1114) is not None
+
+
+def test_a_moment_is_written_for_sqlite_as_sqlmodel_writes_it():
+    """The one-step writing gives the text sqlmodel's own gives (what the stored values and
+    every comparison with them rest on), and refuses what it refuses."""
+    dialect = sqlite.dialect()
+    fast = UTCDateTime()._cached_bind_processor(dialect)
+    general = SqlmodelUTCDateTime()._cached_bind_processor(dialect)
+    for moment in (datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
+                   datetime(2026, 12, 1, 10, 0, 0, 250, tzinfo=UTC),
+                   datetime(2026, 12, 1, 10, 0, 0, 999_999, tzinfo=timezone.utc),
+                   datetime(2026, 12, 1, 11, 0, tzinfo=BRATISLAVA),
+                   datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("UTC")),
+                   datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC), None):
+        assert fast(moment) == general(moment), moment
+    assert fast(datetime(2026, 12, 1, 10, 0, 0, 250, tzinfo=UTC)) == "2026-12-01 10:00:00.000250"
+    naive = datetime(2026, 12, 1, 10, 0)
+    for write in (fast, general):
+        with pytest.raises(ValueError):
+            write(naive)
