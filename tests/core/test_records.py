@@ -195,7 +195,6 @@ def test_a_list_is_expanded_once_per_length_with_the_values_of_each_run(engine, 
     assert len(worked_out) <= 4
 
 
-
 @pytest.mark.parametrize("fraction", [0, 250_000], ids=["whole second", "with a fraction"])
 def test_a_moment_beside_a_list_compares_as_the_orm_compares_it(engine, family, fraction):
     """A date and time bound next to a list to expand (a page's "now" beside its ids) is
@@ -223,6 +222,7 @@ def test_a_moment_beside_a_list_compares_as_the_orm_compares_it(engine, family, 
             Client.created_at >= moment, Client.created_at > moment)]
     assert orm == [["c1"], []]
     assert found == [["c1"], [], ["c1"], [], ["c1"], ["c1"]]
+
 
 def test_listeners_see_the_statements_sent_straight_to_the_driver(engine, family):
     """What counts and EXPLAINs a page's statements (tests/test_query_plans.py) still sees
