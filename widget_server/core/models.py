@@ -937,7 +937,7 @@ class UTCDateTime(sqltypes.UTCDateTime):
             # `isoformat` adds one): one C call, where the general way converts the zone, then
             # fills a format from seven fields (1.7 us a value against 1.0). A page's "now"
             # is bound a few times in each of several statements.
-            if type(value) is datetime and value.tzinfo is UTC and value.year >= 1000:
+            if type(value) is datetime and value.tzinfo is UTC:
                 return value.isoformat(" ", "microseconds")[:26]
             return general(value)
         return to_sqlite
