@@ -129,6 +129,23 @@ def test_a_make_up_in_the_booking_does_not_change_what_the_new_class_costs(schoo
     assert "€27.00 more for the rest of the term" in page
 
 
+def test_a_session_the_booking_is_in_already_is_not_one_to_move_to(school, mailbox):
+    """Ann's child makes up a class on Wednesday 25 November: Wednesdays are offered from the
+    week after, and her places move to the three Wednesdays she is not in yet."""
+    s = school
+    s.attend("ann-mk", "b-ann", "wed0", makeup=True)
+    ann = s.browser(mailbox, "ann@example.com")
+    page = text_of(ann.open("bookings/b-ann/switch").text)
+    assert "Ballet Wednesdays From Wednesday, 2 December" in page
+    assert "From Wednesday, 25 November" not in page
+    assert "€27.00 more for the rest of the term" in page  # the make-up is not paid for
+    assert ann.post("bookings/b-ann/switch",
+                    {"class": key(s, "ballet-wed", "wed1")}).status_code == 303
+    moved = sessions_of(s, "b-ann")
+    assert [moved[a] for a in ("ann-mk", "ann-sat0", "ann-sat2", "ann-sat3")] == [
+        ("wed0", "expected"), ("wed1", "expected"), ("wed2", "expected"), ("wed3", "expected")]
+
+
 def test_a_class_s_price_is_shared_by_all_its_sessions_past_ones_too(school, mailbox):
     """Wednesdays also had two sessions before today: €120 is for seven sessions, so the three
     places cost 3 x (€17.14 - €15) more, not 3 x (€24 - €15)."""
@@ -143,7 +160,7 @@ def test_a_class_s_price_is_shared_by_all_its_sessions_past_ones_too(school, mai
 def timetable_rows(s: School, seen: list) -> list[tuple]:
     """The rows of the page's timetable statement, run again as the page sent it."""
     [(sql, parameters)] = [(sql, parameters) for sql, parameters, _ in seen
-                           if "session.starts_at \nFROM session" in sql]
+                           if "ORDER BY session.programme_id, session.starts_at" in sql]
     raw = s.engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -429,8 +446,9 @@ def test_the_page_costs_the_same_statements_for_two_classes_or_six(school, mailb
     two = statements()
     # The visitor's session, the booking, its latest change, its places to move, the other
     # classes, the booking's every place, the classes' timetable (their sizes, and the sessions
-    # to come), and those the places would move to with whether there is room.
-    assert two == 8
+    # to come), and those the places would move to with whether there is room. On PostgreSQL
+    # the booking's places come with the timetable, one round trip fewer.
+    assert two == (7 if s.engine.dialect.name == "postgresql" else 8)
     with s.batch():
         for n in range(4):
             s.programme(f"more{n}", name=f"Ballet more {n}", makeup_group="balet", price=9000)
@@ -496,7 +514,7 @@ def test_the_classes_timetable_is_read_from_one_index_in_its_order(school, mailb
     with counting_statements(s.app) as seen:
         ann.open("bookings/b-ann/switch")
     timetable = [(sql, parameters) for sql, parameters, _ in seen
-                 if "session.starts_at \nFROM session" in sql]
+                 if "ORDER BY session.programme_id, session.starts_at" in sql]
     assert len(timetable) == 1
     raw = s.engine.raw_connection()
     try:

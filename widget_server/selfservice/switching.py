@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, false, update
+from sqlalchemy import Integer, bindparam, false, func, type_coerce, update
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -118,8 +118,9 @@ _PLACES = (select(Attendance.id, ClassSession.id, ClassSession.programme_id,
                   ClassSession.cancelled == false(), ClassSession.starts_at > bindparam("now"))
            .order_by(ClassSession.starts_at, ClassSession.id))
 # Every place of the booking: the sessions it is in already, and (not make-ups) what it paid for.
-_OWN = select(Attendance.session_id, Attendance.makeup).where(
-    Attendance.tenant == bindparam("tenant"), Attendance.booking_id == bindparam("booking_id"))
+_OF_BOOKING = (Attendance.tenant == bindparam("tenant"),
+               Attendance.booking_id == bindparam("booking_id"))
+_OWN = select(Attendance.session_id, Attendance.makeup).where(*_OF_BOOKING)
 _PROGRAMME = Shape(Programme)
 _SIBLINGS = (_PROGRAMME.select()
              .where(Programme.tenant == bindparam("tenant"),
@@ -139,6 +140,15 @@ _TIMETABLE = (select(ClassSession.id, ClassSession.programme_id, ClassSession.st
                      ClassSession.cancelled == false(),
                      ClassSession.starts_at > bindparam("since"))
               .order_by(ClassSession.programme_id, ClassSession.starts_at, ClassSession.id))
+# PostgreSQL's: the booking's places with the timetable, as two columns of it (whether the
+# booking is in the session already, and, the same on every row, worked out once, how many
+# places it paid for): one round trip instead of two (the page 8.66 -> 8.44 M instructions in
+# process, besides the round trip's system calls and the server's work). Not on SQLite, which
+# has no round trip to save: there a lookup per session of the timetable cost more than the
+# statement (9.75 -> 9.96 M instructions a page; a UNION of the two, sorted, 10.0 M).
+_TIMETABLE_WITH_OWN = _TIMETABLE.add_columns(
+    type_coerce(ClassSession.id.in_(select(Attendance.session_id).where(*_OF_BOOKING)), Integer),
+    select(func.count()).where(*_OF_BOOKING, Attendance.makeup == false()).scalar_subquery())
 _EVER = datetime(1970, 1, 1, tzinfo=UTC)  # `since` for a timetable read whole
 _ROOM_IN = select(ClassSession.id, ClassSession.ends_at, ClassSession.location,
                   capacity.has_room(bindparam("now"))).where(
@@ -203,8 +213,6 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     programmes = {p.id: p for p in _programmes(db, tenant, view)
                   if p.id == view.programme.id or rules.age_fits(p, view.attendee.birth_date,
                                                                  today)}
-    places_held = read(db, _OWN, {"tenant": tenant.slug, "booking_id": view.booking.id})
-    own = {session_id for session_id, _ in places_held}
     tz = tenant.zone
     current = {class_key(view.programme, s.starts_at, tz) for _, s in places}
     opens = {pid: max(now, rules.bookable_after(tenant, p, now)) for pid, p in programmes.items()}
@@ -215,10 +223,18 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
     # often the only one, costs the same in any of its groups).
     priced = view.price is not None and any(
         p.price is not None for pid, p in programmes.items() if pid != view.programme.id)
-    timetable = read(db, _TIMETABLE, {"programmes": list(programmes),
-                                      "since": _EVER if priced else now})
-    keys = [_class_key(refs[programme_id], starts_at, tz)
-            for _, programme_id, starts_at in timetable]
+    values = {"programmes": list(programmes), "since": _EVER if priced else now,
+              "tenant": tenant.slug, "booking_id": view.booking.id}
+    if db.get_bind().dialect.name == "postgresql":
+        timetable = read(db, _TIMETABLE_WITH_OWN, values)
+        own = {row[0] for row in timetable if row[3]}
+        paid_for = timetable[0][4] if timetable else 0
+    else:
+        places_held = read(db, _OWN, values)
+        own = {session_id for session_id, _ in places_held}
+        paid_for = sum(not makeup for _, makeup in places_held)
+        timetable = read(db, _TIMETABLE, values)
+    keys = [_class_key(refs[row[1]], row[2], tz) for row in timetable]
     sizes = Counter(keys)  # counted in C, not a step of the loop below per session
     for row, key in zip(timetable, keys, strict=True):
         if row[2] > opens[row[1]] and key not in current and row[0] not in own:
@@ -231,14 +247,13 @@ def _targets(db: Session, tenant: Tenant, view: BookingView, places: list[tuple]
         if ids else {}
     prices = _difference(tenant, view, sizes,
                          [(k, programmes[v[0][1]]) for k, v in classes.items()],
-                         wanted, sum(not makeup for _, makeup in places_held))
+                         wanted, paid_for)
     found = []
     for key, rows in chosen.items():
         if any(row[0] not in room for row in rows):
             continue  # a session gone since the timetable was read: not offered this time
         programme = programmes[classes[key][0][1]]
-        sessions = tuple(Slot(session_id, programme_id, starts_at, *room[session_id][:2])
-                         for session_id, programme_id, starts_at in rows)
+        sessions = tuple(Slot(row[0], row[1], row[2], *room[row[0]][:2]) for row in rows)
         full = next((s for s in sessions if not room[s.id][2]), None)
         why = "too_few" if len(sessions) < wanted or not wanted else ("full" if full else None)
         found.append(Target(key, programme, sessions, why, full, prices[key]))
