@@ -108,6 +108,40 @@ def test_a_new_family_is_told_what_to_do(api, app, mailbox):
     assert "All paid" in words
 
 
+def test_each_booking_on_home_shows_its_own_next_session(api, app, mailbox):
+    """A booking's next session is the soonest one the child is still expected at: not one
+    over already, cancelled by the provider or excused ahead; one under way still counts. The
+    bookings come soonest first, one with nothing to come last."""
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    for n, name in ((1, "Otters"), (2, "Seals"), (3, "Dolphins")):
+        api.put("programmes", f"p{n}", {"name": name, "venue": "Lido"})
+        api.put("bookings", f"b{n}", {"client_id": "c1", "attendee_id": "a1",
+                                      "programme_id": f"p{n}"})
+    sessions = [  # (booking, day, hours, status, cancelled): now is Sunday 22 Nov 2026, 12:00
+        (1, "2026-11-22", ("10:00", "11:00"), "expected", False),  # over this morning
+        (1, "2026-11-23", ("09:00", "10:00"), "expected", True),  # cancelled by the provider
+        (1, "2026-11-24", ("09:00", "10:00"), "excused", False),  # excused ahead
+        (1, "2026-11-27", ("09:00", "10:00"), "expected", False),
+        (1, "2026-11-25", ("09:00", "10:00"), "expected", False),  # sooner: the next one
+        (2, "2026-11-15", ("09:00", "10:00"), "attended", False),  # nothing to come
+        (3, "2026-11-22", ("11:30", "12:30"), "expected", False),  # under way
+        (3, "2026-11-29", ("11:30", "12:30"), "expected", False)]
+    for n, (booking, day, (start, end), status, cancelled) in enumerate(sessions):
+        api.put("sessions", f"s{n}", {"programme_id": f"p{booking}",
+                                      "starts_at": f"{day}T{start}:00Z",
+                                      "ends_at": f"{day}T{end}:00Z", "cancelled": cancelled})
+        api.put("attendance", f"t{n}", {"booking_id": f"b{booking}", "session_id": f"s{n}",
+                                        "status": status})
+    freeze(app)
+    page = browser(app, mailbox, "ann@example.com").open("").text
+    assert "Next for Leo Today 11:30–12:30 Dolphins" in text_of(page)
+    assert text_of(section(page, "active-title")) == (
+        "Bookings Dolphins Confirmed Lido Next session: Today, 11:30–12:30 "
+        "Otters Confirmed Lido Next session: Wed 25 Nov, 09:00–10:00 "
+        "Seals Confirmed Lido No upcoming sessions")
+
+
 # --- the programme dashboard ----------------------------------------------------------------
 
 def test_dashboard_shows_what_is_next_and_the_programme(sarah):

@@ -42,9 +42,10 @@ from widget_server.core.records import Shape, read
 from widget_server.money.orders import awaiting_report_since, report_stands_since
 from widget_server.profile.bookings import (
     ACTIVE,
+    NEXT_SESSION,
     SessionRow,
-    next_sessions,
-    next_sessions_query,
+    next_session,
+    with_next_session,
 )
 
 
@@ -160,11 +161,10 @@ def load_home(db: Session, access: Access, web_session: WebSession, requested: s
 
 def _bookings(db: Session, access: Access, values: dict,
               now: datetime) -> tuple[list[BookingCard], list[BookingCard]]:
-    """The member's bookings (active, then past) with each one's next session: two queries."""
+    """The member's bookings (active, then past) with each one's next session: one query."""
     rows = _CARD.rows(db, scope.prepared(_member_bookings, access), values)
-    upcoming = next_sessions(db, scope.prepared(_next_sessions, access), values, now)
-    cards = [BookingCard(BookingView(b, p, a, access.owns(b)), upcoming.get(b.id))
-             for b, p, a in rows]
+    cards = [BookingCard(BookingView(b, p, a, access.owns(b)), next_session(*upcoming, now))
+             for b, p, a, *upcoming in rows]
     active = [c for c in cards if c.view.booking.status in ACTIVE]
     active.sort(key=lambda c: (c.next is None, c.next.starts_at if c.next else now))
     return active, [c for c in cards if c.view.booking.status not in ACTIVE]
@@ -174,22 +174,18 @@ def _of_member(who: Access):
     return and_(scope.visible_bookings(who), Attendee.external_id == bindparam("member"))
 
 
-# A booking card's rows: the booking, its programme and child, as records (core.records).
-_CARD = Shape(Booking, Programme, Attendee)
+# A booking card's rows: the booking, its programme and child, as records (core.records),
+# and its next session.
+_CARD = Shape(Booking, Programme, Attendee, *NEXT_SESSION)
 
 
 def _member_bookings(who: Access):
-    return (_CARD.select()
-            .join(Programme, Programme.id == Booking.programme_id)
-            .join(Attendee, Attendee.id == Booking.attendee_id)
-            .where(_of_member(who))
-            .order_by(Booking.booked_at.is_(None), Booking.booked_at.desc(), Booking.id.desc()))
-
-
-def _next_sessions(who: Access):
-    ids = select(Booking.id).join(Attendee, Attendee.id == Booking.attendee_id) \
-        .where(_of_member(who))
-    return next_sessions_query(who.tenant, ids, bindparam("now"))
+    return with_next_session(
+        _CARD.select()
+        .join(Programme, Programme.id == Booking.programme_id)
+        .join(Attendee, Attendee.id == Booking.attendee_id), who.tenant, bindparam("now")
+    ).where(_of_member(who)).order_by(Booking.booked_at.is_(None), Booking.booked_at.desc(),
+                                      Booking.id.desc())
 
 
 def _totals(who: Access):
