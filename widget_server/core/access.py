@@ -229,27 +229,39 @@ class BookingView:
 def get_booking(session: Session, access: Access, external_id: str) -> BookingView:
     """A booking the person may see, by its provider id (read-only records); NotFound for
     anything else."""
-    row = _BOOKING_VIEW.first(session, prepared(_booking_of, access),
-                              access.parameters() | {"booking": external_id})
+    return booking_view(access, _BOOKING_VIEW.first(
+        session, prepared(_booking_of, access), access.parameters() | {"booking": external_id}))
+
+
+def booking_view(access: Access, row: tuple | None) -> BookingView:
+    """The view of a row of `booking_statement` (its first four groups); NotFound for None."""
     if row is None:
         raise NotFound("There is no such booking in your profile.")
-    booking, programme, attendee, level = row
+    booking, programme, attendee, level = row[:4]
     owned = access.owns(booking)
     return BookingView(booking, programme, attendee, owned, None if owned else level or VIEW)
 
 
-# How `_booking_of`'s rows read back: a booking, its programme and child as records (every
-# booking page reads one), and the share's level (the expression depends on the person).
-_BOOKING_VIEW = Shape(Booking, Programme, Attendee, func.min(BookingShare.access))
+# How `booking_statement`'s rows read back: a booking, its programme and child as records
+# (every booking page reads one), and the share's level (the expression depends on the person).
+BOOKING_VIEW = (Booking, Programme, Attendee, func.min(BookingShare.access))
+_BOOKING_VIEW = Shape(*BOOKING_VIEW)
 
 
-def _booking_of(who: Access):
+def booking_statement(who: Access, *columns: Any) -> Any:
+    """The statement of a booking the person may see, by its provider id (the parameter
+    "booking"), as `BOOKING_VIEW` reads it, and any other `columns` after it (a page that
+    joins more to the booking's row: its statement built once, with `prepared`)."""
     # A family with no shares owns every booking it sees: no share to look up.
     level = null() if who.family_only else _share_level(who)
-    return (Shape(Booking, Programme, Attendee, level).select()
+    return (Shape(Booking, Programme, Attendee, level, *columns).select()
             .join(Programme, Programme.id == Booking.programme_id)
             .join(Attendee, Attendee.id == Booking.attendee_id)
             .where(visible_bookings(who), Booking.external_id == bindparam("booking")))
+
+
+def _booking_of(who: Access):
+    return booking_statement(who)
 
 
 def _share_level(access: Access):
