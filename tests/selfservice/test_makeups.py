@@ -11,6 +11,7 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
+from profile_support import text_of
 from self_service_support import DAY, NOW, School
 from sqlalchemy import event
 from sqlmodel import Session, select
@@ -393,3 +394,33 @@ def test_birth_dates_are_read_only_when_a_class_of_the_group_has_ages(school):
         assert any("birth_date" in statement for statement in sent)
     finally:
         event.remove(school.engine, "before_cursor_execute", note)
+
+
+def test_a_credit_good_only_in_another_class_of_its_group_counts_on_the_family_s_pages(
+        school, client, mailbox):
+    """Eva's ballet has no session to come, so her credit is good only in jazz, the other class
+    of ballet's make-up group: home, the booking's dashboard and its sessions tab count it (on
+    PostgreSQL the group's classes come with the credits, in the same statement), and not
+    before jazz has a session; tap's (another group) and hip hop's (no make-ups) never count."""
+    s = school
+    with s.batch():
+        s.family("eva", locale="en-GB")
+        s.booking("b-eva", "eva-parent", "eva-child", "ballet")
+        s.attend("a-eva", "b-eva", "last-week", "excused")
+        s.credit("mk-eva", "eva-parent", "eva-child", "a-eva", expires=20 * DAY)
+        s.session("tap-soon", "tap", 2 * DAY, capacity=8)
+        s.session("hiphop-soon", "hiphop", 2 * DAY, capacity=8)
+    eva = s.browser(mailbox, "eva@example.com")
+
+    def pages() -> tuple[str, str, str]:
+        return (text_of(eva.open("").text), text_of(eva.open("bookings/b-eva").text),
+                text_of(eva.open("bookings/b-eva/sessions").text))
+
+    home, board, tab = pages()
+    assert "Book a make-up" not in home and "No make-ups to book" in board
+    assert "Book a make-up" not in tab
+    s.session("jazz-soon", "jazz", 2 * DAY, capacity=8)
+    home, board, tab = pages()
+    assert "Book a make-up 1 make-up available" in home
+    assert "1 make-up available" in board
+    assert "1 make-up to book" in tab and "Book a make-up" in tab

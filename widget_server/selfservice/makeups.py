@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, or_, update
+from sqlalchemy import and_, bindparam, null, or_, union_all, update
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
@@ -117,9 +117,10 @@ class Pool:
 
 
 def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
-             sources: dict[int, Source]) -> Pool:
+             sources: dict[int, Source], grouped: list[Programme] | None = None) -> Pool:
     """At most three queries, however many credits (fewer when every credit names its
-    session, or when no class of their groups has ages)."""
+    session, when the programmes of their groups were read with them, `grouped`, or when no
+    class of their groups has ages)."""
     groups = {s.programme.makeup_group for s in sources.values()
               if s.programme is not None and s.programme.makeup_group}
     members = {c.attendee_id for c in credits}
@@ -130,9 +131,12 @@ def pool_for(db: Session, tenant: Tenant, credits: list[MakeupCredit],
                 "tenant": tenant.slug, "attendees": sorted(unsourced)}):
             booked.setdefault(attendee_id, set()).add(programme_id)
     wanted = {p for ids in booked.values() for p in ids}
-    programmes = [p for p, in _PROGRAMME.rows(db, _POOL_PROGRAMMES, {
-        "tenant": tenant.slug, "groups": sorted(groups), "ids": sorted(wanted)})
-    ] if groups or wanted else []
+    if grouped is not None and not wanted:
+        programmes = grouped
+    else:
+        programmes = [p for p, in _PROGRAMME.rows(db, _POOL_PROGRAMMES, {
+            "tenant": tenant.slug, "groups": sorted(groups), "ids": sorted(wanted)})
+        ] if groups or wanted else []
     # Birth dates only where a class of the groups has ages to fit (`rules.age_fits`).
     aged = groups and any(p.min_age is not None or p.max_age is not None for p in programmes)
     born = dict(read(db, _BIRTH_DATES, {"tenant": tenant.slug, "ids": sorted(members)})
@@ -219,12 +223,13 @@ def sources_of(db: Session, credits: list[MakeupCredit]) -> dict[int, Source]:
 
 
 def searches_for(db: Session, tenant: Tenant, credits: list[MakeupCredit], now: datetime,
-                 sources: dict[int, Source] | None = None) -> list[options.Search]:
+                 sources: dict[int, Source] | None = None,
+                 grouped: list[Programme] | None = None) -> list[options.Search]:
     """Where each credit may be booked now, in a fixed handful of queries however many."""
     if not credits:
         return []
     sources = sources if sources is not None else sources_of(db, credits)
-    pool = pool_for(db, tenant, credits, sources)
+    pool = pool_for(db, tenant, credits, sources, grouped)
     return [_search(tenant, c, sources[c.id], pool, now) for c in credits]
 
 
@@ -241,6 +246,13 @@ _SOURCE_ALIASES = aliased(Attendance), aliased(ClassSession), aliased(Programme)
 
 
 def _spendable_query(who: Access, now: Any, *where: Any) -> Any:
+    return _unordered(who, now, *where).order_by(*_CREDIT_ORDER)
+
+
+_CREDIT_ORDER = (MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id)
+
+
+def _unordered(who: Access, now: Any, *where: Any) -> Any:
     place, session, programme, booking = _SOURCE_ALIASES
     return (
         _SPENDABLE.select()
@@ -249,8 +261,24 @@ def _spendable_query(who: Access, now: Any, *where: Any) -> Any:
         .outerjoin(programme, programme.id == session.programme_id)
         .outerjoin(booking, booking.id == place.booking_id)
         .where(scope.actionable_makeups(who), MakeupCredit.used_attendance_id.is_(None),
-               (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now), *where)
-        .order_by(MakeupCredit.expires_at.is_(None), MakeupCredit.expires_at, MakeupCredit.id))
+               (MakeupCredit.expires_at.is_(None)) | (MakeupCredit.expires_at > now), *where))
+
+
+def _with_groups(who: Access, credits: Any) -> Any:
+    """PostgreSQL's: the credits, then a row for each programme of their sources' make-up
+    groups (its columns where a credit's source programme is, the rest NULL), which `pool_for`
+    reads otherwise in a statement of its own: a round trip. Not joined to each credit (the
+    credit's wide row would come once per programme of its group), and in no order (the
+    credits are put in theirs by `_spendable`: a UNION's order could only name its columns)."""
+    programme = _SOURCE_ALIASES[2]
+    groups = credits.with_only_columns(programme.makeup_group)
+    columns: list[Any] = [null()] * len(_SPENDABLE.columns)
+    start = sum(len(model.__table__.columns) for model in (MakeupCredit, Attendance,
+                                                           ClassSession))
+    own = [getattr(Programme, column.key) for column in Programme.__table__.columns]
+    columns[start:start + len(own)] = own
+    return union_all(credits, select(*columns).where(
+        Programme.tenant == who.tenant, Programme.makeup_group.in_(groups)))
 
 
 # A credit and where it came from, read as records (core.records): the home page, a booking's
@@ -269,32 +297,70 @@ def ready_for_member(db: Session, tenant: Tenant, access: Access, now: datetime,
     """How many make-ups of one family member (by provider id) have a session to book."""
     if member_ref is None:
         return 0
-    credits, sources = _sourced(_SPENDABLE.rows(db, scope.prepared(_member_spendable, access),
-                                                access.parameters() | {"now": now,
-                                                                       "member": member_ref}))
-    found = options.have_options(db, searches_for(db, tenant, credits, now, sources))
-    return sum(found)
+    credits, sources, grouped = _spendable(db, _MEMBER_SPENDABLE, access,
+                                           {"now": now, "member": member_ref})
+    return sum(options.have_options(db, searches_for(db, tenant, credits, now, sources,
+                                                     grouped)))
+
+
+class Spendable(NamedTuple):
+    """A member's credits to spend, each one's source, and where the statement brought them
+    the programmes of their make-up groups (`pool_for` reads them itself if None)."""
+
+    credits: list[MakeupCredit]
+    sources: dict[int, Source]
+    grouped: list[Programme] | None
 
 
 def spendable_by_member(db: Session, access: Access, now: datetime, client_id: int,
-                        attendee_id: int) -> tuple[list[MakeupCredit], dict[int, Source]]:
+                        attendee_id: int) -> Spendable:
     """`spendable` of one child of one family (by row ids), built once."""
-    return _sourced(_SPENDABLE.rows(db, scope.prepared(_child_spendable, access),
-                                    access.parameters() | {"now": now, "client_id": client_id,
-                                                           "attendee_id": attendee_id}))
+    return _spendable(db, _CHILD_SPENDABLE, access,
+                      {"now": now, "client_id": client_id, "attendee_id": attendee_id})
+
+
+def _spendable(db: Session, builds: dict[bool, Any], access: Access,
+               values: dict[str, Any]) -> Spendable:
+    grouped = db.get_bind().dialect.name == "postgresql"
+    rows = _SPENDABLE.rows(db, scope.prepared(builds[grouped], access),
+                           access.parameters() | values)
+    if not grouped:
+        return Spendable(*_sourced(rows), None)
+    credits = sorted((row for row in rows if row[0] is not None), key=lambda row: (
+        row[0].expires_at is None, row[0].expires_at, row[0].id))
+    return Spendable(*_sourced(credits), [row[3] for row in rows if row[0] is None])
 
 
 def _child_spendable(who: Access) -> Any:
-    return _spendable_query(who, bindparam("now"),
-                            MakeupCredit.attendee_id == bindparam("attendee_id"),
-                            MakeupCredit.client_id == bindparam("client_id"))
+    return _spendable_query(who, bindparam("now"), *_of_child())
+
+
+def _child_spendable_grouped(who: Access) -> Any:
+    return _with_groups(who, _unordered(who, bindparam("now"), *_of_child()))
+
+
+def _of_child() -> tuple:
+    return (MakeupCredit.attendee_id == bindparam("attendee_id"),
+            MakeupCredit.client_id == bindparam("client_id"))
 
 
 def _member_spendable(who: Access) -> Any:
     """`spendable` of one family member (by provider id), built once (see `scope.prepared`)."""
-    return _spendable_query(who, bindparam("now"), MakeupCredit.attendee_id.in_(
-        select(Attendee.id).where(Attendee.tenant == who.tenant,
-                                  Attendee.external_id == bindparam("member"))))
+    return _spendable_query(who, bindparam("now"), _of_member(who))
+
+
+def _member_spendable_grouped(who: Access) -> Any:
+    return _with_groups(who, _unordered(who, bindparam("now"), _of_member(who)))
+
+
+def _of_member(who: Access) -> Any:
+    return MakeupCredit.attendee_id.in_(select(Attendee.id).where(
+        Attendee.tenant == who.tenant, Attendee.external_id == bindparam("member")))
+
+
+# By whether the statement brings the make-up groups' programmes too (on PostgreSQL).
+_CHILD_SPENDABLE = {False: _child_spendable, True: _child_spendable_grouped}
+_MEMBER_SPENDABLE = {False: _member_spendable, True: _member_spendable_grouped}
 
 
 def load_credit(db: Session, tenant: Tenant, access: Access, external_id: str, now: datetime,

@@ -279,10 +279,10 @@ def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
     board = bookings.dashboard(db, access, booking_ref, now)
     view = board.view
     if scope.can_act(access, view):
-        credits, sources = makeups.spendable_by_member(
+        credits, sources, grouped = makeups.spendable_by_member(
             db, access, now, view.booking.client_id, view.attendee.id)
         board.makeups_available = sum(options.have_options(
-            db, makeups.searches_for(db, tenant, credits, now, sources)))
+            db, makeups.searches_for(db, tenant, credits, now, sources, grouped)))
         if board.next is None and view.booking.status in ACTIVE:
             # Nothing booked: where the programme is booked with an entry pass, say so.
             board.entry_pass = passes.usable_for(db, tenant, access, view.programme.id, now)
@@ -388,10 +388,11 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
               for (row, origin), kind, window in zip(places, kinds, windows, strict=True)
               if row.status == "scheduled" and acts and window.open and kind == "regular"]
     own = {r.session.id for r in (*tab.upcoming, *tab.past)}
-    credits, sources = makeups.spendable_by_member(
-        db, access, now, view.booking.client_id, view.attendee.id) if acts else ([], {})
+    credits, sources, grouped = makeups.spendable_by_member(
+        db, access, now, view.booking.client_id, view.attendee.id) if acts else ([], {}, None)
     found = options.have_options(db, [*_move_searches(tenant, view, own, movers, now),
-                                      *makeups.searches_for(db, tenant, credits, now, sources)])
+                                      *makeups.searches_for(db, tenant, credits, now, sources,
+                                                            grouped)])
     to_move = dict(zip(movers, found, strict=False))
     actions = {row.attendance_id: RowActions(
         kind, window, programmes[row.session.programme_id],
