@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import and_, bindparam, case, false, func, literal, or_, true
+from sqlalchemy import String, and_, bindparam, case, false, func, literal, or_, true
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -21,12 +23,13 @@ from widget_server.core.models import (
     Attendance,
     AttendanceOrigin,
     Booking,
+    BookingSwitch,
     ClassSession,
     EntryPass,
     Payment,
     SessionNote,
 )
-from widget_server.core.records import Shape, Some, read
+from widget_server.core.records import Shape, Some
 from widget_server.money.orders import transfer_reported
 
 # Online sessions show their join link from shortly before the start until the end.
@@ -224,13 +227,39 @@ _SHOWN = case(
      case((ClassSession.ends_at > bindparam("now"), literal("scheduled")),
           else_=literal("unrecorded"))),
     else_=Attendance.status).label("shown")
-_SHOWN_OF_BOOKING = (select(_SHOWN)
-                     .join(ClassSession, ClassSession.id == Attendance.session_id)
-                     .where(Attendance.tenant == bindparam("tenant"),
-                            Attendance.booking_id == bindparam("booking_id"))
-                     .subquery())
-_COUNTS_OF_BOOKING = (select(_SHOWN_OF_BOOKING.c.shown, func.count())
-                      .group_by(_SHOWN_OF_BOOKING.c.shown))
+
+
+class _Joined(FunctionElement):
+    """A group's strings joined by commas, on SQLite and PostgreSQL alike (SQLAlchemy's
+    `aggregate_strings` binds its separator, and a statement with a value to render on every run
+    takes `core.records`' slow path)."""
+
+    type = String()
+    inherit_cache = True
+    name = "joined"
+
+
+@compiles(_Joined)
+def _joined_sqlite(element: _Joined, compiler: Any, **kw: Any) -> str:
+    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
+
+
+@compiles(_Joined, "postgresql")
+def _joined_postgresql(element: _Joined, compiler: Any, **kw: Any) -> str:
+    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+
+
+def _shown_of_booking(tenant: Any) -> Any:
+    """How each of a booking's sessions shows (`_SHOWN`), joined in one string, as a column of
+    the booking's row: counted in Python (at most a few dozen words) instead of a GROUP BY
+    statement of its own, a round trip on PostgreSQL."""
+    return (select(_Joined(_SHOWN))
+            .select_from(Attendance)
+            .join(ClassSession, ClassSession.id == Attendance.session_id)
+            .where(Attendance.tenant == tenant, Attendance.booking_id == Booking.id)
+            .correlate(Booking).scalar_subquery())
+
+
 _PAYMENT = Shape(Payment)
 _BOOKING_PAYMENTS = {
     acts: _PAYMENT.select().where(Payment.tenant == bindparam("tenant"),
@@ -249,6 +278,10 @@ _NEXT_PLACE = aliased(Attendance, name="next_place")
 _NEXT_SESSION = aliased(ClassSession, name="next_session")
 # What a booking's row selects for it, read back by `next_session`.
 NEXT_SESSION = (*(getattr(_NEXT_PLACE, column.key) for column in _ATTENDANCE), _NEXT_SESSION)
+# A booking's latest change of class, joined to the booking's row (`with_latest_switch`): the
+# booking's dashboard and its change-class page each read it in a statement of its own, a
+# round trip on PostgreSQL.
+LATEST_SWITCH = aliased(BookingSwitch, name="latest_switch")
 
 
 def with_next_session(statement: Any, tenant: Any, now: Any) -> Any:
@@ -264,6 +297,17 @@ def with_next_session(statement: Any, tenant: Any, now: Any) -> Any:
              .limit(1).correlate(Booking).scalar_subquery())
     return (statement.outerjoin(_NEXT_PLACE, _NEXT_PLACE.id == first)
             .outerjoin(_NEXT_SESSION, _NEXT_SESSION.id == _NEXT_PLACE.session_id))
+
+
+def with_latest_switch(statement: Any, tenant: Any) -> Any:
+    """`statement`, which selects from `booking`, joined to the booking's latest change of
+    class (by `ix_booking_switch_tenant_booking_id`), for its `LATEST_SWITCH` columns; NULL
+    when it has none."""
+    latest = (select(BookingSwitch.id)
+              .where(BookingSwitch.tenant == tenant, BookingSwitch.booking_id == Booking.id)
+              .order_by(BookingSwitch.id.desc())
+              .limit(1).correlate(Booking).scalar_subquery())
+    return statement.outerjoin(LATEST_SWITCH, LATEST_SWITCH.id == latest)
 
 
 def next_session(external_id: str | None, booking_id: int | None, status: str | None,
@@ -288,6 +332,7 @@ class Dashboard:
     entry_pass: EntryPass | None = None  # nothing booked: the family's pass for this programme
     can_switch: bool = False  # "Change class" leads somewhere for this person
     switch_pending: Any | None = None  # a change of class waiting for the provider
+    latest_switch: Any | None = None  # the booking's latest change of class (a record)
 
     @property
     def past_total(self) -> int:
@@ -295,15 +340,14 @@ class Dashboard:
 
 
 def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> Dashboard:
-    # The booking with its next session, then its sessions counted by what the family sees
+    # The booking with its next session and its sessions counted by what the family sees
     # them as: not every session of the booking read (a term's 40 rows cost a sixth of the
     # page).
     row = _BOARD.first(db, scope.prepared(_board_of, access),
                        access.parameters() | {"booking": external_id, "now": now})
     view = scope.booking_view(access, row)
-    *place, session, cancelled = row[len(scope.BOOKING_VIEW):]
-    params = {"tenant": view.booking.tenant, "booking_id": view.booking.id, "now": now}
-    counts = Counter(dict(read(db, _COUNTS_OF_BOOKING, params)))
+    *place, session, cancelled, latest_switch, shown = row[len(scope.BOOKING_VIEW):]
+    counts = Counter(shown.split(",") if shown else ())
     # The booking's money is the family's, and a co-parent's (full share); view-only shares
     # see neither payments nor a make-up count to spend.
     payments = [p for p, in _PAYMENT.rows(db, _BOOKING_PAYMENTS[scope.can_act(access, view)], {
@@ -312,21 +356,25 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     makeups = 0  # those with a session to book: counted by `self_service.dashboard`
     reported = {p.id for p in payments if transfer_reported(p, now.date())}
     return Dashboard(view, None if session is None else _row(*place, session, now, cancelled),
-                     counts, counts.total(), payments, makeups, reported)
+                     counts, counts.total(), payments, makeups, reported,
+                     latest_switch=latest_switch)
 
 
 # The dashboard's booking, its next session and whether the family had cancelled that place
-# once (`_row`): the next session was a statement of its own, a round trip on PostgreSQL (the
-# page 6.26 -> 6.13 M instructions there in process, besides the round trip's system calls and
-# the server's work; 6.38 -> 6.35 M on SQLite).
+# once (`_row`), and its latest change of class: the next session was a statement of its own, a
+# round trip on PostgreSQL (the page 6.26 -> 6.13 M instructions there in process, besides the
+# round trip's system calls and the server's work; 6.38 -> 6.35 M on SQLite).
 _NEXT_ORIGIN = aliased(AttendanceOrigin, name="next_origin")
-_BOARD = Shape(*scope.BOOKING_VIEW, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at)
+_BOARD = Shape(*scope.BOOKING_VIEW, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at, LATEST_SWITCH,
+               _shown_of_booking(None))  # read by position: the statement's is `_board_of`'s
 
 
 def _board_of(who: Access):
-    return with_next_session(
-        scope.booking_statement(who, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at), who.tenant,
-        bindparam("now")).outerjoin(_NEXT_ORIGIN, _NEXT_ORIGIN.attendance_id == _NEXT_PLACE.id)
+    return with_latest_switch(with_next_session(
+        scope.booking_statement(who, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at, LATEST_SWITCH,
+                                _shown_of_booking(who.tenant)),
+        who.tenant, bindparam("now")).outerjoin(
+            _NEXT_ORIGIN, _NEXT_ORIGIN.attendance_id == _NEXT_PLACE.id), who.tenant)
 
 
 # Past sessions listed before "Show all": the latest are what a parent checks (was she marked

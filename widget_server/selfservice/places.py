@@ -287,7 +287,7 @@ def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
             # Nothing booked: where the programme is booked with an entry pass, say so.
             board.entry_pass = passes.usable_for(db, tenant, access, view.programme.id, now)
         board.can_switch = switching.offered(view)
-    board.switch_pending = switching.pending_of(db, tenant.slug, view)
+    board.switch_pending = switching.pending_among(view, board.latest_switch)
     return board
 
 

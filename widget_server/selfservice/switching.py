@@ -51,7 +51,7 @@ from widget_server.delivery.webhooks import (
     BOOKING_SWITCHED,
     enqueue_event,
 )
-from widget_server.profile.bookings import ACTIVE
+from widget_server.profile.bookings import ACTIVE, LATEST_SWITCH, with_latest_switch
 from widget_server.selfservice import capacity, rules
 
 INSTANT, REQUEST = "instant", "request"
@@ -280,11 +280,13 @@ def _latest(db: Session, tenant: str, booking_id: int) -> Any | None:
 def plan(db: Session, tenant: Tenant, access: Access, booking_ref: str,
          now: datetime) -> Plan:
     """The booking's remaining places and the classes they could move to, for the page."""
-    view = scope.get_booking(db, access, booking_ref)
+    row = _PLAN.first(db, scope.prepared(_plan_of, access),
+                      access.parameters() | {"booking": booking_ref})
+    view = scope.booking_view(access, row)
     policy = policy_of(view.programme)
     if policy == "none":
         raise NotFound("This booking's class cannot be changed here.")
-    latest = _latest(db, tenant.slug, view.booking.id)
+    latest = row[len(scope.BOOKING_VIEW)]
     pending = latest if latest is not None and latest.status == REQUESTED else None
     places = _remaining(db, tenant, view, now)
     return Plan(view, policy, places, _targets(db, tenant, view, places, now) if not pending
@@ -293,13 +295,28 @@ def plan(db: Session, tenant: Tenant, access: Access, booking_ref: str,
                 latest if pending is None else None)
 
 
+# The booking with its latest change of class, in one statement (`with_latest_switch`).
+_PLAN = Shape(*scope.BOOKING_VIEW, LATEST_SWITCH)
+
+
+def _plan_of(who: Access):
+    return with_latest_switch(scope.booking_statement(who, LATEST_SWITCH), who.tenant)
+
+
 def pending_of(db: Session, tenant: str, view: BookingView) -> Any | None:
-    """The booking's change waiting for the provider, for its dashboard (one statement, only
-    for a programme that allows changing)."""
+    """The booking's change waiting for the provider (one statement, only for a programme
+    that allows changing)."""
     if policy_of(view.programme) == "none":
         return None
-    latest = _latest(db, tenant, view.booking.id)
-    return latest if latest is not None and latest.status == REQUESTED else None
+    return pending_among(view, _latest(db, tenant, view.booking.id))
+
+
+def pending_among(view: BookingView, latest: Any | None) -> Any | None:
+    """The booking's change waiting for the provider, if its `latest` change is one and its
+    programme allows changing (a dashboard reads `latest` with the booking)."""
+    if latest is None or latest.status != REQUESTED or policy_of(view.programme) == "none":
+        return None
+    return latest
 
 
 # --- changing ----------------------------------------------------------------------------------
