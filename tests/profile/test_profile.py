@@ -108,6 +108,31 @@ def test_a_new_family_is_told_what_to_do(api, app, mailbox):
     assert "All paid" in words
 
 
+def test_home_lists_the_family_discounts_in_use_today_oldest_first(api, app, mailbox):
+    """Home's family account tile: the family's discounts that apply today, in the order the
+    provider added them, a percentage or an amount in its currency; not a child's own, a used
+    one, one not started or one over."""
+    api.put("clients", "c1", {"email": "ann@example.com", "name": "Ann Lee"})
+    api.put("attendees", "a1", {"client_id": "c1", "name": "Leo Lee"})
+    discounts = [  # now is Sunday 22 Nov 2026
+        ("d1", {"name": "Loyalty", "kind": "amount", "value": 500, "currency": "EUR"}),
+        ("d2", {"name": "Sibling", "value": 10, "valid_until": "2026-11-22"}),
+        ("d3", {"name": "Leo's own", "value": 20, "attendee_id": "a1"}),
+        ("d4", {"name": "Spent", "value": 5, "used": True}),
+        ("d5", {"name": "Spring", "value": 15, "valid_from": "2026-11-23"}),
+        ("d6", {"name": "Autumn", "value": 15, "valid_until": "2026-11-21"}),
+        ("d7", {"name": "Welcome", "kind": "amount", "value": 300, "currency": "GBP",
+                "valid_from": "2026-11-22"})]
+    for key, body in discounts:
+        api.put("discounts", key, {"client_id": "c1", **body})
+    freeze(app)
+    family = text_of(section(browser(app, mailbox, "ann@example.com").open("").text,
+                             "family-title"))
+    assert "Family discounts Loyalty · €5.00 Sibling · 10% Welcome · £3.00" in family
+    for other in ("Leo's own", "Spent", "Spring", "Autumn"):
+        assert other not in family
+
+
 def test_each_booking_on_home_shows_its_own_next_session(api, app, mailbox):
     """A booking's next session is the soonest one the child is still expected at: not one
     over already, cancelled by the provider or excused ahead; one under way still counts. The

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import (
     and_,
@@ -82,6 +83,15 @@ class Due:
     overdue: int
 
 
+class FamilyDiscount(NamedTuple):
+    """A discount for the whole family, as home's tile shows it."""
+
+    name: str
+    kind: str  # percent, or an amount in `currency`
+    value: int
+    currency: str | None
+
+
 @dataclass
 class Home:
     members: list[Member]
@@ -91,7 +101,7 @@ class Home:
     due: list[Due] = field(default_factory=list)
     makeups_available: int = 0
     unpaid_orders: int = 0
-    family_discounts: list[Discount] = field(default_factory=list)
+    family_discounts: list[FamilyDiscount] = field(default_factory=list)
     credit: list[tuple[str, int]] = field(default_factory=list)
 
     @property
@@ -146,16 +156,19 @@ def load_home(db: Session, access: Access, web_session: WebSession, requested: s
         "member": selected.external_id if selected else "", "now": now, "today": today,
         "stands_since": report_stands_since(today)}
     home.active, home.past = _bookings(db, access, values, now)
-    totals = sorted(read(db, scope.prepared(_totals, access), values),
-                    key=lambda row: (row[0], row[1] or ""))
+    # By kind, then a discount's id (its `count`) or the currency.
+    totals = sorted(read(db, scope.prepared(_totals, access), values), key=lambda row: (
+        (row[0], row[3]) if row[0] == "discount" else (row[0], row[1] or "")))
     home.due = [Due(currency, int(amount), int(count), int(overdue or 0))
-                for kind, currency, amount, count, overdue in totals if kind == "due"]
+                for kind, currency, amount, count, overdue, _, _ in totals if kind == "due"]
     # makeups_available: filled in by the caller (`makeups.ready_for_member`), which knows
     # the tenant's rules for which make-ups have a session to book.
-    home.unpaid_orders = next(int(count) for kind, _, _, count, _ in totals if kind == "orders")
-    home.family_discounts = scope.run(db, _family_discounts, access, today=today)
+    home.unpaid_orders = next(int(count) for kind, _, _, count, *_ in totals if kind == "orders")
+    home.family_discounts = [FamilyDiscount(name, detail, int(amount), currency)
+                             for kind, currency, amount, _, _, name, detail in totals
+                             if kind == "discount"]
     home.credit = [(currency, int(amount))
-                   for kind, currency, amount, _, _ in totals if kind == "credit"]
+                   for kind, currency, amount, *_ in totals if kind == "credit"]
     return home
 
 
@@ -189,30 +202,29 @@ def _member_bookings(who: Access):
 
 
 def _totals(who: Access):
-    """Home's three totals in one statement (on PostgreSQL each statement is a round trip):
-    what is due per currency (how many payments, how many overdue), the unpaid orders, and
-    the family's credit per currency. Rows: kind, currency, amount, count, overdue."""
-    zero = literal_column("0")
+    """Home's totals and family discounts in one statement (on PostgreSQL each statement is a
+    round trip): what is due per currency (how many payments, how many overdue), the unpaid
+    orders, the family's credit per currency, and the family's discounts in use now. Rows:
+    kind, currency, amount, count, overdue, name, detail (a discount: its value as the amount,
+    its id as the count, its name, and its kind as the detail)."""
+    zero, today = literal_column("0"), bindparam("today")
     due = (select(literal_column("'due'"), Payment.currency, func.sum(Payment.amount),
-                  func.count(), func.sum(case((Payment.due_date < bindparam("today"), 1),
-                                              else_=0)))
+                  func.count(), func.sum(case((Payment.due_date < today, 1), else_=0)),
+                  null(), null())
            .where(scope.visible_payments(who), Payment.status == "unpaid",
                   awaiting_report_since(bindparam("stands_since")))
            .group_by(Payment.currency))
-    orders = (select(literal_column("'orders'"), null(), zero, func.count(), zero)
+    orders = (select(literal_column("'orders'"), null(), zero, func.count(), zero, null(),
+                     null())
               .select_from(Order).where(scope.family(Order, who), Order.status == "unpaid"))
     credit = (select(literal_column("'credit'"), CreditEntry.currency,
-                     func.sum(CreditEntry.amount), zero, zero)
+                     func.sum(CreditEntry.amount), zero, zero, null(), null())
               .where(scope.family(CreditEntry, who)).group_by(CreditEntry.currency))
-    return union_all(due, orders, credit)
-
-
-def _family_discounts(who: Access):
-    today = bindparam("today")
-    return (select(Discount)
-            .where(scope.family(Discount, who), Discount.attendee_id.is_(None),
-                   Discount.used == false(),
-                   or_(Discount.valid_until.is_(None), Discount.valid_until >= today),
-                   or_(Discount.valid_from.is_(None), Discount.valid_from <= today))
-            .order_by(Discount.id))
+    discounts = (select(literal_column("'discount'"), Discount.currency, Discount.value,
+                        Discount.id, zero, Discount.name, Discount.kind)
+                 .where(scope.family(Discount, who), Discount.attendee_id.is_(None),
+                        Discount.used == false(),
+                        or_(Discount.valid_until.is_(None), Discount.valid_until >= today),
+                        or_(Discount.valid_from.is_(None), Discount.valid_from <= today)))
+    return union_all(due, orders, credit, discounts)
 
