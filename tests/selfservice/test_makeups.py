@@ -399,9 +399,10 @@ def test_birth_dates_are_read_only_when_a_class_of_the_group_has_ages(school):
 def test_a_credit_good_only_in_another_class_of_its_group_counts_on_the_family_s_pages(
         school, client, mailbox):
     """Eva's ballet has no session to come, so her credit is good only in jazz, the other class
-    of ballet's make-up group: home, the booking's dashboard and its sessions tab count it (on
-    PostgreSQL the group's classes come with the credits, in the same statement), and not
-    before jazz has a session; tap's (another group) and hip hop's (no make-ups) never count."""
+    of ballet's make-up group: home, the booking's dashboard and its sessions tab count it, and
+    benefits and the make-ups page offer to book it (on PostgreSQL the group's classes come
+    with the credits, or with their sources, in the same statement), not before jazz has a
+    session; tap's (another group) and hip hop's (no make-ups) never count."""
     s = school
     with s.batch():
         s.family("eva", locale="en-GB")
@@ -416,11 +417,18 @@ def test_a_credit_good_only_in_another_class_of_its_group_counts_on_the_family_s
         return (text_of(eva.open("").text), text_of(eva.open("bookings/b-eva").text),
                 text_of(eva.open("bookings/b-eva/sessions").text))
 
+    def offered() -> tuple[str, str]:
+        return text_of(eva.open("benefits").text), text_of(eva.open("makeups").text)
+
     home, board, tab = pages()
     assert "Book a make-up" not in home and "No make-ups to book" in board
     assert "Book a make-up" not in tab
+    benefits, hub = offered()
+    assert "Book it" not in benefits and "No free session now" in hub
     s.session("jazz-soon", "jazz", 2 * DAY, capacity=8)
     home, board, tab = pages()
     assert "Book a make-up 1 make-up available" in home
     assert "1 make-up available" in board
     assert "1 make-up to book" in tab and "Book a make-up" in tab
+    benefits, hub = offered()
+    assert "Book it" in benefits and "No free session now" not in hub
