@@ -85,6 +85,11 @@ class Shape:
         """How many groups a row has."""
         return len(self._readers)
 
+    def span(self, group: int) -> tuple[int, int]:
+        """Where the `group`-th group's columns start and end among `columns`."""
+        start, end, _, _ = self._readers[group]
+        return start, end
+
     def select(self) -> Select:
         return select(*self.columns)
 

@@ -204,16 +204,21 @@ _SOURCES = (_SOURCE.select()
             .where(Attendance.id.in_(bindparam("ids", expanding=True))))
 
 
+def _group_programmes(shape: Shape, group: int, tenant: Any, groups: Any) -> Any:
+    """Rows in `shape`'s columns of the tenant's programmes in `groups` (a subquery of make-up
+    group names): the programme's columns in `shape`'s `group`-th group, the rest NULL. A
+    statement's rows of their own after its others (`UNION ALL`), for `pool_for`, which reads
+    them in a statement of its own otherwise: a round trip on PostgreSQL."""
+    start, end = shape.span(group)
+    columns: list[Any] = [null()] * len(shape.columns)
+    columns[start:end] = [getattr(Programme, column.key) for column in Programme.__table__.columns]
+    return select(*columns).where(Programme.tenant == tenant, Programme.makeup_group.in_(groups))
+
+
 def _sources_with_groups() -> Any:
-    """`_SOURCES`, then a row for each programme of the sources' make-up groups (its columns
-    where a source's programme is, the rest NULL), as `_with_groups` does for the credits."""
-    columns: list[Any] = [null()] * len(_SOURCE.columns)
-    start = len(Attendance.__table__.columns) + len(ClassSession.__table__.columns)
-    own = [getattr(Programme, column.key) for column in Programme.__table__.columns]
-    columns[start:start + len(own)] = own
+    """`_SOURCES`, then the programmes of the sources' make-up groups (`_group_programmes`)."""
     groups = _SOURCES.with_only_columns(Programme.makeup_group).correlate(None)
-    return union_all(_SOURCES, select(*columns).where(
-        Programme.tenant == bindparam("tenant"), Programme.makeup_group.in_(groups)))
+    return union_all(_SOURCES, _group_programmes(_SOURCE, 2, bindparam("tenant"), groups))
 
 
 _SOURCES_WITH_GROUPS = _sources_with_groups()
@@ -303,15 +308,8 @@ def _with_groups(who: Access, credits: Any) -> Any:
     reads otherwise in a statement of its own: a round trip. Not joined to each credit (the
     credit's wide row would come once per programme of its group), and in no order (the
     credits are put in theirs by `_spendable`: a UNION's order could only name its columns)."""
-    programme = _SOURCE_ALIASES[2]
-    groups = credits.with_only_columns(programme.makeup_group)
-    columns: list[Any] = [null()] * len(_SPENDABLE.columns)
-    start = sum(len(model.__table__.columns) for model in (MakeupCredit, Attendance,
-                                                           ClassSession))
-    own = [getattr(Programme, column.key) for column in Programme.__table__.columns]
-    columns[start:start + len(own)] = own
-    return union_all(credits, select(*columns).where(
-        Programme.tenant == who.tenant, Programme.makeup_group.in_(groups)))
+    groups = credits.with_only_columns(_SOURCE_ALIASES[2].makeup_group)
+    return union_all(credits, _group_programmes(_SPENDABLE, 3, who.tenant, groups))
 
 
 # A credit and where it came from, read as records (core.records): the home page, a booking's
