@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from widget_server.core.access import Identity
 from widget_server.core.db import session_scope
-from widget_server.core.models import Client, WebSession
+from widget_server.core.models import Attendee, Client, WebSession
 from widget_server.web import web_sessions
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -57,6 +57,35 @@ def test_an_adult_a_booking_is_shared_with_has_a_session_but_no_client(engine, c
     with session_scope(engine) as db:
         session, client, _ = web_sessions.load_with_client(db, "demo", sid, NOW)
     assert session is not None and client is None
+
+
+def test_home_and_progress_read_the_familys_own_members_with_the_session(engine, clients):
+    """In the order the provider added them, names as they are (quotes, commas, accents), and
+    no one of another family or another school's."""
+    with session_scope(engine) as db:
+        neighbour = Client(tenant="demo", external_id="c2", email="bo@example.com", name="Bo")
+        db.add(neighbour)
+        db.flush()
+        db.add_all([Attendee(tenant="demo", external_id="a-zoe", client_id=clients["demo"],
+                             name='Zoë "Zee" O\'Neil, Jr.'),
+                    Attendee(tenant="demo", external_id="a-bo", client_id=neighbour.id,
+                             name="Bo Junior"),
+                    Attendee(tenant="demo-sk", external_id="a-anna", client_id=clients["demo-sk"],
+                             name="Anička"),
+                    Attendee(tenant="demo", external_id="a-ben", client_id=clients["demo"],
+                             name="Ben, the elder")])
+    sid = start(engine, "demo", clients["demo"])
+    foreign = start(engine, "demo", clients["demo-sk"])  # a client id of another school's
+    shared = start(engine, "demo", None)  # an adult a booking is shared with
+    with session_scope(engine) as db:
+        session, client, shares, members = web_sessions.load_with_family(db, "demo", sid, NOW)
+        assert (session.email, client.name, shares) == ("ann@example.com", "Ann Lee", False)
+        assert members == [("a-zoe", 'Zoë "Zee" O\'Neil, Jr.'), ("a-ben", "Ben, the elder")]
+        session, client, _, members = web_sessions.load_with_family(db, "demo", foreign, NOW)
+        assert session is not None and client is None and members == []
+        session, client, _, members = web_sessions.load_with_family(db, "demo", shared, NOW)
+        assert session is not None and client is None and members == []
+        assert web_sessions.load_with_family(db, "demo", "made-up", NOW) == (None, None, True, [])
 
 
 def test_the_expiry_slides_only_every_few_minutes(engine, clients):

@@ -111,9 +111,13 @@ class Home:
         return min(coming, key=lambda c: c.next.starts_at) if coming else None
 
 
-def members_of(db: Session, access: Access) -> list[Member]:
-    """Own family first (in the provider's order), then children of shared bookings."""
-    rows = read(db, scope.prepared(_members, access), access.parameters())
+def members_of(db: Session, access: Access,
+               own: list[tuple[str, str]] | None = None) -> list[Member]:
+    """Own family first (in the provider's order), then children of shared bookings. `own`:
+    the family's own members, read with the visitor's session (`Visit.family`), which are
+    all there is for a family with no shares."""
+    rows = own if own is not None and access.family_only else read(
+        db, scope.prepared(_members, access), access.parameters())
     return [Member(external_id, name) for external_id, name in rows]
 
 
@@ -143,10 +147,10 @@ def remember(db: Session, web_session: WebSession, member: Member) -> None:
 
 
 def load_home(db: Session, access: Access, web_session: WebSession, requested: str | None,
-              now: datetime, tz: str) -> Home:
+              now: datetime, tz: str, own: list[tuple[str, str]] | None = None) -> Home:
     """Everything the home page shows, in a fixed number of queries, each built once (with
-    bound parameters) for every visitor of the same shape."""
-    members = members_of(db, access)
+    bound parameters) for every visitor of the same shape (`own`: see `members_of`)."""
+    members = members_of(db, access, own)
     selected = choose(members, requested, web_session.selected_member)
     if requested is not None and selected is not None:
         remember(db, web_session, selected)

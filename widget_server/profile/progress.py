@@ -135,9 +135,11 @@ class Progress:
 
 def load_progress(db: Session, access: Access, web_session: WebSession,
                   requested: str | None, now: datetime, tz: str,
-                  whole_history: bool = False) -> Progress:
-    """The progress screen of the chosen member (the same choice as the home page's)."""
-    members = members_of(db, access)
+                  whole_history: bool = False,
+                  own: list[tuple[str, str]] | None = None) -> Progress:
+    """The progress screen of the chosen member (the same choice as the home page's; `own`:
+    see `family.members_of`)."""
+    members = members_of(db, access, own)
     selected = choose(members, requested, web_session.selected_member)
     if requested is not None and selected is not None:
         remember(db, web_session, selected)

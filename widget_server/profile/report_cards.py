@@ -87,9 +87,10 @@ class Card:
 
 def progress_with_cards(db: Session, access: Access, web_session: WebSession,
                         requested: str | None, now: datetime, tz: str,
-                        whole_history: bool = False) -> Progress:
+                        whole_history: bool = False,
+                        own: list[tuple[str, str]] | None = None) -> Progress:
     """The Progress screen: the member's levels and timeline, and their report cards."""
-    found = load_progress(db, access, web_session, requested, now, tz, whole_history)
+    found = load_progress(db, access, web_session, requested, now, tz, whole_history, own)
     if found.attendee_id is not None:
         found.cards = summaries(db, access, found.attendee_id, found.programme_ids,
                                 found.family, tz)

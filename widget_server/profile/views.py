@@ -39,7 +39,7 @@ async def home(request: Request) -> Response:
 
     def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
         data = family.load_home(db, who, v.web_session, requested, v.now,
-                                v.tenant.config.timezone)
+                                v.tenant.config.timezone, v.family)
         member = data.selected.external_id if data.selected else None
         data.makeups_available = makeups.ready_for_member(db, v.tenant, who, v.now, member)
         return {"home": data, "offers": offers.for_member(db, who, member, v.now,
@@ -52,7 +52,7 @@ async def home(request: Request) -> Response:
         return None
 
     return await logged_in_page(request, "widget/home.html", "bookings", load,
-                                logged_out=logged_out)
+                                logged_out=logged_out, family=True)
 
 
 async def booking(request: Request) -> Response:
@@ -82,7 +82,8 @@ async def member_progress(request: Request) -> Response:
     whole = request.query_params.get("history") == "all"
     return await logged_in_page(request, "widget/progress.html", "progress", lambda db, who, v: {
         "progress": report_cards.progress_with_cards(db, who, v.web_session, requested, v.now,
-                                                     v.tenant.config.timezone, whole)})
+                                                     v.tenant.config.timezone, whole, v.family)},
+        family=True)
 
 
 async def report_card(request: Request) -> Response:

@@ -38,6 +38,9 @@ class Visit:
     # Whether any booking is shared with the visitor (True unless a page's first statement
     # said none is: see `Access.shares`).
     shares: bool = True
+    # The client's own family members (provider id, name), when the page asked for them with
+    # the session (`logged_in_page(family=True)`); None when it did not.
+    family: list[tuple[str, str]] | None = None
 
     @property
     def signer(self) -> Signer:
@@ -136,17 +139,23 @@ Loader = Callable[[Session, Access, Visit], dict[str, Any]]
 
 async def logged_in_page(request: Request, template: str, section: str, load: Loader,
                          *, status_code: int = 200, v: Visit | None = None,
-                         logged_out: Callable[[Visit], Response | None] | None = None) -> Response:
+                         logged_out: Callable[[Visit], Response | None] | None = None,
+                         family: bool = False) -> Response:
     """A logged-in page: the visitor's session, the client and the page's data in one
     transaction (on SQLite on the event loop, see `in_db`; else one trip to the thread pool),
-    then render. A visitor without a session goes
+    then render. With `family`, the client's own family members come with the session
+    (`Visit.family`). A visitor without a session goes
     to the login page unless `logged_out(visit)` gives another answer."""
     tenant = v.tenant if v else tenant_of(request)
     sid = v.sid if v else web_sessions.read_sid(request)
     now = v.now if v else request.app.state.clock()
 
     def work(db: Session) -> tuple[Visit, dict[str, Any] | None]:
-        if v is None:
+        if v is None and family:
+            web_session, client, shares, members = web_sessions.load_with_family(
+                db, tenant.slug, sid, now)
+            this = Visit(request, tenant, sid, web_session, now, client, shares, members)
+        elif v is None:
             web_session, client, shares = web_sessions.load_with_client(db, tenant.slug, sid,
                                                                         now)
             this = Visit(request, tenant, sid, web_session, now, client, shares)

@@ -9,18 +9,21 @@ attribute below Python 3.14, so the header is written here.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, exists, update
+from sqlalchemy import Text, and_, bindparam, exists, select, update
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
 from widget_server.core import activity
 from widget_server.core.access import Identity
-from widget_server.core.models import BookingShare, Client, WebSession
+from widget_server.core.models import Attendee, BookingShare, Client, WebSession
 from widget_server.core.records import Shape
 
 IDLE_LIFETIME = timedelta(days=30)
@@ -69,6 +72,36 @@ _HAS_SHARES = exists().where(BookingShare.tenant == WebSession.tenant,
 _WITH_CLIENT = Shape(WebSession, Client, _HAS_SHARES)
 _LIVE_WITH_CLIENT = _WITH_CLIENT.select().outerjoin(Client, and_(
     Client.id == WebSession.client_id, Client.tenant == WebSession.tenant)).where(*_LIVE_WHERE)
+
+
+class _Family(FunctionElement):
+    """The family's members (id, provider id, name) as one JSON array, on SQLite and
+    PostgreSQL alike: text either way, whatever the driver makes of JSON."""
+
+    type = Text()
+    inherit_cache = True
+    name = "family"
+
+
+@compiles(_Family)
+def _family_sqlite(element: _Family, compiler: Any, **kw: Any) -> str:
+    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
+
+
+@compiles(_Family, "postgresql")
+def _family_postgresql(element: _Family, compiler: Any, **kw: Any) -> str:
+    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))::text"
+
+
+# The pages that list the family's members (home, progress) read the family's own with the
+# session: a statement of their own was a round trip on PostgreSQL. Through the attendees'
+# (tenant, client) index, as `access.visible_members` reads them.
+_FAMILY = (select(_Family(Attendee.id, Attendee.external_id, Attendee.name))
+           .where(Attendee.tenant == WebSession.tenant, Attendee.client_id == WebSession.client_id)
+           .correlate(WebSession).scalar_subquery())
+_WITH_FAMILY = Shape(WebSession, Client, _HAS_SHARES, _FAMILY)
+_LIVE_WITH_FAMILY = _WITH_FAMILY.select().outerjoin(Client, and_(
+    Client.id == WebSession.client_id, Client.tenant == WebSession.tenant)).where(*_LIVE_WHERE)
 _TOUCH = update(WebSession).where(WebSession.id == bindparam("session_id")).values(
     last_seen_at=bindparam("now"), expires_at=bindparam("expires_at"))
 
@@ -87,6 +120,17 @@ def load_with_client(session: Session, tenant: str, sid: str | None,
     needs all three."""
     found = _live(session, _WITH_CLIENT, _LIVE_WITH_CLIENT, tenant, sid, now)
     return (found[0], found[1], bool(found[2])) if found else (None, None, True)
+
+
+def load_with_family(session: Session, tenant: str, sid: str | None, now: datetime
+                     ) -> tuple[WebSession | None, Client | None, bool, list[tuple[str, str]]]:
+    """`load_with_client`, and the client's own family members (provider id, name) in the
+    order the provider added them, read in the same statement."""
+    found = _live(session, _WITH_FAMILY, _LIVE_WITH_FAMILY, tenant, sid, now)
+    if not found:
+        return None, None, True, []
+    members = sorted(json.loads(found[3])) if found[3] else []  # by id: the provider's order
+    return found[0], found[1], bool(found[2]), [(ref, name) for _, ref, name in members]
 
 
 def load_staff(session: Session, tenant: str, sid: str | None,
