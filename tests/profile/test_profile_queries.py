@@ -106,13 +106,14 @@ def test_every_page_costs_the_same_few_queries_for_1_or_50_bookings(families, ma
     assert big.open("").text.count('class="cp-booking"') == 50
     assert small_family == large_family
     # The login session and its client are one statement on every page (home's with the
-    # family's members too); home's totals come
-    # with the family's discounts; home's bookings and a booking's dashboard come with each
-    # one's next session (the dashboard's also with its sessions counted by how they show,
-    # and its latest change of class); the sessions tab's places come with their origins (an
-    # entry pass, a session moved from) and the family's notes in its rows' statement, and the
-    # members' places with the sessions they could move to in one (`options.have_options`).
-    assert small_family == {"home": 5, "bookings/BOOKING": 5, "bookings/BOOKING/sessions": 5,
+    # family's members too); home's totals come with the family's discounts and how many
+    # offers the member has; home's bookings and a booking's dashboard come with each one's
+    # next session (the dashboard's also with its sessions counted by how they show, its latest
+    # change of class, and whether any offer follows it); these families have no offers, so
+    # neither page reads any. The sessions tab's places come with their origins (an entry pass,
+    # a session moved from) and the family's notes in its rows' statement, and the members'
+    # places with the sessions they could move to in one (`options.have_options`).
+    assert small_family == {"home": 4, "bookings/BOOKING": 4, "bookings/BOOKING/sessions": 5,
                             "benefits": 7, "orders": 7, "account": 5}
 
 

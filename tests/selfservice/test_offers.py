@@ -62,6 +62,55 @@ def status_of(s: School, key: str) -> str:
     return s.one(Offer, Offer.external_id == key).status
 
 
+def test_a_bookings_dashboard_reads_offers_only_when_one_follows_that_booking(school, mailbox):
+    """Most bookings have no offer: their dashboard reads none (a round trip on PostgreSQL).
+    Another family's offer, or one on another booking, is never shown there."""
+    s = school
+    s.booking("b-ann-jazz", "ann-parent", "ann-child", "jazz")
+    ann = s.browser(mailbox, "ann@example.com")
+
+    def dashboard(booking: str) -> tuple[str, int]:
+        ann.open(f"bookings/{booking}")  # warm: statements are built once
+        with counting_statements(s.app) as seen:
+            page = ann.open(f"bookings/{booking}")
+        assert page.status_code == 200
+        return text_of(page.text), sum(sql.startswith("SELECT offer.id") for sql, *_ in seen)
+
+    words, offer_reads = dashboard("b-ann")
+    assert "Keep my place" not in words and offer_reads == 0
+    offer(s, "of-bob", family="bob")  # Bob's booking's offer
+    offer(s, "of-jazz", booking_id="b-ann-jazz", title="Jazz next term")
+    words, offer_reads = dashboard("b-ann")
+    assert "Keep my place" not in words and "Jazz next term" not in words and offer_reads == 0
+    words, offer_reads = dashboard("b-ann-jazz")
+    assert "Jazz next term" in words and "Keep my place" in words and offer_reads == 1
+    offer(s, "of-1")
+    words, offer_reads = dashboard("b-ann")
+    assert "Spring term 2027" in words and "Jazz next term" not in words and offer_reads == 1
+    assert "Spring term 2027" not in dashboard("b-ann-jazz")[0]
+
+
+def test_home_reads_offers_only_when_one_is_made_to_the_member_shown(school, mailbox):
+    s = school
+    ann = s.browser(mailbox, "ann@example.com")
+
+    def home() -> tuple[str, int]:
+        ann.open("")  # warm: statements are built once
+        with counting_statements(s.app) as seen:
+            page = ann.open("")
+        assert page.status_code == 200
+        return text_of(page.text), sum(sql.startswith("SELECT offer.id") for sql, *_ in seen)
+
+    words, offer_reads = home()
+    assert "Keep my place" not in words and offer_reads == 0
+    offer(s, "of-bob", family="bob")  # made to another family's child
+    words, offer_reads = home()
+    assert "Keep my place" not in words and offer_reads == 0
+    offer(s, "of-1")
+    words, offer_reads = home()
+    assert "Spring term 2027" in words and "Keep my place" in words and offer_reads == 1
+
+
 def test_the_family_keeps_the_place_in_two_taps(school, mailbox):
     s = school
     offer(s, "of-1")

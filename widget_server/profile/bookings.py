@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import String, and_, bindparam, case, false, func, literal, or_, true
+from sqlalchemy import String, and_, bindparam, case, exists, false, func, literal, or_, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
@@ -26,6 +26,7 @@ from widget_server.core.models import (
     BookingSwitch,
     ClassSession,
     EntryPass,
+    Offer,
     Payment,
     SessionNote,
 )
@@ -333,6 +334,9 @@ class Dashboard:
     can_switch: bool = False  # "Change class" leads somewhere for this person
     switch_pending: Any | None = None  # a change of class waiting for the provider
     latest_switch: Any | None = None  # the booking's latest change of class (a record)
+    # Whether any offer follows the booking: most have none, and their dashboard then reads
+    # no offers (`selfservice.offers.for_booking` reads those the person may see).
+    has_offers: bool = True
 
     @property
     def past_total(self) -> int:
@@ -346,7 +350,7 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     row = _BOARD.first(db, scope.prepared(_board_of, access),
                        access.parameters() | {"booking": external_id, "now": now})
     view = scope.booking_view(access, row)
-    *place, session, cancelled, latest_switch, shown = row[len(scope.BOOKING_VIEW):]
+    *place, session, cancelled, latest_switch, shown, has_offers = row[len(scope.BOOKING_VIEW):]
     counts = Counter(shown.split(",") if shown else ())
     # The booking's money is the family's, and a co-parent's (full share); view-only shares
     # see neither payments nor a make-up count to spend.
@@ -357,7 +361,7 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     reported = {p.id for p in payments if transfer_reported(p, now.date())}
     return Dashboard(view, None if session is None else _row(*place, session, now, cancelled),
                      counts, counts.total(), payments, makeups, reported,
-                     latest_switch=latest_switch)
+                     latest_switch=latest_switch, has_offers=bool(has_offers))
 
 
 # The dashboard's booking, its next session and whether the family had cancelled that place
@@ -365,14 +369,17 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
 # round trip on PostgreSQL (the page 6.26 -> 6.13 M instructions there in process, besides the
 # round trip's system calls and the server's work; 6.38 -> 6.35 M on SQLite).
 _NEXT_ORIGIN = aliased(AttendanceOrigin, name="next_origin")
+# Whether any offer follows the booking, by the offers' (tenant, booking) index: the offers'
+# statement was a round trip on PostgreSQL for the dashboard of every booking, most with none.
+_HAS_OFFERS = exists().where(Offer.tenant == Booking.tenant, Offer.booking_id == Booking.id)
 _BOARD = Shape(*scope.BOOKING_VIEW, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at, LATEST_SWITCH,
-               _shown_of_booking(None))  # read by position: the statement's is `_board_of`'s
+               _shown_of_booking(None), _HAS_OFFERS)  # read by position: see `_board_of`
 
 
 def _board_of(who: Access):
     return with_latest_switch(with_next_session(
         scope.booking_statement(who, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at, LATEST_SWITCH,
-                                _shown_of_booking(who.tenant)),
+                                _shown_of_booking(who.tenant), _HAS_OFFERS),
         who.tenant, bindparam("now")).outerjoin(
             _NEXT_ORIGIN, _NEXT_ORIGIN.attendance_id == _NEXT_PLACE.id), who.tenant)
 

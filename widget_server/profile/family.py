@@ -34,6 +34,7 @@ from widget_server.core.models import (
     Booking,
     CreditEntry,
     Discount,
+    Offer,
     Order,
     Payment,
     Programme,
@@ -103,6 +104,9 @@ class Home:
     unpaid_orders: int = 0
     family_discounts: list[FamilyDiscount] = field(default_factory=list)
     credit: list[tuple[str, int]] = field(default_factory=list)
+    # Whether any offer is made to the chosen member: most have none, and home then reads no
+    # offers (`selfservice.offers.for_member` reads those the person may see).
+    has_offers: bool = True
 
     @property
     def next_up(self) -> BookingCard | None:
@@ -173,6 +177,7 @@ def load_home(db: Session, access: Access, web_session: WebSession, requested: s
                              if kind == "discount"]
     home.credit = [(currency, int(amount))
                    for kind, currency, amount, *_ in totals if kind == "credit"]
+    home.has_offers = next(int(count) for kind, _, _, count, *_ in totals if kind == "offers") > 0
     return home
 
 
@@ -208,7 +213,9 @@ def _member_bookings(who: Access):
 def _totals(who: Access):
     """Home's totals and family discounts in one statement (on PostgreSQL each statement is a
     round trip): what is due per currency (how many payments, how many overdue), the unpaid
-    orders, the family's credit per currency, and the family's discounts in use now. Rows:
+    orders, the family's credit per currency, the family's discounts in use now, and how many
+    offers are made to the chosen member (any: the offers' own statement, run only when there
+    are some, keeps to those the person may see; most members have none). Rows:
     kind, currency, amount, count, overdue, name, detail (a discount: its value as the amount,
     its id as the count, its name, and its kind as the detail)."""
     zero, today = literal_column("0"), bindparam("today")
@@ -230,5 +237,11 @@ def _totals(who: Access):
                         Discount.used == false(),
                         or_(Discount.valid_until.is_(None), Discount.valid_until >= today),
                         or_(Discount.valid_from.is_(None), Discount.valid_from <= today)))
-    return union_all(due, orders, credit, discounts)
+    offered = (select(literal_column("'offers'"), null(), zero, func.count(), zero, null(),
+                      null())
+               .select_from(Offer)
+               .where(Offer.tenant == who.tenant, Offer.attendee_id.in_(
+                   select(Attendee.id).where(Attendee.tenant == who.tenant,
+                                             Attendee.external_id == bindparam("member")))))
+    return union_all(due, orders, credit, discounts, offered)
 

@@ -42,8 +42,8 @@ async def home(request: Request) -> Response:
                                 v.tenant.config.timezone, v.family)
         member = data.selected.external_id if data.selected else None
         data.makeups_available = makeups.ready_for_member(db, v.tenant, who, v.now, member)
-        return {"home": data, "offers": offers.for_member(db, who, member, v.now,
-                                                          v.tenant.config.timezone)}
+        return {"home": data, "offers": offers.for_member(
+            db, who, member, v.now, v.tenant.config.timezone) if data.has_offers else []}
 
     def logged_out(v: Visit) -> Response | None:
         if request.query_params.get("welcome"):
@@ -58,9 +58,13 @@ async def home(request: Request) -> Response:
 async def booking(request: Request) -> Response:
     """The programme dashboard of one booking."""
     external_id = request.path_params["booking"]
-    return await logged_in_page(request, "widget/booking.html", "bookings", lambda db, who, v: {
-        "board": self_service.dashboard(db, v.tenant, who, external_id, v.now),
-        "offers": offers.for_booking(db, who, external_id, v.now, v.tenant.config.timezone)})
+
+    def load(db: Session, who: Access, v: Visit) -> dict[str, Any]:
+        board = self_service.dashboard(db, v.tenant, who, external_id, v.now)
+        return {"board": board, "offers": offers.for_booking(
+            db, who, external_id, v.now, v.tenant.config.timezone) if board.has_offers else []}
+
+    return await logged_in_page(request, "widget/booking.html", "bookings", load)
 
 
 async def booking_sessions(request: Request) -> Response:
