@@ -11,7 +11,7 @@ from datetime import timedelta
 from threading import Barrier
 
 import pytest
-from profile_support import text_of
+from profile_support import counting_statements, text_of
 from self_service_support import DAY, NOW, School
 from sqlalchemy import event
 from sqlmodel import Session, select
@@ -180,6 +180,40 @@ def book(school: School, email: str, credit: str, session: str, now=NOW):
     who = school.access(email)
     return school.run(lambda db: makeups.book(db, school.tenant, who, credit, session, now,
                                               school.notices()))
+
+
+def test_a_booking_reads_make_up_credits_only_for_a_child_with_one_not_yet_used(
+        school, client, mailbox):
+    """Most children have no make-up credit: their booking's dashboard and sessions tab read
+    none (a round trip on PostgreSQL), and say nothing of make-ups."""
+    s = school
+    s.session("jazz", "jazz", 3 * DAY, capacity=4)
+    s.session("ballet", "ballet", 4 * DAY, capacity=8)
+    s.attend("a-ballet", "b-other", "ballet", "expected")
+
+    def page(email: str, path: str) -> tuple[str, int]:
+        parent = s.browser(mailbox, email)
+        parent.open(path)  # warm: statements are built once
+        with counting_statements(s.app) as seen:
+            shown = parent.open(path)
+        assert shown.status_code == 200
+        return (text_of(shown.text),
+                sum(sql.startswith("SELECT makeup_credit.id") for sql, *_ in seen))
+
+    # The school writes in Slovak: "1 make-up available", "1 make-up to book".
+    words, credit_reads = page("ema@example.com", "bookings/b-ema")
+    assert "1 náhrada k dispozícii" in words and credit_reads == 1
+    words, credit_reads = page("ema@example.com", "bookings/b-ema/sessions")
+    assert "1 náhrada na rezerváciu" in words and credit_reads == 1
+    for path in ("bookings/b-other", "bookings/b-other/sessions"):  # Ema's class, no credit
+        words, credit_reads = page("other@example.com", path)
+        assert "1 náhrad" not in words and "k dispozícii" not in words, path
+        assert credit_reads == 0, path
+    book(s, "ema@example.com", "mk-1", "jazz")
+    for path in ("bookings/b-ema", "bookings/b-ema/sessions"):  # her credit is spent
+        words, credit_reads = page("ema@example.com", path)
+        assert "1 náhrad" not in words and "k dispozícii" not in words, path
+        assert credit_reads == 0, path
 
 
 def test_booking_spends_the_credit_and_tells_the_provider_and_the_family(school):

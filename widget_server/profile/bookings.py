@@ -26,6 +26,7 @@ from widget_server.core.models import (
     BookingSwitch,
     ClassSession,
     EntryPass,
+    MakeupCredit,
     Offer,
     Payment,
     SessionNote,
@@ -337,6 +338,9 @@ class Dashboard:
     # Whether any offer follows the booking: most have none, and their dashboard then reads
     # no offers (`selfservice.offers.for_booking` reads those the person may see).
     has_offers: bool = True
+    # Whether the child has a make-up credit not yet used (expired or not): most have none,
+    # and their dashboard then reads no credits (`selfservice.places.dashboard`).
+    has_credits: bool = True
 
     @property
     def past_total(self) -> int:
@@ -350,7 +354,8 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     row = _BOARD.first(db, scope.prepared(_board_of, access),
                        access.parameters() | {"booking": external_id, "now": now})
     view = scope.booking_view(access, row)
-    *place, session, cancelled, latest_switch, shown, has_offers = row[len(scope.BOOKING_VIEW):]
+    *place, session, cancelled, latest_switch, shown, has_offers, has_credits = \
+        row[len(scope.BOOKING_VIEW):]
     counts = Counter(shown.split(",") if shown else ())
     # The booking's money is the family's, and a co-parent's (full share); view-only shares
     # see neither payments nor a make-up count to spend.
@@ -361,7 +366,8 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
     reported = {p.id for p in payments if transfer_reported(p, now.date())}
     return Dashboard(view, None if session is None else _row(*place, session, now, cancelled),
                      counts, counts.total(), payments, makeups, reported,
-                     latest_switch=latest_switch, has_offers=bool(has_offers))
+                     latest_switch=latest_switch, has_offers=bool(has_offers),
+                     has_credits=bool(has_credits))
 
 
 # The dashboard's booking, its next session and whether the family had cancelled that place
@@ -369,17 +375,23 @@ def dashboard(db: Session, access: Access, external_id: str, now: datetime) -> D
 # round trip on PostgreSQL (the page 6.26 -> 6.13 M instructions there in process, besides the
 # round trip's system calls and the server's work; 6.38 -> 6.35 M on SQLite).
 _NEXT_ORIGIN = aliased(AttendanceOrigin, name="next_origin")
-# Whether any offer follows the booking, by the offers' (tenant, booking) index: the offers'
-# statement was a round trip on PostgreSQL for the dashboard of every booking, most with none.
+# Whether any offer follows the booking (by the offers' (tenant, booking) index), and whether
+# the child has a make-up credit not used yet (by the credits' client index): the offers' and
+# the credits' statements were each a round trip on PostgreSQL on the dashboard of every
+# booking, most with neither.
 _HAS_OFFERS = exists().where(Offer.tenant == Booking.tenant, Offer.booking_id == Booking.id)
+_HAS_CREDITS = exists().where(MakeupCredit.client_id == Booking.client_id,
+                              MakeupCredit.tenant == Booking.tenant,
+                              MakeupCredit.attendee_id == Booking.attendee_id,
+                              MakeupCredit.used_attendance_id.is_(None))
 _BOARD = Shape(*scope.BOOKING_VIEW, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at, LATEST_SWITCH,
-               _shown_of_booking(None), _HAS_OFFERS)  # read by position: see `_board_of`
+               _shown_of_booking(None), _HAS_OFFERS, _HAS_CREDITS)  # see `_board_of`
 
 
 def _board_of(who: Access):
     return with_latest_switch(with_next_session(
         scope.booking_statement(who, *NEXT_SESSION, _NEXT_ORIGIN.cancelled_at, LATEST_SWITCH,
-                                _shown_of_booking(who.tenant), _HAS_OFFERS),
+                                _shown_of_booking(who.tenant), _HAS_OFFERS, _HAS_CREDITS),
         who.tenant, bindparam("now")).outerjoin(
             _NEXT_ORIGIN, _NEXT_ORIGIN.attendance_id == _NEXT_PLACE.id), who.tenant)
 
@@ -402,6 +414,8 @@ class Sessions:
     notes: dict[str, list[Note]] = field(default_factory=dict)
     # Where each place came from, by the same id.
     origins: dict[str, Origin] = field(default_factory=dict)
+    # Whether the child has a make-up credit not used yet (see `Dashboard.has_credits`).
+    has_credits: bool = True
 
 
 @dataclass(frozen=True)
@@ -414,12 +428,22 @@ class Note:
 
 def sessions(db: Session, access: Access, external_id: str, now: datetime,
              all_past: bool = False) -> Sessions:
-    view = scope.get_booking(db, access, external_id)
+    row = _TAB.first(db, scope.prepared(_tab_of, access),
+                     access.parameters() | {"booking": external_id})
+    view = scope.booking_view(access, row)
     found = rows_of_booking(db, view.booking, now, None if all_past else PAST_SHOWN)
     rows = found.rows
     return Sessions(view, [r for r in rows if r.upcoming(now)],
                     [r for r in reversed(rows) if not r.upcoming(now)], found.past_total,
-                    found.notes, found.origins)
+                    found.notes, found.origins, bool(row[len(scope.BOOKING_VIEW)]))
+
+
+# The sessions tab's booking, with whether the child has a make-up credit to read.
+_TAB = Shape(*scope.BOOKING_VIEW, _HAS_CREDITS)
+
+
+def _tab_of(who: Access):
+    return scope.booking_statement(who, _HAS_CREDITS)
 
 
 def one_session(db: Session, access: Access, booking_id: str, session_id: str,

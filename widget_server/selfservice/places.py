@@ -279,10 +279,11 @@ def dashboard(db: Session, tenant: Tenant, access: Access, booking_ref: str,
     board = bookings.dashboard(db, access, booking_ref, now)
     view = board.view
     if scope.can_act(access, view):
-        credits, sources, grouped = makeups.spendable_by_member(
-            db, access, now, view.booking.client_id, view.attendee.id)
-        board.makeups_available = sum(options.have_options(
-            db, makeups.searches_for(db, tenant, credits, now, sources, grouped)))
+        if board.has_credits:  # most children have none: their credits are not read then
+            credits, sources, grouped = makeups.spendable_by_member(
+                db, access, now, view.booking.client_id, view.attendee.id)
+            board.makeups_available = sum(options.have_options(
+                db, makeups.searches_for(db, tenant, credits, now, sources, grouped)))
         if board.next is None and view.booking.status in ACTIVE:
             # Nothing booked: where the programme is booked with an entry pass, say so.
             board.entry_pass = passes.usable_for(db, tenant, access, view.programme.id, now)
@@ -389,7 +390,8 @@ def for_sessions(db: Session, tenant: Tenant, access: Access, tab: Sessions,
               if row.status == "scheduled" and acts and window.open and kind == "regular"]
     own = {r.session.id for r in (*tab.upcoming, *tab.past)}
     credits, sources, grouped = makeups.spendable_by_member(
-        db, access, now, view.booking.client_id, view.attendee.id) if acts else ([], {}, None)
+        db, access, now, view.booking.client_id, view.attendee.id) if acts and tab.has_credits \
+        else ([], {}, None)
     found = options.have_options(db, [*_move_searches(tenant, view, own, movers, now),
                                       *makeups.searches_for(db, tenant, credits, now, sources,
                                                             grouped)])
