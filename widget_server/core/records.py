@@ -26,8 +26,10 @@ from weakref import WeakKeyDictionary
 from sqlalchemy import Select, inspect, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.util import AliasedInsp
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.util import await_only
 from sqlmodel import Session
 
@@ -100,6 +102,18 @@ class Shape:
     def first(self, db: Session, statement: Any, params: dict[str, Any]) -> tuple | None:
         found = self.rows(db, statement, params)
         return found[0] if found else None
+
+
+def dialect_function(name: str, kind: Any, sqlite: str, postgresql: str) -> type:
+    """A SQL function (an aggregate) written one way on SQLite and another on PostgreSQL: each
+    template's `{}` takes the function's arguments. Rendered in the statement's text, never
+    bound: a value bound on every run sends a statement down `read`'s slow path."""
+    element = type(name, (FunctionElement,), {"type": kind, "inherit_cache": True, "name": name})
+    compiles(element)(lambda found, compiler, **kw: sqlite.format(
+        compiler.process(found.clauses, **kw)))
+    compiles(element, "postgresql")(lambda found, compiler, **kw: postgresql.format(
+        compiler.process(found.clauses, **kw)))
+    return element
 
 
 def _grouper(readers: list[tuple[int, int, Any, int]]) -> Callable[[tuple], tuple]:

@@ -11,9 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import String, and_, bindparam, case, exists, false, func, literal, or_, true
-from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, select
 
 from widget_server.core import access as scope
@@ -31,7 +29,7 @@ from widget_server.core.models import (
     Payment,
     SessionNote,
 )
-from widget_server.core.records import Shape, Some
+from widget_server.core.records import Shape, Some, dialect_function
 from widget_server.money.orders import transfer_reported
 
 # Online sessions show their join link from shortly before the start until the end.
@@ -231,24 +229,9 @@ _SHOWN = case(
     else_=Attendance.status).label("shown")
 
 
-class _Joined(FunctionElement):
-    """A group's strings joined by commas, on SQLite and PostgreSQL alike (SQLAlchemy's
-    `aggregate_strings` binds its separator, and a statement with a value to render on every run
-    takes `core.records`' slow path)."""
-
-    type = String()
-    inherit_cache = True
-    name = "joined"
-
-
-@compiles(_Joined)
-def _joined_sqlite(element: _Joined, compiler: Any, **kw: Any) -> str:
-    return f"group_concat({compiler.process(element.clauses, **kw)}, ',')"
-
-
-@compiles(_Joined, "postgresql")
-def _joined_postgresql(element: _Joined, compiler: Any, **kw: Any) -> str:
-    return f"string_agg({compiler.process(element.clauses, **kw)}, ',')"
+# A group's strings joined by commas, on SQLite and PostgreSQL alike (SQLAlchemy's
+# `aggregate_strings` binds its separator: see `dialect_function`).
+_Joined = dialect_function("joined", String(), "group_concat({}, ',')", "string_agg({}, ',')")
 
 
 def _shown_of_booking(tenant: Any) -> Any:

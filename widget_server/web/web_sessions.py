@@ -15,8 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Text, and_, bindparam, exists, select, update
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
@@ -24,7 +22,7 @@ from starlette.responses import Response
 from widget_server.core import activity
 from widget_server.core.access import Identity
 from widget_server.core.models import Attendee, BookingShare, Client, WebSession
-from widget_server.core.records import Shape
+from widget_server.core.records import Shape, dialect_function
 
 IDLE_LIFETIME = timedelta(days=30)
 TOUCH_EVERY = timedelta(minutes=5)  # sliding expiry without a write on every page
@@ -74,25 +72,10 @@ _LIVE_WITH_CLIENT = _WITH_CLIENT.select().outerjoin(Client, and_(
     Client.id == WebSession.client_id, Client.tenant == WebSession.tenant)).where(*_LIVE_WHERE)
 
 
-class _Family(FunctionElement):
-    """The family's members (id, provider id, name) as one JSON array, on SQLite and
-    PostgreSQL alike: text either way, whatever the driver makes of JSON."""
-
-    type = Text()
-    inherit_cache = True
-    name = "family"
-
-
-@compiles(_Family)
-def _family_sqlite(element: _Family, compiler: Any, **kw: Any) -> str:
-    return f"json_group_array(json_array({compiler.process(element.clauses, **kw)}))"
-
-
-@compiles(_Family, "postgresql")
-def _family_postgresql(element: _Family, compiler: Any, **kw: Any) -> str:
-    return f"json_agg(json_build_array({compiler.process(element.clauses, **kw)}))::text"
-
-
+# The family's members (id, provider id, name) as one JSON array, on SQLite and PostgreSQL
+# alike: text either way, whatever the driver makes of JSON.
+_Family = dialect_function("family", Text(), "json_group_array(json_array({}))",
+                           "json_agg(json_build_array({}))::text")
 # The pages that list the family's members (home, progress) read the family's own with the
 # session: a statement of their own was a round trip on PostgreSQL. Through the attendees'
 # (tenant, client) index, as `access.visible_members` reads them.
