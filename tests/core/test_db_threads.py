@@ -280,9 +280,11 @@ def test_a_parents_pages_are_served_from_the_event_loop_on_sqlite(app, client, m
         school.family("ema")
     parent = school.browser(mailbox, "ema@example.com")
     seen: list[str] = []
-    load = web_sessions.load_with_client
-    monkeypatch.setattr(web_sessions, "load_with_client",
-                        lambda *args: seen.append(where_it_ran()) or load(*args))
+    # Home reads the session with the family's members, the others with the client alone.
+    for name in ("load_with_client", "load_with_family"):
+        load = getattr(web_sessions, name)
+        monkeypatch.setattr(web_sessions, name, lambda *args, load=load: seen.append(
+            where_it_ran()) or load(*args))
     for page in ("", "account", "orders"):
         assert parent.open(page).status_code == 200
     assert seen == ["loop"] * 3
